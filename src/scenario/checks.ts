@@ -1,0 +1,190 @@
+/**
+ * Rules that span fields, run on a scenario that already passed the schema: references between
+ * sections, ranges that must fit their target, and the limits of the machine the simulator can
+ * hold. Each issue names the field path, the bad value and something that would be accepted.
+ */
+import type { RawIssue } from './schema.js';
+import type { Phase, Process, Scenario } from './types.js';
+import { formatDuration, formatSize, formatSizeExact } from './units.js';
+import { KIB, computeWatermarks } from './watermarks.js';
+
+/** One WASM instance addresses 4GiB; ~32 bytes of frame metadata per page plus page tables fit 64GiB of RAM. */
+export const MAX_MEMORY = 64 * 2 ** 30;
+/** x86-64's 47-bit user address space (TASK_SIZE with 4-level page tables). */
+export const USER_ADDRESS_SPACE = 2 ** 47;
+/** A series this long would be larger than the run's other output put together. */
+export const MAX_SERIES_SAMPLES = 1_000_000;
+/** Headroom above the watermarks for the kernel and the first allocations of the workload. */
+const MEMORY_HEADROOM = 16 * 2 ** 20;
+
+export function checkScenario(s: Scenario): RawIssue[] {
+  return [
+    ...checkMemory(s),
+    ...checkSwap(s),
+    ...checkFiles(s),
+    ...checkProcesses(s),
+    ...checkSeries(s),
+  ];
+}
+
+function checkMemory(s: Scenario): RawIssue[] {
+  const memory = s.machine.memory;
+  const path = ['machine', 'memory'];
+  if (memory > MAX_MEMORY) {
+    return [{
+      path,
+      message: `${formatSize(memory)} is more than one simulated node holds: ${formatSize(MAX_MEMORY)} ` +
+        `(${(MAX_MEMORY / 4096).toLocaleString('en-US')} pages), because one WASM instance addresses 4GiB ` +
+        'for frame metadata and page tables; simulate fewer pages, e.g. memory: 64GiB',
+    }];
+  }
+  const wm = computeWatermarks(memory, s.vm);
+  const minBytes = wm.minFreeKbytes * KIB;
+  const required = 4 * minBytes + MEMORY_HEADROOM;
+  if (memory >= required) return [];
+  const origin = wm.computed
+    ? `min_free_kbytes = int_sqrt(${Math.floor(memory / KIB)} × 16) = ${wm.minFreeKbytes} (the kernel's boot formula)`
+    : `vm.min_free_kbytes = ${wm.minFreeKbytes}`;
+  return [{
+    path,
+    message: `${formatSize(memory)} is too small for its watermarks: ${origin}, and memory must be at least ` +
+      `4 × ${formatSize(minBytes)} + 16MiB = ${formatSize(required)}; e.g. memory: ${formatSizeExact(nextPowerOfTwo(required))}` +
+      (wm.computed ? '' : ' or a smaller vm.min_free_kbytes'),
+  }];
+}
+
+function nextPowerOfTwo(n: number): number {
+  return 2 ** Math.ceil(Math.log2(n));
+}
+
+function deviceIssue(s: Scenario, path: PropertyKey[], device: string): RawIssue[] {
+  if (device in s.devices) return [];
+  const known = Object.keys(s.devices);
+  const hint = known.length > 0
+    ? `devices are: ${known.join(', ')} (e.g. device: ${known[0]})`
+    : 'no devices are defined; add one, e.g. devices: { ssd: { readBandwidth: 2GB/s } }';
+  const shown = device === '' ? 'missing' : `"${device}" is not a device`;
+  return [{ path, message: `${shown}; ${hint}` }];
+}
+
+function checkSwap(s: Scenario): RawIssue[] {
+  if (s.swap.size === 0 && s.swap.device === '') return [];
+  return deviceIssue(s, ['swap', 'device'], s.swap.device);
+}
+
+function checkFiles(s: Scenario): RawIssue[] {
+  return Object.entries(s.files).flatMap(([name, file]) => deviceIssue(s, ['files', name, 'device'], file.device));
+}
+
+function checkProcesses(s: Scenario): RawIssue[] {
+  const names = Object.keys(s.processes);
+  if (names.length === 0) {
+    return [{ path: ['processes'], message: 'no processes; add one, e.g. processes: { app: { workload: [{ op: sleep }] } }' }];
+  }
+  return names.flatMap((name) => [...checkVmas(s, name, s.processes[name]), ...checkWorkload(s, name, s.processes[name])]);
+}
+
+function checkVmas(s: Scenario, procName: string, proc: Process): RawIssue[] {
+  const issues: RawIssue[] = [];
+  let total = 0;
+  for (const [vmaName, vma] of Object.entries(proc.vmas)) {
+    const path = ['processes', procName, 'vmas', vmaName];
+    total += vma.size;
+    if (vma.size > USER_ADDRESS_SPACE) {
+      issues.push({
+        path: [...path, 'size'],
+        message: `${formatSize(vma.size)} is larger than the 128TiB (47-bit) user address space; e.g. size: 1TiB`,
+      });
+    }
+    if (vma.type === 'anon') {
+      if (vma.file !== '') {
+        issues.push({ path: [...path, 'file'], message: `"${vma.file}" given for an anon VMA; remove it, or set type: file` });
+      }
+      if (vma.offset !== 0) {
+        issues.push({ path: [...path, 'offset'], message: `${formatSize(vma.offset)} given for an anon VMA; remove it, or set type: file` });
+      }
+      continue;
+    }
+    const file = s.files[vma.file];
+    if (!file) {
+      const known = Object.keys(s.files);
+      const hint = known.length > 0 ? `files are: ${known.join(', ')} (e.g. file: ${known[0]})` : 'no files are defined; add one under files';
+      const shown = vma.file === '' ? 'missing for a file VMA' : `"${vma.file}" is not a file`;
+      issues.push({ path: [...path, 'file'], message: `${shown}; ${hint}` });
+      continue;
+    }
+    if (vma.offset + vma.size > file.size) {
+      issues.push({
+        path: [...path, 'size'],
+        message: `offset ${formatSize(vma.offset)} + size ${formatSize(vma.size)} = ${formatSize(vma.offset + vma.size)} ` +
+          `runs past the end of file ${vma.file} (${formatSize(file.size)}); e.g. size: ${formatSizeExact(Math.max(file.size - vma.offset, 4096))}`,
+      });
+    }
+  }
+  if (total > USER_ADDRESS_SPACE) {
+    issues.push({
+      path: ['processes', procName, 'vmas'],
+      message: `the VMAs add up to ${formatSize(total)}, more than the 128TiB (47-bit) user address space; shrink them`,
+    });
+  }
+  return issues;
+}
+
+/** The byte size of what a phase targets, or an issue saying why the target is wrong. */
+function phaseTargetSize(s: Scenario, procName: string, proc: Process, phase: Phase, path: PropertyKey[]): number | RawIssue {
+  const targetPath = [...path, 'target'];
+  if (phase.op === 'sleep') {
+    return phase.target === '' ? 0 : { path: targetPath, message: `"${phase.target}" given for a sleep phase; remove it` };
+  }
+  const [pool, what, whatPlural, example] = phase.op === 'access'
+    ? [proc.vmas, `VMA of process ${procName}`, `the VMAs of process ${procName}`, 'heap']
+    : [s.files, 'file', 'the files', 'data'];
+  const target = pool[phase.target];
+  if (target) return target.size;
+  const known = Object.keys(pool);
+  const hint = known.length > 0
+    ? `${whatPlural} are: ${known.join(', ')} (e.g. target: ${known[0]})`
+    : `define one first (e.g. target: ${example})`;
+  const shown = phase.target === '' ? `missing; op ${phase.op} needs a ${what}` : `"${phase.target}" is not a ${what}`;
+  return { path: targetPath, message: `${shown}; ${hint}` };
+}
+
+function checkWorkload(s: Scenario, procName: string, proc: Process): RawIssue[] {
+  const issues: RawIssue[] = [];
+  proc.workload.forEach((phase, i) => {
+    const path = ['processes', procName, 'workload', i];
+    const targetSize = phaseTargetSize(s, procName, proc, phase, path);
+    if (typeof targetSize !== 'number') {
+      issues.push(targetSize);
+    } else if (phase.op !== 'sleep' && phase.start + phase.length > targetSize) {
+      issues.push({
+        path: [...path, phase.length > 0 ? 'length' : 'start'],
+        message: `start ${formatSize(phase.start)} + length ${formatSize(phase.length)} runs past the end of ` +
+          `${phase.target} (${formatSize(targetSize)}); e.g. start: 0, length: ${formatSizeExact(targetSize)}`,
+      });
+    } else if (phase.op !== 'sleep' && phase.length === 0 && phase.start >= targetSize) {
+      issues.push({
+        path: [...path, 'start'],
+        message: `${formatSize(phase.start)} leaves nothing of ${phase.target} (${formatSize(targetSize)}); e.g. start: 0`,
+      });
+    }
+    if (phase.pattern === 'hotcold' && (phase.hotFraction === 0 || phase.hotFraction === 1)) {
+      issues.push({
+        path: [...path, 'hotFraction'],
+        message: `${phase.hotFraction} leaves no ${phase.hotFraction === 0 ? 'hot' : 'cold'} pages for pattern hotcold; e.g. hotFraction: 0.2`,
+      });
+    }
+  });
+  return issues;
+}
+
+function checkSeries(s: Scenario): RawIssue[] {
+  const samples = Math.ceil(s.duration / s.series.interval);
+  if (samples <= MAX_SERIES_SAMPLES) return [];
+  const interval = Math.ceil(s.duration / MAX_SERIES_SAMPLES / 1e6) * 1e6;
+  return [{
+    path: ['series', 'interval'],
+    message: `${formatDuration(s.series.interval)} gives ${samples.toLocaleString('en-US')} samples over the run, more than ` +
+      `${MAX_SERIES_SAMPLES.toLocaleString('en-US')}; e.g. interval: ${formatDuration(interval)}`,
+  }];
+}

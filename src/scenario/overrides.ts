@@ -1,0 +1,98 @@
+/**
+ * `--set FIELD=VALUE`: edits the raw document before validation, so an override is checked
+ * exactly like the same value written in the file. The path is checked against the schema
+ * first, so a typo is reported with the keys valid at that level instead of being ignored.
+ */
+import YAML from 'yaml';
+import type { z } from 'zod';
+import { ScenarioError } from '../util/errors.js';
+import { NAME_PATTERN, NAME_RULE } from './fields.js';
+import { describeNode, rootNode } from './introspect.js';
+
+export interface Override {
+  /** The option as the user wrote it, for messages. */
+  option: string;
+  path: string[];
+  value: unknown;
+}
+
+/** Splits `vm.swappiness=100` into a path and a value parsed as YAML (so `4GiB` stays text, 100 a number). */
+export function parseOverride(option: string): Override {
+  const eq = option.indexOf('=');
+  if (eq <= 0) throw overrideError(option, 'expected FIELD=VALUE, e.g. --set vm.swappiness=100');
+  const path = option.slice(0, eq).split('.');
+  if (path.some((segment) => segment === '')) {
+    throw overrideError(option, `"${option.slice(0, eq)}" has an empty path segment; e.g. --set machine.memory=4GiB`);
+  }
+  const text = option.slice(eq + 1);
+  const doc = YAML.parseDocument(text);
+  if (doc.errors.length > 0) {
+    throw overrideError(option, `value ${JSON.stringify(text)} is not valid YAML: ${doc.errors[0].message.split('\n')[0]}`);
+  }
+  // An empty value means the empty string (e.g. description=), not YAML's null.
+  return { option, path, value: text === '' ? '' : doc.toJS() };
+}
+
+function overrideError(option: string, message: string): ScenarioError {
+  return ScenarioError.fromIssues(`bad option --set ${option}`, [{ path: '', message }]);
+}
+
+type Container = Record<string, unknown> | unknown[];
+
+function isContainer(value: unknown): value is Container {
+  return typeof value === 'object' && value !== null;
+}
+
+/** Applies one override to the raw document in place, creating absent sections on the way. */
+export function applyOverride(doc: Record<string, unknown>, override: Override): void {
+  const { path, option } = override;
+  let node = rootNode();
+  let container: Container = doc;
+  for (let i = 0; i < path.length; i++) {
+    const segment = path[i];
+    const here = path.slice(0, i).join('.') || 'the top level';
+    const fail = (message: string): never => {
+      throw ScenarioError.fromIssues(`bad option --set ${option}`, [{ path: path.slice(0, i + 1).join('.'), message }]);
+    };
+    const last = i === path.length - 1;
+    let child: z.ZodType;
+    switch (node.kind) {
+      case 'leaf':
+        return fail(`${path.slice(0, i).join('.')} is a value, not a section; set it directly, e.g. --set ${path.slice(0, i).join('.')}=${node.meta.example}`);
+      case 'section':
+        if (!node.keys.includes(segment)) fail(`unknown field; valid keys in ${here}: ${node.keys.join(', ')}`);
+        child = node.child(segment);
+        break;
+      case 'map': {
+        if (!NAME_PATTERN.test(segment)) fail(`not a valid name (${NAME_RULE})`);
+        const existing = Object.keys(container);
+        if (!last && !(segment in container)) {
+          fail(`${here} has no entry "${segment}"; existing: ${existing.length > 0 ? existing.join(', ') : '(none)'}`);
+        }
+        child = node.value;
+        break;
+      }
+      case 'list': {
+        const length = Array.isArray(container) ? container.length : 0;
+        if (!/^\d+$/.test(segment) || Number(segment) >= length) {
+          fail(length === 0
+            ? `${here} has no entries to set`
+            : `${here} has ${length} ${length === 1 ? 'entry' : 'entries'}; use an index 0..${length - 1}`);
+        }
+        child = node.element;
+        break;
+      }
+    }
+    const key = Array.isArray(container) ? Number(segment) : segment;
+    const slot = container as Record<string | number, unknown>;
+    if (last) {
+      slot[key] = override.value;
+      return;
+    }
+    if (slot[key] === undefined || slot[key] === null) slot[key] = {};
+    const next = slot[key];
+    if (!isContainer(next)) fail(`the file gives ${JSON.stringify(next)} here, not a mapping; fix the file first`);
+    container = next as Container;
+    node = describeNode(child);
+  }
+}

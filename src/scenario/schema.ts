@@ -1,0 +1,180 @@
+/**
+ * The scenario file format (YAML or JSON, human units) as one zod schema. Parsing it yields the
+ * normalized `Scenario` (base units, defaults filled in); cross-field rules live in checks.ts.
+ * Every field carries its description and default here, and `listFields()` reads them back for
+ * `mmsim validate --explain`.
+ */
+import { z } from 'zod';
+import type { Scenario } from './types.js';
+import { describeValue } from './units.js';
+import {
+  NAME_PATTERN, NAME_RULE, boolean, choice, duration, fraction, integer, number, rate, size, text,
+  zoneRatios,
+} from './fields.js';
+
+/** The message for a section, map or list given the wrong kind of value, or none at all. */
+function wrongType(input: unknown, what: string, example: string): string {
+  return input === undefined ? `is required; e.g. ${example}` : `${describeValue(input)} is not ${what}; e.g. ${example}`;
+}
+
+/** A mapping with a fixed set of keys; an unknown key is an error listing the valid ones. */
+function section<S extends z.ZodRawShape>(example: string, shape: S) {
+  const valid = Object.keys(shape).join(', ');
+  return z.strictObject(shape, {
+    error: (issue) => {
+      if (issue.code === 'unrecognized_keys') return `unknown key; valid keys here are ${valid}`;
+      if (issue.code === 'invalid_type') return wrongType(issue.input, 'a mapping', example);
+      return undefined;
+    },
+  });
+}
+
+/** A mapping from user-chosen names (devices, files, processes, VMAs) to definitions. */
+function namedMap<V extends z.ZodType>(example: string, value: V) {
+  return z.record(z.string().regex(NAME_PATTERN), value, {
+    error: (issue) => {
+      if (issue.code === 'invalid_key') return `not a valid name (${NAME_RULE}); e.g. ${example}`;
+      if (issue.code === 'invalid_type') return wrongType(issue.input, 'a mapping of names', example);
+      return undefined;
+    },
+  });
+}
+
+const machine = section('{ memory: 2GiB }', {
+  memory: size('RAM of the simulated node, at most 64GiB (one WASM instance)', { example: '2GiB', pages: true, positive: true }),
+  hz: integer('CONFIG_HZ: jiffies per second, the granularity of kswapd and writeback timers',
+    { min: 100, max: 1000, oneOf: [100, 250, 300, 1000], example: '1000', default: 1000 }),
+  readAhead: size("the backing devices' read_ahead_kb: the largest readahead window", { example: '128KiB', pages: true, default: '128KiB' }),
+}).describe('The simulated machine: one NUMA node');
+
+const vm = section('{ swappiness: 60 }', {
+  swappiness: integer('vm.swappiness: relative IO cost of swapping anon vs. dropping file pages in get_scan_count()',
+    { min: 0, max: 200, example: '60', default: 60 }),
+  min_free_kbytes: integer('vm.min_free_kbytes: the min watermark in KiB; 0 = computed as the kernel does at boot (int_sqrt(lowmem_kbytes * 16), clamped to [128, 262144])',
+    { min: 0, max: 67108864, example: '65536', default: 0 }),
+  watermark_scale_factor: integer('vm.watermark_scale_factor: distance between the min, low and high watermarks in 1/10000 of memory',
+    { min: 1, max: 3000, example: '10', default: 10 }),
+  watermark_boost_factor: integer('vm.watermark_boost_factor: watermark boost after fragmentation events, in 1/10000 of the high watermark (0 disables)',
+    { min: 0, max: 2 ** 31 - 1, example: '15000', default: 15000 }),
+  page_cluster: integer('vm.page_cluster: log2 of the number of pages swap readahead reads at once',
+    { min: 0, max: 31, example: '3', default: 3 }),
+  laptop_mode: integer('vm.laptop_mode: when non-zero, reclaim does not write dirty pages itself (may_writepage = 0)',
+    { min: 0, max: 2 ** 31 - 1, example: '0', default: 0 }),
+  lowmem_reserve_ratio: zoneRatios('vm.lowmem_reserve_ratio: per zone (DMA, DMA32, Normal), the fraction 1/ratio of higher zones kept from allocations that could use them',
+    [256, 256, 32]),
+}).prefault({}).describe('Kernel tunables under their /proc/sys/vm names');
+
+const costs = section('{ access: 20ns }', {
+  access: duration('CPU time of a load or store whose PTE is present and permits it', { example: '20ns', default: '20ns' }),
+  minorFault: duration('handle_mm_fault() for a page already in memory (page cache or swap cache hit)', { example: '1us', default: '1us' }),
+  zeroFill: duration('clearing a newly allocated anonymous page (clear_page) on top of the fault', { example: '1us', default: '1us' }),
+  scanPage: duration('reclaim work per LRU page scanned (isolation, referenced check)', { example: '200ns', default: '200ns' }),
+  freePage: duration('returning one page to the buddy allocator', { example: '100ns', default: '100ns' }),
+  syscallPage: duration('read()/write() per page copied between the page cache and user memory', { example: '500ns', default: '500ns' }),
+  rmapWalk: duration('per VMA visited by an rmap walk (folio_referenced, try_to_unmap)', { example: '100ns', default: '100ns' }),
+}).prefault({}).describe('Simulated CPU costs; tasks advance their clocks by these');
+
+const device = section('{ readBandwidth: 2GB/s }', {
+  readBandwidth: rate('sustained read bandwidth', { example: '2GB/s', default: '2GB/s', positive: true }),
+  writeBandwidth: rate('sustained write bandwidth', { example: '1GB/s', default: '1GB/s', positive: true }),
+  readLatency: duration('fixed latency of a read request before data flows', { example: '100us', default: '100us' }),
+  writeLatency: duration('fixed latency of a write request before data flows', { example: '200us', default: '200us' }),
+  queueDepth: integer('requests the device serves concurrently', { min: 1, max: 65536, example: '32', default: 32 }),
+}).describe('A block device: requests queue, wait the latency, then transfer at the bandwidth');
+
+const swap = section('{ size: 4GiB, device: ssd }', {
+  size: size('swap space; 0 = no swap (then device may be omitted)', { example: '4GiB', pages: true, default: 0 }),
+  device: text('the device (a key of devices) swap lives on', { example: 'ssd', default: '', pattern: NAME_PATTERN, rule: NAME_RULE }),
+}).prefault({}).describe('One swap area');
+
+const file = section('{ size: 8GiB, device: ssd }', {
+  size: size('file size', { example: '8GiB', pages: true, positive: true }),
+  device: text('the device (a key of devices) the file lives on', { example: 'ssd', pattern: NAME_PATTERN, rule: NAME_RULE }),
+}).describe('A regular file whose pages go through the page cache');
+
+const vma = section('{ type: anon, size: 1GiB }', {
+  type: choice(['anon', 'file'] as const, 'anon: anonymous memory (swap-backed); file: a mapping of a file'),
+  size: size('length of the mapping', { example: '1GiB', pages: true, positive: true }),
+  file: text('for type file: the file mapped (a key of files); absent for anon', { example: 'data', default: '', pattern: NAME_PATTERN, rule: NAME_RULE }),
+  offset: size('for type file: where in the file the mapping starts', { example: '0', pages: true, default: 0 }),
+  shared: boolean('MAP_SHARED: stores dirty the file pages instead of copying them', false),
+  mlocked: boolean('VM_LOCKED (mlock): pages are unevictable once faulted in', false),
+  exec: boolean('VM_EXEC: executable mapping, which reclaim keeps on the active list once referenced', false),
+  populate: boolean('MAP_POPULATE: fault every page in when the process starts', false),
+}).describe('A virtual memory area of a process');
+
+const phase = section('{ op: access, target: heap }', {
+  op: choice(['access', 'read', 'write', 'sleep'] as const,
+    'access: loads/stores to a VMA; read/write: syscalls on a file; sleep: idle for duration'),
+  target: text('a VMA of this process (access) or a file (read/write); omitted for sleep', { example: 'heap', default: '', pattern: NAME_PATTERN, rule: NAME_RULE }),
+  pattern: choice(['sequential', 'uniform', 'zipf', 'hotcold'] as const, 'order of pages touched in the range', 'sequential'),
+  theta: number('zipf: skew exponent; higher = more concentrated on few pages', { min: 0, max: 100, exclusiveMin: true, example: '0.99', default: 0.99 }),
+  hotFraction: fraction('hotcold: share of the range that is hot', 0.2),
+  hotProbability: fraction('hotcold: share of accesses that go to the hot pages', 0.8),
+  writeFraction: fraction('access: share of accesses that are stores (dirtying pages)', 0),
+  rate: number('accesses per second; 0 = as fast as the CPU costs allow', { min: 0, max: 1e12, example: '100000', default: 0 }),
+  accesses: integer('accesses before the phase ends; 0 = no limit', { min: 0, max: Number.MAX_SAFE_INTEGER, example: '50000000', default: 0 }),
+  duration: duration('simulated time before the phase ends; 0 = no limit', { example: '5s', default: 0 }),
+  scramble: boolean('zipf: spread popularity ranks over the range by a fixed hash, as YCSB does', true),
+  start: size('where the range begins, from the start of the target', { example: '1GiB', pages: true, default: 0 }),
+  length: size('length of the range; 0 = to the end of the target', { example: '512MiB', pages: true, default: 0 }),
+  ioSize: size('read/write: bytes per syscall', { example: '128KiB', pages: true, positive: true, default: '4KiB' }),
+  think: duration('CPU time between accesses on top of costs.access', { example: '1us', default: 0 }),
+}).describe('One phase of a workload; a phase ends at its access count or duration');
+
+const processDef = section('{ vmas: { heap: { type: anon, size: 1GiB } }, workload: [{ op: access, target: heap }] }', {
+  start: duration('simulated time at which the process starts', { example: '1s', default: 0 }),
+  oom_score_adj: integer('/proc/<pid>/oom_score_adj: bias for the OOM killer', { min: -1000, max: 1000, example: '0', default: 0 }),
+  loop: boolean('restart the workload from its first phase when the last one ends', false),
+  vmas: namedMap('{ heap: { type: anon, size: 1GiB } }', vma).prefault({}).describe("The process's memory mappings, by name"),
+  workload: z.array(phase, { error: (issue) => wrongType(issue.input, 'a list of phases', '[{ op: access, target: heap }]') })
+    .min(1, { error: 'a process needs at least one phase, e.g. [{ op: sleep }]' })
+    .describe('Phases run in order'),
+}).describe('A task with its own mm');
+
+export const scenarioFileSchema = section('{ machine: { memory: 2GiB }, processes: { ... } }', {
+  name: text('scenario name, used for the default output directory (defaults to the file name)', { example: 'default', pattern: NAME_PATTERN, rule: NAME_RULE }),
+  description: text('one line saying what the scenario shows', { example: 'reclaim under an anon working set larger than RAM', default: '' }),
+  seed: integer('seed of every pseudo-random choice; the results are a function of (scenario, seed)', { min: 0, max: Number.MAX_SAFE_INTEGER, example: '1', default: 1 }),
+  duration: duration('simulated time to run', { example: '10s', default: '10s', positive: true }),
+  machine,
+  vm,
+  costs,
+  devices: namedMap('{ ssd: { readBandwidth: 2GB/s } }', device).prefault({}).describe('Block devices, by name'),
+  swap,
+  files: namedMap('{ data: { size: 8GiB, device: ssd } }', file).prefault({}).describe('Files, by name'),
+  processes: namedMap('{ app: { workload: [{ op: sleep }] } }', processDef).describe('Processes, by name, started in this order'),
+  series: section('{ interval: 100ms }', {
+    interval: duration('simulated time between time-series samples', { example: '100ms', default: '100ms', positive: true }),
+  }).prefault({}).describe('Time-series sampling'),
+});
+
+export type ScenarioFile = z.input<typeof scenarioFileSchema>;
+
+/** A problem found while validating, at a path of keys and indexes into the document. */
+export interface RawIssue {
+  path: PropertyKey[];
+  message: string;
+  /** The problem is the key itself (an unknown key), not its value. */
+  atKey?: boolean;
+}
+
+export type SchemaResult = { ok: true; scenario: Scenario } | { ok: false; issues: RawIssue[] };
+
+/** Parses a raw document (already read from YAML/JSON) against the schema alone. */
+export function parseScenarioFile(raw: unknown): SchemaResult {
+  const result = scenarioFileSchema.safeParse(raw);
+  if (result.success) {
+    const scenario: Scenario = result.data;
+    return { ok: true, scenario };
+  }
+  return { ok: false, issues: result.error.issues.flatMap(toRawIssues) };
+}
+
+/** One issue per unknown key, so each points at its own line. */
+function toRawIssues(issue: z.core.$ZodIssue): RawIssue[] {
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => ({ path: [...issue.path, key], message: issue.message, atKey: true }));
+  }
+  return [{ path: issue.path, message: issue.message }];
+}
