@@ -86,7 +86,7 @@ function checkQuantity(n: number, original: unknown, options: QuantityOptions<un
 
 /** A size in bytes, written `16GiB`, `400MB` or a bare number of bytes. */
 export function size<D extends string | number | undefined = undefined>(doc: string, options: QuantityOptions<D>) {
-  const kind = options.pages ? 'size (multiple of 4KiB)' : 'size';
+  const kind = options.pages ? 'size, multiple of 4KiB' : 'size';
   return field(doc, { kind, ...options }, (value) =>
     checkQuantity(parseSize(value, options.example), value, options, 'bytes'));
 }

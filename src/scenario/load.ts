@@ -10,20 +10,22 @@ import { ScenarioError, joinPath, type ScenarioIssue } from '../util/errors.js';
 import { builtinNames, builtinPath } from './builtins.js';
 import { checkScenario } from './checks.js';
 import { NAME_PATTERN } from './fields.js';
-import { applyOverride, parseOverride, type Override } from './overrides.js';
+import { applyOverride, parseOverride, type Override, type OverrideSpec } from './overrides.js';
 import { parseScenarioFile, type RawIssue } from './schema.js';
 import type { Scenario } from './types.js';
 
 export { ScenarioError } from '../util/errors.js';
+export type { OverrideSpec } from './overrides.js';
 
 const FILE_EXTENSIONS = ['.yaml', '.yml', '.json'];
 
 /**
  * Loads a built-in scenario by name, or a .yaml/.yml/.json file by path, applies `--set`
- * overrides (`vm.swappiness=100`) in order, and returns the validated, normalized scenario.
+ * overrides (`vm.swappiness=100`, `processes.app.workload.0.theta=0.9`) in order, and returns
+ * the validated, normalized scenario.
  * Throws ScenarioError on any problem with the input.
  */
-export function loadScenario(nameOrPath: string, overrides: readonly string[] = []): Scenario {
+export function loadScenario(nameOrPath: string, overrides: readonly OverrideSpec[] = []): Scenario {
   const path = resolveScenario(nameOrPath);
   return parseScenarioText(readScenarioFile(path), path, overrides);
 }
@@ -63,7 +65,7 @@ export function displayPath(path: string): string {
  * Parses scenario text (YAML, of which JSON is a subset) that came from `path`; the path is
  * used for messages and, when the document has no `name`, as the scenario's name.
  */
-export function parseScenarioText(text: string, path: string, overrides: readonly string[] = []): Scenario {
+export function parseScenarioText(text: string, path: string, overrides: readonly OverrideSpec[] = []): Scenario {
   const shown = displayPath(path);
   if (extname(path) === '.json') checkStrictJson(text, shown);
   const lineCounter = new LineCounter();
@@ -83,7 +85,7 @@ export function parseScenarioText(text: string, path: string, overrides: readonl
   const document = raw as Record<string, unknown>;
   if (document.name === undefined) document.name = nameFromPath(path);
 
-  const applied: Override[] = overrides.map(parseOverride);
+  const applied: Override[] = overrides.map((spec) => parseOverride(spec));
   for (const override of applied) applyOverride(document, override);
 
   const issues = validateDocument(document);
@@ -139,7 +141,7 @@ function sourceOf(path: PropertyKey[], atKey: boolean, overrides: Override[], do
   const keys = path.map(String);
   for (let i = overrides.length - 1; i >= 0; i--) {
     const o = overrides[i];
-    if (o.path.length <= keys.length && o.path.every((segment, j) => segment === keys[j])) return `--set ${o.option}`;
+    if (o.path.length <= keys.length && o.path.every((segment, j) => segment === keys[j])) return o.label;
   }
   const offset = locate(doc, keys, atKey);
   if (offset === undefined) return shown;

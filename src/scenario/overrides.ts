@@ -9,32 +9,33 @@ import { ScenarioError } from '../util/errors.js';
 import { NAME_PATTERN, NAME_RULE } from './fields.js';
 import { describeNode, rootNode } from './introspect.js';
 
+/** One override as given: `vm.swappiness=100`, labelled by the option that carried it. */
+export type OverrideSpec = string | { set: string; label: string };
+
 export interface Override {
-  /** The option as the user wrote it, for messages. */
-  option: string;
+  /** The option as the user wrote it (`--set vm.swappiness=100`, `--seed 5`), for messages. */
+  label: string;
   path: string[];
   value: unknown;
 }
 
 /** Splits `vm.swappiness=100` into a path and a value parsed as YAML (so `4GiB` stays text, 100 a number). */
-export function parseOverride(option: string): Override {
-  const eq = option.indexOf('=');
-  if (eq <= 0) throw overrideError(option, 'expected FIELD=VALUE, e.g. --set vm.swappiness=100');
-  const path = option.slice(0, eq).split('.');
+export function parseOverride(spec: OverrideSpec): Override {
+  const { set, label } = typeof spec === 'string' ? { set: spec, label: `--set ${spec}` } : spec;
+  const fail = (message: string): never => {
+    throw ScenarioError.fromIssues(`bad option ${label}`, [{ path: '', message }]);
+  };
+  const eq = set.indexOf('=');
+  if (eq <= 0) fail('expected FIELD=VALUE, e.g. --set vm.swappiness=100');
+  const path = set.slice(0, eq).split('.');
   if (path.some((segment) => segment === '')) {
-    throw overrideError(option, `"${option.slice(0, eq)}" has an empty path segment; e.g. --set machine.memory=4GiB`);
+    fail(`"${set.slice(0, eq)}" has an empty path segment; e.g. --set machine.memory=4GiB`);
   }
-  const text = option.slice(eq + 1);
+  const text = set.slice(eq + 1);
   const doc = YAML.parseDocument(text);
-  if (doc.errors.length > 0) {
-    throw overrideError(option, `value ${JSON.stringify(text)} is not valid YAML: ${doc.errors[0].message.split('\n')[0]}`);
-  }
+  if (doc.errors.length > 0) fail(`value ${JSON.stringify(text)} is not valid YAML: ${doc.errors[0].message.split('\n')[0]}`);
   // An empty value means the empty string (e.g. description=), not YAML's null.
-  return { option, path, value: text === '' ? '' : doc.toJS() };
-}
-
-function overrideError(option: string, message: string): ScenarioError {
-  return ScenarioError.fromIssues(`bad option --set ${option}`, [{ path: '', message }]);
+  return { label, path, value: text === '' ? '' : doc.toJS() };
 }
 
 type Container = Record<string, unknown> | unknown[];
@@ -45,14 +46,14 @@ function isContainer(value: unknown): value is Container {
 
 /** Applies one override to the raw document in place, creating absent sections on the way. */
 export function applyOverride(doc: Record<string, unknown>, override: Override): void {
-  const { path, option } = override;
+  const { path, label } = override;
   let node = rootNode();
   let container: Container = doc;
   for (let i = 0; i < path.length; i++) {
     const segment = path[i];
     const here = path.slice(0, i).join('.') || 'the top level';
     const fail = (message: string): never => {
-      throw ScenarioError.fromIssues(`bad option --set ${option}`, [{ path: path.slice(0, i + 1).join('.'), message }]);
+      throw ScenarioError.fromIssues(`bad option ${label}`, [{ path: path.slice(0, i + 1).join('.'), message }]);
     };
     const last = i === path.length - 1;
     let child: z.ZodType;

@@ -48,19 +48,19 @@ const machine = section('{ memory: 2GiB }', {
 }).describe('The simulated machine: one NUMA node');
 
 const vm = section('{ swappiness: 60 }', {
-  swappiness: integer('vm.swappiness: relative IO cost of swapping anon vs. dropping file pages in get_scan_count()',
+  swappiness: integer('relative IO cost of swapping anon vs. dropping file pages in get_scan_count()',
     { min: 0, max: 200, example: '60', default: 60 }),
-  min_free_kbytes: integer('vm.min_free_kbytes: the min watermark in KiB; 0 = computed as the kernel does at boot (int_sqrt(lowmem_kbytes * 16), clamped to [128, 262144])',
+  min_free_kbytes: integer('the min watermark in KiB; 0 = computed as the kernel does at boot (int_sqrt(lowmem_kbytes * 16), clamped to [128, 262144])',
     { min: 0, max: 67108864, example: '65536', default: 0 }),
-  watermark_scale_factor: integer('vm.watermark_scale_factor: distance between the min, low and high watermarks in 1/10000 of memory',
+  watermark_scale_factor: integer('distance between the min, low and high watermarks in 1/10000 of memory',
     { min: 1, max: 3000, example: '10', default: 10 }),
-  watermark_boost_factor: integer('vm.watermark_boost_factor: watermark boost after fragmentation events, in 1/10000 of the high watermark (0 disables)',
+  watermark_boost_factor: integer('watermark boost after fragmentation events, in 1/10000 of the high watermark (0 disables)',
     { min: 0, max: 2 ** 31 - 1, example: '15000', default: 15000 }),
-  page_cluster: integer('vm.page_cluster: log2 of the number of pages swap readahead reads at once',
+  page_cluster: integer('log2 of the number of pages swap readahead reads at once',
     { min: 0, max: 31, example: '3', default: 3 }),
-  laptop_mode: integer('vm.laptop_mode: when non-zero, reclaim does not write dirty pages itself (may_writepage = 0)',
+  laptop_mode: integer('when non-zero, reclaim does not write dirty pages itself (may_writepage = 0)',
     { min: 0, max: 2 ** 31 - 1, example: '0', default: 0 }),
-  lowmem_reserve_ratio: zoneRatios('vm.lowmem_reserve_ratio: per zone (DMA, DMA32, Normal), the fraction 1/ratio of higher zones kept from allocations that could use them',
+  lowmem_reserve_ratio: zoneRatios('per zone (DMA, DMA32, Normal), the fraction 1/ratio of higher zones kept from allocations that could use them',
     [256, 256, 32]),
 }).prefault({}).describe('Kernel tunables under their /proc/sys/vm names');
 

@@ -35,3 +35,8 @@ export function formatIssue(issue: ScenarioIssue): string {
 export function joinPath(path: readonly PropertyKey[]): string {
   return path.map(String).join('.');
 }
+
+/** A bad command-line option or argument that is not about the scenario itself (e.g. --out). */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}

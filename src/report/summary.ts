@@ -1,0 +1,77 @@
+/**
+ * The terminal summary of a run: the counters a memory-management engineer looks at first
+ * (reclaim efficiency, faults, swap, direct-reclaim stalls, free memory against the
+ * watermarks), then how fast the simulator ran.
+ */
+import { formatSize } from '../scenario/units.js';
+import { formatCount, formatPercent, formatPerSecond, formatSeconds } from '../util/format.js';
+import type { RunResult, ZoneInfo } from './result.js';
+
+const PAGE_SIZE = 4096;
+
+export interface SummaryOptions {
+  /** Where the output files went, shown on the last line. */
+  outDir?: string;
+}
+
+export function formatSummary(result: RunResult, options: SummaryOptions = {}): string {
+  const c = (name: string): number => result.counters[name] ?? 0;
+  const lines: string[] = [];
+  const row = (label: string, ...cells: string[]): void => {
+    lines.push(`  ${label.padEnd(20)}${cells.map((cell) => cell.padStart(14)).join('')}`.trimEnd());
+  };
+
+  lines.push(`${result.scenario} (seed ${result.seed}): ${formatSeconds(result.simulatedSeconds)} simulated, status ${result.status}`);
+  if (result.error) {
+    lines.push(`  error at ${formatSeconds(result.error.simulatedNs / 1e9)} simulated: ${result.error.message}`);
+    lines.push(`  last event: ${result.error.lastEvent}`);
+  }
+
+  lines.push('memory');
+  const free = c('nr_free_pages');
+  row('free pages', formatCount(free), `(${formatSize(free * PAGE_SIZE)})`, `  ${watermarkPosition(free, result.zones)}`);
+  for (const zone of result.zones) {
+    row(`zone ${zone.name}`, `managed ${formatCount(zone.managed)}`, `min ${formatCount(zone.min)}`,
+      `low ${formatCount(zone.low)}`, `high ${formatCount(zone.high)}`);
+  }
+  row('anon / file pages', formatCount(c('nr_active_anon') + c('nr_inactive_anon')),
+    formatCount(c('nr_active_file') + c('nr_inactive_file')));
+
+  lines.push('faults');
+  row('pgfault', formatCount(c('pgfault')));
+  row('pgmajfault', formatCount(c('pgmajfault')));
+
+  lines.push('reclaim                         scanned        stolen    efficiency');
+  row('kswapd', formatCount(c('pgscan_kswapd')), formatCount(c('pgsteal_kswapd')),
+    formatPercent(c('pgsteal_kswapd'), c('pgscan_kswapd')));
+  row('direct', formatCount(c('pgscan_direct')), formatCount(c('pgsteal_direct')),
+    formatPercent(c('pgsteal_direct'), c('pgscan_direct')));
+  const allocstalls = c('allocstall_dma') + c('allocstall_dma32') + c('allocstall_normal') + c('allocstall_movable');
+  row('allocstall', formatCount(allocstalls));
+  row('direct reclaim time', formatSeconds(c('mmsim_direct_reclaim_ns') / 1e9));
+
+  lines.push('swap');
+  row('pswpout', formatCount(c('pswpout')), `(${formatSize(c('pswpout') * PAGE_SIZE)})`);
+  row('pswpin', formatCount(c('pswpin')), `(${formatSize(c('pswpin') * PAGE_SIZE)})`);
+
+  lines.push('io');
+  row('pgpgin', `${formatSize(c('pgpgin') * 1024)}`);
+  row('pgpgout', `${formatSize(c('pgpgout') * 1024)}`);
+  row('oom_kill', formatCount(c('oom_kill')));
+  row('detectors', formatCount(result.detectorsTotal));
+
+  const accesses = c('mmsim_accesses');
+  lines.push(`wall ${formatSeconds(result.wall.seconds)}, ${formatCount(accesses)} accesses, ` +
+    `${result.wall.seconds > 0 ? formatPerSecond(accesses / result.wall.seconds) : '-'} simulated accesses per wall second`);
+  if (options.outDir !== undefined) lines.push(`outputs in ${options.outDir}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** Where free memory stands against the node's watermarks (summed over zones, as kswapd balances them). */
+function watermarkPosition(free: number, zones: readonly ZoneInfo[]): string {
+  if (zones.length === 0) return '';
+  const sum = (pick: (z: ZoneInfo) => number): number => zones.reduce((total, z) => total + pick(z), 0);
+  const [min, low, high] = [sum((z) => z.min), sum((z) => z.low), sum((z) => z.high)];
+  const position = free < min ? 'below min' : free < low ? 'between min and low' : free < high ? 'between low and high' : 'above high';
+  return `${position} (min ${formatCount(min)}, low ${formatCount(low)}, high ${formatCount(high)})`;
+}
