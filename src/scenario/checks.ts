@@ -48,7 +48,7 @@ function checkMemory(s: Scenario): RawIssue[] {
   return [{
     path,
     message: `${formatSize(memory)} is too small for its watermarks: ${origin}, and memory must be at least ` +
-      `4 × ${formatSize(minBytes)} + 16MiB = ${formatSize(required)}; e.g. memory: ${formatSizeExact(nextPowerOfTwo(required))}` +
+      `4 × ${formatSizeExact(minBytes)} + 16MiB = ${formatSizeExact(required)}; e.g. memory: ${formatSizeExact(nextPowerOfTwo(required))}` +
       (wm.computed ? '' : ' or a smaller vm.min_free_kbytes'),
   }];
 }
@@ -116,8 +116,8 @@ function checkVmas(s: Scenario, procName: string, proc: Process): RawIssue[] {
     if (vma.offset + vma.size > file.size) {
       issues.push({
         path: [...path, 'size'],
-        message: `offset ${formatSize(vma.offset)} + size ${formatSize(vma.size)} = ${formatSize(vma.offset + vma.size)} ` +
-          `runs past the end of file ${vma.file} (${formatSize(file.size)}); e.g. size: ${formatSizeExact(Math.max(file.size - vma.offset, 4096))}`,
+        message: `offset ${formatSizeExact(vma.offset)} + size ${formatSizeExact(vma.size)} = ${formatSizeExact(vma.offset + vma.size)} ` +
+          `runs past the end of file ${vma.file} (${formatSizeExact(file.size)}); e.g. size: ${formatSizeExact(Math.max(file.size - vma.offset, 4096))}`,
       });
     }
   }
@@ -159,8 +159,8 @@ function checkWorkload(s: Scenario, procName: string, proc: Process): RawIssue[]
     } else if (phase.op !== 'sleep' && phase.start + phase.length > targetSize) {
       issues.push({
         path: [...path, phase.length > 0 ? 'length' : 'start'],
-        message: `start ${formatSize(phase.start)} + length ${formatSize(phase.length)} runs past the end of ` +
-          `${phase.target} (${formatSize(targetSize)}); e.g. start: 0, length: ${formatSizeExact(targetSize)}`,
+        message: `start ${formatSizeExact(phase.start)} + length ${formatSizeExact(phase.length)} runs past the end of ` +
+          `${phase.target} (${formatSizeExact(targetSize)}); e.g. start: 0, length: ${formatSizeExact(targetSize)}`,
       });
     } else if (phase.op !== 'sleep' && phase.length === 0 && phase.start >= targetSize) {
       issues.push({

@@ -59,7 +59,7 @@ export function applyOverride(doc: Record<string, unknown>, override: Override):
     let child: z.ZodType;
     switch (node.kind) {
       case 'leaf':
-        return fail(`${path.slice(0, i).join('.')} is a value, not a section; set it directly, e.g. --set ${path.slice(0, i).join('.')}=${node.meta.example}`);
+        return fail('the top level is a mapping, not a value');
       case 'section':
         if (!node.keys.includes(segment)) fail(`unknown field; valid keys in ${here}: ${node.keys.join(', ')}`);
         child = node.child(segment);
@@ -84,6 +84,10 @@ export function applyOverride(doc: Record<string, unknown>, override: Override):
         break;
       }
     }
+    const childNode = describeNode(child);
+    if (!last && childNode.kind === 'leaf') {
+      fail(`${path.slice(0, i + 1).join('.')} is a value, not a section; e.g. --set ${path.slice(0, i + 1).join('.')}=${childNode.meta.example}`);
+    }
     const key = Array.isArray(container) ? Number(segment) : segment;
     const slot = container as Record<string | number, unknown>;
     if (last) {
@@ -94,6 +98,6 @@ export function applyOverride(doc: Record<string, unknown>, override: Override):
     const next = slot[key];
     if (!isContainer(next)) fail(`the file gives ${JSON.stringify(next)} here, not a mapping; fix the file first`);
     container = next as Container;
-    node = describeNode(child);
+    node = childNode;
   }
 }
