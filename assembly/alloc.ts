@@ -1,0 +1,341 @@
+// Zones, watermarks and the buddy allocator (mm/page_alloc.c).
+//
+// One node with the x86-64 zone layout: ZONE_DMA below 16 MiB, ZONE_DMA32 below 4 GiB,
+// ZONE_NORMAL above, ZONE_MOVABLE empty. User pages are GFP_HIGHUSER_MOVABLE (highest zone
+// index MOVABLE, so lowmem_reserve[MOVABLE] protects the lower zones); page tables are
+// GFP_KERNEL (highest zone NORMAL). No per-CPU page lists and no migrate types: without
+// mobility fallbacks there is nothing to boost watermarks for, so watermark_boost stays 0.
+import { nrPages, flags, setFlags, PG_buddy, ORDER_SHIFT, listInit, listAdd, listDel, listEmpty, next,
+  refcount, setRefcount, setMapcount, setMapping, setPageIndex, setPagePrivate, PG_lru, mapcount } from './page';
+import { cfg } from './config';
+import { G_MIN_FREE_KBYTES, G_WATERMARK_SCALE_FACTOR, G_LOWMEM_RESERVE_DMA, G_LOWMEM_RESERVE_DMA32,
+  G_LOWMEM_RESERVE_NORMAL, C_NR_FREE_PAGES, C_PGFREE, C_PGALLOC_DMA, C_ALLOCSTALL_DMA,
+  C_MMSIM_ALLOC_FAILURES,
+  DK_ALLOC_FAILED, FN_ALLOC_PAGES_SLOWPATH, DK_FREE_PAGE_IN_USE, FN_FREE_PAGES } from './generated/abi';
+import { countEvent, countAdd } from './vmstat';
+import { lruvecDelFolio } from './lru';
+import { wakeupKswapd, tryToFreePages } from './vmscan';
+import { outOfMemory } from './oom';
+import { recordBug } from './invariants';
+import { nrSwapFree } from './swap';
+
+export const MAX_ORDER: i32 = 10;           // orders 0..10 (MAX_PAGE_ORDER)
+export const NR_ORDERS: i32 = MAX_ORDER + 1;
+export const ZONE_DMA: i32 = 0;
+export const ZONE_DMA32: i32 = 1;
+export const ZONE_NORMAL: i32 = 2;
+export const ZONE_MOVABLE: i32 = 3;
+export const MAX_NR_ZONES: i32 = 4;
+export const WMARK_MIN: i32 = 0;
+export const WMARK_LOW: i32 = 1;
+export const WMARK_HIGH: i32 = 2;
+export const NO_PAGE: u32 = 0xFFFF_FFFF;
+export const MAX_RECLAIM_RETRIES: i32 = 16;
+export const PAGE_ALLOC_COSTLY_ORDER: i32 = 3;
+const DMA_END: u32 = 4096;                   // 16 MiB
+const DMA32_END: u32 = 1 << 20;              // 4 GiB
+
+// Zone table (struct zone), ZF_* fields of i64 per zone.
+const ZF_START = 0; const ZF_END = 1; const ZF_MANAGED = 2; const ZF_FREE = 3;
+const ZF_WMARK = 4;        // 3 values
+const ZF_RESERVE = 7;      // lowmem_reserve[MAX_NR_ZONES]
+const ZF_NR_FREE = 11;     // nr_free per order, NR_ORDERS values
+const ZF_LRU = 22;         // per-zone LRU sizes (NR_ZONE_*), 5 values
+const ZF_STRIDE = 27;
+const zoneTable: usize = memory.data(MAX_NR_ZONES * ZF_STRIDE * 8);
+
+/** Sentinel slot where the buddy free lists start (set by allocInit). */
+let freeListBase: u32 = 0;
+export let minFreeKbytes: i64 = 0;
+export let totalreservePages: i64 = 0;
+
+@inline function zf(z: i32, f: i32): i64 { return load<i64>(zoneTable + ((<usize>(z * ZF_STRIDE + f)) << 3)); }
+@inline function setZf(z: i32, f: i32, v: i64): void { store<i64>(zoneTable + ((<usize>(z * ZF_STRIDE + f)) << 3), v); }
+@inline function addZf(z: i32, f: i32, d: i64): void { setZf(z, f, zf(z, f) + d); }
+
+export function zoneManaged(z: i32): i64 { return zf(z, ZF_MANAGED); }
+export function zoneFree(z: i32): i64 { return zf(z, ZF_FREE); }
+export function zoneStart(z: i32): i64 { return zf(z, ZF_START); }
+export function wmark(z: i32, w: i32): i64 { return zf(z, ZF_WMARK + w); }
+export function lowmemReserve(z: i32, j: i32): i64 { return zf(z, ZF_RESERVE + j); }
+export function zoneNrFree(z: i32, order: i32): i64 { return zf(z, ZF_NR_FREE + order); }
+/** Per-zone LRU list size (NR_ZONE_INACTIVE_ANON + lru). */
+export function zoneLruSize(z: i32, lru: i32): i64 { return zf(z, ZF_LRU + lru); }
+export function zoneLruAdd(z: i32, lru: i32, d: i64): void { addZf(z, ZF_LRU + lru, d); }
+export function populatedZone(z: i32): bool { return zf(z, ZF_MANAGED) > 0; }
+
+/** page_zonenum: the zone is a function of the pfn on this layout. */
+@inline export function pageZone(pfn: u32): i32 {
+  return pfn < DMA_END ? ZONE_DMA : (pfn < DMA32_END ? ZONE_DMA32 : ZONE_NORMAL);
+}
+
+@inline function freeHead(z: i32, order: i32): u32 { return freeListBase + <u32>(z * NR_ORDERS + order); }
+export function nrFreeListSentinels(): u32 { return <u32>(MAX_NR_ZONES * NR_ORDERS); }
+
+/** int_sqrt as the kernel computes it (floor of the square root). */
+export function intSqrt(x: u64): u64 {
+  if (x < 2) return x;
+  let r = <u64>Math.sqrt(<f64>x);
+  while (r * r > x) r--;
+  while ((r + 1) * (r + 1) <= x) r++;
+  return r;
+}
+
+/**
+ * calculate_min_free_kbytes (init_per_zone_wmark_min): 4 * sqrt(lowmem_kbytes), clamped to
+ * [128, 262144]. All our zones are lowmem (64-bit: no highmem).
+ */
+export function calculateMinFreeKbytes(lowmemPages: u64): i64 {
+  let v = <i64>intSqrt(lowmemPages * 4 * 16);
+  if (v < 128) v = 128;
+  if (v > 262144) v = 262144;
+  return v;
+}
+
+/** __setup_per_zone_wmarks + setup_per_zone_lowmem_reserve + calculate_totalreserve_pages. */
+function setupPerZoneWmarks(): void {
+  const pagesMin = minFreeKbytes >> 2;                       // >> (PAGE_SHIFT - 10)
+  let lowmemPages: i64 = 0;
+  for (let z = 0; z < MAX_NR_ZONES; z++) if (z != ZONE_MOVABLE) lowmemPages += zf(z, ZF_MANAGED);
+  const scale = <i64>cfg(G_WATERMARK_SCALE_FACTOR);
+  for (let z = 0; z < MAX_NR_ZONES; z++) {
+    const managed = zf(z, ZF_MANAGED);
+    // tmp = pages_min * managed / lowmem_pages (u64 arithmetic in the kernel)
+    let tmp: i64 = lowmemPages > 0 ? pagesMin * managed / lowmemPages : 0;
+    let min: i64 = tmp;
+    if (z == ZONE_MOVABLE) {
+      // highmem/movable zones get a small fixed minimum: clamp(managed/1024, 32, 128)
+      min = managed / 1024;
+      if (min < 32) min = 32;
+      if (min > 128) min = 128;
+    }
+    // gap = max(tmp/4, managed * watermark_scale_factor / 10000)
+    let gap = tmp >> 2;
+    const scaled = managed * scale / 10000;
+    if (scaled > gap) gap = scaled;
+    setZf(z, ZF_WMARK + WMARK_MIN, min);
+    setZf(z, ZF_WMARK + WMARK_LOW, min + gap);
+    setZf(z, ZF_WMARK + WMARK_HIGH, min + 2 * gap);
+  }
+  // lowmem_reserve[j] of zone i = managed pages of zones i+1..j / lowmem_reserve_ratio[i]
+  for (let i = 0; i < MAX_NR_ZONES; i++) {
+    const ratio: i64 = i == ZONE_DMA ? <i64>cfg(G_LOWMEM_RESERVE_DMA)
+      : (i == ZONE_DMA32 ? <i64>cfg(G_LOWMEM_RESERVE_DMA32) : (i == ZONE_NORMAL ? <i64>cfg(G_LOWMEM_RESERVE_NORMAL) : 0));
+    let upper: i64 = 0;
+    for (let j = 0; j < MAX_NR_ZONES; j++) {
+      if (j <= i) { setZf(i, ZF_RESERVE + j, 0); continue; }
+      upper += zf(j, ZF_MANAGED);
+      setZf(i, ZF_RESERVE + j, ratio > 0 && zf(i, ZF_MANAGED) > 0 ? upper / ratio : 0);
+    }
+  }
+  // totalreserve_pages = Σ min(managed, max_j(lowmem_reserve[j]) + high)
+  totalreservePages = 0;
+  for (let z = 0; z < MAX_NR_ZONES; z++) {
+    let maxRes: i64 = 0;
+    for (let j = 0; j < MAX_NR_ZONES; j++) if (zf(z, ZF_RESERVE + j) > maxRes) maxRes = zf(z, ZF_RESERVE + j);
+    let r = maxRes + zf(z, ZF_WMARK + WMARK_HIGH);
+    if (r > zf(z, ZF_MANAGED)) r = zf(z, ZF_MANAGED);
+    totalreservePages += r;
+  }
+}
+
+function zoneBound(z: i32): u32 {
+  return z == 0 ? 0 : (z == 1 ? DMA_END : (z == 2 ? DMA32_END : 0xFFFF_FFFF));
+}
+
+/** Build the zones, compute watermarks and free every frame into the buddy lists. */
+export function allocInit(freeListSentinel: u32): void {
+  freeListBase = freeListSentinel;
+  const n = nrPages;
+  for (let z = 0; z < MAX_NR_ZONES; z++) {
+    for (let f = 0; f < ZF_STRIDE; f++) setZf(z, f, 0);
+    for (let o = 0; o < NR_ORDERS; o++) listInit(freeHead(z, o));
+  }
+  for (let z = 0; z < ZONE_MOVABLE; z++) {
+    const lo = zoneBound(z); const hi = zoneBound(z + 1);
+    const s = lo < n ? lo : n;
+    const e = hi < n ? hi : n;
+    setZf(z, ZF_START, s); setZf(z, ZF_END, e); setZf(z, ZF_MANAGED, e - s);
+  }
+  setZf(ZONE_MOVABLE, ZF_START, n); setZf(ZONE_MOVABLE, ZF_END, n);
+  const userMin = <i64>cfg(G_MIN_FREE_KBYTES);
+  minFreeKbytes = userMin > 0 ? userMin : calculateMinFreeKbytes(<u64>n);
+  setupPerZoneWmarks();
+  // memblock_free_all: hand every frame to the buddy allocator in the largest aligned blocks.
+  for (let z = 0; z < ZONE_MOVABLE; z++) {
+    let p = <u32>zf(z, ZF_START);
+    const e = <u32>zf(z, ZF_END);
+    while (p < e) {
+      let o = MAX_ORDER;
+      while (o > 0 && (((p & ((1 << o) - 1)) != 0) || p + (1 << o) > e)) o--;
+      freeOneBlock(p, o, z);
+      p += 1 << o;
+    }
+  }
+}
+
+@inline function setBuddy(p: u32, order: i32): void { setFlags(p, PG_buddy | (<u32>order << ORDER_SHIFT)); }
+@inline function isBuddyOfOrder(p: u32, order: i32): bool { return flags(p) == (PG_buddy | (<u32>order << ORDER_SHIFT)); }
+
+function freeOneBlock(p: u32, order: i32, z: i32): void {
+  setBuddy(p, order);
+  listAdd(p, freeHead(z, order));
+  addZf(z, ZF_NR_FREE + order, 1);
+  addZf(z, ZF_FREE, 1 << order);
+  countAdd(C_NR_FREE_PAGES, 1 << order);
+}
+
+/** __free_one_page: merge with free buddies of the same order, then put the block on its list. */
+export function freePages(pfn: u32, order: i32): void {
+  const z = pageZone(pfn);
+  const zs = <u32>zf(z, ZF_START); const ze = <u32>zf(z, ZF_END);
+  countAdd(C_PGFREE, 1 << order);
+  let p = pfn;
+  while (order < MAX_ORDER) {
+    const buddy = p ^ (1 << order);
+    if (buddy < zs || buddy >= ze || !isBuddyOfOrder(buddy, order)) break;
+    listDel(buddy);
+    setFlags(buddy, 0);
+    addZf(z, ZF_NR_FREE + order, -1);
+    addZf(z, ZF_FREE, -(1 << order));
+    countAdd(C_NR_FREE_PAGES, -(1 << order));
+    p = p & buddy;
+    order++;
+  }
+  freeOneBlock(p, order, z);
+}
+
+/** rmqueue from the buddy lists: take the smallest block ≥ order and split it (expand). */
+function rmqueue(z: i32, order: i32): u32 {
+  for (let o = order; o < NR_ORDERS; o++) {
+    const head = freeHead(z, o);
+    if (listEmpty(head)) continue;
+    const p = next(head);
+    listDel(p);
+    addZf(z, ZF_NR_FREE + o, -1);
+    let size = o;
+    while (size > order) {               // expand(): give back the upper halves
+      size--;
+      const half = p + (1 << size);
+      setBuddy(half, size);
+      listAdd(half, freeHead(z, size));
+      addZf(z, ZF_NR_FREE + size, 1);
+    }
+    addZf(z, ZF_FREE, -(1 << order));
+    countAdd(C_NR_FREE_PAGES, -(1 << order));
+    setFlags(p, 0);
+    setRefcount(p, 1);               // post_alloc_hook: set_page_refcounted
+    setMapcount(p, 0);
+    setMapping(p, 0); setPageIndex(p, 0); setPagePrivate(p, 0);
+    countAdd(C_PGALLOC_DMA + z, 1 << order);
+    return p;
+  }
+  return NO_PAGE;
+}
+
+/** __zone_watermark_ok without highatomic/CMA reserves (not modelled). */
+export function zoneWatermarkOk(z: i32, order: i32, mark: i64, highestZoneidx: i32, free: i64): bool {
+  free -= (1 << order) - 1;
+  if (free <= mark + zf(z, ZF_RESERVE + highestZoneidx)) return false;
+  if (order == 0) return true;
+  for (let o = order; o < NR_ORDERS; o++) if (zf(z, ZF_NR_FREE + o) > 0) return true;
+  return false;
+}
+
+/** get_page_from_freelist: first zone of the zonelist (highest first) that passes the watermark. */
+function getPageFromFreelist(order: i32, wm: i32, highestZoneidx: i32): u32 {
+  for (let z = highestZoneidx; z >= 0; z--) {
+    if (!populatedZone(z)) continue;
+    if (!zoneWatermarkOk(z, order, zf(z, ZF_WMARK + wm), highestZoneidx, zf(z, ZF_FREE))) continue;
+    const p = rmqueue(z, order);
+    if (p != NO_PAGE) return p;
+  }
+  return NO_PAGE;
+}
+
+/** zone_reclaimable_pages: file LRU pages, plus anon LRU pages when swap has room. */
+export function zoneReclaimablePages(z: i32): i64 {
+  let n = zoneLruSize(z, 2) + zoneLruSize(z, 3);
+  if (nrSwapFree() > 0) n += zoneLruSize(z, 0) + zoneLruSize(z, 1);
+  return n;
+}
+
+/** should_reclaim_retry: could some zone pass the min watermark if all its LRU were freed? */
+function shouldReclaimRetry(order: i32, highestZoneidx: i32, noProgressLoops: i32): bool {
+  if (noProgressLoops > MAX_RECLAIM_RETRIES) return false;
+  for (let z = highestZoneidx; z >= 0; z--) {
+    if (!populatedZone(z)) continue;
+    let available = zoneReclaimablePages(z) + zf(z, ZF_FREE);
+    // scale down by the no-progress loops so far: DIV_ROUND_UP(loops * available, 16)
+    available -= (<i64>noProgressLoops * available + MAX_RECLAIM_RETRIES - 1) / MAX_RECLAIM_RETRIES;
+    if (zoneWatermarkOk(z, order, zf(z, ZF_WMARK + WMARK_MIN), highestZoneidx, available)) return true;
+  }
+  return false;
+}
+
+/**
+ * __alloc_pages: fast path at the low watermark; slow path wakes kswapd, tries the min
+ * watermark, then direct reclaim (try_to_free_pages), retry per should_reclaim_retry, and the
+ * OOM killer. Returns the pfn with refcount 1, or NO_PAGE.
+ */
+export function allocPages(order: i32, highestZoneidx: i32): u32 {
+  const p = getPageFromFreelist(order, WMARK_LOW, highestZoneidx);
+  if (p != NO_PAGE) return p;
+  return allocPagesSlowpath(order, highestZoneidx);
+}
+
+function allocPagesSlowpath(order: i32, highestZoneidx: i32): u32 {
+  wakeupKswapd(order, highestZoneidx);
+  let p = getPageFromFreelist(order, WMARK_MIN, highestZoneidx);
+  if (p != NO_PAGE) return p;
+  let noProgressLoops = 0;
+  for (let iter = 0; iter < 1000; iter++) {
+    wakeupKswapd(order, highestZoneidx);
+    countEvent(C_ALLOCSTALL_DMA + highestZoneidx);
+    const progress = tryToFreePages(order, highestZoneidx);
+    p = getPageFromFreelist(order, WMARK_MIN, highestZoneidx);
+    if (p != NO_PAGE) return p;
+    if (order > PAGE_ALLOC_COSTLY_ORDER) break;
+    if (progress > 0) noProgressLoops = 0; else noProgressLoops++;
+    if (shouldReclaimRetry(order, highestZoneidx, noProgressLoops)) continue;
+    // __alloc_pages_may_oom: last try at the high watermark, then the OOM killer.
+    p = getPageFromFreelist(order, WMARK_HIGH, highestZoneidx);
+    if (p != NO_PAGE) return p;
+    if (outOfMemory(order)) { noProgressLoops = 0; continue; }
+    break;
+  }
+  countEvent(C_MMSIM_ALLOC_FAILURES);
+  recordBug(DK_ALLOC_FAILED, NO_PAGE, FN_ALLOC_PAGES_SLOWPATH, <f64>order);
+  return NO_PAGE;
+}
+
+/** folio_put: drop a reference; the last one frees the page (__folio_put). */
+export function folioPut(p: u32): void {
+  const r = refcount(p) - 1;
+  setRefcount(p, r);
+  if (r > 0) return;
+  if (r < 0 || mapcount(p) != 0) { recordBug(DK_FREE_PAGE_IN_USE, p, FN_FREE_PAGES, <f64>r); return; }
+  if ((flags(p) & PG_lru) != 0) lruvecDelFolio(p);
+  setFlags(p, 0);
+  setMapping(p, 0); setPageIndex(p, 0); setPagePrivate(p, 0);
+  freePages(p, 0);
+}
+
+/** Zone table for the host: 12 f64 per zone. */
+export const ZONEINFO_STRIDE: i32 = 12;
+const zoneInfo: usize = memory.data(MAX_NR_ZONES * 12 * 8);
+export function zoneInfoFill(): usize {
+  for (let z = 0; z < MAX_NR_ZONES; z++) {
+    const a = zoneInfo + <usize>(z * ZONEINFO_STRIDE * 8);
+    store<f64>(a, <f64>zf(z, ZF_START));
+    store<f64>(a, <f64>(zf(z, ZF_END) - zf(z, ZF_START)), 8);
+    store<f64>(a, <f64>zf(z, ZF_MANAGED), 16);
+    store<f64>(a, <f64>zf(z, ZF_WMARK), 24);
+    store<f64>(a, <f64>zf(z, ZF_WMARK + 1), 32);
+    store<f64>(a, <f64>zf(z, ZF_WMARK + 2), 40);
+    for (let j = 0; j < MAX_NR_ZONES; j++) store<f64>(a + <usize>(48 + j * 8), <f64>zf(z, ZF_RESERVE + j));
+    store<f64>(a, <f64>zf(z, ZF_FREE), 80);
+    store<f64>(a, <f64>minFreeKbytes, 88);
+  }
+  return zoneInfo;
+}

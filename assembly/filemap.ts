@@ -1,0 +1,154 @@
+// The page cache (mm/filemap.c, mm/readahead.c): one slot per file page holding the page
+// (pfn + 1), a shadow entry left by reclaim (workingset), or nothing. Reads go through
+// synchronous readahead of `read_ahead_kb`; read()/write() syscalls touch pages with
+// folio_mark_accessed as filemap_read and generic_perform_write do.
+import { regionAlloc } from './mem';
+import { cfg, fileCfg } from './config';
+import { G_N_FILES, G_READ_AHEAD_PAGES, FILE_SIZE_PAGES, FILE_DEVICE, C_NR_FILE_PAGES,
+  C_MMSIM_PAGECACHE_HITS, C_MMSIM_PAGECACHE_MISSES, C_MMSIM_IO_WAIT_NS } from './generated/abi';
+import { setFlag, testFlag, refcount, setRefcount, setMapping, setPageIndex, mapping, pageIndex,
+  PG_locked, PG_readio, PG_uptodate } from './page';
+import { allocPages, folioPut, NO_PAGE, ZONE_MOVABLE } from './alloc';
+import { folioAddLru, folioMarkAccessed } from './lru';
+import { countAdd, countEvent } from './vmstat';
+import { blkSubmit, blkAddPage, BLK_READ, readCompletionTime } from './blkdev';
+import { workingsetRefault } from './workingset';
+import { SHADOW_BIT } from './swap';
+import { curClock, waitUntil } from './sched';
+
+let files: usize = 0;        // per file: [slots address, nr pages, device] as i64
+const F_SLOTS = 0; const F_PAGES = 1; const F_DEV = 2; const F_STRIDE = 3;
+export let nFiles: i32 = 0;
+
+@inline function ff(f: i32, k: i32): i64 { return load<i64>(files + (<usize>(f * F_STRIDE + k) << 3)); }
+
+export function filemapInit(): bool {
+  nFiles = <i32>cfg(G_N_FILES);
+  files = regionAlloc(<u64>(nFiles + 1) * F_STRIDE * 8);
+  if (files == 0) return false;
+  for (let f = 0; f < nFiles; f++) {
+    const pages = <u64>fileCfg(f, FILE_SIZE_PAGES);
+    const slots = regionAlloc(pages * 4);
+    if (slots == 0) return false;
+    store<i64>(files + (<usize>(f * F_STRIDE + F_SLOTS) << 3), <i64>slots);
+    store<i64>(files + (<usize>(f * F_STRIDE + F_PAGES) << 3), <i64>pages);
+    store<i64>(files + (<usize>(f * F_STRIDE + F_DEV) << 3), <i64>fileCfg(f, FILE_DEVICE));
+  }
+  return true;
+}
+
+export function fileNrPages(f: i32): u32 { return <u32>ff(f, F_PAGES); }
+export function fileDevice(f: i32): i32 { return <i32>ff(f, F_DEV); }
+@inline function slotAddr(f: i32, index: u32): usize { return <usize>ff(f, F_SLOTS) + (<usize>index << 2); }
+@inline export function pageCacheEntry(f: i32, index: u32): u32 { return load<u32>(slotAddr(f, index)); }
+
+/** filemap_get_folio without side effects: the cached page or NO_PAGE. */
+@inline export function filemapLookup(f: i32, index: u32): u32 {
+  const e = pageCacheEntry(f, index);
+  return (e == 0 || (e & SHADOW_BIT) != 0) ? NO_PAGE : e - 1;
+}
+
+/** The file a page-cache page belongs to (mapping = file + 1). */
+@inline export function folioFile(p: u32): i32 { return <i32>mapping(p) - 1; }
+
+/** __filemap_add_folio: the cache takes a reference. */
+function addToPageCache(p: u32, f: i32, index: u32): void {
+  store<u32>(slotAddr(f, index), p + 1);
+  setMapping(p, <u32>(f + 1));
+  setPageIndex(p, index);
+  setRefcount(p, refcount(p) + 1);
+  countAdd(C_NR_FILE_PAGES, 1);
+}
+
+/** __filemap_remove_folio: leave `shadow` (or nothing) in the slot. The caller drops the cache's reference. */
+export function filemapRemoveFolio(p: u32, shadow: u32): void {
+  store<u32>(slotAddr(folioFile(p), pageIndex(p)), shadow);
+  setMapping(p, 0);
+  countAdd(C_NR_FILE_PAGES, -1);
+}
+
+
+/**
+ * page_cache_sync_ra (simplified to one window): read the missing pages of
+ * [index, index + read_ahead) with one request. Returns when the read completes, or -1 if not
+ * even the first page could be allocated.
+ */
+function readahead(f: i32, index: u32): i64 {
+  const size = fileNrPages(f);
+  let n = <u32>cfg(G_READ_AHEAD_PAGES);
+  if (n < 1) n = 1;
+  if (index + n > size) n = size - index;
+  const dev = fileDevice(f);
+  // allocate the pages first (each allocation may reclaim); stop at the first failure or hit
+  let got: u32 = 0;
+  for (let i: u32 = 0; i < n; i++) {
+    if (filemapLookup(f, index + i) != NO_PAGE) { if (i == 0) return curClock; break; }
+    const p = allocPages(0, ZONE_MOVABLE);
+    if (p == NO_PAGE) break;
+    // the page may have been brought in while we reclaimed
+    if (filemapLookup(f, index + i) != NO_PAGE) { folioPut(p); break; }
+    const shadow = pageCacheEntry(f, index + i);
+    setFlag(p, PG_locked | PG_readio);
+    addToPageCache(p, f, index + i);
+    if (shadow != 0) workingsetRefault(p, shadow);
+    folioAddLru(p);
+    folioPut(p);            // the allocation reference; the page cache holds the page now
+    got++;
+  }
+  if (got == 0) return -1;
+  const done = blkSubmit(dev, BLK_READ, got, curClock);
+  for (let i: u32 = 0; i < got; i++) blkAddPage(dev, BLK_READ, filemapLookup(f, index + i), done);
+  countAdd(C_MMSIM_PAGECACHE_MISSES, got);
+  return done;
+}
+
+/**
+ * The uptodate page for (f, index), reading it if needed and waiting for IO in flight.
+ * `forFault` leaves accessed-bit tracking to the PTE; otherwise this is a read() and
+ * marks the page accessed. Returns NO_PAGE if memory could not be found.
+ */
+export function filemapGetUptodate(f: i32, index: u32, forFault: bool): u32 {
+  let p = filemapLookup(f, index);
+  if (p == NO_PAGE) {
+    const done = readahead(f, index);
+    if (done < 0) return NO_PAGE;
+    p = filemapLookup(f, index);
+    if (p == NO_PAGE) return NO_PAGE;
+    waitUntil(done);
+  } else {
+    countEvent(C_MMSIM_PAGECACHE_HITS);
+    if (testFlag(p, PG_readio)) {
+      const t0 = curClock;
+      waitUntil(readCompletionTime(p));
+      if (curClock > t0) countAdd(C_MMSIM_IO_WAIT_NS, curClock - t0);
+    }
+  }
+  if (!forFault) folioMarkAccessed(p);
+  return p;
+}
+
+/**
+ * The page generic_perform_write writes (f, index) into: a cached page, or a new one added
+ * to the cache (a full-page write needs no read). NO_PAGE if memory could not be found.
+ */
+export function filemapGetForWrite(f: i32, index: u32): u32 {
+  let p = filemapLookup(f, index);
+  if (p != NO_PAGE) {
+    countEvent(C_MMSIM_PAGECACHE_HITS);
+    if (testFlag(p, PG_readio)) waitUntil(readCompletionTime(p));
+    folioMarkAccessed(p);
+    return p;
+  }
+  const np = allocPages(0, ZONE_MOVABLE);
+  if (np == NO_PAGE) return NO_PAGE;
+  p = filemapLookup(f, index);
+  if (p != NO_PAGE) { folioPut(np); folioMarkAccessed(p); return p; }
+  const shadow = pageCacheEntry(f, index);
+  setFlag(np, PG_uptodate);
+  addToPageCache(np, f, index);
+  if (shadow != 0) workingsetRefault(np, shadow);
+  folioAddLru(np);
+  folioPut(np);
+  folioMarkAccessed(np);
+  return np;
+}

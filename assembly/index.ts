@@ -1,0 +1,95 @@
+// The exported ABI, and nothing else: the host allocates the config blob, fills it, calls
+// init(), then run() in slices, and reads counters, the time series, detectors and zone info
+// through typed-array views at the addresses these return. All numbers, no strings.
+import { regionsReset, regionAlloc, regionsEnd } from './mem';
+import { setConfig, cfg, procCfg, vmaCfg } from './config';
+import { G_MEMORY_PAGES, G_DURATION_NS, G_SERIES_INTERVAL_NS, G_N_PROCS, G_N_DEVICES, G_SWAP_PAGES,
+  G_SWAP_DEVICE, G_VERSION, PROC_FIRST_VMA, PROC_N_VMAS, VMA_SIZE_PAGES, NR_COUNTERS, DET_STRIDE,
+  STATUS_OK, STATUS_BAD_CONFIG, STATUS_NO_MEMORY } from './generated/abi';
+import { pagesInit, nrPages } from './page';
+import { vmstatInit, countersBase, seriesBase, seriesRows as rows } from './vmstat';
+import { eventsInit, now, lastEventId } from './events';
+import { randomInit } from './random';
+import { allocInit, zoneInfoFill, nrFreeListSentinels, ZONEINFO_STRIDE, MAX_NR_ZONES } from './alloc';
+import { lruInit, NR_LRU_SENTINELS } from './lru';
+import { pgtableInit, tablesForRange } from './pgtable';
+import { mmLayout, mmInit } from './mm';
+import { filemapInit } from './filemap';
+import { swapInit } from './swap';
+import { blkInit } from './blkdev';
+import { vmscanInit } from './vmscan';
+import { writebackInit } from './writeback';
+import { schedInit, runEvents, nrEntities } from './sched';
+import { invariantsInit, setInvariantMode, checkInvariants as check, detectorsBase, detectorsLen as dlen,
+  detectorsTotal as dtotal } from './invariants';
+
+export const ABI_VERSION: i32 = 1;
+
+/** Reserve `bytes` for the config blob; must be called first (it resets the region allocator). */
+export function configAlloc(bytes: i32): usize {
+  regionsReset();
+  const p = regionAlloc(<u64>bytes);
+  setConfig(p, <usize>bytes);
+  return p;
+}
+
+/** Upper bound of page-table pages the scenario can need (each one also takes a frame). */
+export function maxPageTables(): f64 {
+  const nProcs = <i32>cfg(G_N_PROCS);
+  let total: u64 = 0;
+  for (let m = 0; m < nProcs; m++) {
+    total += 1;       // PGD
+    const first = <i32>procCfg(m, PROC_FIRST_VMA); const n = <i32>procCfg(m, PROC_N_VMAS);
+    for (let v = first; v < first + n; v++) total += tablesForRange(<u64>vmaCfg(v, VMA_SIZE_PAGES));
+  }
+  const cap = <u64>cfg(G_MEMORY_PAGES);
+  return <f64>(total < cap ? total : cap);
+}
+
+export function init(): i32 {
+  if (<i32>cfg(G_VERSION) != ABI_VERSION) return STATUS_BAD_CONFIG;
+  const pages = <u32>cfg(G_MEMORY_PAGES);
+  const interval = cfg(G_SERIES_INTERVAL_NS);
+  const samples = interval > 0 ? <i32>(cfg(G_DURATION_NS) / interval) + 2 : 2;
+  const nProcs = <i32>cfg(G_N_PROCS);
+  const sentinels = NR_LRU_SENTINELS + nrFreeListSentinels();
+  if (!pagesInit(pages, sentinels)) return STATUS_NO_MEMORY;
+  if (!vmstatInit(samples)) return STATUS_NO_MEMORY;
+  if (!invariantsInit()) return STATUS_NO_MEMORY;
+  if (!eventsInit(nrEntities(nProcs, <i32>cfg(G_N_DEVICES)))) return STATUS_NO_MEMORY;
+  if (!randomInit(nProcs + 1)) return STATUS_NO_MEMORY;
+  if (!blkInit()) return STATUS_NO_MEMORY;
+  if (!filemapInit()) return STATUS_NO_MEMORY;
+  if (!swapInit(<u32>cfg(G_SWAP_PAGES), <i32>cfg(G_SWAP_DEVICE))) return STATUS_NO_MEMORY;
+  if (!mmLayout()) return STATUS_NO_MEMORY;
+  if (!pgtableInit(<u32>maxPageTables())) return STATUS_NO_MEMORY;
+  lruInit(pages);
+  allocInit(pages + NR_LRU_SENTINELS);
+  vmscanInit();
+  if (!writebackInit()) return STATUS_NO_MEMORY;
+  if (!schedInit()) return STATUS_NO_MEMORY;
+  if (!mmInit()) return STATUS_NO_MEMORY;
+  return STATUS_OK;
+}
+
+/** Advance the simulation to `untilNs` or by at most `maxEvents` events. */
+export function run(untilNs: f64, maxEvents: i32): i32 { return runEvents(<i64>untilNs, maxEvents); }
+
+export function nowNs(): f64 { return <f64>now; }
+export function lastEntity(): i32 { return lastEventId; }
+export function countersPtr(): usize { return countersBase; }
+export function countersLen(): i32 { return NR_COUNTERS; }
+export function seriesPtr(): usize { return seriesBase; }
+export function seriesRows(): i32 { return rows; }
+export function seriesStride(): i32 { return NR_COUNTERS + 1; }
+export function detectorsPtr(): usize { return detectorsBase; }
+export function detectorsLen(): i32 { return dlen; }
+export function detectorsTotal(): f64 { return <f64>dtotal; }
+export function detectorStride(): i32 { return DET_STRIDE; }
+export function zoneInfoPtr(): usize { return zoneInfoFill(); }
+export function zoneInfoStride(): i32 { return ZONEINFO_STRIDE; }
+export function zoneCount(): i32 { return MAX_NR_ZONES; }
+export function memoryEnd(): f64 { return <f64>regionsEnd(); }
+export function framesCount(): f64 { return <f64>nrPages; }
+export function setInvariants(mode: i32): void { setInvariantMode(mode); }
+export function checkInvariants(): i32 { return check(); }

@@ -1,0 +1,164 @@
+// The node's lruvec (mm/swap.c, include/linux/mm_inline.h): four evictable lists and the
+// unevictable one, intrusive through the frame table's prev/next, with node and per-zone
+// sizes kept as the kernel keeps NR_LRU_BASE + lru and NR_ZONE_LRU_BASE + lru.
+// Per-CPU folio batches are modelled as immediate (a page is on its list as soon as it is added).
+import { flags, setFlags, testFlag, setFlag, clearFlag, listAdd, listAddTail, listDel, listInit,
+  PG_lru, PG_active, PG_referenced, PG_unevictable, PG_mlocked, PG_swapbacked, PG_workingset } from './page';
+import { pageZone, zoneLruAdd } from './alloc';
+import { countAdd, countEvent, count } from './vmstat';
+import { C_NR_INACTIVE_ANON, C_PGACTIVATE, C_UNEVICTABLE_PGS_CULLED, C_UNEVICTABLE_PGS_RESCUED,
+  C_UNEVICTABLE_PGS_MLOCKED, C_NR_MLOCK, C_NR_ACTIVE_ANON, C_NR_INACTIVE_FILE, C_NR_ACTIVE_FILE } from './generated/abi';
+import { workingsetActivation } from './workingset';
+
+export const LRU_INACTIVE_ANON: i32 = 0;
+export const LRU_ACTIVE_ANON: i32 = 1;
+export const LRU_INACTIVE_FILE: i32 = 2;
+export const LRU_ACTIVE_FILE: i32 = 3;
+export const LRU_UNEVICTABLE: i32 = 4;
+export const NR_LRU_LISTS: i32 = 5;
+/** Private lists reclaim isolates onto (l_hold, l_active, l_inactive, the kept list, skipped). */
+export const L_HOLD: i32 = 5;
+export const L_ACTIVE: i32 = 6;
+export const L_INACTIVE: i32 = 7;
+export const L_RET: i32 = 8;
+export const L_SKIPPED: i32 = 9;
+export const NR_LRU_SENTINELS: u32 = 10;
+
+let lruBase: u32 = 0;
+/** lruvec->anon_cost / file_cost (lru_note_cost). */
+export let anonCost: u64 = 0;
+export let fileCost: u64 = 0;
+
+export function lruInit(sentinelBase: u32): void {
+  lruBase = sentinelBase;
+  for (let l = 0; l < <i32>NR_LRU_SENTINELS; l++) listInit(lruHead(l));
+  anonCost = 0; fileCost = 0;
+}
+
+@inline export function lruHead(lru: i32): u32 { return lruBase + <u32>lru; }
+export function isLruHead(p: u32): bool { return p >= lruBase && p < lruBase + <u32>NR_LRU_LISTS; }
+@inline export function lruSize(lru: i32): u64 { return count(C_NR_INACTIVE_ANON + lru); }
+@inline export function isFileLru(lru: i32): bool { return lru == LRU_INACTIVE_FILE || lru == LRU_ACTIVE_FILE; }
+
+/** folio_lru_list: which list a folio belongs on, from its flags. */
+@inline export function folioLruList(p: u32): i32 {
+  const f = flags(p);
+  if ((f & PG_unevictable) != 0) return LRU_UNEVICTABLE;
+  let lru = (f & PG_swapbacked) != 0 ? LRU_INACTIVE_ANON : LRU_INACTIVE_FILE;
+  if ((f & PG_active) != 0) lru += 1;
+  return lru;
+}
+
+/** folio_is_file_lru: page cache (and lazyfree anon) is reclaimed as "file". */
+@inline export function folioIsFileLru(p: u32): bool { return !testFlag(p, PG_swapbacked); }
+
+@inline function updateLruSize(p: u32, lru: i32, d: i64): void {
+  countAdd(C_NR_INACTIVE_ANON + lru, d);
+  zoneLruAdd(pageZone(p), lru, d);
+}
+
+/** lruvec_add_folio: to the head of its list. */
+export function lruvecAddFolio(p: u32): void {
+  const lru = folioLruList(p);
+  updateLruSize(p, lru, 1);
+  listAdd(p, lruHead(lru));
+}
+
+/** lruvec_add_folio_tail. */
+export function lruvecAddFolioTail(p: u32): void {
+  const lru = folioLruList(p);
+  updateLruSize(p, lru, 1);
+  listAddTail(p, lruHead(lru));
+}
+
+/** lruvec_del_folio: unlink and clear PG_lru (the caller owns the folio afterwards). */
+export function lruvecDelFolio(p: u32): void {
+  const lru = folioLruList(p);
+  updateLruSize(p, lru, -1);
+  listDel(p);
+  clearFlag(p, PG_lru);
+}
+
+/** folio_evictable: not mlocked (unevictable mappings such as ramfs are not modelled). */
+@inline export function folioEvictable(p: u32): bool { return !testFlag(p, PG_mlocked); }
+
+/** lru_add: put a folio that is not on any list onto the right one. */
+export function lruAdd(p: u32): void {
+  if (folioEvictable(p)) {
+    if (testFlag(p, PG_unevictable)) { clearFlag(p, PG_unevictable); countEvent(C_UNEVICTABLE_PGS_RESCUED); }
+  } else {
+    const was = testFlag(p, PG_unevictable);
+    setFlags(p, (flags(p) & ~PG_active) | PG_unevictable);
+    if (!was) countEvent(C_UNEVICTABLE_PGS_CULLED);
+  }
+  setFlag(p, PG_lru);
+  lruvecAddFolio(p);
+}
+
+/** folio_add_lru (batches modelled as immediate). */
+export function folioAddLru(p: u32): void { lruAdd(p); }
+
+/** folio_add_lru_vma: a page faulted into a VM_LOCKED vma goes straight to unevictable (mlock_new_folio). */
+export function folioAddLruVma(p: u32, vmLocked: bool): void {
+  if (vmLocked) {
+    setFlags(p, (flags(p) & ~PG_active) | PG_mlocked | PG_unevictable | PG_lru);
+    countEvent(C_UNEVICTABLE_PGS_MLOCKED);
+    countAdd(C_NR_MLOCK, 1);
+    lruvecAddFolio(p);
+    return;
+  }
+  lruAdd(p);
+}
+
+/** folio_activate / lru_activate: move an inactive evictable LRU folio to its active list. */
+export function folioActivate(p: u32): void {
+  const f = flags(p);
+  if ((f & PG_lru) == 0 || (f & (PG_active | PG_unevictable)) != 0) return;
+  lruvecDelFolio(p);
+  setFlag(p, PG_active | PG_lru);
+  lruvecAddFolio(p);
+  countEvent(C_PGACTIVATE);
+}
+
+/** folio_mark_accessed: the two-touch rule for software-visible accesses (read/write syscalls). */
+export function folioMarkAccessed(p: u32): void {
+  const f = flags(p);
+  if ((f & PG_referenced) == 0) { setFlag(p, PG_referenced); return; }
+  if ((f & PG_unevictable) != 0) return;
+  if ((f & PG_active) == 0) {
+    if ((f & PG_lru) != 0) folioActivate(p);
+    else setFlag(p, PG_active);
+    clearFlag(p, PG_referenced);
+    workingsetActivation(p);
+  }
+}
+
+/** folio_rotate_reclaimable: writeback finished on a PG_reclaim folio; move it to the inactive tail. */
+export function folioRotateReclaimable(p: u32): bool {
+  const f = flags(p);
+  if ((f & PG_lru) == 0 || (f & (PG_active | PG_unevictable)) != 0) return false;
+  lruvecDelFolio(p);
+  setFlag(p, PG_lru);
+  lruvecAddFolioTail(p);
+  return true;
+}
+
+/** lru_note_cost: charge reclaim cost (IO weighted ×32, rotations ×1) to a type, with decay. */
+export function lruNoteCost(file: bool, nrIo: u64, nrRotated: u64): void {
+  const cost = nrIo * 32 + nrRotated;
+  if (file) fileCost += cost; else anonCost += cost;
+  const lrusize = count(C_NR_INACTIVE_ANON) + count(C_NR_ACTIVE_ANON) + count(C_NR_INACTIVE_FILE) + count(C_NR_ACTIVE_FILE);
+  if (fileCost + anonCost > lrusize / 4) { fileCost /= 2; anonCost /= 2; }
+}
+
+/** Mark a folio that was active as part of the workingset when deactivated. */
+@inline export function setWorkingset(p: u32): void { setFlag(p, PG_workingset); }
+
+/** mlock_vma_folio: a page mapped into a VM_LOCKED vma becomes mlocked and unevictable. */
+export function mlockFolio(p: u32): void {
+  if (testFlag(p, PG_mlocked)) return;
+  setFlag(p, PG_mlocked);
+  countAdd(C_NR_MLOCK, 1);
+  countEvent(C_UNEVICTABLE_PGS_MLOCKED);
+  if (testFlag(p, PG_lru)) { lruvecDelFolio(p); lruAdd(p); }
+}

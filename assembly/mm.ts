@@ -1,0 +1,404 @@
+// Processes' address spaces (mm_struct, vm_area_struct) and the page-fault handler
+// (mm/memory.c: handle_mm_fault, do_anonymous_page, do_swap_page, do_read_fault,
+// do_shared_fault, do_cow_fault, do_wp_page; mm/filemap.c: filemap_fault), plus exit_mmap.
+import { regionAlloc } from './mem';
+import { cfg, procCfg, vmaCfg } from './config';
+import { G_N_PROCS, G_N_VMAS, G_N_FILES, PROC_FIRST_VMA, PROC_N_VMAS, VMA_KIND, VMA_SIZE_PAGES, VMA_FILE,
+  VMA_PGOFF, VMA_SHARED, VMA_MLOCKED, VMA_EXEC, VMA_POPULATE, VMA_KIND_ANON,
+  C_PGFAULT, C_PGMAJFAULT, C_NR_ANON_PAGES, C_NR_MAPPED, C_PSWPIN, C_MMSIM_ZERO_FILL_FAULTS, C_PGREUSE,
+  C_MMSIM_IO_WAIT_NS, G_COST_MINOR_FAULT, G_COST_ZERO_FILL, DK_BAD_PTE, FN_HANDLE_MM_FAULT } from './generated/abi';
+import { flags, setFlag, testFlag, refcount, setRefcount, mapcount, setMapcount, setMapping, setPageIndex,
+  PG_swapbacked, PG_anon_exclusive, PG_locked, PG_readio, PG_swapcache, PG_mlocked, PG_writeback, MAPPING_ANON, clearFlag } from './page';
+import { allocPages, folioPut, NO_PAGE, ZONE_MOVABLE } from './alloc';
+import { pteAlloc, tablesAllocated, entryAddr, entryPfn, mkPte, isSwapPte, tableAlloc, freePgtables, _PAGE_PRESENT, _PAGE_RW,
+  _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_SPECIAL, ZERO_PTE } from './pgtable';
+import { folioAddLruVma, mlockFolio } from './lru';
+import { countEvent, countAdd } from './vmstat';
+import { swapCacheLookup, swapCacheShadow, addToSwapCache, swapFree, folioFreeSwap, vmSwapFull, swapDevice,
+  deleteFromSwapCache, swapCount, folioSwapSlot } from './swap';
+import { blkSubmit, blkAddPage, BLK_READ, readCompletionTime } from './blkdev';
+import { workingsetRefault } from './workingset';
+import { filemapGetUptodate, fileNrPages } from './filemap';
+import { folioMarkDirty } from './writeback';
+import { curClock, chargeNs, waitUntil } from './sched';
+import { recordBug } from './invariants';
+
+// vm_flags
+export const VM_SHARED: u32 = 1;
+export const VM_LOCKED: u32 = 2;
+export const VM_EXEC: u32 = 4;
+export const VM_POPULATE: u32 = 8;   // MAP_POPULATE (simulator: fault in at start)
+
+
+// Fault results (vm_fault_t, reduced).
+export const FAULT_OK: i32 = 0;
+export const FAULT_RETRY: i32 = 1;   // the PTE changed under us: retry the access
+export const FAULT_OOM: i32 = 2;     // VM_FAULT_OOM: no memory even after reclaim and OOM kill
+export const FAULT_KILLED: i32 = 3;  // the task was OOM-killed while faulting
+
+// mm table (i64 fields)
+const M_PGD = 0; const M_ANON = 1; const M_FILE = 2; const M_SWAPENTS = 3; const M_FIRST_VMA = 4;
+const M_NVMAS = 5; const M_DEAD = 6; const M_PGTABLES = 7; const M_STRIDE = 8;
+// vma table (i64 fields)
+const V_MM = 0; const V_START = 1; const V_END = 2; const V_PGOFF = 3; const V_FILE = 4; const V_FLAGS = 5;
+const V_STRIDE = 6;
+
+let mms: usize = 0;
+let vmas: usize = 0;
+let immap: usize = 0;       // i32 vma indices grouped per file
+let immapStart: usize = 0;  // i32 per file + 1
+export let nMms: i32 = 0;
+export let nVmas: i32 = 0;
+
+@inline function mf(m: i32, f: i32): i64 { return load<i64>(mms + (<usize>(m * M_STRIDE + f) << 3)); }
+@inline function setMf(m: i32, f: i32, v: i64): void { store<i64>(mms + (<usize>(m * M_STRIDE + f) << 3), v); }
+@inline function addMf(m: i32, f: i32, d: i64): void { setMf(m, f, mf(m, f) + d); }
+@inline export function vf(v: i32, f: i32): i64 { return load<i64>(vmas + (<usize>(v * V_STRIDE + f) << 3)); }
+@inline function setVf(v: i32, f: i32, val: i64): void { store<i64>(vmas + (<usize>(v * V_STRIDE + f) << 3), val); }
+
+export function mmPgd(m: i32): u32 { return <u32>mf(m, M_PGD); }
+export function mmDead(m: i32): bool { return mf(m, M_DEAD) != 0; }
+export function mmFirstVma(m: i32): i32 { return <i32>mf(m, M_FIRST_VMA); }
+export function mmNrVmas(m: i32): i32 { return <i32>mf(m, M_NVMAS); }
+/** get_mm_rss + swap entries + page tables: the inputs of oom_badness. */
+export function mmRss(m: i32): i64 { return mf(m, M_ANON) + mf(m, M_FILE); }
+export function mmSwapents(m: i32): i64 { return mf(m, M_SWAPENTS); }
+export function mmPgtables(m: i32): i64 { return mf(m, M_PGTABLES); }
+export function vmaMm(v: i32): i32 { return <i32>vf(v, V_MM); }
+export function vmaStart(v: i32): i64 { return vf(v, V_START); }
+export function vmaEnd(v: i32): i64 { return vf(v, V_END); }
+export function vmaPgoff(v: i32): i64 { return vf(v, V_PGOFF); }
+export function vmaFile(v: i32): i32 { return <i32>vf(v, V_FILE); }
+export function vmaFlags(v: i32): u32 { return <u32>vf(v, V_FLAGS); }
+export function vmaIsAnon(v: i32): bool { return vf(v, V_FILE) < 0; }
+/** The VMAs mapping file `f` (i_mmap), as a range of indices into immapAt. */
+export function immapFirst(f: i32): i32 { return load<i32>(immapStart + (<usize>f << 2)); }
+export function immapEnd(f: i32): i32 { return load<i32>(immapStart + (<usize>(f + 1) << 2)); }
+export function immapAt(i: i32): i32 { return load<i32>(immap + (<usize>i << 2)); }
+
+/** Page-table pages this layout may need at most (for the memory estimate). */
+export function mmLayout(): bool {
+  nMms = <i32>cfg(G_N_PROCS);
+  nVmas = <i32>cfg(G_N_VMAS);
+  const nFiles = <i32>cfg(G_N_FILES);
+  mms = regionAlloc(<u64>(nMms + 1) * M_STRIDE * 8);
+  vmas = regionAlloc(<u64>(nVmas + 1) * V_STRIDE * 8);
+  immap = regionAlloc(<u64>(nVmas + 1) * 4);
+  immapStart = regionAlloc(<u64>(nFiles + 2) * 4);
+  if (mms == 0 || vmas == 0 || immap == 0 || immapStart == 0) return false;
+  for (let m = 0; m < nMms; m++) {
+    const first = <i32>procCfg(m, PROC_FIRST_VMA);
+    const n = <i32>procCfg(m, PROC_N_VMAS);
+    setMf(m, M_FIRST_VMA, first); setMf(m, M_NVMAS, n);
+    // VMAs start on 1 GiB boundaries with a 1 GiB gap, from 1 GiB up (mmap_base is not modelled).
+    let start: i64 = 1 << 18;
+    for (let v = first; v < first + n; v++) {
+      const size = <i64>vmaCfg(v, VMA_SIZE_PAGES);
+      setVf(v, V_MM, m);
+      setVf(v, V_START, start);
+      setVf(v, V_END, start + size);
+      const anon = <i32>vmaCfg(v, VMA_KIND) == VMA_KIND_ANON;
+      setVf(v, V_FILE, anon ? -1 : <i64>vmaCfg(v, VMA_FILE));
+      setVf(v, V_PGOFF, anon ? 0 : <i64>vmaCfg(v, VMA_PGOFF));
+      let fl: u32 = 0;
+      if (vmaCfg(v, VMA_SHARED) != 0) fl |= VM_SHARED;
+      if (vmaCfg(v, VMA_MLOCKED) != 0) fl |= VM_LOCKED;
+      if (vmaCfg(v, VMA_EXEC) != 0) fl |= VM_EXEC;
+      if (vmaCfg(v, VMA_POPULATE) != 0) fl |= VM_POPULATE;
+      setVf(v, V_FLAGS, fl);
+      start = ((start + size + (1 << 18) + (1 << 18) - 1) >> 18) << 18;
+    }
+  }
+  // i_mmap: VMAs of each file, in VMA order.
+  let k = 0;
+  for (let f = 0; f < nFiles; f++) {
+    store<i32>(immapStart + (<usize>f << 2), k);
+    for (let v = 0; v < nVmas; v++) if (vf(v, V_FILE) == f) { store<i32>(immap + (<usize>k << 2), v); k++; }
+  }
+  store<i32>(immapStart + (<usize>nFiles << 2), k);
+  return true;
+}
+
+/** mm_alloc + pgd_alloc for every process. False if the PGDs could not be allocated. */
+export function mmInit(): bool {
+  for (let m = 0; m < nMms; m++) {
+    const pgd = tableAlloc();
+    if (pgd == 0) return false;
+    setMf(m, M_PGD, pgd);
+    setMf(m, M_PGTABLES, 1);
+  }
+  return true;
+}
+
+/** linear_page_index: the page's index in the file (or anon_vma) for an address in the vma. */
+@inline export function linearPageIndex(v: i32, vpn: i64): u32 { return <u32>(vpn - vf(v, V_START) + vf(v, V_PGOFF)); }
+
+function mapNewAnonPage(m: i32, v: i32, vpn: i64, pte: usize, p: u32, write: bool): void {
+  setFlag(p, PG_swapbacked | PG_anon_exclusive);
+  setMapping(p, MAPPING_ANON | <u32>v);
+  setPageIndex(p, linearPageIndex(v, vpn));
+  setMapcount(p, 1);                       // folio_add_new_anon_rmap; the alloc reference is the map's
+  countAdd(C_NR_ANON_PAGES, 1);
+  addMf(m, M_ANON, 1);
+  store<u64>(pte, mkPte(p, _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | (write ? _PAGE_DIRTY : 0)));
+  folioAddLruVma(p, (vmaFlags(v) & VM_LOCKED) != 0);
+}
+
+/** Allocate a user page (GFP_HIGHUSER_MOVABLE); on return the caller must re-check its PTE. */
+@inline function allocUserPage(): u32 { return allocPages(0, ZONE_MOVABLE); }
+
+/** do_anonymous_page: read faults map the zero page; write faults get a new zeroed page. */
+function doAnonymousPage(m: i32, v: i32, vpn: i64, pte: usize, write: bool): i32 {
+  if (!write) { store<u64>(pte, ZERO_PTE); return FAULT_OK; }
+  const p = allocUserPage();
+  if (mmDead(m)) { if (p != NO_PAGE) folioPut(p); return FAULT_KILLED; }
+  if (p == NO_PAGE) return FAULT_OOM;
+  if (load<u64>(pte) != 0) { folioPut(p); return FAULT_RETRY; }
+  chargeNs(<i64>cfg(G_COST_ZERO_FILL));
+  countEvent(C_MMSIM_ZERO_FILL_FAULTS);
+  mapNewAnonPage(m, v, vpn, pte, p, true);
+  return FAULT_OK;
+}
+
+/** do_swap_page: bring the page back from the swap cache or the swap device. */
+function doSwapPage(m: i32, v: i32, vpn: i64, pte: usize, entry: u64, write: bool): i32 {
+  const slot = entryPfn(entry);
+  let p = swapCacheLookup(slot);
+  if (p == NO_PAGE) {
+    const np = allocUserPage();
+    if (mmDead(m)) { if (np != NO_PAGE) folioPut(np); return FAULT_KILLED; }
+    if (np == NO_PAGE) return FAULT_OOM;
+    if (load<u64>(pte) != entry) { folioPut(np); return FAULT_RETRY; }
+    p = swapCacheLookup(slot);            // reclaim cannot have added it, but stay exact
+    if (p != NO_PAGE) { folioPut(np); }
+    else {
+      p = np;
+      setFlag(p, PG_swapbacked | PG_locked | PG_readio);
+      setMapping(p, MAPPING_ANON | <u32>v);
+      setPageIndex(p, linearPageIndex(v, vpn));
+      const shadow = swapCacheShadow(slot);
+      addToSwapCache(p, slot);
+      // swap_read_folio: the new folio goes on the LRU before the read (workingset decides where)
+      if (shadow != 0) workingsetRefault(p, shadow);
+      folioAddLruVma(p, (vmaFlags(v) & VM_LOCKED) != 0);
+      folioPut(p);                          // the allocation reference: the swap cache holds it now
+      const done = blkSubmit(swapDevice, BLK_READ, 1, curClock);
+      blkAddPage(swapDevice, BLK_READ, p, done);
+      countEvent(C_PSWPIN);
+      countEvent(C_PGMAJFAULT);
+      waitIo(done);
+    }
+  }
+  if (testFlag(p, PG_readio)) waitIo(readCompletionTime(p));
+  // map it: the PTE's reference and mapcount; the swap entry's count goes away
+  setRefcount(p, refcount(p) + 1);
+  const mc = mapcount(p);
+  setMapcount(p, mc + 1);
+  if (mc == 0) countAdd(C_NR_ANON_PAGES, 1);
+  addMf(m, M_ANON, 1); addMf(m, M_SWAPENTS, -1);
+  setFlag(p, PG_anon_exclusive);
+  store<u64>(pte, mkPte(p, _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | (write ? _PAGE_DIRTY : 0)));
+  swapFree(slot);
+  // should_try_to_free_swap: keep the swap copy unless it is stale or swap is short
+  if (write || vmSwapFull() || testFlag(p, PG_mlocked)) folioFreeSwap(p);
+  return FAULT_OK;
+}
+
+function waitIo(done: i64): void {
+  const before = curClock;
+  waitUntil(done);
+  if (curClock > before) countAdd(C_MMSIM_IO_WAIT_NS, curClock - before);
+}
+
+/** Map an uptodate page-cache page at `pte` (finish_fault / set_pte_range for file pages). */
+function mapFilePage(m: i32, v: i32, pte: usize, p: u32, write: bool): void {
+  setRefcount(p, refcount(p) + 1);
+  const mc = mapcount(p);
+  setMapcount(p, mc + 1);
+  if (mc == 0) countAdd(C_NR_MAPPED, 1);
+  addMf(m, M_FILE, 1);
+  let bits = _PAGE_PRESENT | _PAGE_ACCESSED;
+  // Shared mappings are mapped read-only until written (dirty tracking via page_mkwrite).
+  if (write) { bits |= _PAGE_RW | _PAGE_DIRTY; folioMarkDirty(p); }
+  store<u64>(pte, mkPte(p, bits));
+  if ((vmaFlags(v) & VM_LOCKED) != 0) mlockFolio(p);
+}
+
+/** filemap_fault's lookup: the uptodate page for `index`, reading it (and readahead) if needed. */
+function faultInFilePage(m: i32, v: i32, index: u32): u32 {
+  const t0 = curClock;
+  const p = filemapGetUptodate(vmaFile(v), index, true);
+  if (curClock > t0) { countEvent(C_PGMAJFAULT); countAdd(C_MMSIM_IO_WAIT_NS, curClock - t0); }
+  return p;
+}
+
+/** do_cow_fault: a write to a private file mapping gets a private anonymous copy. */
+function doCowFault(m: i32, v: i32, vpn: i64, pte: usize): i32 {
+  const fp = faultInFilePage(m, v, linearPageIndex(v, vpn));
+  if (mmDead(m)) return FAULT_KILLED;
+  if (fp == NO_PAGE) return FAULT_OOM;
+  const p = allocUserPage();
+  if (mmDead(m)) { if (p != NO_PAGE) folioPut(p); return FAULT_KILLED; }
+  if (p == NO_PAGE) return FAULT_OOM;
+  if (load<u64>(pte) != 0) { folioPut(p); return FAULT_RETRY; }
+  mapNewAnonPage(m, v, vpn, pte, p, true);
+  return FAULT_OK;
+}
+
+/** do_wp_page: write to a present read-only PTE. */
+function doWpPage(m: i32, v: i32, vpn: i64, pte: usize, e: u64): i32 {
+  if ((e & _PAGE_SPECIAL) != 0) {
+    // wp_page_copy from the zero page
+    const p = allocUserPage();
+    if (mmDead(m)) { if (p != NO_PAGE) folioPut(p); return FAULT_KILLED; }
+    if (p == NO_PAGE) return FAULT_OOM;
+    if (load<u64>(pte) != e) { folioPut(p); return FAULT_RETRY; }
+    chargeNs(<i64>cfg(G_COST_ZERO_FILL));
+    countEvent(C_MMSIM_ZERO_FILL_FAULTS);
+    mapNewAnonPage(m, v, vpn, pte, p, true);
+    return FAULT_OK;
+  }
+  const old = entryPfn(e);
+  const fl = flags(old);
+  if ((fl & PG_swapbacked) != 0) {
+    // wp_can_reuse_anon_folio: an exclusive anon page is reused in place
+    if ((fl & PG_swapcache) != 0) folioFreeSwap(old);
+    store<u64>(pte, e | _PAGE_RW | _PAGE_DIRTY | _PAGE_ACCESSED);
+    countEvent(C_PGREUSE);
+    return FAULT_OK;
+  }
+  if ((vmaFlags(v) & VM_SHARED) != 0) {
+    // wp_page_shared: page_mkwrite then dirty the folio
+    folioMarkDirty(old);
+    store<u64>(pte, e | _PAGE_RW | _PAGE_DIRTY | _PAGE_ACCESSED);
+    return FAULT_OK;
+  }
+  // private file page: copy on write
+  const p = allocUserPage();
+  if (mmDead(m)) { if (p != NO_PAGE) folioPut(p); return FAULT_KILLED; }
+  if (p == NO_PAGE) return FAULT_OOM;
+  if (load<u64>(pte) != e) { folioPut(p); return FAULT_RETRY; }
+  zapFilePte(m, old);
+  store<u64>(pte, 0);
+  mapNewAnonPage(m, v, vpn, pte, p, true);
+  return FAULT_OK;
+}
+
+/** Drop one file mapping of page `p` (zap_present_pte for a file page). */
+function zapFilePte(m: i32, p: u32): void {
+  const mc = mapcount(p) - 1;
+  setMapcount(p, mc);
+  if (mc == 0) countAdd(C_NR_MAPPED, -1);
+  addMf(m, M_FILE, -1);
+  folioPut(p);
+}
+
+/**
+ * handle_mm_fault for address `vpn` of vma `v`. Costs are charged to the current task's
+ * clock; IO waits move it forward.
+ */
+export function handleMmFault(v: i32, vpn: i64, write: bool): i32 {
+  const m = vmaMm(v);
+  countEvent(C_PGFAULT);
+  chargeNs(<i64>cfg(G_COST_MINOR_FAULT));
+  const pte = pteAlloc(mmPgd(m), vpn, m);
+  addMf(m, M_PGTABLES, <i64>tablesAllocated);
+  if (mmDead(m)) return FAULT_KILLED;
+  if (pte == 0) return FAULT_OOM;
+  const e = load<u64>(pte);
+  if (e == 0) {
+    if (vmaIsAnon(v)) return doAnonymousPage(m, v, vpn, pte, write);
+    if (write && (vmaFlags(v) & VM_SHARED) == 0) return doCowFault(m, v, vpn, pte);
+    const p = faultInFilePage(m, v, linearPageIndex(v, vpn));
+    if (mmDead(m)) return FAULT_KILLED;
+    if (p == NO_PAGE) return FAULT_OOM;
+    if (load<u64>(pte) != 0) return FAULT_RETRY;
+    mapFilePage(m, v, pte, p, write);
+    return FAULT_OK;
+  }
+  if (isSwapPte(e)) return doSwapPage(m, v, vpn, pte, e, write);
+  if ((e & _PAGE_PRESENT) != 0) {
+    if (write && (e & _PAGE_RW) == 0) return doWpPage(m, v, vpn, pte, e);
+    // spurious fault (another path already fixed the PTE): just mark it young
+    store<u64>(pte, e | _PAGE_ACCESSED | (write ? _PAGE_DIRTY : 0));
+    return FAULT_OK;
+  }
+  recordBug(DK_BAD_PTE, NO_PAGE, FN_HANDLE_MM_FAULT, <f64>e);
+  return FAULT_OOM;
+}
+
+/** Bound for the file size check in populate. */
+export function vmaFileLimit(v: i32): i64 {
+  const f = vmaFile(v);
+  return f < 0 ? 0 : <i64>fileNrPages(f);
+}
+
+/**
+ * exit_mmap: unmap everything (zap_pte_range), drop swap entries (free_swap_and_cache), free
+ * the page tables. Used when the OOM killer kills a process.
+ */
+export function exitMmap(m: i32): i64 {
+  let freed: i64 = 0;
+  const first = mmFirstVma(m); const n = mmNrVmas(m);
+  const pgd = mmPgd(m);
+  for (let v = first; v < first + n; v++) {
+    let vpn = vf(v, V_START);
+    const end = vf(v, V_END);
+    while (vpn < end) {
+      // skip whole missing tables quickly
+      const pud = load<u64>(entryAddr(pgd, <u32>((vpn >> 27) & 511)));
+      if (pud == 0) { vpn = ((vpn >> 27) + 1) << 27; continue; }
+      const pmd = load<u64>(entryAddr(entryPfn(pud), <u32>((vpn >> 18) & 511)));
+      if (pmd == 0) { vpn = ((vpn >> 18) + 1) << 18; continue; }
+      const pt = load<u64>(entryAddr(entryPfn(pmd), <u32>((vpn >> 9) & 511)));
+      if (pt == 0) { vpn = ((vpn >> 9) + 1) << 9; continue; }
+      const limit = min<i64>(end, ((vpn >> 9) + 1) << 9);
+      for (; vpn < limit; vpn++) {
+        const a = entryAddr(entryPfn(pt), <u32>(vpn & 511));
+        const e = load<u64>(a);
+        if (e == 0) continue;
+        store<u64>(a, 0);
+        if (isSwapPte(e)) { freeSwapAndCache(entryPfn(e)); addMf(m, M_SWAPENTS, -1); continue; }
+        if ((e & _PAGE_SPECIAL) != 0) continue;
+        const p = entryPfn(e);
+        if ((e & _PAGE_DIRTY) != 0 && !testFlag(p, PG_swapbacked)) folioMarkDirty(p);
+        const mc = mapcount(p) - 1;
+        setMapcount(p, mc);
+        if (testFlag(p, PG_swapbacked)) {
+          if (mc == 0) countAdd(C_NR_ANON_PAGES, -1);
+          addMf(m, M_ANON, -1);
+          if (mc == 0 && testFlag(p, PG_swapcache) && !testFlag(p, PG_writeback)) {
+            const slot = folioSwapSlot(p);
+            if (swapCount(slot) == 0) { deleteFromSwapCache(p, 0); folioPut(p); }
+          }
+        } else {
+          if (mc == 0) countAdd(C_NR_MAPPED, -1);
+          addMf(m, M_FILE, -1);
+        }
+        if (refcount(p) == 1) freed++;
+        folioPut(p);
+      }
+    }
+  }
+  freePgtables(pgd);
+  setMf(m, M_DEAD, 1);
+  return freed;
+}
+
+/** free_swap_and_cache: drop a swap PTE's reference; free a cached page nobody else maps. */
+function freeSwapAndCache(slot: u32): void {
+  swapFree(slot);
+  const p = swapCacheLookup(slot);
+  if (p == NO_PAGE) return;
+  if (swapCount(slot) == 0 && mapcount(p) == 0 && !testFlag(p, PG_writeback) && !testFlag(p, PG_locked)) {
+    deleteFromSwapCache(p, 0);
+    folioPut(p);
+  }
+}
+
+
+/** add_mm_counter for the rss counters rmap changes: anon or file pages, and swap entries. */
+export function mmAddRss(m: i32, anon: bool, d: i64, swapents: i64): void {
+  addMf(m, anon ? M_ANON : M_FILE, d);
+  addMf(m, M_SWAPENTS, swapents);
+}

@@ -1,0 +1,140 @@
+// User page tables: real 4-level radix trees (PGD → PUD → PMD → PTE, 512 entries of 64 bits
+// each), allocated from a pool sized at init. Every table is backed by a simulated frame taken
+// from the page allocator (GFP_PGTABLE_USER), so page tables cost memory as they do in the
+// kernel (NR_PAGETABLE) and their allocation can enter reclaim.
+import { regionAlloc } from './mem';
+import { setFlags, PG_table } from './page';
+import { allocPages, freePages, ZONE_NORMAL, NO_PAGE } from './alloc';
+import { countAdd } from './vmstat';
+import { C_NR_PAGE_TABLE_PAGES } from './generated/abi';
+import { mmDead } from './mm';
+
+// Entry bits (x86-64 names where x86 has them).
+export const _PAGE_PRESENT: u64 = 1 << 0;
+export const _PAGE_RW: u64 = 1 << 1;
+export const _PAGE_ACCESSED: u64 = 1 << 5;   // "young"
+export const _PAGE_DIRTY: u64 = 1 << 6;
+export const _PAGE_PSE: u64 = 1 << 7;        // huge leaf at PMD level (THP/hugetlb, later)
+/** Non-present entry holding a swap entry (is_swap_pte); the slot sits in the pfn field. */
+export const _PAGE_SWP: u64 = 1 << 9;
+/** The shared zero page: a special PTE (vm_normal_page() returns no page for it). */
+export const _PAGE_SPECIAL: u64 = 1 << 10;
+export const ZERO_PTE: u64 = 0x421;   // _PAGE_PRESENT | _PAGE_ACCESSED | _PAGE_SPECIAL
+export const PFN_SHIFT: u64 = 12;
+export const PTRS_PER_TABLE: i32 = 512;
+
+let pool: usize = 0;          // table id t lives at pool + t * 4096 (id 0 unused)
+let tableFrame: usize = 0;    // u32 per table: the frame that backs it
+let freeIds: usize = 0;       // u32 stack of freed table ids
+let nFree: u32 = 0;
+let nextId: u32 = 1;
+let capTables: u32 = 0;
+
+/** Reserve room for `maxTables` tables (virtual until touched). */
+export function pgtableInit(maxTables: u32): bool {
+  capTables = maxTables;
+  pool = regionAlloc(<u64>(maxTables + 1) * 4096);
+  tableFrame = regionAlloc(<u64>(maxTables + 1) * 4);
+  freeIds = regionAlloc(<u64>(maxTables + 1) * 4);
+  nextId = 1; nFree = 0;
+  return pool != 0 && tableFrame != 0 && freeIds != 0;
+}
+
+@inline export function tableAddr(id: u32): usize { return pool + ((<usize>id) << 12); }
+@inline export function entryAddr(id: u32, idx: u32): usize { return pool + ((<usize>id) << 12) + ((<usize>idx) << 3); }
+@inline export function entryPfn(e: u64): u32 { return <u32>(e >> PFN_SHIFT); }
+@inline export function mkPte(pfn: u32, bits: u64): u64 { return ((<u64>pfn) << PFN_SHIFT) | bits; }
+@inline export function isSwapPte(e: u64): bool { return (e & (_PAGE_PRESENT | _PAGE_SWP)) == _PAGE_SWP; }
+
+/** pte_alloc_one / pmd_alloc_one: a zeroed table backed by a frame; 0 if memory ran out. */
+export function tableAlloc(): u32 {
+  let id: u32;
+  if (nFree > 0) { nFree--; id = load<u32>(freeIds + (<usize>nFree << 2)); }
+  else { if (nextId > capTables) return 0; id = nextId++; }
+  const pfn = allocPages(0, ZONE_NORMAL);
+  if (pfn == NO_PAGE) {
+    store<u32>(freeIds + (<usize>nFree << 2), id); nFree++;
+    return 0;
+  }
+  setFlags(pfn, PG_table);
+  store<u32>(tableFrame + (<usize>id << 2), pfn);
+  memory.fill(tableAddr(id), 0, 4096);
+  countAdd(C_NR_PAGE_TABLE_PAGES, 1);
+  return id;
+}
+
+/** pte_free / free_pgtables for one table: its frame goes back to the allocator. */
+export function tableFree(id: u32): void {
+  const pfn = load<u32>(tableFrame + (<usize>id << 2));
+  setFlags(pfn, 0);
+  freePages(pfn, 0);
+  countAdd(C_NR_PAGE_TABLE_PAGES, -1);
+  store<u32>(freeIds + (<usize>nFree << 2), id); nFree++;
+}
+
+@inline function idx(vpn: u64, level: u32): u32 { return <u32>((vpn >> (9 * level)) & 511); }
+
+/**
+ * Walk to the PTE of `vpn` (virtual page number) under the PGD `pgd`. Returns the entry's
+ * address, or 0 when an intermediate table is missing (nothing was ever mapped there).
+ */
+@inline export function pteOffset(pgd: u32, vpn: u64): usize {
+  let e = load<u64>(entryAddr(pgd, idx(vpn, 3)));
+  if (e == 0) return 0;
+  e = load<u64>(entryAddr(entryPfn(e), idx(vpn, 2)));
+  if (e == 0) return 0;
+  e = load<u64>(entryAddr(entryPfn(e), idx(vpn, 1)));
+  if (e == 0) return 0;
+  return entryAddr(entryPfn(e), idx(vpn, 0));
+}
+
+/** __pte_alloc and friends: walk to the PTE of `vpn`, allocating missing tables. 0 on OOM. */
+export let tablesAllocated: u32 = 0;
+export function pteAlloc(pgd: u32, vpn: u64, m: i32): usize {
+  tablesAllocated = 0;
+  let table = pgd;
+  for (let level: u32 = 3; level >= 1; level--) {
+    const a = entryAddr(table, idx(vpn, level));
+    let e = load<u64>(a);
+    if (e == 0) {
+      const t = tableAlloc();
+      if (t == 0) return 0;
+      // the allocation may have reclaimed and OOM-killed this very process (freeing its tables)
+      if (mmDead(m)) { tableFree(t); return 0; }
+      tablesAllocated++;
+      e = mkPte(t, _PAGE_PRESENT | _PAGE_RW);
+      store<u64>(a, e);
+    }
+    table = entryPfn(e);
+  }
+  return entryAddr(table, idx(vpn, 0));
+}
+
+/** Tables needed at most to map `pages` pages starting on a 1 GiB boundary (PUD, PMD, PTE levels). */
+export function tablesForRange(pages: u64): u64 {
+  const pte = (pages + 511) >> 9;
+  const pmd = (pages + (1 << 18) - 1) >> 18;
+  const pud = (pages + (<u64>1 << 27) - 1) >> 27;
+  return pte + pmd + pud;
+}
+
+/** Free every table under `pgd` (and the PGD itself): free_pgtables at exit. */
+export function freePgtables(pgd: u32): void {
+  for (let i: u32 = 0; i < 512; i++) {
+    const e3 = load<u64>(entryAddr(pgd, i));
+    if (e3 == 0) continue;
+    const pud = entryPfn(e3);
+    for (let j: u32 = 0; j < 512; j++) {
+      const e2 = load<u64>(entryAddr(pud, j));
+      if (e2 == 0) continue;
+      const pmd = entryPfn(e2);
+      for (let k: u32 = 0; k < 512; k++) {
+        const e1 = load<u64>(entryAddr(pmd, k));
+        if (e1 != 0) tableFree(entryPfn(e1));
+      }
+      tableFree(pmd);
+    }
+    tableFree(pud);
+  }
+  tableFree(pgd);
+}

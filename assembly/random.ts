@@ -1,0 +1,88 @@
+// Deterministic random numbers for workload generators: xoshiro256** seeded through splitmix64,
+// one stream per task, and Zipf sampling by rejection-inversion (Hörmann and Derflinger 1996,
+// as Apache Commons' RejectionInversionZipfSampler), O(1) per sample with no per-item table.
+// Math here is AssemblyScript's own (compiled into the module), so results do not depend on
+// the host's libm.
+import { regionAlloc } from './mem';
+
+let states: usize = 0; // 4 × u64 per stream
+
+export function randomInit(streams: i32): bool {
+  states = regionAlloc(<u64>streams * 32);
+  return states != 0;
+}
+
+export function splitmix64(x: u64): u64 {
+  let z = x + 0x9E3779B97F4A7C15;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EB;
+  return z ^ (z >> 31);
+}
+
+export function randomSeed(stream: i32, seed: u64): void {
+  const a = states + (<usize>stream << 5);
+  let x = seed ^ (<u64>(stream + 1) * 0xD1B54A32D192ED03);
+  for (let i = 0; i < 4; i++) {
+    x = splitmix64(x);
+    store<u64>(a + (<usize>i << 3), x);
+  }
+}
+
+@inline function rotl(x: u64, k: u64): u64 { return (x << k) | (x >> (64 - k)); }
+
+/** xoshiro256** next 64 bits. */
+@inline export function nextU64(stream: i32): u64 {
+  const a = states + (<usize>stream << 5);
+  const s0 = load<u64>(a); const s1 = load<u64>(a, 8); const s2 = load<u64>(a, 16); const s3 = load<u64>(a, 24);
+  const result = rotl(s1 * 5, 7) * 9;
+  const t = s1 << 17;
+  const n2 = s2 ^ s0; const n3 = s3 ^ s1;
+  store<u64>(a, s0 ^ n3); store<u64>(a, s1 ^ n2, 8);
+  store<u64>(a, n2 ^ t, 16); store<u64>(a, rotl(n3, 45), 24);
+  return result;
+}
+
+/** Uniform double in [0, 1). */
+@inline export function nextF64(stream: i32): f64 { return <f64>(nextU64(stream) >> 11) * 1.1102230246251565e-16; }
+
+/** Uniform integer in [0, n) (Lemire's multiply-shift, bias below 2^-32 for n < 2^32). */
+@inline export function nextBelow(stream: i32, n: u64): u64 {
+  const x = nextU64(stream) >> 32;
+  return (x * n) >> 32;
+}
+
+// --- Zipf by rejection-inversion -----------------------------------------------------------
+
+function helper1(x: f64): f64 { return Math.abs(x) > 1e-8 ? Math.log1p(x) / x : 1.0 - x * (0.5 - x * (0.3333333333333333 - 0.25 * x)); }
+function helper2(x: f64): f64 { return Math.abs(x) > 1e-8 ? Math.expm1(x) / x : 1.0 + x * 0.5 * (1.0 + x * 0.3333333333333333 * (1.0 + 0.25 * x)); }
+@inline function zh(s: f64, x: f64): f64 { return Math.exp(-s * Math.log(x)); }
+@inline function zhIntegral(s: f64, x: f64): f64 { const lx = Math.log(x); return helper2((1.0 - s) * lx) * lx; }
+@inline function zhIntegralInverse(s: f64, x: f64): f64 {
+  let t = x * (1.0 - s);
+  if (t < -1.0) t = -1.0;
+  return Math.exp(helper1(t) * x);
+}
+
+/** Precomputed constants of one Zipf(n, s) distribution: 4 f64 at `z`. */
+export function zipfPrepare(z: usize, n: f64, s: f64): void {
+  store<f64>(z, s);
+  store<f64>(z, zhIntegral(s, 1.5) - 1.0, 8);
+  store<f64>(z, zhIntegral(s, n + 0.5), 16);
+  store<f64>(z, 2.0 - zhIntegralInverse(s, zhIntegral(s, 2.5) - zh(s, 2.0)), 24);
+}
+
+/** A rank in [1, n]; rank 1 is the most popular. */
+export function zipfSample(stream: i32, z: usize, n: f64): u64 {
+  const s = load<f64>(z); const hx1 = load<f64>(z, 8); const hn = load<f64>(z, 16); const sv = load<f64>(z, 24);
+  for (;;) {
+    const u = hn + nextF64(stream) * (hx1 - hn);
+    const x = zhIntegralInverse(s, u);
+    let k = Math.floor(x + 0.5);
+    if (k < 1.0) k = 1.0; else if (k > n) k = n;
+    if (k - x <= sv || u >= zhIntegral(s, k + 0.5) - zh(s, k)) return <u64>k;
+  }
+  return 1;
+}
+
+/** Spread ranks over [0, n) by a fixed hash, as YCSB's scrambled Zipf (fnv hash mod n). */
+@inline export function scrambleRank(rank: u64, n: u64): u64 { return splitmix64(rank) % n; }

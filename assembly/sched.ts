@@ -1,0 +1,361 @@
+// Tasks and the main loop. Every actor is an entity of the event queue: the sampler, kswapd,
+// the flusher, each block device and each task. A popped task runs its workload until its own
+// clock passes the next pending event (or the slice's end), so every access starts before any
+// event that could change what it sees; kernel paths charge their cost to the running actor's
+// clock (`curClock`) and IO waits move it forward.
+import { regionAlloc } from './mem';
+import { cfg, procCfg, phaseCfg } from './config';
+import { G_N_PROCS, G_HZ, G_DURATION_NS, G_SERIES_INTERVAL_NS, G_COST_ACCESS, G_COST_SYSCALL_PAGE,
+  G_SEED, PROC_FIRST_PHASE, PROC_N_PHASES, PROC_START_NS, PROC_LOOP_PHASES, PH_OP, PH_TARGET, PH_PATTERN,
+  PH_THETA, PH_HOT_FRACTION, PH_HOT_PROBABILITY, PH_WRITE_FRACTION, PH_RATE_PER_SEC, PH_ACCESSES,
+  PH_DURATION_NS, PH_SCRAMBLE, PH_START_PAGE, PH_LENGTH_PAGES, PH_IO_PAGES, PH_THINK_NS,
+  OP_ACCESS, OP_READ, OP_WRITE, OP_SLEEP, PAT_SEQUENTIAL, PAT_UNIFORM, PAT_ZIPF, PAT_HOTCOLD,
+  C_MMSIM_ACCESSES, C_MMSIM_RESIDENT_HITS, C_MMSIM_TASKS_FINISHED, C_MMSIM_EVENTS, C_MMSIM_ALLOC_FAILURES,
+  STATUS_OK, STATUS_TIME_LIMIT, STATUS_BUDGET, STATUS_FINISHED } from './generated/abi';
+import { now, pop, peekTime, peekId, schedule, cancel, EV_NONE } from './events';
+import { countEvent, countAdd, seriesSample } from './vmstat';
+import { pteOffset, _PAGE_PRESENT, _PAGE_RW, _PAGE_ACCESSED, _PAGE_DIRTY } from './pgtable';
+import { mmPgd, mmDead, mmFirstVma, mmNrVmas, vmaStart, vmaEnd, vmaFlags, vmaIsAnon, handleMmFault,
+  FAULT_OK, FAULT_RETRY, FAULT_KILLED, VM_LOCKED, VM_POPULATE, VM_SHARED } from './mm';
+import { filemapGetUptodate, filemapGetForWrite, fileNrPages } from './filemap';
+import { folioMarkDirty, balanceDirtyPages, flusherRun } from './writeback';
+import { blkComplete, nDevices } from './blkdev';
+import { kswapdRun } from './vmscan';
+import { nextF64, nextBelow, zipfPrepare, zipfSample, scrambleRank, randomSeed } from './random';
+import { NO_PAGE } from './alloc';
+import { checkInvariants, invariantMode, INV_EVERY_RECLAIM, INV_AT_SAMPLES } from './invariants';
+
+export const SAMPLER_ENTITY: i32 = 0;
+export const KSWAPD_ENTITY: i32 = 1;
+export const FLUSHER_ENTITY: i32 = 2;
+const FIRST_DEVICE: i32 = 3;
+@inline export function deviceEntity(d: i32): i32 { return FIRST_DEVICE + d; }
+@inline function taskEntity(t: i32): i32 { return FIRST_DEVICE + nDevices + t; }
+export function nrEntities(nProcs: i32, nDevs: i32): i32 { return FIRST_DEVICE + nDevs + nProcs; }
+
+/** The clock of the actor running now (a task, kswapd or the flusher). */
+export let curClock: i64 = 0;
+export let hz: i64 = 1000;
+export let jiffyNs: i64 = 1_000_000;
+export function setCurClock(t: i64): void { curClock = t; }
+/** The task running now, -1 for kernel threads (for detector records). */
+export let currentTask: i32 = -1;
+@inline export function chargeNs(ns: i64): void { curClock += ns; }
+/** Sleep until `t` (an IO completion, a throttle): the running actor's clock jumps. */
+@inline export function waitUntil(t: i64): void { if (t > curClock) curClock = t; }
+
+// Task table: i64 fields, plus 4 f64 of Zipf constants per task.
+const T_CLOCK = 0; const T_STATE = 1; const T_PHASE = 2; const T_PHASE_END = 3; const T_DONE = 4;
+const T_CURSOR = 5; const T_NEXT_ISSUE = 6; const T_SYS_LEFT = 7; const T_SYS_POS = 8; const T_POP_VMA = 9;
+const T_POP_VPN = 10; const T_N = 11; const T_BASE = 12; const T_STRIDE = 13;
+const TS_WAITING = 0; const TS_POPULATE = 1; const TS_RUNNING = 2; const TS_DONE = 3; const TS_DEAD = 4;
+
+let tasks: usize = 0;
+let zipfConsts: usize = 0;
+export let nTasks: i32 = 0;
+let durationNs: i64 = 0;
+let intervalNs: i64 = 0;
+let costAccess: i64 = 1;
+let costSyscallPage: i64 = 1;
+let finished = false;
+let lastSampleAt: i64 = -1;
+
+@inline function tf(t: i32, f: i32): i64 { return load<i64>(tasks + (<usize>(t * T_STRIDE + f) << 3)); }
+@inline function setTf(t: i32, f: i32, v: i64): void { store<i64>(tasks + (<usize>(t * T_STRIDE + f) << 3), v); }
+@inline function zipfOf(t: i32): usize { return zipfConsts + (<usize>t << 5); }
+
+export function schedInit(): bool {
+  nTasks = <i32>cfg(G_N_PROCS);
+  hz = <i64>cfg(G_HZ);
+  if (hz < 1) hz = 1000;
+  jiffyNs = 1_000_000_000 / hz;
+  durationNs = <i64>cfg(G_DURATION_NS);
+  intervalNs = <i64>cfg(G_SERIES_INTERVAL_NS);
+  costAccess = <i64>cfg(G_COST_ACCESS); if (costAccess < 1) costAccess = 1;
+  costSyscallPage = <i64>cfg(G_COST_SYSCALL_PAGE); if (costSyscallPage < 1) costSyscallPage = 1;
+  tasks = regionAlloc(<u64>(nTasks + 1) * T_STRIDE * 8);
+  zipfConsts = regionAlloc(<u64>(nTasks + 1) * 32);
+  if (tasks == 0 || zipfConsts == 0) return false;
+  const seed = <u64>cfg(G_SEED);
+  for (let t = 0; t < nTasks; t++) {
+    randomSeed(t, seed);
+    const start = <i64>procCfg(t, PROC_START_NS);
+    setTf(t, T_CLOCK, start);
+    setTf(t, T_STATE, TS_WAITING);
+    setTf(t, T_PHASE, -1);
+    setTf(t, T_POP_VMA, mmFirstVma(t));
+    setTf(t, T_POP_VPN, -1);
+    schedule(taskEntity(t), start);
+  }
+  schedule(SAMPLER_ENTITY, 0);
+  finished = false; lastSampleAt = -1;
+  return true;
+}
+
+/** The OOM killer took this task's process. */
+export function taskKilled(t: i32): void {
+  setTf(t, T_STATE, TS_DEAD);
+  cancel(taskEntity(t));
+}
+
+function phaseIndex(t: i32): i32 { return <i32>procCfg(t, PROC_FIRST_PHASE) + <i32>tf(t, T_PHASE); }
+
+/** Move task `t` to its next phase (or the end of its workload). */
+function enterNextPhase(t: i32, clock: i64): bool {
+  let ph = <i32>tf(t, T_PHASE) + 1;
+  const n = <i32>procCfg(t, PROC_N_PHASES);
+  if (ph >= n) {
+    if (procCfg(t, PROC_LOOP_PHASES) == 0 || n == 0) return false;
+    ph = 0;
+  }
+  setTf(t, T_PHASE, ph);
+  const g = <i32>procCfg(t, PROC_FIRST_PHASE) + ph;
+  const op = <i32>phaseCfg(g, PH_OP);
+  const target = <i32>phaseCfg(g, PH_TARGET);
+  let total: i64 = 0; let base: i64 = 0;
+  if (op == OP_ACCESS) { total = vmaEnd(target) - vmaStart(target); base = vmaStart(target); }
+  else if (op == OP_READ || op == OP_WRITE) total = <i64>fileNrPages(target);
+  let start = <i64>phaseCfg(g, PH_START_PAGE);
+  if (start > total) start = total;
+  let len = <i64>phaseCfg(g, PH_LENGTH_PAGES);
+  if (len == 0 || start + len > total) len = total - start;
+  setTf(t, T_N, len);
+  setTf(t, T_BASE, base + start);
+  setTf(t, T_DONE, 0);
+  setTf(t, T_CURSOR, 0);
+  setTf(t, T_SYS_LEFT, 0);
+  setTf(t, T_NEXT_ISSUE, clock);
+  const dur = <i64>phaseCfg(g, PH_DURATION_NS);
+  setTf(t, T_PHASE_END, op == OP_SLEEP ? clock + dur : (dur > 0 ? clock + dur : -1));
+  if (<i32>phaseCfg(g, PH_PATTERN) == PAT_ZIPF && len > 0) zipfPrepare(zipfOf(t), <f64>len, phaseCfg(g, PH_THETA));
+  return true;
+}
+
+/** The next position in [0, n) the phase's pattern gives; -1 when a single sequential pass ends. */
+@inline function nextPosition(t: i32, g: i32, pattern: i32, n: i64, step: i64): i64 {
+  if (pattern == PAT_SEQUENTIAL) {
+    const c = tf(t, T_CURSOR);
+    if (c >= n) {
+      if (phaseCfg(g, PH_ACCESSES) == 0 && phaseCfg(g, PH_DURATION_NS) == 0) return -1;
+      setTf(t, T_CURSOR, step);
+      return 0;
+    }
+    setTf(t, T_CURSOR, c + step);
+    return c;
+  }
+  let pos: i64;
+  if (pattern == PAT_UNIFORM) pos = <i64>nextBelow(t, <u64>n);
+  else if (pattern == PAT_ZIPF) {
+    const rank = zipfSample(t, zipfOf(t), <f64>n);
+    pos = phaseCfg(g, PH_SCRAMBLE) != 0 ? <i64>scrambleRank(rank, <u64>n) : <i64>rank - 1;
+  } else {
+    let hot = <i64>(<f64>n * phaseCfg(g, PH_HOT_FRACTION));
+    if (hot < 1) hot = 1;
+    if (hot >= n || nextF64(t) < phaseCfg(g, PH_HOT_PROBABILITY)) pos = <i64>nextBelow(t, <u64>(hot < n ? hot : n));
+    else pos = hot + <i64>nextBelow(t, <u64>(n - hot));
+  }
+  if (step > 1 && pos + step > n) pos = n > step ? n - step : 0;
+  return pos;
+}
+
+/** One memory access through the page tables; returns false if the task died. */
+function accessSlow(t: i32, v: i32, vpn: i64, write: bool): bool {
+  for (let tries = 0; tries < 8; tries++) {
+    const r = handleMmFault(v, vpn, write);
+    if (r == FAULT_OK) return true;
+    if (r == FAULT_RETRY) continue;
+    if (r == FAULT_KILLED) return false;
+    // VM_FAULT_OOM with nothing left to kill: the task gets SIGBUS and exits
+    countEvent(C_MMSIM_ALLOC_FAILURES);
+    taskKilled(t);
+    return false;
+  }
+  return true;
+}
+
+/** Fault in the VM_POPULATE / VM_LOCKED vmas (MAP_POPULATE, mlock) one page per step. */
+function populateStep(t: i32): bool {
+  const first = mmFirstVma(t); const end = first + mmNrVmas(t);
+  let v = <i32>tf(t, T_POP_VMA);
+  while (v < end && (vmaFlags(v) & (VM_POPULATE | VM_LOCKED)) == 0) v++;
+  if (v >= end) { setTf(t, T_POP_VMA, v); return false; }
+  let vpn = tf(t, T_POP_VPN);
+  if (vpn < 0) vpn = vmaStart(v);
+  // private writable mappings are populated for write (FOLL_WRITE), shared file ones for read
+  const write = (vmaIsAnon(v) || (vmaFlags(v) & VM_SHARED) == 0) && vmaIsAnon(v);
+  if (!accessSlow(t, v, vpn, write)) return true;
+  vpn++;
+  if (vpn >= vmaEnd(v)) { v++; vpn = -1; }
+  setTf(t, T_POP_VMA, v); setTf(t, T_POP_VPN, vpn);
+  return true;
+}
+
+/**
+ * Run task `t` from its clock until it passes (hTime, hId) — the next other event — or
+ * `limit`. The resident-hit path is inlined; everything else goes through the kernel paths.
+ */
+function runTask(t: i32, limit: i64): void {
+  const me = taskEntity(t);
+  let clock = tf(t, T_CLOCK);
+  let hTime = peekTime(); let hId = peekId();
+  if (hTime == EV_NONE || hTime > limit) { hTime = limit; hId = 0x7FFF_FFFF; }
+  let state = <i32>tf(t, T_STATE);
+  if (state == TS_WAITING) { state = TS_POPULATE; setTf(t, T_STATE, state); }
+  const pgd = mmPgd(t);
+  while (clock < hTime || (clock == hTime && me < hId)) {
+    if (state == TS_POPULATE) {
+      curClock = clock;
+      if (!populateStep(t)) {
+        state = TS_RUNNING; setTf(t, T_STATE, state);
+        if (!enterNextPhase(t, clock)) { state = TS_DONE; break; }
+      }
+      clock = curClock;
+      if (mmDead(t)) { state = TS_DEAD; break; }
+      hTime = refreshHorizon(limit); hId = horizonId;
+      continue;
+    }
+    // --- workload phase ---
+    const g = phaseIndex(t);
+    const op = <i32>phaseCfg(g, PH_OP);
+    const phaseEnd = tf(t, T_PHASE_END);
+    const maxAcc = <i64>phaseCfg(g, PH_ACCESSES);
+    if ((phaseEnd >= 0 && clock >= phaseEnd) || (maxAcc > 0 && tf(t, T_DONE) >= maxAcc) || op == OP_SLEEP && phaseEnd >= 0 && clock >= phaseEnd) {
+      if (!enterNextPhase(t, clock)) { state = TS_DONE; break; }
+      continue;
+    }
+    if (op == OP_SLEEP) { clock = phaseEnd; continue; }
+    const n = tf(t, T_N);
+    if (n <= 0) { if (!enterNextPhase(t, clock)) { state = TS_DONE; break; } continue; }
+    const pattern = <i32>phaseCfg(g, PH_PATTERN);
+    const wf = phaseCfg(g, PH_WRITE_FRACTION);
+    const rate = phaseCfg(g, PH_RATE_PER_SEC);
+    const think = <i64>phaseCfg(g, PH_THINK_NS);
+    if (op == OP_ACCESS) {
+      const v = <i32>phaseCfg(g, PH_TARGET);
+      const base = tf(t, T_BASE);
+      const interval: i64 = rate > 0 ? <i64>(1e9 / rate) : 0;
+      let done = tf(t, T_DONE);
+      const step = costAccess + think;
+      // the hot loop: stays here while accesses hit present PTEs
+      while (clock < hTime || (clock == hTime && me < hId)) {
+        if (maxAcc > 0 && done >= maxAcc) break;
+        if (phaseEnd >= 0 && clock >= phaseEnd) break;
+        if (interval > 0) {
+          const issue = tf(t, T_NEXT_ISSUE);
+          if (clock < issue) { clock = issue; if (!(clock < hTime || (clock == hTime && me < hId))) break; }
+          setTf(t, T_NEXT_ISSUE, (issue > clock ? issue : clock) + interval);
+        }
+        const pos = nextPosition(t, g, pattern, n, 1);
+        if (pos < 0) { setTf(t, T_PHASE_END, clock); break; }
+        const vpn = base + pos;
+        const write = wf > 0 && (wf >= 1 || nextF64(t) < wf);
+        const pte = pteOffset(pgd, vpn);
+        done++;
+        countEvent(C_MMSIM_ACCESSES);
+        if (pte != 0) {
+          const e = load<u64>(pte);
+          if ((e & _PAGE_PRESENT) != 0 && (!write || (e & _PAGE_RW) != 0)) {
+            const want = e | _PAGE_ACCESSED | (write ? _PAGE_DIRTY : 0);
+            if (want != e) store<u64>(pte, want);
+            countEvent(C_MMSIM_RESIDENT_HITS);
+            clock += step;
+            continue;
+          }
+        }
+        curClock = clock;
+        const alive = accessSlow(t, v, vpn, write);
+        clock = curClock + step;
+        if (!alive) { state = TS_DEAD; break; }
+        hTime = refreshHorizon(limit); hId = horizonId;
+      }
+      setTf(t, T_DONE, done);
+      if (state == TS_DEAD) break;
+      continue;
+    }
+    // read()/write() syscalls: one page per step so that IO waits end a step
+    const f = <i32>phaseCfg(g, PH_TARGET);
+    if (tf(t, T_SYS_LEFT) == 0) {
+      let io = <i64>phaseCfg(g, PH_IO_PAGES);
+      if (io < 1) io = 1;
+      if (io > n) io = n;
+      if (rate > 0) {
+        const issue = tf(t, T_NEXT_ISSUE);
+        if (clock < issue) { clock = issue; continue; }
+        setTf(t, T_NEXT_ISSUE, (issue > clock ? issue : clock) + <i64>(1e9 / rate));
+      }
+      const pos = nextPosition(t, g, pattern, n, io);
+      if (pos < 0) { setTf(t, T_PHASE_END, clock); continue; }
+      setTf(t, T_SYS_LEFT, io);
+      setTf(t, T_SYS_POS, tf(t, T_BASE) + pos);
+      setTf(t, T_DONE, tf(t, T_DONE) + 1);
+      clock += think;
+    }
+    const idx = <u32>tf(t, T_SYS_POS);
+    curClock = clock;
+    let p: u32;
+    if (op == OP_READ) p = filemapGetUptodate(f, idx, false);
+    else {
+      p = filemapGetForWrite(f, idx);
+      if (p != NO_PAGE) { folioMarkDirty(p); balanceDirtyPages(); }
+    }
+    clock = curClock + costSyscallPage;
+    countEvent(C_MMSIM_ACCESSES);
+    if (p == NO_PAGE) countEvent(C_MMSIM_ALLOC_FAILURES);
+    setTf(t, T_SYS_LEFT, tf(t, T_SYS_LEFT) - 1);
+    setTf(t, T_SYS_POS, idx + 1);
+    hTime = refreshHorizon(limit); hId = horizonId;
+  }
+  setTf(t, T_CLOCK, clock);
+  if (state == TS_DONE && tf(t, T_STATE) != TS_DONE) countEvent(C_MMSIM_TASKS_FINISHED);
+  setTf(t, T_STATE, state);
+  if (state == TS_DEAD || mmDead(t)) { setTf(t, T_STATE, TS_DEAD); return; }
+  if (state != TS_DONE) schedule(me, clock);
+}
+
+let horizonId: i32 = 0;
+function refreshHorizon(limit: i64): i64 {
+  let h = peekTime();
+  horizonId = peekId();
+  if (h == EV_NONE || h > limit) { h = limit; horizonId = 0x7FFF_FFFF; }
+  return h;
+}
+
+function sampleNow(t: i64): void {
+  if (lastSampleAt == t) return;
+  if (invariantMode >= INV_AT_SAMPLES) checkInvariants();
+  seriesSample(t);
+  lastSampleAt = t;
+}
+
+/** After each shrink_node in the strictest checking mode. */
+export function checkAfterReclaim(): void { if (invariantMode >= INV_EVERY_RECLAIM) checkInvariants(); }
+
+/** run(): process events up to `until` (and the scenario's duration) or `maxEvents`. */
+export function runEvents(until: i64, maxEvents: i32): i32 {
+  if (finished) return STATUS_FINISHED;
+  const limit = until < durationNs ? until : durationNs;
+  let events = 0;
+  while (events < maxEvents) {
+    const t = peekTime();
+    if (t == EV_NONE || t > limit) break;
+    const id = pop();
+    events++;
+    countEvent(C_MMSIM_EVENTS);
+    curClock = t;
+    currentTask = -1;
+    if (id == SAMPLER_ENTITY) {
+      sampleNow(t);
+      if (intervalNs > 0 && t + intervalNs <= durationNs) schedule(SAMPLER_ENTITY, t + intervalNs);
+    } else if (id == KSWAPD_ENTITY) kswapdRun(t);
+    else if (id == FLUSHER_ENTITY) flusherRun(t);
+    else if (id < FIRST_DEVICE + nDevices) blkComplete(id - FIRST_DEVICE, t);
+    else { currentTask = id - FIRST_DEVICE - nDevices; runTask(currentTask, limit); currentTask = -1; }
+  }
+  if (events >= maxEvents) return STATUS_BUDGET;
+  if (limit >= durationNs) {
+    finished = true;
+    sampleNow(durationNs);
+    return STATUS_FINISHED;
+  }
+  return STATUS_TIME_LIMIT;
+}

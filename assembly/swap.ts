@@ -1,0 +1,139 @@
+// Swap space (mm/swapfile.c) and the swap cache (mm/swap_state.c).
+// swap_map keeps, per slot, how many swap PTEs point at it plus SWAP_HAS_CACHE while a page
+// for that slot is in the swap cache; the swap cache maps slot → page (or holds the shadow
+// entry workingset_eviction left when the page was reclaimed).
+import { regionAlloc } from './mem';
+import { setFlag, clearFlag, testFlag, setPagePrivate, pagePrivate, refcount, setRefcount,
+  PG_swapcache, PG_dirty, PG_writeback } from './page';
+import { countAdd } from './vmstat';
+import { C_NR_SWAPCACHED, C_NR_FILE_PAGES, C_NR_FREE_SWAP, C_NR_SWAP_PAGES_USED } from './generated/abi';
+import { NO_PAGE } from './alloc';
+
+export const SWAP_HAS_CACHE: u8 = 0x40;
+const SWAP_COUNT_MASK: u8 = 0x3F;
+export const SHADOW_BIT: u32 = 0x8000_0000;
+
+let swapMap: usize = 0;     // u8 per slot
+let swapCache: usize = 0;   // u32 per slot: pfn + 1, a shadow (SHADOW_BIT set), or 0
+export let totalSwapPages: u32 = 0;
+let freeSlots: u32 = 0;
+let cursor: u32 = 0;
+export let swapDevice: i32 = -1;
+
+export function swapInit(pages: u32, device: i32): bool {
+  totalSwapPages = pages;
+  freeSlots = pages;
+  cursor = 0;
+  swapDevice = device;
+  countAdd(C_NR_FREE_SWAP, pages);
+  if (pages == 0) return true;
+  swapMap = regionAlloc(<u64>pages);
+  swapCache = regionAlloc(<u64>pages * 4);
+  return swapMap != 0 && swapCache != 0;
+}
+
+@inline export function nrSwapFree(): u32 { return freeSlots; }
+@inline function mapAt(slot: u32): u8 { return load<u8>(swapMap + <usize>slot); }
+@inline function setMapAt(slot: u32, v: u8): void { store<u8>(swapMap + <usize>slot, v); }
+@inline export function swapCacheEntry(slot: u32): u32 { return load<u32>(swapCache + (<usize>slot << 2)); }
+@inline function setSwapCacheEntry(slot: u32, v: u32): void { store<u32>(swapCache + (<usize>slot << 2), v); }
+
+/** vm_swap_full: more than half of swap is in use. */
+export function vmSwapFull(): bool { return <u64>freeSlots * 2 < <u64>totalSwapPages; }
+
+/** The page cached for `slot`, or NO_PAGE (swap_cache_get_folio). */
+export function swapCacheLookup(slot: u32): u32 {
+  const e = swapCacheEntry(slot);
+  return (e == 0 || (e & SHADOW_BIT) != 0) ? NO_PAGE : e - 1;
+}
+
+/** The shadow entry stored for `slot`, or 0. */
+export function swapCacheShadow(slot: u32): u32 {
+  const e = swapCacheEntry(slot);
+  return (e & SHADOW_BIT) != 0 ? e : 0;
+}
+
+function slotFree(slot: u32): void {
+  setMapAt(slot, 0);
+  setSwapCacheEntry(slot, 0);   // clear_shadow_from_swap_cache
+  freeSlots++;
+  countAdd(C_NR_FREE_SWAP, 1); countAdd(C_NR_SWAP_PAGES_USED, -1);
+}
+
+/** folio_alloc_swap's slot search: next-fit over swap_map (the cluster allocator is not modelled). */
+function getSwapSlot(): u32 {
+  if (freeSlots == 0) return NO_PAGE;
+  for (let i: u32 = 0; i < totalSwapPages; i++) {
+    const s = cursor;
+    cursor++;
+    if (cursor >= totalSwapPages) cursor = 0;
+    if (mapAt(s) == 0) {
+      freeSlots--;
+      countAdd(C_NR_FREE_SWAP, -1); countAdd(C_NR_SWAP_PAGES_USED, 1);
+      return s;
+    }
+  }
+  return NO_PAGE;
+}
+
+/** Insert `p` into the swap cache at `slot` (__add_to_swap_cache): +1 reference, counted as file pages. */
+export function addToSwapCache(p: u32, slot: u32): void {
+  setSwapCacheEntry(slot, p + 1);
+  setMapAt(slot, mapAt(slot) | SWAP_HAS_CACHE);
+  setFlag(p, PG_swapcache);
+  setPagePrivate(p, slot + 1);
+  setRefcount(p, refcount(p) + 1);
+  countAdd(C_NR_SWAPCACHED, 1); countAdd(C_NR_FILE_PAGES, 1);
+}
+
+/** add_to_swap: give an anon folio a slot and put it in the swap cache, dirty. */
+export function addToSwap(p: u32): bool {
+  const slot = getSwapSlot();
+  if (slot == NO_PAGE) return false;
+  addToSwapCache(p, slot);
+  setFlag(p, PG_dirty);    // it must be written before it can be freed
+  return true;
+}
+
+@inline export function folioSwapSlot(p: u32): u32 { return pagePrivate(p) - 1; }
+
+/**
+ * __delete_from_swap_cache + put_swap_folio: leave `shadow` (or nothing) in the slot and drop
+ * the cache's hold on it. The caller accounts for the cache's page reference.
+ */
+export function deleteFromSwapCache(p: u32, shadow: u32): void {
+  const slot = folioSwapSlot(p);
+  clearFlag(p, PG_swapcache);
+  setPagePrivate(p, 0);
+  countAdd(C_NR_SWAPCACHED, -1); countAdd(C_NR_FILE_PAGES, -1);
+  const m = mapAt(slot) & ~SWAP_HAS_CACHE;
+  if ((m & SWAP_COUNT_MASK) == 0) { slotFree(slot); return; }
+  setMapAt(slot, m);
+  setSwapCacheEntry(slot, shadow);
+}
+
+/** swap_duplicate: one more swap PTE points at `slot`. */
+export function swapDuplicate(slot: u32): void { setMapAt(slot, mapAt(slot) + 1); }
+
+/** swap_free: a swap PTE pointing at `slot` went away. */
+export function swapFree(slot: u32): void {
+  const m = mapAt(slot) - 1;
+  if (m == 0) { slotFree(slot); return; }
+  setMapAt(slot, m);
+}
+
+/** Swap PTEs still pointing at the folio's slot (__swap_count). */
+export function swapCount(slot: u32): u32 { return mapAt(slot) & SWAP_COUNT_MASK; }
+
+/**
+ * folio_free_swap: drop the swap copy of a folio that no swap PTE refers to any more (after
+ * swap-in, when swap is getting full or the page is written). The page is then dirty again.
+ */
+export function folioFreeSwap(p: u32): bool {
+  if (!testFlag(p, PG_swapcache) || testFlag(p, PG_writeback)) return false;
+  if (swapCount(folioSwapSlot(p)) != 0) return false;
+  deleteFromSwapCache(p, 0);
+  setRefcount(p, refcount(p) - 1);
+  setFlag(p, PG_dirty);
+  return true;
+}

@@ -1,0 +1,69 @@
+/**
+ * The config blob's layout: the one source of truth for both sides. The host encodes a
+ * validated scenario into a Float64Array laid out as below (src/engine/encode.ts); the WASM core
+ * reads it with the constants `scripts/gen-abi.mjs` generates from these lists
+ * (e.g. G_MEMORY_PAGES, PROC_STRIDE, PH_THETA). Every value is an f64 in base units
+ * (pages, ns, pages per second); flags are small integers.
+ *
+ * Blob = [global fields][devices][files][processes][vmas][phases], each table's offset and
+ * count stored in the global fields.
+ */
+export const GLOBAL_FIELDS = [
+  'version',
+  'memoryPages', 'hz', 'seed', 'durationNs', 'seriesIntervalNs',
+  // vm.* sysctls
+  'swappiness', 'minFreeKbytes', 'watermarkScaleFactor', 'watermarkBoostFactor', 'pageCluster',
+  'laptopMode', 'lowmemReserveDma', 'lowmemReserveDma32', 'lowmemReserveNormal', 'readAheadPages',
+  // swap
+  'swapPages', 'swapDevice',
+  // costs (ns)
+  'costAccess', 'costMinorFault', 'costZeroFill', 'costScanPage', 'costFreePage', 'costSyscallPage',
+  'costRmapWalk',
+  // tables
+  'devicesOff', 'nDevices', 'filesOff', 'nFiles', 'procsOff', 'nProcs', 'vmasOff', 'nVmas',
+  'phasesOff', 'nPhases',
+] as const;
+
+/** Block devices: a FIFO queue of requests served at the given bandwidth after a fixed latency. */
+export const DEVICE_FIELDS = [
+  'readPagesPerSec', 'writePagesPerSec', 'readLatencyNs', 'writeLatencyNs', 'queueDepth',
+] as const;
+
+export const FILE_FIELDS = ['sizePages', 'device'] as const;
+
+export const PROC_FIELDS = [
+  'firstVma', 'nVmas', 'firstPhase', 'nPhases', 'startNs', 'oomScoreAdj', 'loopPhases',
+] as const;
+
+/** VMA kinds and flags mirror vm_flags where the kernel has them. */
+export const VMA_FIELDS = ['kind', 'sizePages', 'file', 'pgoff', 'shared', 'mlocked', 'exec', 'populate'] as const;
+export const VMA_KIND = { anon: 0, file: 1 } as const;
+
+/** One phase of a task's workload: what it touches, in which order, how often, for how long. */
+export const PHASE_FIELDS = [
+  'op', 'target', 'pattern', 'theta', 'hotFraction', 'hotProbability', 'writeFraction',
+  'ratePerSec', 'accesses', 'durationNs', 'scramble', 'startPage', 'lengthPages', 'ioPages',
+  'thinkNs',
+] as const;
+export const PHASE_OP = { access: 0, read: 1, write: 2, sleep: 3 } as const;
+export const PATTERN = { sequential: 0, uniform: 1, zipf: 2, hotcold: 3 } as const;
+
+/** Status codes returned by init() and run(). */
+export const STATUS = {
+  ok: 0, timeLimit: 1, budget: 2, finished: 3,
+  badConfig: 10, noMemory: 11, bug: 12,
+} as const;
+
+/** Detector record: 6 f64 per hit. */
+export const DETECTOR_FIELDS = ['kind', 'timeNs', 'pfn', 'task', 'func', 'value'] as const;
+
+/** Kinds of detector hits; `func` indexes KERNEL_FUNCS. */
+export const DETECTOR_KINDS = [
+  'refcount_negative', 'mapcount_exceeds_refcount', 'lru_count_mismatch', 'free_page_in_use',
+  'bad_pte', 'oom_no_victim', 'alloc_failed',
+] as const;
+
+export const KERNEL_FUNCS = [
+  'folio_put', 'folio_remove_rmap_pte', 'shrink_folio_list', 'check_lru_counts',
+  '__free_pages', 'handle_mm_fault', 'out_of_memory', '__alloc_pages_slowpath',
+] as const;

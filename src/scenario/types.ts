@@ -1,0 +1,104 @@
+/**
+ * A validated, normalized scenario: every size in bytes, every time in nanoseconds, every rate
+ * in bytes (or accesses) per second; defaults filled in. `schema.ts` produces it from YAML/JSON
+ * with human units; `src/engine/encode.ts` turns it into the config blob for the WASM core.
+ * Maps (devices, files, processes, vmas) keep their insertion order, which is the order the
+ * core sees them in.
+ */
+export interface Scenario {
+  name: string;
+  description: string;
+  seed: number;
+  duration: number;               // ns of simulated time
+  machine: Machine;
+  vm: VmSysctls;
+  costs: Costs;
+  devices: Record<string, Device>;
+  swap: Swap;
+  files: Record<string, FileDef>;
+  processes: Record<string, Process>;
+  series: { interval: number };   // ns between samples
+}
+
+export interface Machine {
+  memory: number;                 // bytes of RAM on the node
+  hz: number;                     // CONFIG_HZ
+  readAhead: number;              // bytes, the bdi's read_ahead_kb
+}
+
+/** Kernel tunables under their /proc/sys/vm names. */
+export interface VmSysctls {
+  swappiness: number;             // 0..200, default 60
+  min_free_kbytes: number;        // 0 = computed as init_per_zone_wmark_min does
+  watermark_scale_factor: number; // 1..3000, default 10
+  watermark_boost_factor: number; // default 15000
+  page_cluster: number;           // default 3
+  laptop_mode: number;            // default 0
+  lowmem_reserve_ratio: [number, number, number]; // DMA, DMA32, Normal: 256 256 32
+}
+
+/** Simulated CPU costs (ns). */
+export interface Costs {
+  access: number;
+  minorFault: number;
+  zeroFill: number;
+  scanPage: number;
+  freePage: number;
+  syscallPage: number;
+  rmapWalk: number;
+}
+
+export interface Device {
+  readBandwidth: number;          // bytes/s
+  writeBandwidth: number;         // bytes/s
+  readLatency: number;            // ns
+  writeLatency: number;           // ns
+  queueDepth: number;
+}
+
+export interface Swap {
+  size: number;                   // bytes, 0 = no swap
+  device: string;                 // key of devices; '' when size is 0
+}
+
+export interface FileDef {
+  size: number;                   // bytes
+  device: string;                 // key of devices
+}
+
+export interface Process {
+  start: number;                  // ns
+  oom_score_adj: number;          // -1000..1000
+  loop: boolean;                  // restart the workload when its last phase ends
+  vmas: Record<string, Vma>;
+  workload: Phase[];
+}
+
+export interface Vma {
+  type: 'anon' | 'file';
+  size: number;                   // bytes, multiple of 4096
+  file: string;                   // key of files ('' for anon)
+  offset: number;                 // bytes into the file, multiple of 4096
+  shared: boolean;                // MAP_SHARED
+  mlocked: boolean;               // VM_LOCKED
+  exec: boolean;                  // VM_EXEC
+  populate: boolean;              // MAP_POPULATE: fault everything in at start
+}
+
+export interface Phase {
+  op: 'access' | 'read' | 'write' | 'sleep';
+  target: string;                 // a vma of this process (access) or a file (read/write); '' for sleep
+  pattern: 'sequential' | 'uniform' | 'zipf' | 'hotcold';
+  theta: number;                  // zipf exponent
+  hotFraction: number;            // hotcold: share of pages that are hot
+  hotProbability: number;         // hotcold: share of accesses that go to hot pages
+  writeFraction: number;          // share of accesses that are stores (access op)
+  rate: number;                   // accesses per second, 0 = as fast as the CPU cost allows
+  accesses: number;               // 0 = unlimited (until duration or the end of the run)
+  duration: number;               // ns, 0 = unlimited
+  scramble: boolean;              // zipf: spread ranks over the range by a fixed hash (YCSB)
+  start: number;                  // bytes into the target where the range begins
+  length: number;                 // bytes of the range, 0 = to the end of the target
+  ioSize: number;                 // bytes per read/write syscall
+  think: number;                  // ns of CPU between accesses on top of costs.access
+}
