@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { listBuiltins } from '../src/scenario/builtins.js';
 import { listFields } from '../src/scenario/introspect.js';
 import { ScenarioError, loadScenario, parseScenarioText, type OverrideSpec } from '../src/scenario/load.js';
@@ -10,6 +10,7 @@ import { computeWatermarks, defaultMinFreeKbytes, intSqrt } from '../src/scenari
 
 const GiB = 2 ** 30;
 const dir = mkdtempSync(join(tmpdir(), 'mmsim-scenario-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A small valid scenario; tests change one thing in it. */
 const MINIMAL = `

@@ -34,8 +34,8 @@ export function formatSummary(result: RunResult, options: SummaryOptions = {}): 
     row(`zone ${zone.name}`, `managed ${formatCount(zone.managed)}`, `min ${formatCount(zone.min)}`,
       `low ${formatCount(zone.low)}`, `high ${formatCount(zone.high)}`);
   }
-  row('anon / file pages', formatCount(c('nr_active_anon') + c('nr_inactive_anon')),
-    formatCount(c('nr_active_file') + c('nr_inactive_file')));
+  row('anon LRU pages', formatCount(c('nr_active_anon') + c('nr_inactive_anon')));
+  row('file LRU pages', formatCount(c('nr_active_file') + c('nr_inactive_file')));
 
   lines.push('faults');
   row('pgfault', formatCount(c('pgfault')));
