@@ -155,7 +155,13 @@ async function runCommand(name: string, flags: RunFlags, sets: OverrideSpec[], i
   } finally {
     progress.finish();
   }
-  await writeRunOutputs(outDir, result);
+  try {
+    await writeRunOutputs(outDir, result);
+  } catch (error) {
+    // Nothing was left half-written; say why, without a stack trace, and fail the run.
+    io.stderr(`mmsim: cannot write the outputs to ${outDir}: ${(error as Error).message}\n`);
+    return EXIT_RUN_ERROR;
+  }
 
   if (flags.format === 'json') io.stdout(formatResultsJson(result));
   else if (!flags.quiet) io.stdout(formatSummary(result, { outDir }));

@@ -218,6 +218,11 @@ describe('bad input', () => {
       [/workload\.0\.length: start 200MiB \+ length 100MiB runs past the end of heap \(256MiB\)/]);
   });
 
+  it('a series interval that would give more than a million samples is refused', () => {
+    assertInvalid(`${MINIMAL}duration: 1h\nseries: { interval: 1ms }\n`,
+      [/series\.interval: 1ms gives 3,600,000 samples over the run, more than 1,000,000; e\.g\. interval: 4ms/]);
+  });
+
   it('a missing file names the path', () => {
     assert.throws(() => loadScenario(join(dir, 'nope.yaml')), (error: unknown) =>
       error instanceof ScenarioError && /scenario file not found: .*nope\.yaml/.test(error.message));
