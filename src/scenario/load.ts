@@ -11,7 +11,7 @@ import { builtinNames, builtinPath } from './builtins.js';
 import { checkScenario } from './checks.js';
 import { NAME_PATTERN } from './fields.js';
 import { applyOverride, parseOverride, type Override, type OverrideSpec } from './overrides.js';
-import { parseScenarioFile, type RawIssue } from './schema.js';
+import { parseScenarioFile } from './schema.js';
 import type { Scenario } from './types.js';
 
 export { ScenarioError } from '../util/errors.js';
@@ -88,8 +88,10 @@ export function parseScenarioText(text: string, path: string, overrides: readonl
   const applied: Override[] = overrides.map((spec) => parseOverride(spec));
   for (const override of applied) applyOverride(document, override);
 
-  const issues = validateDocument(document);
-  if (issues.length === 0) return validScenario(document);
+  const parsed = parseScenarioFile(document);
+  // Cross-field rules run only on a document whose fields are each valid.
+  const issues = parsed.ok ? checkScenario(parsed.scenario) : parsed.issues;
+  if (parsed.ok && issues.length === 0) return parsed.scenario;
   const located = issues.map((issue): ScenarioIssue => ({
     path: joinPath(issue.path),
     message: issue.message,
@@ -114,18 +116,6 @@ function checkStrictJson(text: string, shown: string): void {
     const col = before[before.length - 1].length + 1;
     throw new ScenarioError(`malformed JSON in ${shown}:\n  ${shown}:${line}:${col}: ${message}\n${pointAt(text, line, col)}`);
   }
-}
-
-/** Schema first; cross-field rules only on a document whose fields are each valid. */
-function validateDocument(document: unknown): RawIssue[] {
-  const parsed = parseScenarioFile(document);
-  return parsed.ok ? checkScenario(parsed.scenario) : parsed.issues;
-}
-
-function validScenario(document: unknown): Scenario {
-  const parsed = parseScenarioFile(document);
-  if (!parsed.ok) throw new Error('unreachable: a document that passed validation failed to parse');
-  return parsed.scenario;
 }
 
 /** `bench-reference.yaml` → `bench-reference`, made into a valid name if the file's isn't. */
