@@ -14,7 +14,8 @@ import { G_MIN_FREE_KBYTES, G_WATERMARK_SCALE_FACTOR, G_LOWMEM_RESERVE_DMA, G_LO
   DK_ALLOC_FAILED, FN_ALLOC_PAGES_SLOWPATH, DK_FREE_PAGE_IN_USE, FN_FREE_PAGES } from './generated/abi';
 import { countEvent, countAdd } from './vmstat';
 import { lruvecDelFolio } from './lru';
-import { wakeupKswapd, tryToFreePages } from './vmscan';
+import { wakeupKswapd, tryToFreePages, directThrottleNs } from './vmscan';
+import { curClock, requestSleep, canSleep } from './sched';
 import { outOfMemory } from './oom';
 import { recordBug } from './invariants';
 import { nrSwapFree } from './swap';
@@ -284,24 +285,37 @@ export function allocPages(order: i32, highestZoneidx: i32): u32 {
   return allocPagesSlowpath(order, highestZoneidx);
 }
 
+/**
+ * __alloc_pages_slowpath's no_progress_loops. It survives a throttled sleep (the allocation
+ * is retried after it, as the kernel's loop continues after reclaim_throttle); the scheduler
+ * keeps one per task.
+ */
+export let noProgressLoops: i32 = 0;
+export function setNoProgressLoops(n: i32): void { noProgressLoops = n; }
+
 function allocPagesSlowpath(order: i32, highestZoneidx: i32): u32 {
   wakeupKswapd(order, highestZoneidx);
   let p = getPageFromFreelist(order, WMARK_MIN, highestZoneidx);
   if (p != NO_PAGE) return p;
-  let noProgressLoops = 0;
   for (let iter = 0; iter < 1000; iter++) {
     wakeupKswapd(order, highestZoneidx);
     countEvent(C_ALLOCSTALL_DMA + highestZoneidx);
     const progress = tryToFreePages(order, highestZoneidx);
     p = getPageFromFreelist(order, WMARK_MIN, highestZoneidx);
-    if (p != NO_PAGE) return p;
+    if (p != NO_PAGE) { noProgressLoops = 0; return p; }
     if (order > PAGE_ALLOC_COSTLY_ORDER) break;
     if (progress > 0) noProgressLoops = 0; else noProgressLoops++;
+    if (directThrottleNs > 0 && canSleep()) {
+      // reclaim throttled: the task sleeps, then retries the allocation (fault or syscall)
+      requestSleep(curClock + directThrottleNs);
+      return NO_PAGE;
+    }
     if (shouldReclaimRetry(order, highestZoneidx, noProgressLoops)) continue;
     // __alloc_pages_may_oom: last try at the high watermark, then the OOM killer.
     p = getPageFromFreelist(order, WMARK_HIGH, highestZoneidx);
     if (p != NO_PAGE) return p;
     if (outOfMemory(order)) { noProgressLoops = 0; continue; }
+    noProgressLoops = 0;
     break;
   }
   countEvent(C_MMSIM_ALLOC_FAILURES);

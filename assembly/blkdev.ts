@@ -7,7 +7,7 @@ import { regionAlloc } from './mem';
 import { cfg, devCfg } from './config';
 import { G_N_DEVICES, DEV_READ_PAGES_PER_SEC, DEV_WRITE_PAGES_PER_SEC, DEV_READ_LATENCY_NS,
   DEV_WRITE_LATENCY_NS, C_PGPGIN, C_PGPGOUT } from './generated/abi';
-import { schedule, scheduleNoLater } from './events';
+import { schedule, scheduleNoLater, isScheduled, scheduledAt, cancel } from './events';
 import { clearFlag, setFlag, PG_locked, PG_readio, PG_uptodate } from './page';
 import { endPageWriteback } from './writeback';
 import { countAdd } from './vmstat';
@@ -121,3 +121,11 @@ export function blkComplete(d: i32, now: i64): void {
 
 /** Time at which the device has transferred everything queued so far. */
 export function blkBusyUntil(d: i32): i64 { return df(d, D_BUSY); }
+
+/** Complete, from inside a long kernel path, the IO of every device that is due by `t`. */
+export function deliverIrqs(t: i64): void {
+  for (let d = 0; d < nDevices; d++) {
+    const id = deviceEntity(d);
+    if (isScheduled(id) && scheduledAt(id) <= t) { cancel(id); blkComplete(d, t); }
+  }
+}

@@ -22,7 +22,7 @@ import { folioMarkDirty, balanceDirtyPages, flusherRun } from './writeback';
 import { blkComplete, nDevices } from './blkdev';
 import { kswapdRun } from './vmscan';
 import { nextF64, nextBelow, zipfPrepare, zipfSample, scrambleRank, randomSeed } from './random';
-import { NO_PAGE } from './alloc';
+import { NO_PAGE, noProgressLoops, setNoProgressLoops } from './alloc';
 import { checkInvariants, invariantMode, INV_EVERY_RECLAIM, INV_AT_SAMPLES } from './invariants';
 
 export const SAMPLER_ENTITY: i32 = 0;
@@ -40,6 +40,10 @@ export let jiffyNs: i64 = 1_000_000;
 export function setCurClock(t: i64): void { curClock = t; }
 /** The task running now, -1 for kernel threads (for detector records). */
 export let currentTask: i32 = -1;
+/** Set by a kernel path that wants the current task to sleep until then and retry. */
+export let wantSleepUntil: i64 = -1;
+export function requestSleep(t: i64): void { wantSleepUntil = t; }
+export function canSleep(): bool { return currentTask >= 0; }
 @inline export function chargeNs(ns: i64): void { curClock += ns; }
 /** Sleep until `t` (an IO completion, a throttle): the running actor's clock jumps. */
 @inline export function waitUntil(t: i64): void { if (t > curClock) curClock = t; }
@@ -47,7 +51,11 @@ export let currentTask: i32 = -1;
 // Task table: i64 fields, plus 4 f64 of Zipf constants per task.
 const T_CLOCK = 0; const T_STATE = 1; const T_PHASE = 2; const T_PHASE_END = 3; const T_DONE = 4;
 const T_CURSOR = 5; const T_NEXT_ISSUE = 6; const T_SYS_LEFT = 7; const T_SYS_POS = 8; const T_POP_VMA = 9;
-const T_POP_VPN = 10; const T_N = 11; const T_BASE = 12; const T_STRIDE = 13;
+const T_POP_VPN = 10; const T_N = 11; const T_BASE = 12;
+const T_PEND = 13;        // an access to retry after a throttled sleep: vpn, or -1
+const T_PEND_WRITE = 14;
+const T_NOPROG = 15;      // the allocator's no_progress_loops of this task
+const T_STRIDE = 16;
 const TS_WAITING = 0; const TS_POPULATE = 1; const TS_RUNNING = 2; const TS_DONE = 3; const TS_DEAD = 4;
 
 let tasks: usize = 0;
@@ -85,6 +93,7 @@ export function schedInit(): bool {
     setTf(t, T_PHASE, -1);
     setTf(t, T_POP_VMA, mmFirstVma(t));
     setTf(t, T_POP_VPN, -1);
+    setTf(t, T_PEND, -1);
     schedule(taskEntity(t), start);
   }
   schedule(SAMPLER_ENTITY, 0);
@@ -158,19 +167,27 @@ function enterNextPhase(t: i32, clock: i64): bool {
   return pos;
 }
 
-/** One memory access through the page tables; returns false if the task died. */
-function accessSlow(t: i32, v: i32, vpn: i64, write: bool): bool {
+const ACC_DONE: i32 = 0;
+const ACC_DEAD: i32 = 1;
+const ACC_SLEEP: i32 = 2;
+
+/**
+ * One memory access through the page tables. ACC_SLEEP: the allocation was throttled; the
+ * task's clock is at its wake-up time and the access must be retried then.
+ */
+function accessSlow(t: i32, v: i32, vpn: i64, write: bool): i32 {
   for (let tries = 0; tries < 8; tries++) {
     const r = handleMmFault(v, vpn, write);
-    if (r == FAULT_OK) return true;
+    if (r == FAULT_OK) return ACC_DONE;
     if (r == FAULT_RETRY) continue;
-    if (r == FAULT_KILLED) return false;
+    if (r == FAULT_KILLED) return ACC_DEAD;
+    if (wantSleepUntil >= 0) { waitUntil(wantSleepUntil); wantSleepUntil = -1; return ACC_SLEEP; }
     // VM_FAULT_OOM with nothing left to kill: the task gets SIGBUS and exits
     countEvent(C_MMSIM_ALLOC_FAILURES);
     taskKilled(t);
-    return false;
+    return ACC_DEAD;
   }
-  return true;
+  return ACC_DONE;
 }
 
 /** Fault in the VM_POPULATE / VM_LOCKED vmas (MAP_POPULATE, mlock) one page per step. */
@@ -183,7 +200,9 @@ function populateStep(t: i32): bool {
   if (vpn < 0) vpn = vmaStart(v);
   // private writable mappings are populated for write (FOLL_WRITE), shared file ones for read
   const write = (vmaIsAnon(v) || (vmaFlags(v) & VM_SHARED) == 0) && vmaIsAnon(v);
-  if (!accessSlow(t, v, vpn, write)) return true;
+  const r = accessSlow(t, v, vpn, write);
+  if (r == ACC_DEAD) return true;
+  if (r == ACC_SLEEP) { setTf(t, T_POP_VMA, v); setTf(t, T_POP_VPN, vpn); return true; }
   vpn++;
   if (vpn >= vmaEnd(v)) { v++; vpn = -1; }
   setTf(t, T_POP_VMA, v); setTf(t, T_POP_VPN, vpn);
@@ -202,6 +221,7 @@ function runTask(t: i32, limit: i64): void {
   let state = <i32>tf(t, T_STATE);
   if (state == TS_WAITING) { state = TS_POPULATE; setTf(t, T_STATE, state); }
   const pgd = mmPgd(t);
+  setNoProgressLoops(<i32>tf(t, T_NOPROG));
   while (clock < hTime || (clock == hTime && me < hId)) {
     if (state == TS_POPULATE) {
       curClock = clock;
@@ -245,13 +265,20 @@ function runTask(t: i32, limit: i64): void {
           if (clock < issue) { clock = issue; if (!(clock < hTime || (clock == hTime && me < hId))) break; }
           setTf(t, T_NEXT_ISSUE, (issue > clock ? issue : clock) + interval);
         }
-        const pos = nextPosition(t, g, pattern, n, 1);
-        if (pos < 0) { setTf(t, T_PHASE_END, clock); break; }
-        const vpn = base + pos;
-        const write = wf > 0 && (wf >= 1 || nextF64(t) < wf);
+        let vpn: i64; let write: bool;
+        const pend = tf(t, T_PEND);
+        if (pend >= 0) {
+          vpn = pend; write = tf(t, T_PEND_WRITE) != 0;
+          setTf(t, T_PEND, -1);
+        } else {
+          const pos = nextPosition(t, g, pattern, n, 1);
+          if (pos < 0) { setTf(t, T_PHASE_END, clock); break; }
+          vpn = base + pos;
+          write = wf > 0 && (wf >= 1 || nextF64(t) < wf);
+          done++;
+          countEvent(C_MMSIM_ACCESSES);
+        }
         const pte = pteOffset(pgd, vpn);
-        done++;
-        countEvent(C_MMSIM_ACCESSES);
         if (pte != 0) {
           const e = load<u64>(pte);
           if ((e & _PAGE_PRESENT) != 0 && (!write || (e & _PAGE_RW) != 0)) {
@@ -263,9 +290,10 @@ function runTask(t: i32, limit: i64): void {
           }
         }
         curClock = clock;
-        const alive = accessSlow(t, v, vpn, write);
-        clock = curClock + step;
-        if (!alive) { state = TS_DEAD; break; }
+        const r = accessSlow(t, v, vpn, write);
+        if (r == ACC_DEAD) { clock = curClock; state = TS_DEAD; break; }
+        if (r == ACC_SLEEP) { setTf(t, T_PEND, vpn); setTf(t, T_PEND_WRITE, write ? 1 : 0); clock = curClock; }
+        else clock = curClock + step;
         hTime = refreshHorizon(limit); hId = horizonId;
       }
       setTf(t, T_DONE, done);
@@ -298,6 +326,13 @@ function runTask(t: i32, limit: i64): void {
       p = filemapGetForWrite(f, idx);
       if (p != NO_PAGE) { folioMarkDirty(p); balanceDirtyPages(); }
     }
+    if (p == NO_PAGE && wantSleepUntil >= 0) {
+      // throttled in reclaim: sleep, then retry this page
+      clock = curClock > wantSleepUntil ? curClock : wantSleepUntil;
+      wantSleepUntil = -1;
+      hTime = refreshHorizon(limit); hId = horizonId;
+      continue;
+    }
     clock = curClock + costSyscallPage;
     countEvent(C_MMSIM_ACCESSES);
     if (p == NO_PAGE) countEvent(C_MMSIM_ALLOC_FAILURES);
@@ -306,6 +341,7 @@ function runTask(t: i32, limit: i64): void {
     hTime = refreshHorizon(limit); hId = horizonId;
   }
   setTf(t, T_CLOCK, clock);
+  setTf(t, T_NOPROG, noProgressLoops);
   if (state == TS_DONE && tf(t, T_STATE) != TS_DONE) countEvent(C_MMSIM_TASKS_FINISHED);
   setTf(t, T_STATE, state);
   if (state == TS_DEAD || mmDead(t)) { setTf(t, T_STATE, TS_DEAD); return; }

@@ -29,6 +29,7 @@ import { G_SWAPPINESS, G_LAPTOP_MODE, G_COST_SCAN_PAGE, G_COST_FREE_PAGE,
   C_NR_FREE_PAGES, C_NR_INACTIVE_ANON, C_WORKINGSET_ACTIVATE_ANON, C_WORKINGSET_ACTIVATE_FILE } from './generated/abi';
 import { schedule, cancel } from './events';
 import { KSWAPD_ENTITY, curClock, setCurClock, chargeNs, jiffyNs, hz, checkAfterReclaim } from './sched';
+import { deliverIrqs } from './blkdev';
 
 export const DEF_PRIORITY: i32 = 12;
 export const SWAP_CLUSTER_MAX: u64 = 32;
@@ -439,12 +440,23 @@ function snapshotRefaults(): void {
   refaultsSnapFile = count(C_WORKINGSET_ACTIVATE_FILE);
 }
 
-/** reclaim_throttle: the reclaimer sleeps (kswapd's and tasks' clocks move on). */
-function reclaimThrottle(ns: i64): void { setCurClock(curClock + ns); }
+/**
+ * reclaim_throttle. kswapd sleeps in place (its clock moves on). A task in direct reclaim
+ * cannot sleep inside this synchronous call, so reclaim stops and asks the caller to put the
+ * task to sleep for `ns` and retry the allocation afterwards (see allocPagesSlowpath).
+ */
+export let directThrottleNs: i64 = 0;
+function reclaimThrottle(ns: i64): void {
+  if (sc_is_kswapd) { setCurClock(curClock + ns); return; }
+  if (ns > directThrottleNs) directThrottleNs = ns;
+}
 
 /** shrink_node: one pass over the node's lruvec, then the congestion/writeback bookkeeping. */
 function shrinkNode(): void {
   countEvent(C_MMSIM_SHRINK_NODE_CALLS);
+  // a pass costs at least one batch's worth of scanning, even when every list is empty or
+  // every page is busy: otherwise a kswapd that cannot progress would spin in zero time
+  chargeNs(<i64>(SWAP_CLUSTER_MAX * <u64>cfg(G_COST_SCAN_PAGE)));
   nr_dirty = 0; nr_unqueued_dirty = 0; nr_congested = 0; nr_writeback = 0; nr_immediate = 0;
   nr_taken = 0; nr_file_taken = 0;
   const reclaimed0 = sc_nr_reclaimed;
@@ -475,15 +487,22 @@ export function tryToFreePages(order: i32, highestZoneidx: i32): u64 {
   sc_is_kswapd = false;
   sc_force_deactivate = false;
   let result: u64 = 0;
+  directThrottleNs = 0;
   for (let retry = 0; retry < 2; retry++) {
     sc_nr_reclaimed = 0; sc_nr_scanned = 0; sc_skipped_deactivate = false;
     sc_priority = DEF_PRIORITY;
     do {
       shrinkNode();
+      // IO completes while we scan: deliver the completions now due (interrupts)
+      deliverIrqs(curClock);
       if (sc_nr_reclaimed >= sc_nr_to_reclaim) break;
+      // consider_reclaim_throttle: no progress at high priority → VMSCAN_THROTTLE_NOPROGRESS
+      if (sc_priority == 1 && sc_nr_reclaimed == 0) reclaimThrottle(jiffyNs);
+      if (directThrottleNs > 0) break;
       if (sc_priority < DEF_PRIORITY - 2) sc_may_writepage = true;
       sc_priority--;
     } while (sc_priority >= 0);
+    if (directThrottleNs > 0) { snapshotRefaults(); result = sc_nr_reclaimed; break; }
     snapshotRefaults();
     result = sc_nr_reclaimed;
     if (result != 0) break;
@@ -503,7 +522,9 @@ const KSWAPD_NAPPING: i32 = 1;
 const KSWAPD_RUNNING: i32 = 2;
 let kswapdState: i32 = KSWAPD_SLEEPING;
 let kswapdOrder: i32 = 0;
-let kswapdHighestZoneidx: i32 = 0;
+/** pgdat->kswapd_highest_zoneidx; -1 = unset (MAX_NR_ZONES in the kernel): reuse the last run's. */
+let kswapdHighestZoneidx: i32 = -1;
+let kswapdPrevZoneidx: i32 = 2;   // ZONE_NORMAL
 let kswapdWokenDuringNap = false;
 let bpPriority: i32 = DEF_PRIORITY;   // balance_pgdat in progress: its priority
 let bpActive = false;
@@ -512,6 +533,7 @@ export let kswapdClock: i64 = 0;
 
 export function vmscanInit(): void {
   kswapdState = KSWAPD_SLEEPING; bpActive = false; kswapdFailures = 0;
+  kswapdOrder = 0; kswapdHighestZoneidx = -1; kswapdPrevZoneidx = ZONE_NORMAL;
   pgdatWriteback = false; pgdatDirty = false; lruvecCongested = false;
   refaultsSnapAnon = 0; refaultsSnapFile = 0;
 }
@@ -530,7 +552,7 @@ function pgdatBalanced(order: i32, highestZoneidx: i32): bool {
 /** wakeup_kswapd: record the request; wake kswapd unless it is hopeless or the node is fine. */
 export function wakeupKswapd(order: i32, highestZoneidx: i32): void {
   const idx = highestZoneidx > ZONE_NORMAL ? ZONE_NORMAL : highestZoneidx;
-  if (idx > kswapdHighestZoneidx) kswapdHighestZoneidx = idx;
+  if (kswapdHighestZoneidx < 0 || kswapdHighestZoneidx < idx) kswapdHighestZoneidx = idx;
   if (order > kswapdOrder) kswapdOrder = order;
   if (kswapdState == KSWAPD_RUNNING) return;
   if (kswapdFailures >= MAX_RECLAIM_RETRIES || pgdatBalanced(order, idx)) return;
@@ -548,13 +570,16 @@ export function kswapdRun(t: i64): void {
   setCurClock(t);
   if (kswapdState == KSWAPD_NAPPING) {
     // no wake-up during the nap: sleep for good if still balanced
-    if (prepareKswapdSleep()) { kswapdState = KSWAPD_SLEEPING; lruvecCongested = false; return; }
+    if (prepareKswapdSleep(kswapdPrevZoneidx)) { kswapdState = KSWAPD_SLEEPING; return; }
     countEvent(C_KSWAPD_HIGH_WMARK_HIT_QUICKLY);
     kswapdState = KSWAPD_RUNNING;
   }
   if (kswapdWokenDuringNap) { countEvent(C_KSWAPD_LOW_WMARK_HIT_QUICKLY); kswapdWokenDuringNap = false; }
-  const idx = kswapdHighestZoneidx;
+  // kswapd_highest_zoneidx(): the request, or the previous run's zone when none is pending
+  if (!bpActive && kswapdHighestZoneidx >= 0) kswapdPrevZoneidx = kswapdHighestZoneidx;
+  const idx = kswapdPrevZoneidx;
   if (!bpActive) {
+    kswapdHighestZoneidx = -1;
     bpActive = true; bpPriority = DEF_PRIORITY; bpReclaimed = 0;
     countEvent(C_PAGEOUTRUN);
   }
@@ -592,9 +617,9 @@ export function kswapdRun(t: i64): void {
   if (bpReclaimed == 0 && !pgdatBalanced(kswapdOrder, idx)) { kswapdFailures++; countEvent(C_MMSIM_KSWAPD_FAILURES); }
   snapshotRefaults();
   bpActive = false;
-  kswapdOrder = 0; kswapdHighestZoneidx = 0;
+  kswapdOrder = 0;
   // kswapd_try_to_sleep
-  if (prepareKswapdSleep()) {
+  if (prepareKswapdSleep(idx)) {
     kswapdState = KSWAPD_NAPPING;
     schedule(KSWAPD_ENTITY, curClock + <i64>hz / 10 * jiffyNs);
   } else {
@@ -603,9 +628,9 @@ export function kswapdRun(t: i64): void {
 }
 
 /** prepare_kswapd_sleep */
-function prepareKswapdSleep(): bool {
+function prepareKswapdSleep(idx: i32): bool {
   if (kswapdFailures >= MAX_RECLAIM_RETRIES) return true;
-  if (pgdatBalanced(kswapdOrder, ZONE_NORMAL)) {
+  if (pgdatBalanced(kswapdOrder, idx)) {
     pgdatWriteback = false; pgdatDirty = false; lruvecCongested = false;   // clear_pgdat_congested
     return true;
   }

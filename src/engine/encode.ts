@@ -1,0 +1,122 @@
+/**
+ * Scenario → config blob for the WASM core (layout: src/abi/config.ts). Names become table
+ * indices here; sizes become pages, rates pages per second, times nanoseconds.
+ */
+import {
+  GLOBAL_FIELDS, DEVICE_FIELDS, FILE_FIELDS, PROC_FIELDS, VMA_FIELDS, PHASE_FIELDS,
+  VMA_KIND, PHASE_OP, PATTERN,
+} from '../abi/config.js';
+import type { Scenario } from '../scenario/types.js';
+
+export const ABI_VERSION = 1;
+export const PAGE_SIZE = 4096;
+
+type Row<F extends readonly string[]> = Record<F[number], number>;
+
+function pack<F extends readonly string[]>(fields: F, row: Row<F>, out: number[]): void {
+  for (const f of fields) {
+    const v = row[f as F[number]];
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`encode: field ${f} is ${v}`);
+    out.push(v);
+  }
+}
+
+const pages = (bytes: number): number => Math.floor(bytes / PAGE_SIZE);
+
+export interface Encoded {
+  blob: Float64Array;
+  /** For reports: the names behind the indices. */
+  deviceNames: string[];
+  fileNames: string[];
+  processNames: string[];
+}
+
+export function encodeScenario(s: Scenario, seed: number): Encoded {
+  const deviceNames = Object.keys(s.devices);
+  const fileNames = Object.keys(s.files);
+  const processNames = Object.keys(s.processes);
+  const devIndex = (name: string): number => {
+    const i = deviceNames.indexOf(name);
+    if (i < 0) throw new Error(`encode: unknown device ${name}`);
+    return i;
+  };
+  const fileIndex = (name: string): number => {
+    const i = fileNames.indexOf(name);
+    if (i < 0) throw new Error(`encode: unknown file ${name}`);
+    return i;
+  };
+
+  const devices: number[] = [];
+  for (const name of deviceNames) {
+    const d = s.devices[name]!;
+    pack(DEVICE_FIELDS, {
+      readPagesPerSec: d.readBandwidth / PAGE_SIZE, writePagesPerSec: d.writeBandwidth / PAGE_SIZE,
+      readLatencyNs: d.readLatency, writeLatencyNs: d.writeLatency, queueDepth: d.queueDepth,
+    }, devices);
+  }
+  const files: number[] = [];
+  for (const name of fileNames) {
+    const f = s.files[name]!;
+    pack(FILE_FIELDS, { sizePages: pages(f.size), device: devIndex(f.device) }, files);
+  }
+  const procs: number[] = []; const vmas: number[] = []; const phases: number[] = [];
+  let nVmas = 0; let nPhases = 0;
+  for (const pname of processNames) {
+    const p = s.processes[pname]!;
+    const vmaNames = Object.keys(p.vmas);
+    const firstVma = nVmas;
+    for (const vname of vmaNames) {
+      const v = p.vmas[vname]!;
+      pack(VMA_FIELDS, {
+        kind: VMA_KIND[v.type], sizePages: pages(v.size), file: v.type === 'file' ? fileIndex(v.file) : -1,
+        pgoff: pages(v.offset), shared: v.shared ? 1 : 0, mlocked: v.mlocked ? 1 : 0, exec: v.exec ? 1 : 0,
+        populate: v.populate ? 1 : 0,
+      }, vmas);
+      nVmas++;
+    }
+    const firstPhase = nPhases;
+    for (const ph of p.workload) {
+      let target = -1;
+      if (ph.op === 'access') target = firstVma + vmaNames.indexOf(ph.target);
+      else if (ph.op === 'read' || ph.op === 'write') target = fileIndex(ph.target);
+      pack(PHASE_FIELDS, {
+        op: PHASE_OP[ph.op], target, pattern: PATTERN[ph.pattern], theta: ph.theta,
+        hotFraction: ph.hotFraction, hotProbability: ph.hotProbability, writeFraction: ph.writeFraction,
+        ratePerSec: ph.rate, accesses: ph.accesses, durationNs: ph.duration, scramble: ph.scramble ? 1 : 0,
+        startPage: pages(ph.start), lengthPages: pages(ph.length), ioPages: Math.max(1, Math.ceil(ph.ioSize / PAGE_SIZE)),
+        thinkNs: ph.think,
+      }, phases);
+      nPhases++;
+    }
+    pack(PROC_FIELDS, {
+      firstVma, nVmas: vmaNames.length, firstPhase, nPhases: p.workload.length, startNs: p.start,
+      oomScoreAdj: p.oom_score_adj, loopPhases: p.loop ? 1 : 0,
+    }, procs);
+  }
+
+  const G = GLOBAL_FIELDS.length;
+  const devicesOff = G;
+  const filesOff = devicesOff + devices.length;
+  const procsOff = filesOff + files.length;
+  const vmasOff = procsOff + procs.length;
+  const phasesOff = vmasOff + vmas.length;
+  const head: number[] = [];
+  pack(GLOBAL_FIELDS, {
+    version: ABI_VERSION,
+    memoryPages: pages(s.machine.memory), hz: s.machine.hz, seed, durationNs: s.duration,
+    seriesIntervalNs: s.series.interval,
+    swappiness: s.vm.swappiness, minFreeKbytes: s.vm.min_free_kbytes,
+    watermarkScaleFactor: s.vm.watermark_scale_factor, watermarkBoostFactor: s.vm.watermark_boost_factor,
+    pageCluster: s.vm.page_cluster, laptopMode: s.vm.laptop_mode,
+    lowmemReserveDma: s.vm.lowmem_reserve_ratio[0], lowmemReserveDma32: s.vm.lowmem_reserve_ratio[1],
+    lowmemReserveNormal: s.vm.lowmem_reserve_ratio[2], readAheadPages: pages(s.machine.readAhead),
+    swapPages: pages(s.swap.size), swapDevice: s.swap.size > 0 ? devIndex(s.swap.device) : -1,
+    costAccess: s.costs.access, costMinorFault: s.costs.minorFault, costZeroFill: s.costs.zeroFill,
+    costScanPage: s.costs.scanPage, costFreePage: s.costs.freePage, costSyscallPage: s.costs.syscallPage,
+    costRmapWalk: s.costs.rmapWalk,
+    devicesOff, nDevices: deviceNames.length, filesOff, nFiles: fileNames.length, procsOff,
+    nProcs: processNames.length, vmasOff, nVmas, phasesOff, nPhases,
+  }, head);
+  const blob = Float64Array.from([...head, ...devices, ...files, ...procs, ...vmas, ...phases]);
+  return { blob, deviceNames, fileNames, processNames };
+}

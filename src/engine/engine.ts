@@ -1,0 +1,126 @@
+/**
+ * One simulation = one WASM instance: encode the scenario, init, run in slices of simulated
+ * time (for progress), then read counters, series, detectors and zones back as typed-array
+ * views. Never loops over pages: everything per page happens inside the core.
+ */
+import { COUNTERS } from '../abi/counters.js';
+import { STATUS, DETECTOR_KINDS, KERNEL_FUNCS } from '../abi/config.js';
+import type { Scenario } from '../scenario/types.js';
+import type { RunResult, DetectorHit, ZoneInfo } from '../report/result.js';
+import { ScenarioError } from '../util/errors.js';
+import { encodeScenario, type Encoded } from './encode.js';
+import { checkMemoryNeed } from './memory.js';
+import { instantiateCore, coreModule, type CoreExports } from './wasm.js';
+
+export interface EngineOptions {
+  seed?: number;
+  onProgress?: (simulatedNs: number, totalNs: number) => void;
+  /** 0 off, 1 check invariants at every sample, 2 also after every shrink_node (slow). */
+  invariants?: 0 | 1 | 2;
+  /** Simulated ns per run() slice; default: 1/200 of the duration. */
+  sliceNs?: number;
+  module?: WebAssembly.Module;
+}
+
+const ZONE_NAMES = ['DMA', 'DMA32', 'Normal', 'Movable'];
+const MAX_EVENTS_PER_CALL = 1 << 22;
+
+function entityName(id: number, enc: Encoded): string {
+  if (id < 0) return 'none';
+  if (id === 0) return 'sampler';
+  if (id === 1) return 'kswapd0';
+  if (id === 2) return 'flusher';
+  const dev = id - 3;
+  if (dev < enc.deviceNames.length) return `device ${enc.deviceNames[dev]}`;
+  const task = dev - enc.deviceNames.length;
+  return `task ${enc.processNames[task] ?? task}`;
+}
+
+/** Read everything the core exposes into a RunResult (also after a trap). */
+function collect(core: CoreExports, s: Scenario, seed: number, enc: Encoded): Omit<RunResult, 'status' | 'wall'> {
+  const buf = core.memory.buffer;
+  const raw = new BigUint64Array(buf, core.countersPtr(), core.countersLen());
+  const counters: Record<string, number> = {};
+  COUNTERS.forEach((c, i) => { counters[c.name] = Number(raw[i]!); });
+  const stride = core.seriesStride();
+  const rowsN = core.seriesRows();
+  const series = new Float64Array(buf, core.seriesPtr(), rowsN * stride);
+  const rows: number[][] = [];
+  for (let r = 0; r < rowsN; r++) {
+    const row = Array.from(series.subarray(r * stride, (r + 1) * stride));
+    row[0] = row[0]! / 1e9;
+    rows.push(row);
+  }
+  const dstride = core.detectorStride();
+  const dlen = core.detectorsLen();
+  const det = new Float64Array(buf, core.detectorsPtr(), dlen * dstride);
+  const detectors: DetectorHit[] = [];
+  for (let i = 0; i < dlen; i++) {
+    const d = det.subarray(i * dstride, (i + 1) * dstride);
+    detectors.push({
+      kind: `mmsim_${DETECTOR_KINDS[d[0]!] ?? 'unknown'}`, timeNs: d[1]!, pfn: d[2]!,
+      task: d[3]!, func: KERNEL_FUNCS[d[4]!] ?? 'unknown', value: d[5]!,
+    });
+  }
+  const zstride = core.zoneInfoStride();
+  const zptr = core.zoneInfoPtr();
+  const zinfo = new Float64Array(core.memory.buffer, zptr, core.zoneCount() * zstride);
+  const zones: ZoneInfo[] = [];
+  for (let z = 0; z < core.zoneCount(); z++) {
+    const a = zinfo.subarray(z * zstride, (z + 1) * zstride);
+    if (a[2]! <= 0) continue;
+    zones.push({ name: ZONE_NAMES[z]!, managed: a[2]!, min: a[3]!, low: a[4]!, high: a[5]!, lowmemReserve: Array.from(a.subarray(6, 10)) });
+  }
+  return {
+    scenario: s.name, seed, simulatedSeconds: core.nowNs() / 1e9, counters, detectors,
+    detectorsTotal: core.detectorsTotal(), zones,
+    series: { columns: ['time_s', ...COUNTERS.map((c) => c.name)], rows },
+  };
+}
+
+/** Set up an instance for `s` (throws ScenarioError when it cannot fit). */
+export function createCore(s: Scenario, seed: number, module?: WebAssembly.Module): { core: CoreExports; enc: Encoded } {
+  const refusal = checkMemoryNeed(s);
+  if (refusal) throw new ScenarioError(refusal);
+  const enc = encodeScenario(s, seed);
+  const core = instantiateCore(module ?? coreModule());
+  const ptr = core.configAlloc(enc.blob.byteLength);
+  new Float64Array(core.memory.buffer, ptr, enc.blob.length).set(enc.blob);
+  const st = core.init();
+  if (st !== STATUS.ok) {
+    throw new ScenarioError(st === STATUS.noMemory
+      ? `scenario "${s.name}" did not fit in one WASM instance (init ran out of its 4 GiB); make it smaller`
+      : `scenario "${s.name}": the WASM core refused the config (status ${st})`);
+  }
+  return { core, enc };
+}
+
+export function runScenario(s: Scenario, opts: EngineOptions = {}): RunResult {
+  const seed = opts.seed ?? s.seed;
+  const t0 = process.hrtime.bigint();
+  const { core, enc } = createCore(s, seed, opts.module);
+  core.setInvariants(opts.invariants ?? 0);
+  const slice = opts.sliceNs ?? Math.max(1e6, Math.ceil(s.duration / 200));
+  let status: RunResult['status'] = 'ok';
+  let error: RunResult['error'];
+  try {
+    let until = 0;
+    for (;;) {
+      until = Math.min(s.duration, until + slice);
+      let st: number;
+      do { st = core.run(until, MAX_EVENTS_PER_CALL); } while (st === STATUS.budget);
+      opts.onProgress?.(Math.min(until, s.duration), s.duration);
+      if (st === STATUS.finished) break;
+    }
+  } catch (e) {
+    status = 'error';
+    error = {
+      message: e instanceof Error ? e.message : String(e),
+      simulatedNs: core.nowNs(),
+      lastEvent: entityName(core.lastEntity(), enc),
+    };
+  }
+  const out = collect(core, s, seed, enc);
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  return { ...out, status, ...(error ? { error } : {}), wall: { seconds, accesses: out.counters['mmsim_accesses'] ?? 0 } };
+}

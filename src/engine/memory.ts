@@ -1,0 +1,67 @@
+/**
+ * How much of one WASM instance's 4 GiB a scenario needs, computed before init so that a
+ * scenario too big for one instance is refused up front with the arithmetic. The terms mirror
+ * the regions assembly/index.ts init() reserves (a test checks the estimate against the real
+ * layout).
+ */
+import { COUNTERS } from '../abi/counters.js';
+import type { Scenario } from '../scenario/types.js';
+import { PAGE_SIZE } from './encode.js';
+
+export const INSTANCE_LIMIT = 0xFFFF_0000;      // what assembly/mem.ts lets regions reach
+const SENTINELS = 10 + 4 * 11;                   // LRU + private lists, buddy free lists
+const RING_BYTES = 2 * (1 << 18) * 12;           // per device: read and write completion rings
+const SLACK = 1 << 20;                           // small tables (tasks, events, inodes, static data)
+
+export interface MemoryNeed {
+  total: number;
+  terms: { name: string; bytes: number; how: string }[];
+}
+
+/** Page tables at most: a PGD per process, and PUD/PMD/PTE tables covering each VMA. */
+export function maxPageTables(s: Scenario): number {
+  let total = 0;
+  for (const p of Object.values(s.processes)) {
+    total += 1;
+    for (const v of Object.values(p.vmas)) {
+      const pages = Math.floor(v.size / PAGE_SIZE);
+      total += Math.ceil(pages / 512) + Math.ceil(pages / 2 ** 18) + Math.ceil(pages / 2 ** 27);
+    }
+  }
+  return Math.min(total, Math.floor(s.machine.memory / PAGE_SIZE));
+}
+
+export function memoryNeed(s: Scenario): MemoryNeed {
+  const frames = Math.floor(s.machine.memory / PAGE_SIZE);
+  const tables = maxPageTables(s);
+  const samples = s.series.interval > 0 ? Math.floor(s.duration / s.series.interval) + 2 : 2;
+  const filePages = Object.values(s.files).reduce((a, f) => a + Math.floor(f.size / PAGE_SIZE), 0);
+  const swapPages = Math.floor(s.swap.size / PAGE_SIZE);
+  const nDevices = Object.keys(s.devices).length;
+  const terms = [
+    { name: 'frame table', bytes: 32 * (frames + SENTINELS), how: `32 B × ${frames} frames` },
+    { name: 'page tables', bytes: tables * (4096 + 8), how: `≤ ${tables} tables × 4 KiB (each VMA fully mapped)` },
+    { name: 'page cache slots', bytes: filePages * 4, how: `4 B × ${filePages} file pages` },
+    { name: 'swap map and swap cache', bytes: swapPages * 5, how: `5 B × ${swapPages} swap slots` },
+    { name: 'device queues', bytes: nDevices * RING_BYTES, how: `${nDevices} devices × ${RING_BYTES} B` },
+    { name: 'time series', bytes: samples * (COUNTERS.length + 1) * 8, how: `${samples} samples × ${COUNTERS.length + 1} values` },
+    { name: 'small tables', bytes: SLACK, how: 'tasks, events, inodes, static data' },
+  ];
+  return { total: terms.reduce((a, t) => a + t.bytes, 0), terms };
+}
+
+const GiB = 2 ** 30;
+const fmt = (b: number): string => `${(b / GiB).toFixed(2)} GiB`;
+
+/** The refusal message for a scenario that does not fit one instance, or undefined if it fits. */
+export function checkMemoryNeed(s: Scenario): string | undefined {
+  const need = memoryNeed(s);
+  if (need.total <= INSTANCE_LIMIT) return undefined;
+  const lines = need.terms.map((t) => `  ${t.name.padEnd(24)} ${fmt(t.bytes).padStart(10)}  (${t.how})`);
+  return [
+    `scenario "${s.name}" needs ${fmt(need.total)} inside one WASM instance, which addresses at most ${fmt(INSTANCE_LIMIT)}:`,
+    ...lines,
+    'Make it smaller (machine.memory, VMA sizes, swap.size, file sizes, duration/series.interval),',
+    'or split it into NUMA shards (one instance per node) when sharding is available.',
+  ].join('\n');
+}

@@ -1,0 +1,80 @@
+/**
+ * Loading the WASM core: the module is compiled once per process (or passed in, compiled, to
+ * a worker) and instantiated once per simulation — an instance's memory is its whole machine.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../util/package.js';
+
+/** The exports of assembly/index.ts. */
+export interface CoreExports {
+  memory: WebAssembly.Memory;
+  configAlloc(bytes: number): number;
+  maxPageTables(): number;
+  init(): number;
+  run(untilNs: number, maxEvents: number): number;
+  nowNs(): number;
+  lastEntity(): number;
+  countersPtr(): number;
+  countersLen(): number;
+  seriesPtr(): number;
+  seriesRows(): number;
+  seriesStride(): number;
+  detectorsPtr(): number;
+  detectorsLen(): number;
+  detectorsTotal(): number;
+  detectorStride(): number;
+  zoneInfoPtr(): number;
+  zoneInfoStride(): number;
+  zoneCount(): number;
+  memoryEnd(): number;
+  framesCount(): number;
+  setInvariants(mode: number): void;
+  checkInvariants(): number;
+}
+
+/** A trap or abort inside the core, with where AssemblyScript says it happened. */
+export class CoreAbort extends Error {}
+
+let compiled: WebAssembly.Module | undefined;
+
+export function wasmPath(): string {
+  return join(packageRoot(), 'build', 'mmsim.wasm');
+}
+
+/** The compiled core module (compiled on first use). */
+export function coreModule(): WebAssembly.Module {
+  if (compiled === undefined) {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(wasmPath());
+    } catch {
+      throw new Error(`mmsim: the WASM core ${wasmPath()} is missing; run \`npm run build\` (npm ci does it)`);
+    }
+    compiled = new WebAssembly.Module(new Uint8Array(bytes));
+  }
+  return compiled;
+}
+
+/** AssemblyScript strings: UTF-16 code units, byte length stored just before the pointer. */
+function readAsString(memory: WebAssembly.Memory, ptr: number): string {
+  if (ptr === 0) return '';
+  const bytes = new Uint32Array(memory.buffer, ptr - 4, 1)[0]!;
+  return String.fromCharCode(...new Uint16Array(memory.buffer, ptr, bytes >>> 1));
+}
+
+export function instantiateCore(module: WebAssembly.Module = coreModule()): CoreExports {
+  let exports: CoreExports | undefined;
+  const imports = {
+    env: {
+      abort(msg: number, file: number, line: number, col: number): never {
+        const m = exports ? readAsString(exports.memory, msg) : '';
+        const f = exports ? readAsString(exports.memory, file) : '';
+        throw new CoreAbort(`abort in the WASM core: ${m} at ${f}:${line}:${col}`);
+      },
+    },
+  };
+  const instance = new WebAssembly.Instance(module, imports);
+  exports = instance.exports as unknown as CoreExports;
+  return exports;
+}
