@@ -49,16 +49,19 @@ export function pgtableInit(maxTables: u32): bool {
 /** pte_alloc_one / pmd_alloc_one: a zeroed table backed by a frame; 0 if memory ran out. */
 export function tableAlloc(): u32 {
   let id: u32;
-  if (nFree > 0) { nFree--; id = load<u32>(freeIds + (<usize>nFree << 2)); }
+  let recycled = false;
+  if (nFree > 0) { nFree--; id = load<u32>(freeIds + (<usize>nFree << 2)); recycled = true; }
   else { if (nextId > capTables) return 0; id = nextId++; }
   const pfn = allocPages(0, ZONE_NORMAL);
   if (pfn == NO_PAGE) {
-    store<u32>(freeIds + (<usize>nFree << 2), id); nFree++;
+    if (recycled) { store<u32>(freeIds + (<usize>nFree << 2), id); nFree++; }
+    else nextId--;
     return 0;
   }
   setFlags(pfn, PG_table);
   store<u32>(tableFrame + (<usize>id << 2), pfn);
-  memory.fill(tableAddr(id), 0, 4096);
+  // a never-used slot is still the zero memory memory.grow gave; only a freed one needs clearing
+  if (recycled) memory.fill(tableAddr(id), 0, 4096);
   countAdd(C_NR_PAGE_TABLE_PAGES, 1);
   return id;
 }
@@ -110,11 +113,14 @@ export function pteAlloc(pgd: u32, vpn: u64, m: i32): usize {
   return entryAddr(table, idx(vpn, 0));
 }
 
-/** Tables needed at most to map `pages` pages starting on a 1 GiB boundary (PUD, PMD, PTE levels). */
+/**
+ * Tables needed at most to map a range of `pages` pages wherever it starts: at each level the
+ * range covers ⌈pages / span⌉ tables, plus one when it straddles a boundary.
+ */
 export function tablesForRange(pages: u64): u64 {
-  const pte = (pages + 511) >> 9;
-  const pmd = (pages + (1 << 18) - 1) >> 18;
-  const pud = (pages + (<u64>1 << 27) - 1) >> 27;
+  const pte = ((pages + 511) >> 9) + 1;
+  const pmd = ((pages + (1 << 18) - 1) >> 18) + 1;
+  const pud = ((pages + (<u64>1 << 27) - 1) >> 27) + 1;
   return pte + pmd + pud;
 }
 

@@ -12,7 +12,7 @@ import { G_N_PROCS, G_HZ, G_DURATION_NS, G_SERIES_INTERVAL_NS, G_COST_ACCESS, G_
   OP_ACCESS, OP_READ, OP_WRITE, OP_SLEEP, PAT_SEQUENTIAL, PAT_UNIFORM, PAT_ZIPF, PAT_HOTCOLD,
   C_MMSIM_ACCESSES, C_MMSIM_RESIDENT_HITS, C_MMSIM_TASKS_FINISHED, C_MMSIM_EVENTS, C_MMSIM_ALLOC_FAILURES,
   STATUS_OK, STATUS_TIME_LIMIT, STATUS_BUDGET, STATUS_FINISHED } from './generated/abi';
-import { now, pop, peekTime, peekId, schedule, cancel, EV_NONE } from './events';
+import { now, pop, peekTime, peekId, schedule, cancel, setNow, EV_NONE } from './events';
 import { countEvent, countAdd, seriesSample } from './vmstat';
 import { pteOffset, _PAGE_PRESENT, _PAGE_RW, _PAGE_ACCESSED, _PAGE_DIRTY } from './pgtable';
 import { mmPgd, mmDead, mmFirstVma, mmNrVmas, vmaStart, vmaEnd, vmaFlags, vmaIsAnon, handleMmFault,
@@ -67,6 +67,14 @@ let costAccess: i64 = 1;
 let costSyscallPage: i64 = 1;
 let finished = false;
 let lastSampleAt: i64 = -1;
+/** Tasks whose workload has not ended; the run ends early when none is left. */
+let liveTasks: i32 = 0;
+let lastTaskEnd: i64 = 0;
+
+function taskEnded(clock: i64): void {
+  liveTasks--;
+  if (clock > lastTaskEnd) lastTaskEnd = clock;
+}
 
 @inline function tf(t: i32, f: i32): i64 { return load<i64>(tasks + (<usize>(t * T_STRIDE + f) << 3)); }
 @inline function setTf(t: i32, f: i32, v: i64): void { store<i64>(tasks + (<usize>(t * T_STRIDE + f) << 3), v); }
@@ -98,13 +106,17 @@ export function schedInit(): bool {
   }
   schedule(SAMPLER_ENTITY, 0);
   finished = false; lastSampleAt = -1;
+  liveTasks = nTasks; lastTaskEnd = 0;
   return true;
 }
 
 /** The OOM killer took this task's process. */
 export function taskKilled(t: i32): void {
+  const st = <i32>tf(t, T_STATE);
+  if (st == TS_DEAD || st == TS_DONE) return;
   setTf(t, T_STATE, TS_DEAD);
   cancel(taskEntity(t));
+  taskEnded(curClock);
 }
 
 function phaseIndex(t: i32): i32 { return <i32>procCfg(t, PROC_FIRST_PHASE) + <i32>tf(t, T_PHASE); }
@@ -342,10 +354,12 @@ function runTask(t: i32, limit: i64): void {
   }
   setTf(t, T_CLOCK, clock);
   setTf(t, T_NOPROG, noProgressLoops);
-  if (state == TS_DONE && tf(t, T_STATE) != TS_DONE) countEvent(C_MMSIM_TASKS_FINISHED);
+  const prevState = <i32>tf(t, T_STATE);
+  if (prevState == TS_DEAD) return;              // killed by the OOM killer during this run
+  if (state == TS_DEAD || mmDead(t)) { taskKilled(t); return; }
   setTf(t, T_STATE, state);
-  if (state == TS_DEAD || mmDead(t)) { setTf(t, T_STATE, TS_DEAD); return; }
-  if (state != TS_DONE) schedule(me, clock);
+  if (state == TS_DONE) { countEvent(C_MMSIM_TASKS_FINISHED); taskEnded(clock); return; }
+  schedule(me, clock);
 }
 
 let horizonId: i32 = 0;
@@ -386,6 +400,13 @@ export function runEvents(until: i64, maxEvents: i32): i32 {
     else if (id == FLUSHER_ENTITY) flusherRun(t);
     else if (id < FIRST_DEVICE + nDevices) blkComplete(id - FIRST_DEVICE, t);
     else { currentTask = id - FIRST_DEVICE - nDevices; runTask(currentTask, limit); currentTask = -1; }
+  }
+  if (liveTasks <= 0 && nTasks > 0) {
+    // every workload has ended: the run ends with them
+    finished = true;
+    setNow(lastTaskEnd);
+    sampleNow(lastTaskEnd);
+    return STATUS_FINISHED;
   }
   if (events >= maxEvents) return STATUS_BUDGET;
   if (limit >= durationNs) {

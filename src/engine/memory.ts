@@ -18,14 +18,14 @@ export interface MemoryNeed {
   terms: { name: string; bytes: number; how: string }[];
 }
 
-/** Page tables at most: a PGD per process, and PUD/PMD/PTE tables covering each VMA. */
+/** Page tables at most: a PGD per process, and PUD/PMD/PTE tables covering each VMA (+1 per level for a straddled boundary). */
 export function maxPageTables(s: Scenario): number {
   let total = 0;
   for (const p of Object.values(s.processes)) {
     total += 1;
     for (const v of Object.values(p.vmas)) {
       const pages = Math.floor(v.size / PAGE_SIZE);
-      total += Math.ceil(pages / 512) + Math.ceil(pages / 2 ** 18) + Math.ceil(pages / 2 ** 27);
+      total += Math.ceil(pages / 512) + Math.ceil(pages / 2 ** 18) + Math.ceil(pages / 2 ** 27) + 3;
     }
   }
   return Math.min(total, Math.floor(s.machine.memory / PAGE_SIZE));
