@@ -305,12 +305,14 @@ function allocPagesSlowpath(order: i32, highestZoneidx: i32): u32 {
     if (p != NO_PAGE) { noProgressLoops = 0; return p; }
     if (order > PAGE_ALLOC_COSTLY_ORDER) break;
     if (progress > 0) noProgressLoops = 0; else noProgressLoops++;
-    if (directThrottleNs > 0 && canSleep()) {
-      // reclaim throttled: the task sleeps, then retries the allocation (fault or syscall)
-      requestSleep(curClock + directThrottleNs);
-      return NO_PAGE;
+    if (shouldReclaimRetry(order, highestZoneidx, noProgressLoops)) {
+      if (directThrottleNs > 0 && canSleep()) {
+        // reclaim throttled: the task sleeps, then retries the allocation (fault or syscall)
+        requestSleep(curClock + directThrottleNs);
+        return NO_PAGE;
+      }
+      continue;
     }
-    if (shouldReclaimRetry(order, highestZoneidx, noProgressLoops)) continue;
     // __alloc_pages_may_oom: last try at the high watermark, then the OOM killer.
     p = getPageFromFreelist(order, WMARK_HIGH, highestZoneidx);
     if (p != NO_PAGE) return p;

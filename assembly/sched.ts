@@ -55,7 +55,8 @@ const T_POP_VPN = 10; const T_N = 11; const T_BASE = 12;
 const T_PEND = 13;        // an access to retry after a throttled sleep: vpn, or -1
 const T_PEND_WRITE = 14;
 const T_NOPROG = 15;      // the allocator's no_progress_loops of this task
-const T_STRIDE = 16;
+const T_SLICED = 16;      // stopped at the end of a run() slice, not for an event
+const T_STRIDE = 17;
 const TS_WAITING = 0; const TS_POPULATE = 1; const TS_RUNNING = 2; const TS_DONE = 3; const TS_DEAD = 4;
 
 let tasks: usize = 0;
@@ -359,6 +360,11 @@ function runTask(t: i32, limit: i64): void {
   if (state == TS_DEAD || mmDead(t)) { taskKilled(t); return; }
   setTf(t, T_STATE, state);
   if (state == TS_DONE) { countEvent(C_MMSIM_TASKS_FINISHED); taskEnded(clock); return; }
+  // a stop at the slice's end is not an event of the simulation (results must not depend on slicing)
+  // (it is one when the task could have gone on but for the limit)
+  const nt = peekTime(); const nid = peekId();
+  const couldGoOn = nt == EV_NONE || clock < nt || (clock == nt && me < nid);
+  setTf(t, T_SLICED, couldGoOn ? 1 : 0);
   schedule(me, clock);
 }
 
@@ -390,7 +396,8 @@ export function runEvents(until: i64, maxEvents: i32): i32 {
     if (t == EV_NONE || t > limit) break;
     const id = pop();
     events++;
-    countEvent(C_MMSIM_EVENTS);
+    const task = id - FIRST_DEVICE - nDevices;
+    if (task < 0 || tf(task, T_SLICED) == 0) countEvent(C_MMSIM_EVENTS);
     curClock = t;
     currentTask = -1;
     if (id == SAMPLER_ENTITY) {

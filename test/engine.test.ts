@@ -1,0 +1,171 @@
+/**
+ * The simulated kernel against the kernel's own rules: watermarks, reclaim when (and only when)
+ * memory is short, swap-out and major faults on swap-in, determinism, and the invariant checker.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { runScenario } from '../src/engine/engine.js';
+import { formatResultsJson } from '../src/report/results-json.js';
+import { loadScenario } from '../src/scenario/load.js';
+import { anonScenario, scenarioFromYaml } from './helpers.js';
+
+const intSqrt = (n: number): number => {
+  let r = Math.floor(Math.sqrt(n));
+  while (r * r > n) r--;
+  while ((r + 1) * (r + 1) <= n) r++;
+  return r;
+};
+
+/**
+ * Independent statement of calculate_min_free_kbytes + __setup_per_zone_wmarks for the x86-64
+ * layout (DMA below 16 MiB, DMA32 below 4 GiB, Normal above): integer arithmetic as the kernel.
+ */
+function kernelWatermarks(memoryBytes: number, minFreeKbytes = 0, scale = 10) {
+  const pages = memoryBytes / 4096;
+  const zones = [
+    { name: 'DMA', managed: Math.min(pages, 4096) },
+    { name: 'DMA32', managed: Math.max(0, Math.min(pages, 1 << 20) - 4096) },
+    { name: 'Normal', managed: Math.max(0, pages - (1 << 20)) },
+  ].filter((z) => z.managed > 0);
+  const mfk = minFreeKbytes || Math.min(262144, Math.max(128, intSqrt(pages * 4 * 16)));
+  const pagesMin = mfk >> 2;
+  const lowmem = zones.reduce((a, z) => a + z.managed, 0);
+  return zones.map((z) => {
+    const tmp = Math.floor((pagesMin * z.managed) / lowmem);
+    const gap = Math.max(tmp >> 2, Math.floor((z.managed * scale) / 10000));
+    return { name: z.name, managed: z.managed, min: tmp, low: tmp + gap, high: tmp + 2 * gap };
+  });
+}
+
+function idleMachine(memory: string, vm = ''): ReturnType<typeof scenarioFromYaml> {
+  return scenarioFromYaml(`
+name: idle
+description: a machine with one sleeping task
+duration: 1ms
+machine: { memory: ${memory} }
+${vm}
+processes:
+  idle:
+    workload:
+      - { op: sleep, duration: 1ms }
+`);
+}
+
+test('zone watermarks follow the kernel formula for several memory sizes', () => {
+  for (const memory of ['64MiB', '1GiB', '2GiB', '4GiB', '16GiB', '64GiB']) {
+    const bytes = { '64MiB': 2 ** 26, '1GiB': 2 ** 30, '2GiB': 2 ** 31, '4GiB': 2 ** 32, '16GiB': 2 ** 34, '64GiB': 2 ** 36 }[memory]!;
+    const r = runScenario(idleMachine(memory));
+    const got = r.zones.map((z) => ({ name: z.name, managed: z.managed, min: z.min, low: z.low, high: z.high }));
+    assert.deepEqual(got, kernelWatermarks(bytes), `watermarks of a ${memory} machine`);
+  }
+});
+
+test('watermarks follow vm.min_free_kbytes and vm.watermark_scale_factor when set', () => {
+  const r = runScenario(idleMachine('8GiB', 'vm: { min_free_kbytes: 65536, watermark_scale_factor: 200 }'));
+  const got = r.zones.map((z) => ({ name: z.name, managed: z.managed, min: z.min, low: z.low, high: z.high }));
+  assert.deepEqual(got, kernelWatermarks(2 ** 33, 65536, 200));
+});
+
+test('the worked example of kernel-reference §2.2: 16 GiB Normal share gives min/low/high as computed', () => {
+  // single-zone example in the reference: min 4096, low 8290, high 12484 for 4,194,304 pages;
+  // with the x86-64 split the Normal zone gets its proportional share of pages_min.
+  const w = kernelWatermarks(2 ** 34);
+  const total = w.reduce((a, z) => ({ min: a.min + z.min }), { min: 0 });
+  assert.ok(Math.abs(total.min - 4096) <= w.length, `pages_min is split over the zones: ${total.min}`);
+});
+
+test('lowmem_reserve protects lower zones by the ratio of the zones above them', () => {
+  const r = runScenario(idleMachine('8GiB'));
+  const dma = r.zones.find((z) => z.name === 'DMA')!;
+  const dma32 = r.zones.find((z) => z.name === 'DMA32')!;
+  const normal = r.zones.find((z) => z.name === 'Normal')!;
+  // lowmem_reserve[Normal] of DMA = (DMA32 + Normal) / 256; of DMA32 = Normal / 256
+  assert.equal(dma.lowmemReserve[2], Math.floor((dma32.managed + normal.managed) / 256));
+  assert.equal(dma32.lowmemReserve[2], Math.floor(normal.managed / 256));
+  assert.equal(dma32.lowmemReserve[1], 0);
+});
+
+test('a working set smaller than memory causes no reclaim', () => {
+  const r = runScenario(anonScenario({ memory: '256MiB', heap: '64MiB', duration: '500ms' }));
+  assert.equal(r.status, 'ok');
+  assert.ok(r.counters.mmsim_accesses! > 100000, 'the workload ran');
+  for (const c of ['pgscan_kswapd', 'pgscan_direct', 'pgsteal_kswapd', 'pgsteal_direct', 'pswpout', 'pgmajfault', 'oom_kill']) {
+    assert.equal(r.counters[c], 0, c);
+  }
+});
+
+test('a working set larger than memory is reclaimed: steal ≤ scan, anon goes to swap and comes back as major faults', () => {
+  const r = runScenario(anonScenario({ memory: '128MiB', heap: '192MiB', duration: '2s' }));
+  assert.equal(r.status, 'ok');
+  const c = r.counters;
+  assert.ok(c.pgscan_kswapd! + c.pgscan_direct! > 0, 'reclaim scanned');
+  assert.ok(c.pgsteal_kswapd! > 0, 'kswapd reclaimed');
+  assert.ok(c.pgsteal_kswapd! <= c.pgscan_kswapd!, 'kswapd steal ≤ scan');
+  assert.ok(c.pgsteal_direct! <= c.pgscan_direct!, 'direct steal ≤ scan');
+  assert.ok(c.pswpout! > 0, 'pages were swapped out');
+  assert.ok(c.pswpin! > 0, 'pages were swapped in');
+  assert.ok(c.pgmajfault! >= c.pswpin!, 'each swap-in is a major fault');
+  assert.equal(c.oom_kill, 0, 'swap has room: nobody is killed');
+  assert.equal(c.mmsim_bug, 0);
+  // the free count stays around the watermarks once reclaim runs
+  const dma32 = r.zones.find((z) => z.name === 'DMA32')!;
+  assert.ok(c.nr_free_pages! >= dma32.min, 'free pages are not below the min watermark at the end');
+});
+
+test('without swap, anonymous memory beyond RAM ends in an OOM kill', () => {
+  const r = runScenario(anonScenario({ memory: '128MiB', heap: '192MiB', swap: '0B', duration: '1s', writeFraction: 1 }));
+  assert.equal(r.counters.oom_kill, 1);
+  assert.equal(r.counters.pswpout, 0);
+  assert.ok(r.counters.mmsim_oom_pages_freed! > 20000, 'the victim\'s pages were freed');
+});
+
+test('the same scenario and seed give byte-identical results.json; another seed differs', () => {
+  const s = anonScenario({ memory: '64MiB', heap: '96MiB', duration: '300ms', pattern: 'zipf' });
+  const a = formatResultsJson(runScenario(s));
+  const b = formatResultsJson(runScenario(s));
+  assert.equal(a, b);
+  const c = formatResultsJson(runScenario(s, { seed: 2 }));
+  assert.notEqual(a, c);
+});
+
+test('slicing the run differently does not change the results', () => {
+  const s = anonScenario({ memory: '64MiB', heap: '96MiB', duration: '300ms', pattern: 'hotcold' });
+  const a = formatResultsJson(runScenario(s, { sliceNs: 1e6 }));
+  const b = formatResultsJson(runScenario(s, { sliceNs: 77e6 }));
+  assert.equal(a, b);
+});
+
+test('invariants hold after every reclaim pass in the default scenario', () => {
+  const s = loadScenario('default', ['duration=3s']);
+  const r = runScenario(s, { invariants: 2 });
+  assert.equal(r.detectorsTotal, 0, JSON.stringify(r.detectors.slice(0, 3)));
+  assert.ok(r.counters.pgscan_kswapd! > 0);
+});
+
+test('a streaming reader keeps its page cache on the inactive list (use-once)', () => {
+  const r = runScenario(scenarioFromYaml(`
+name: stream
+description: one reader streaming a file larger than memory
+duration: 2s
+machine: { memory: 128MiB }
+devices:
+  ssd: { readBandwidth: 2GB/s, writeBandwidth: 1GB/s, readLatency: 50us, writeLatency: 100us }
+files:
+  big: { size: 1GiB, device: ssd }
+processes:
+  reader:
+    workload:
+      - { op: read, target: big, pattern: sequential, ioSize: 128KiB }
+    loop: true
+`));
+  const c = r.counters;
+  assert.ok(c.pgsteal_file! > 10000, 'file pages were reclaimed');
+  assert.equal(c.pgsteal_anon, 0);
+  assert.ok(c.nr_active_file! < c.nr_inactive_file!, 'read-once pages are not activated');
+  assert.ok(c.pgpgin! > 0);
+});
+
+test('a scenario too large for one WASM instance is refused with the arithmetic', () => {
+  const s = anonScenario({ memory: '64GiB', heap: '100TiB', duration: '1ms' });
+  assert.throws(() => runScenario(s), (e: Error) => /page tables/.test(e.message) && /GiB/.test(e.message) && /at most/.test(e.message));
+});

@@ -1,0 +1,31 @@
+/** Small scenarios for engine tests, written as YAML the way users write them. */
+import { parseScenarioText } from '../src/scenario/load.js';
+import type { Scenario } from '../src/scenario/types.js';
+
+export function scenarioFromYaml(yaml: string, overrides: string[] = []): Scenario {
+  return parseScenarioText(yaml, 'test.yaml', overrides);
+}
+
+/** An anonymous working set of `heap` on a machine of `memory`, with swap on an SSD. */
+export function anonScenario(opts: {
+  memory?: string; heap?: string; swap?: string; duration?: string; pattern?: string;
+  writeFraction?: number; swappiness?: number; extra?: string;
+} = {}): Scenario {
+  return scenarioFromYaml(`
+name: anon-test
+description: anon working set for tests
+duration: ${opts.duration ?? '1s'}
+machine: { memory: ${opts.memory ?? '128MiB'} }
+vm: { swappiness: ${opts.swappiness ?? 60} }
+devices:
+  ssd: { readBandwidth: 2GB/s, writeBandwidth: 1GB/s, readLatency: 50us, writeLatency: 100us, queueDepth: 32 }
+swap: { size: ${opts.swap ?? '512MiB'}, device: ssd }
+processes:
+  app:
+    vmas:
+      heap: { type: anon, size: ${opts.heap ?? '192MiB'} }
+    workload:
+      - { op: access, target: heap, pattern: ${opts.pattern ?? 'uniform'}, writeFraction: ${opts.writeFraction ?? 0.5} }
+${opts.extra ?? ''}
+`);
+}
