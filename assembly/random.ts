@@ -84,5 +84,22 @@ export function zipfSample(stream: i32, z: usize, n: f64): u64 {
   return 1;
 }
 
-/** Spread ranks over [0, n) by a fixed hash, as YCSB's scrambled Zipf (fnv hash mod n). */
-@inline export function scrambleRank(rank: u64, n: u64): u64 { return splitmix64(rank) % n; }
+/**
+ * Spread ranks over [0, n) as YCSB's scrambled Zipf does, but by a fixed permutation rather
+ * than hash-mod-n (which would map about a third of the ranks onto others and shrink the
+ * working set): odd multiplications and xor-shifts are bijections of [0, 2^bits), and
+ * cycle-walking restricts that permutation to [0, n).
+ */
+export function scrambleRank(rank: u64, n: u64): u64 {
+  if (n <= 1) return 0;
+  const bits = 64 - clz<u64>(n - 1);
+  const mask: u64 = bits >= 64 ? <u64>-1 : ((<u64>1 << bits) - 1);
+  const shift: u64 = <u64>((bits + 1) >> 1);
+  let x = (rank - 1) & mask;
+  do {
+    x = (x * 0x9E3779B97F4A7C15) & mask; x ^= x >> shift;
+    x = (x * 0xBF58476D1CE4E5B9) & mask; x ^= x >> shift;
+    x = (x * 0x94D049BB133111EB) & mask; x ^= x >> shift;
+  } while (x >= n);
+  return x;
+}

@@ -169,3 +169,21 @@ test('a scenario too large for one WASM instance is refused with the arithmetic'
   const s = anonScenario({ memory: '64GiB', heap: '100TiB', duration: '1ms' });
   assert.throws(() => runScenario(s), (e: Error) => /page tables/.test(e.message) && /GiB/.test(e.message) && /at most/.test(e.message));
 });
+
+test('scrambled Zipf spreads ranks over the whole VMA (a permutation, not hash mod n)', () => {
+  const s = scenarioFromYaml(`
+name: zipf-cover
+description: all writes, zipf over 4096 pages
+duration: 10s
+machine: { memory: 256MiB }
+processes:
+  app:
+    vmas:
+      heap: { type: anon, size: 16MiB }
+    workload:
+      - { op: access, target: heap, pattern: zipf, theta: 0.5, scramble: true, writeFraction: 1, accesses: 2000000 }
+`);
+  const r = runScenario(s);
+  assert.equal(r.counters.mmsim_accesses, 2000000);
+  assert.equal(r.counters.nr_anon_pages, 4096, 'every page of the VMA was written');
+});

@@ -1,0 +1,85 @@
+/**
+ * The real `mmsim` binary on the real engine: outputs written atomically and byte-identical for
+ * the same seed, the vmstat text format, JSON on stdout, and bad input refused with status 2.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { packageRoot } from '../src/util/package.js';
+
+const bin = join(packageRoot(), 'bin', 'mmsim.js');
+const dir = mkdtempSync(join(tmpdir(), 'mmsim-e2e-'));
+const mmsim = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
+
+const scenario = join(dir, 'pressure.yaml');
+writeFileSync(scenario, `
+name: pressure
+description: anon working set larger than memory, with swap
+duration: 500ms
+machine: { memory: 64MiB }
+devices:
+  ssd: { readBandwidth: 1GB/s, writeBandwidth: 500MB/s, readLatency: 50us, writeLatency: 100us }
+swap: { size: 256MiB, device: ssd }
+processes:
+  app:
+    vmas:
+      heap: { type: anon, size: 96MiB }
+    workload:
+      - { op: access, target: heap, pattern: uniform, writeFraction: 0.5 }
+series: { interval: 50ms }
+`);
+
+test('mmsim run writes vmstat.txt, results.json and series.csv, byte-identical for the same seed', () => {
+  const a = mmsim('run', scenario, '--out', join(dir, 'a'), '--quiet');
+  const b = mmsim('run', scenario, '--out', join(dir, 'b'), '--quiet');
+  assert.equal(a.status, 0, a.stderr);
+  assert.equal(b.status, 0, b.stderr);
+  for (const f of ['vmstat.txt', 'results.json', 'series.csv']) {
+    assert.equal(readFileSync(join(dir, 'a', f), 'utf8'), readFileSync(join(dir, 'b', f), 'utf8'), f);
+  }
+  const vmstat = readFileSync(join(dir, 'a', 'vmstat.txt'), 'utf8').trim().split('\n');
+  assert.ok(vmstat.every((l) => /^[a-z_0-9]+ \d+$/.test(l)), 'name value per line');
+  assert.equal(vmstat[0]!.split(' ')[0], 'nr_free_pages');
+  const results = JSON.parse(readFileSync(join(dir, 'a', 'results.json'), 'utf8'));
+  assert.equal(results.scenario, 'pressure');
+  assert.equal(results.seed, 1);
+  assert.equal(results.simulatedSeconds, 0.5);
+  assert.ok(results.counters.pswpout > 0 && results.counters.pgscan_kswapd > 0);
+  assert.ok(!('wall' in results), 'no wall-clock figures in results.json');
+  const csv = readFileSync(join(dir, 'a', 'series.csv'), 'utf8').trim().split('\n');
+  assert.ok(csv[0]!.startsWith('time_s,nr_free_pages,'));
+  assert.equal(csv.length, 1 + 11, 'a row every 50 ms from 0 to 500 ms');
+});
+
+test('--seed changes the results; --format json prints them on stdout', () => {
+  const r = mmsim('run', scenario, '--out', join(dir, 'c'), '--seed', '7', '--format', 'json');
+  assert.equal(r.status, 0, r.stderr);
+  const json = JSON.parse(r.stdout);
+  assert.equal(json.seed, 7);
+  const first = JSON.parse(readFileSync(join(dir, 'a', 'results.json'), 'utf8'));
+  assert.notDeepEqual(json.counters, first.counters);
+});
+
+test('the text summary reports reclaim efficiency and wall-clock speed', () => {
+  const r = mmsim('run', scenario, '--out', join(dir, 'd'));
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /kswapd\s+[\d,]+\s+[\d,]+\s+[\d.]+%/);
+  assert.match(r.stdout, /simulated accesses per wall second/);
+});
+
+test('bad input exits 2 with the field, the value and an example, and writes nothing', () => {
+  const out = join(dir, 'bad');
+  const r = mmsim('run', scenario, '--out', out, '--set', 'machine.memory=12 GB');
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /machine\.memory/);
+  assert.match(r.stderr, /12 GB/);
+  assert.ok(!existsSync(out));
+  const missing = mmsim('run', join(dir, 'nope.yaml'), '--out', out);
+  assert.equal(missing.status, 2);
+  assert.match(missing.stderr, /nope\.yaml/);
+  assert.ok(!existsSync(out));
+  assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('bad')), []);
+});
