@@ -1,5 +1,4 @@
-// The frame table (struct page / struct folio): struct-of-arrays indexed by pfn, 32 bytes per
-// frame. Sentinel indices above the last pfn serve as list heads for the LRU and buddy lists,
+// The frame table (struct page / struct folio): one 32-byte record per pfn. Sentinel indices above the last pfn serve as list heads for the LRU and buddy lists,
 // so list operations never branch on "empty".
 import { regionAlloc } from './mem';
 
@@ -35,14 +34,21 @@ export const MAPPING_ANON: u32 = 0x8000_0000;
 export let nrPages: u32 = 0;      // frames of simulated RAM
 export let nrSlots: u32 = 0;      // frames + sentinels
 
-let aFlags: usize = 0;
-let aRef: usize = 0;
-let aMapcount: usize = 0;
-let aPrivate: usize = 0;
-let aPrev: usize = 0;
-let aNext: usize = 0;
-let aMapping: usize = 0;
-let aIndex: usize = 0;
+/**
+ * One 32-byte record per frame (flags, refcount, mapcount, private, lru prev/next, mapping,
+ * index), so that a fault or a reclaim decision touches one cache line per page instead of
+ * eight: the frames of a large machine do not fit any cache, and every field of a frame is
+ * used together.
+ */
+let frames: usize = 0;
+const F_FLAGS: usize = 0;
+const F_REF: usize = 4;
+const F_MAPCOUNT: usize = 8;
+const F_PRIVATE: usize = 12;
+const F_PREV: usize = 16;
+const F_NEXT: usize = 20;
+const F_MAPPING: usize = 24;
+const F_INDEX: usize = 28;
 
 export const FRAME_BYTES: u64 = 32;
 
@@ -50,16 +56,15 @@ export const FRAME_BYTES: u64 = 32;
 export function pagesInit(pages: u32, sentinels: u32): bool {
   nrPages = pages;
   nrSlots = pages + sentinels;
-  const n = <u64>nrSlots;
-  aFlags = regionAlloc(n * 4); aRef = regionAlloc(n * 4); aMapcount = regionAlloc(n * 4);
-  aPrivate = regionAlloc(n * 4); aPrev = regionAlloc(n * 4); aNext = regionAlloc(n * 4);
-  aMapping = regionAlloc(n * 4); aIndex = regionAlloc(n * 4);
-  return aIndex != 0 && aFlags != 0 && aRef != 0 && aMapcount != 0 && aPrivate != 0 && aPrev != 0 && aNext != 0 && aMapping != 0;
+  frames = regionAlloc(<u64>nrSlots * FRAME_BYTES);
+  return frames != 0;
 }
 
+@inline function fa(p: u32): usize { return frames + ((<usize>p) << 5); }
+
 // @inline accessors: the frame table is the hottest data in the simulator.
-@inline export function flags(p: u32): u32 { return load<u32>(aFlags + ((<usize>p) << 2)); }
-@inline export function setFlags(p: u32, v: u32): void { store<u32>(aFlags + ((<usize>p) << 2), v); }
+@inline export function flags(p: u32): u32 { return load<u32>(fa(p), F_FLAGS); }
+@inline export function setFlags(p: u32, v: u32): void { store<u32>(fa(p), v, F_FLAGS); }
 @inline export function testFlag(p: u32, f: u32): bool { return (flags(p) & f) != 0; }
 @inline export function setFlag(p: u32, f: u32): void { setFlags(p, flags(p) | f); }
 @inline export function clearFlag(p: u32, f: u32): void { setFlags(p, flags(p) & ~f); }
@@ -72,21 +77,21 @@ export function pagesInit(pages: u32, sentinels: u32): bool {
 @inline export function pageOrder(p: u32): u32 { return (flags(p) & ORDER_MASK) >> ORDER_SHIFT; }
 @inline export function setPageOrder(p: u32, o: u32): void { setFlags(p, (flags(p) & ~ORDER_MASK) | (o << ORDER_SHIFT)); }
 
-@inline export function refcount(p: u32): i32 { return load<i32>(aRef + ((<usize>p) << 2)); }
-@inline export function setRefcount(p: u32, v: i32): void { store<i32>(aRef + ((<usize>p) << 2), v); }
-@inline export function mapcount(p: u32): i32 { return load<i32>(aMapcount + ((<usize>p) << 2)); }
-@inline export function setMapcount(p: u32, v: i32): void { store<i32>(aMapcount + ((<usize>p) << 2), v); }
+@inline export function refcount(p: u32): i32 { return load<i32>(fa(p), F_REF); }
+@inline export function setRefcount(p: u32, v: i32): void { store<i32>(fa(p), v, F_REF); }
+@inline export function mapcount(p: u32): i32 { return load<i32>(fa(p), F_MAPCOUNT); }
+@inline export function setMapcount(p: u32, v: i32): void { store<i32>(fa(p), v, F_MAPCOUNT); }
 /** folio->private: swap slot + 1 while in the swap cache; for file pages, buffer state. */
-@inline export function pagePrivate(p: u32): u32 { return load<u32>(aPrivate + ((<usize>p) << 2)); }
-@inline export function setPagePrivate(p: u32, v: u32): void { store<u32>(aPrivate + ((<usize>p) << 2), v); }
-@inline export function prev(p: u32): u32 { return load<u32>(aPrev + ((<usize>p) << 2)); }
-@inline export function setPrev(p: u32, v: u32): void { store<u32>(aPrev + ((<usize>p) << 2), v); }
-@inline export function next(p: u32): u32 { return load<u32>(aNext + ((<usize>p) << 2)); }
-@inline export function setNext(p: u32, v: u32): void { store<u32>(aNext + ((<usize>p) << 2), v); }
-@inline export function mapping(p: u32): u32 { return load<u32>(aMapping + ((<usize>p) << 2)); }
-@inline export function setMapping(p: u32, v: u32): void { store<u32>(aMapping + ((<usize>p) << 2), v); }
-@inline export function pageIndex(p: u32): u32 { return load<u32>(aIndex + ((<usize>p) << 2)); }
-@inline export function setPageIndex(p: u32, v: u32): void { store<u32>(aIndex + ((<usize>p) << 2), v); }
+@inline export function pagePrivate(p: u32): u32 { return load<u32>(fa(p), F_PRIVATE); }
+@inline export function setPagePrivate(p: u32, v: u32): void { store<u32>(fa(p), v, F_PRIVATE); }
+@inline export function prev(p: u32): u32 { return load<u32>(fa(p), F_PREV); }
+@inline export function setPrev(p: u32, v: u32): void { store<u32>(fa(p), v, F_PREV); }
+@inline export function next(p: u32): u32 { return load<u32>(fa(p), F_NEXT); }
+@inline export function setNext(p: u32, v: u32): void { store<u32>(fa(p), v, F_NEXT); }
+@inline export function mapping(p: u32): u32 { return load<u32>(fa(p), F_MAPPING); }
+@inline export function setMapping(p: u32, v: u32): void { store<u32>(fa(p), v, F_MAPPING); }
+@inline export function pageIndex(p: u32): u32 { return load<u32>(fa(p), F_INDEX); }
+@inline export function setPageIndex(p: u32, v: u32): void { store<u32>(fa(p), v, F_INDEX); }
 
 @inline export function pageAnon(p: u32): bool { return (mapping(p) & MAPPING_ANON) != 0; }
 
