@@ -1,0 +1,63 @@
+/**
+ * `npm run bench [-- --quick]`: every suite in one process, one table on stdout, all figures in
+ * bench/results/latest.json. Order matters: the resident suites warm the compiled WASM module
+ * before the single bench-reference run, which goes last because its 16M-frame instance holds
+ * gigabytes until the process ends.
+ *
+ * Figures are rates and ratios from the same run; the machine is shared and noisy, so compare
+ * ratios across runs rather than absolute rates, and never assert timings in tests.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, platform, release } from 'node:os';
+import { benchDefault } from './default-scenario.js';
+import { benchMode, benchPath, secondsSince, type Row } from './measure.js';
+import { benchReference } from './reference.js';
+import { benchResident } from './resident.js';
+
+function gitCommit(): string | undefined {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: benchPath(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+async function main(): Promise<void> {
+  const mode = benchMode();
+  const t0 = process.hrtime.bigint();
+  const log = (what: string): void => { process.stderr.write(`bench: ${what} (${secondsSince(t0).toFixed(0)} s)\n`); };
+
+  log(`resident hits, WASM and plain TS${mode.quick ? ' (quick)' : ''}`);
+  const resident = await benchResident(mode);
+  log('default scenario');
+  const dflt = await benchDefault(mode);
+  log(`bench-reference${mode.quick ? ' at 5M accesses' : ''}, once`);
+  const reference = benchReference(mode);
+
+  const rows: Row[] = [...resident.rows, ...dflt.rows, ...reference.rows];
+  console.table(rows);
+
+  const out = {
+    machine: {
+      cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, os: `${platform()} ${release()}`,
+      node: process.version, date: new Date().toISOString(), commit: gitCommit(),
+    },
+    mode: mode.quick ? 'quick' : 'full',
+    benchSeconds: secondsSince(t0),
+    residentHits: resident.figures,
+    default: dflt.figures,
+    benchReference: reference.reference,
+    memory: reference.memory,
+    tinybench: [...resident.tinybench, ...dflt.tinybench],
+  };
+  mkdirSync(benchPath('results'), { recursive: true });
+  const file = benchPath('results', 'latest.json');
+  writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
+  log(`wrote ${file}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(`bench: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+  process.exitCode = 1;
+});
