@@ -11,7 +11,7 @@ import { vmstatInit, countersBase, seriesBase, seriesRows as rows } from './vmst
 import { eventsInit, now, lastEventId } from './events';
 import { randomInit } from './random';
 import { allocInit, zoneInfoFill, nrFreeListSentinels, ZONEINFO_STRIDE, MAX_NR_ZONES } from './alloc';
-import { lruInit, NR_LRU_SENTINELS } from './lru';
+import { lruInit, lruBatchesInit, NR_LRU_SENTINELS } from './lru';
 import { pgtableInit, tablesForRange } from './pgtable';
 import { mmLayout, mmInit } from './mm';
 import { filemapInit } from './filemap';
@@ -64,6 +64,7 @@ export function init(): i32 {
   if (!mmLayout()) return STATUS_NO_MEMORY;
   if (!pgtableInit(<u32>maxPageTables())) return STATUS_NO_MEMORY;
   lruInit(pages);
+  if (!lruBatchesInit(nProcs)) return STATUS_NO_MEMORY;
   allocInit(pages + NR_LRU_SENTINELS);
   vmscanInit();
   if (!writebackInit()) return STATUS_NO_MEMORY;

@@ -1,7 +1,6 @@
 // The node's lruvec (mm/swap.c, include/linux/mm_inline.h): four evictable lists and the
 // unevictable one, intrusive through the frame table's prev/next, with node and per-zone
 // sizes kept as the kernel keeps NR_LRU_BASE + lru and NR_ZONE_LRU_BASE + lru.
-// Per-CPU folio batches are modelled as immediate (a page is on its list as soon as it is added).
 import { flags, setFlags, testFlag, setFlag, clearFlag, listAdd, listAddTail, listDel, listInit,
   PG_lru, PG_active, PG_referenced, PG_unevictable, PG_mlocked, PG_swapbacked, PG_workingset } from './page';
 import { pageZone, zoneLruAdd } from './alloc';
@@ -9,6 +8,10 @@ import { countAdd, countEvent, count } from './vmstat';
 import { C_NR_INACTIVE_ANON, C_PGACTIVATE, C_UNEVICTABLE_PGS_CULLED, C_UNEVICTABLE_PGS_RESCUED,
   C_UNEVICTABLE_PGS_MLOCKED, C_NR_MLOCK, C_NR_ACTIVE_ANON, C_NR_INACTIVE_FILE, C_NR_ACTIVE_FILE } from './generated/abi';
 import { workingsetActivation } from './workingset';
+import { regionAlloc } from './mem';
+import { refcount, setRefcount } from './page';
+import { folioPut } from './alloc';
+import { currentTask } from './sched';
 
 export const LRU_INACTIVE_ANON: i32 = 0;
 export const LRU_ACTIVE_ANON: i32 = 1;
@@ -95,8 +98,56 @@ export function lruAdd(p: u32): void {
   lruvecAddFolio(p);
 }
 
-/** folio_add_lru (batches modelled as immediate). */
-export function folioAddLru(p: u32): void { lruAdd(p); }
+// --- per-CPU folio batches (cpu_fbatches.lru_add) ---------------------------------------------
+// Each task runs on a CPU of its own; kernel threads share one more. A new folio waits in its
+// CPU's batch, holding a reference and without PG_lru, invisible to reclaim, until the batch
+// fills (FOLIO_BATCH_SIZE) or that CPU runs lru_add_drain().
+export const FOLIO_BATCH_SIZE: i32 = 31;     // PAGEVEC_SIZE was 15 before ~v6.10
+let batches: usize = 0;                      // per CPU: count, then FOLIO_BATCH_SIZE pfns (u32)
+let nCpus: i32 = 0;
+
+export function lruBatchesInit(cpus: i32): bool {
+  nCpus = cpus;
+  batches = regionAlloc(<u64>(cpus + 1) * <u64>(FOLIO_BATCH_SIZE + 1) * 4);
+  return batches != 0;
+}
+
+@inline function batchAddr(cpu: i32): usize { return batches + <usize>(cpu * (FOLIO_BATCH_SIZE + 1)) * 4; }
+@inline function thisCpu(): i32 { return currentTask >= 0 ? currentTask : nCpus; }
+
+/** folio_batch_move_lru(lru_add): put every folio of the CPU's batch on its list, drop the batch's references. */
+export function lruAddDrainCpu(cpu: i32): void {
+  const b = batchAddr(cpu);
+  const n = load<i32>(b);
+  store<i32>(b, 0);
+  for (let i = 0; i < n; i++) {
+    const p = load<u32>(b + 4 + (<usize>i << 2));
+    lruAdd(p);
+    folioPut(p);      // folios_put: may free a folio whose other holders went away meanwhile
+  }
+}
+
+/** lru_add_drain: the running CPU's batch. */
+export function lruAddDrain(): void { lruAddDrainCpu(thisCpu()); }
+
+/** folio_add_lru: into this CPU's batch; a full batch goes to the lists. */
+export function folioAddLru(p: u32): void {
+  setRefcount(p, refcount(p) + 1);
+  const cpu = thisCpu();
+  const b = batchAddr(cpu);
+  const n = load<i32>(b);
+  store<u32>(b + 4 + (<usize>n << 2), p);
+  store<i32>(b, n + 1);
+  if (n + 1 >= FOLIO_BATCH_SIZE) lruAddDrainCpu(cpu);
+}
+
+/** Is `p` waiting in the running CPU's batch? (__lru_cache_activate_folio's search) */
+function inLocalBatch(p: u32): bool {
+  const b = batchAddr(thisCpu());
+  const n = load<i32>(b);
+  for (let i = 0; i < n; i++) if (load<u32>(b + 4 + (<usize>i << 2)) == p) return true;
+  return false;
+}
 
 /** folio_add_lru_vma: a page faulted into a VM_LOCKED vma goes straight to unevictable (mlock_new_folio). */
 export function folioAddLruVma(p: u32, vmLocked: bool): void {
@@ -107,7 +158,7 @@ export function folioAddLruVma(p: u32, vmLocked: bool): void {
     lruvecAddFolio(p);
     return;
   }
-  lruAdd(p);
+  folioAddLru(p);
 }
 
 /** folio_activate / lru_activate: move an inactive evictable LRU folio to its active list. */
@@ -127,7 +178,7 @@ export function folioMarkAccessed(p: u32): void {
   if ((f & PG_unevictable) != 0) return;
   if ((f & PG_active) == 0) {
     if ((f & PG_lru) != 0) folioActivate(p);
-    else setFlag(p, PG_active);
+    else if (inLocalBatch(p)) setFlag(p, PG_active);   // activated when the batch drains
     clearFlag(p, PG_referenced);
     workingsetActivation(p);
   }

@@ -23,6 +23,7 @@ import { blkComplete, nDevices } from './blkdev';
 import { kswapdRun } from './vmscan';
 import { nextF64, nextBelow, zipfPrepare, zipfSample, scrambleRank, randomSeed } from './random';
 import { NO_PAGE, noProgressLoops, setNoProgressLoops } from './alloc';
+import { lruAddDrainCpu } from './lru';
 import { checkInvariants, invariantMode, INV_EVERY_RECLAIM, INV_AT_SAMPLES } from './invariants';
 
 export const SAMPLER_ENTITY: i32 = 0;
@@ -117,6 +118,7 @@ export function taskKilled(t: i32): void {
   if (st == TS_DEAD || st == TS_DONE) return;
   setTf(t, T_STATE, TS_DEAD);
   cancel(taskEntity(t));
+  lruAddDrainCpu(t);            // its CPU's batch goes to the lists (or is freed)
   taskEnded(curClock);
 }
 
@@ -359,7 +361,7 @@ function runTask(t: i32, limit: i64): void {
   if (prevState == TS_DEAD) return;              // killed by the OOM killer during this run
   if (state == TS_DEAD || mmDead(t)) { taskKilled(t); return; }
   setTf(t, T_STATE, state);
-  if (state == TS_DONE) { countEvent(C_MMSIM_TASKS_FINISHED); taskEnded(clock); return; }
+  if (state == TS_DONE) { countEvent(C_MMSIM_TASKS_FINISHED); lruAddDrainCpu(t); taskEnded(clock); return; }
   // a stop at the slice's end is not an event of the simulation (results must not depend on slicing)
   // (it is one when the task could have gone on but for the limit)
   const nt = peekTime(); const nid = peekId();

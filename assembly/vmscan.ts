@@ -11,7 +11,7 @@ import { pageZone, populatedZone, zoneLruSize, zoneLruAdd, wmark, zoneWatermarkO
   MAX_NR_ZONES, WMARK_HIGH, WMARK_MIN, ZONE_NORMAL } from './alloc';
 import { lruHead, lruSize, lruAdd, folioEvictable, folioLruList, lruNoteCost, anonCost, fileCost,
   LRU_INACTIVE_ANON, LRU_ACTIVE_ANON, LRU_INACTIVE_FILE, LRU_ACTIVE_FILE, L_HOLD, L_ACTIVE, L_INACTIVE,
-  L_RET, L_SKIPPED } from './lru';
+  L_RET, L_SKIPPED, lruAddDrain } from './lru';
 import { folioReferenced, referencedVmFlags, tryToUnmap, folioMapped } from './rmap';
 import { VM_LOCKED, VM_EXEC } from './mm';
 import { addToSwap, nrSwapFree, vmSwapFull, folioFreeSwap, deleteFromSwapCache } from './swap';
@@ -158,6 +158,7 @@ function moveFoliosToLru(list: i32): u64 {
 
 function shrinkActiveList(nrToScan: u64, lru: i32): void {
   const file = lru == LRU_ACTIVE_FILE;
+  lruAddDrain();
   const taken = isolateLruFolios(nrToScan, lru, L_HOLD);
   countAdd(C_PGREFILL, <i64>isoScanned);
   let nrRotated: u64 = 0;
@@ -306,6 +307,7 @@ function shrinkFolioList(list: i32): u64 {
 
 function shrinkInactiveList(nrToScan: u64, lru: i32): u64 {
   const file = lru == LRU_INACTIVE_FILE;
+  lruAddDrain();
   const taken = isolateLruFolios(nrToScan, lru, L_HOLD);
   const scanned = isoScanned;
   countAdd(sc_is_kswapd ? C_PGSCAN_KSWAPD : C_PGSCAN_DIRECT, <i64>scanned);
