@@ -187,3 +187,23 @@ processes:
   assert.equal(r.counters.mmsim_accesses, 2000000);
   assert.equal(r.counters.nr_anon_pages, 4096, 'every page of the VMA was written');
 });
+
+test('a trap inside the core is reported with the simulated time and the last event; results so far are kept', () => {
+  const s = anonScenario({ memory: '64MiB', heap: '96MiB', duration: '1s' });
+  const r = runScenario(s, {
+    sliceNs: 50e6,
+    wrapCore: (core) => ({
+      ...core,
+      run(untilNs: number, maxEvents: number): number {
+        if (untilNs > 300e6) throw new WebAssembly.RuntimeError('unreachable');
+        return core.run(untilNs, maxEvents);
+      },
+    }),
+  });
+  assert.equal(r.status, 'error');
+  assert.match(r.error!.message, /unreachable/);
+  assert.ok(r.error!.simulatedNs > 250e6 && r.error!.simulatedNs <= 300e6, `trap time ${r.error!.simulatedNs}`);
+  assert.match(r.error!.lastEvent, /^(task app|kswapd0|sampler|device ssd|flusher)$/);
+  assert.ok(r.counters.mmsim_accesses! > 0, 'counters up to the trap are kept');
+  assert.equal(r.series.rows.length, 4, 'samples at 0, 100, 200 and 300 ms');
+});

@@ -20,6 +20,8 @@ export interface EngineOptions {
   /** Simulated ns per run() slice; default: 1/200 of the duration. */
   sliceNs?: number;
   module?: WebAssembly.Module;
+  /** Interpose on the instance's exports (tests use it to make run() trap). */
+  wrapCore?: (core: CoreExports) => CoreExports;
 }
 
 const ZONE_NAMES = ['DMA', 'DMA32', 'Normal', 'Movable'];
@@ -98,7 +100,9 @@ export function createCore(s: Scenario, seed: number, module?: WebAssembly.Modul
 export function runScenario(s: Scenario, opts: EngineOptions = {}): RunResult {
   const seed = opts.seed ?? s.seed;
   const t0 = process.hrtime.bigint();
-  const { core, enc } = createCore(s, seed, opts.module);
+  const created = createCore(s, seed, opts.module);
+  const enc = created.enc;
+  const core = opts.wrapCore ? opts.wrapCore(created.core) : created.core;
   core.setInvariants(opts.invariants ?? 0);
   const slice = opts.sliceNs ?? Math.max(1e6, Math.ceil(s.duration / 200));
   let status: RunResult['status'] = 'ok';
