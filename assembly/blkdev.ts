@@ -1,12 +1,13 @@
-// Block devices: each serves requests in FIFO order at its bandwidth, and a request completes
-// a fixed latency after its last page was transferred. Reads and writes keep separate
+// Block devices: each serves requests in FIFO order at its bandwidth, a request completes a
+// fixed latency after its last page was transferred, and at most queueDepth requests are in
+// flight (a request waits for the one queueDepth places before it to complete). Reads and writes keep separate
 // completion rings (each in time order, since latency is constant per direction); the
 // device's event fires at the earlier head. Pages are completed one by one at their time:
 // reads unlock the page (PG_locked, "uptodate"), writes end writeback.
 import { regionAlloc } from './mem';
 import { cfg, devCfg } from './config';
 import { G_N_DEVICES, DEV_READ_PAGES_PER_SEC, DEV_WRITE_PAGES_PER_SEC, DEV_READ_LATENCY_NS,
-  DEV_WRITE_LATENCY_NS, C_PGPGIN, C_PGPGOUT } from './generated/abi';
+  DEV_WRITE_LATENCY_NS, DEV_QUEUE_DEPTH, C_PGPGIN, C_PGPGOUT } from './generated/abi';
 import { schedule, scheduleNoLater, isScheduled, scheduledAt, cancel } from './events';
 import { clearFlag, setFlag, PG_locked, PG_readio, PG_uptodate } from './page';
 import { endPageWriteback } from './writeback';
@@ -20,7 +21,8 @@ export const RING_CAP: u32 = 1 << RING_BITS;
 const RING_MASK: u32 = RING_CAP - 1;
 // Device table, i64 per field.
 const D_BUSY = 0; const D_HEAD = 1; const D_TAIL = 3; const D_NS_PER_PAGE = 5; const D_LAT = 7;
-const D_RING_T = 9; const D_RING_P = 11; const D_STRIDE = 13;
+const D_RING_T = 9; const D_RING_P = 11; const D_QD = 13; const D_REQ = 14; const D_SLOTS = 15;
+const D_STRIDE = 16;
 
 let devs: usize = 0;
 export let nDevices: i32 = 0;
@@ -37,6 +39,12 @@ export function blkInit(): bool {
     setDf(d, D_NS_PER_PAGE + BLK_WRITE, <i64>(1e9 / devCfg(d, DEV_WRITE_PAGES_PER_SEC)));
     setDf(d, D_LAT + BLK_READ, <i64>devCfg(d, DEV_READ_LATENCY_NS));
     setDf(d, D_LAT + BLK_WRITE, <i64>devCfg(d, DEV_WRITE_LATENCY_NS));
+    let qd = <i64>devCfg(d, DEV_QUEUE_DEPTH);
+    if (qd < 1) qd = 1;
+    setDf(d, D_QD, qd);
+    const slots = regionAlloc(<u64>qd * 8);      // completion time of the request in each tag
+    if (slots == 0) return false;
+    setDf(d, D_SLOTS, <i64>slots);
     for (let op = 0; op < 2; op++) {
       const t = regionAlloc(<u64>RING_CAP * 8); const p = regionAlloc(<u64>RING_CAP * 4);
       if (t == 0 || p == 0) return false;
@@ -57,12 +65,19 @@ export function blkRoom(d: i32, op: i32): u32 {
  * each page with blkAddPage.
  */
 export function blkSubmit(d: i32, op: i32, n: u32, t: i64): i64 {
-  let start = df(d, D_BUSY);
+  // a free tag: the request queueDepth places back must have completed
+  const req = df(d, D_REQ);
+  const tag = <usize>df(d, D_SLOTS) + (<usize>(req % df(d, D_QD)) << 3);
+  let start = load<i64>(tag);
   if (start < t) start = t;
+  if (start < df(d, D_BUSY)) start = df(d, D_BUSY);
   const done = start + <i64>n * df(d, D_NS_PER_PAGE + op);
   setDf(d, D_BUSY, done);
+  const completion = done + df(d, D_LAT + op);
+  store<i64>(tag, completion);
+  setDf(d, D_REQ, req + 1);
   countAdd(op == BLK_READ ? C_PGPGIN : C_PGPGOUT, <i64>n * 4);
-  return done + df(d, D_LAT + op);
+  return completion;
 }
 
 export function blkAddPage(d: i32, op: i32, pfn: u32, completion: i64): void {

@@ -6,21 +6,21 @@ import { cfg, procCfg, vmaCfg } from './config';
 import { G_N_PROCS, G_N_VMAS, G_N_FILES, PROC_FIRST_VMA, PROC_N_VMAS, VMA_KIND, VMA_SIZE_PAGES, VMA_FILE,
   VMA_PGOFF, VMA_SHARED, VMA_MLOCKED, VMA_EXEC, VMA_POPULATE, VMA_KIND_ANON,
   C_PGFAULT, C_PGMAJFAULT, C_NR_ANON_PAGES, C_NR_MAPPED, C_PSWPIN, C_MMSIM_ZERO_FILL_FAULTS, C_PGREUSE,
-  C_MMSIM_IO_WAIT_NS, G_COST_MINOR_FAULT, G_COST_ZERO_FILL, DK_BAD_PTE, FN_HANDLE_MM_FAULT } from './generated/abi';
+  C_MMSIM_IO_WAIT_NS, C_SWAP_RA, C_SWAP_RA_HIT, G_PAGE_CLUSTER, G_COST_MINOR_FAULT, G_COST_ZERO_FILL, DK_BAD_PTE, FN_HANDLE_MM_FAULT } from './generated/abi';
 import { flags, setFlag, testFlag, refcount, setRefcount, mapcount, setMapcount, setMapping, setPageIndex,
-  PG_swapbacked, PG_anon_exclusive, PG_locked, PG_readio, PG_swapcache, PG_mlocked, PG_writeback, MAPPING_ANON, clearFlag } from './page';
+  PG_swapbacked, PG_anon_exclusive, PG_locked, PG_readio, PG_readahead, testClearFlag, PG_swapcache, PG_mlocked, PG_writeback, MAPPING_ANON, clearFlag } from './page';
 import { allocPages, folioPut, NO_PAGE, ZONE_MOVABLE } from './alloc';
 import { pteAlloc, tablesAllocated, entryAddr, entryPfn, mkPte, isSwapPte, tableAlloc, freePgtables, _PAGE_PRESENT, _PAGE_RW,
   _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_SPECIAL, ZERO_PTE } from './pgtable';
-import { folioAddLruVma, mlockFolio } from './lru';
+import { folioAddLruVma, folioAddLru, mlockFolio } from './lru';
 import { countEvent, countAdd } from './vmstat';
 import { swapCacheLookup, swapCacheShadow, addToSwapCache, swapFree, folioFreeSwap, vmSwapFull, swapDevice,
-  deleteFromSwapCache, swapCount, folioSwapSlot } from './swap';
+  deleteFromSwapCache, swapCount, folioSwapSlot, swapinNrPages, swapReadaheadHit, totalSwapPages } from './swap';
 import { blkSubmit, blkAddPage, BLK_READ, readCompletionTime } from './blkdev';
 import { workingsetRefault } from './workingset';
 import { filemapGetUptodate, fileNrPages } from './filemap';
 import { folioMarkDirty } from './writeback';
-import { curClock, chargeNs, waitUntil } from './sched';
+import { curClock, chargeNs, waitUntil, requestSleep } from './sched';
 import { recordBug } from './invariants';
 
 // vm_flags
@@ -160,6 +160,45 @@ function doAnonymousPage(m: i32, v: i32, vpn: i64, pte: usize, write: bool): i32
   return FAULT_OK;
 }
 
+const raPages: usize = memory.data(1024 * 4);
+
+/**
+ * swap_cluster_readahead: read the in-use slots of the aligned window around `slot` that are
+ * not cached yet, together with the faulting page `target`, as one request. Readahead pages
+ * are unmapped swap-cache pages marked PG_readahead; allocation failures just end the window.
+ */
+function swapReadahead(slot: u32, target: u32): i64 {
+  const window = swapinNrPages(slot, <u32>cfg(G_PAGE_CLUSTER));
+  const mask = window - 1;
+  let n: u32 = 0;
+  store<u32>(raPages, target); n = 1;
+  if (mask != 0) {
+    const start = slot & ~mask;
+    let end = slot | mask;
+    if (end >= totalSwapPages) end = totalSwapPages - 1;
+    for (let off = start; off <= end; off++) {
+      if (off == slot || swapCount(off) == 0 || swapCacheLookup(off) != NO_PAGE) continue;
+      const p = allocUserPage();
+      requestSleep(-1);                     // readahead never sleeps: it just stops
+      if (p == NO_PAGE) break;
+      if (swapCount(off) == 0 || swapCacheLookup(off) != NO_PAGE) { folioPut(p); continue; }
+      setFlag(p, PG_swapbacked | PG_locked | PG_readio | PG_readahead);
+      const shadow = swapCacheShadow(off);
+      addToSwapCache(p, off);
+      if (shadow != 0) workingsetRefault(p, shadow);
+      folioAddLru(p);
+      folioPut(p);
+      store<u32>(raPages + (<usize>n << 2), p);
+      n++;
+    }
+  }
+  const done = blkSubmit(swapDevice, BLK_READ, n, curClock);
+  for (let i: u32 = 0; i < n; i++) blkAddPage(swapDevice, BLK_READ, load<u32>(raPages + (<usize>i << 2)), done);
+  countAdd(C_PSWPIN, <i64>n);
+  countAdd(C_SWAP_RA, <i64>(n - 1));
+  return done;
+}
+
 /** do_swap_page: bring the page back from the swap cache or the swap device. */
 function doSwapPage(m: i32, v: i32, vpn: i64, pte: usize, entry: u64, write: bool): i32 {
   const slot = entryPfn(entry);
@@ -169,28 +208,26 @@ function doSwapPage(m: i32, v: i32, vpn: i64, pte: usize, entry: u64, write: boo
     if (mmDead(m)) { if (np != NO_PAGE) folioPut(np); return FAULT_KILLED; }
     if (np == NO_PAGE) return FAULT_OOM;
     if (load<u64>(pte) != entry) { folioPut(np); return FAULT_RETRY; }
-    p = swapCacheLookup(slot);            // reclaim cannot have added it, but stay exact
-    if (p != NO_PAGE) { folioPut(np); }
-    else {
-      p = np;
-      setFlag(p, PG_swapbacked | PG_locked | PG_readio);
-      setMapping(p, MAPPING_ANON | <u32>v);
-      setPageIndex(p, linearPageIndex(v, vpn));
-      const shadow = swapCacheShadow(slot);
-      addToSwapCache(p, slot);
-      // swap_read_folio: the new folio goes on the LRU before the read (workingset decides where)
-      if (shadow != 0) workingsetRefault(p, shadow);
-      folioAddLruVma(p, (vmaFlags(v) & VM_LOCKED) != 0);
-      folioPut(p);                          // the allocation reference: the swap cache holds it now
-      const done = blkSubmit(swapDevice, BLK_READ, 1, curClock);
-      blkAddPage(swapDevice, BLK_READ, p, done);
-      countEvent(C_PSWPIN);
-      countEvent(C_PGMAJFAULT);
-      waitIo(done);
-    }
+    p = np;
+    setFlag(p, PG_swapbacked | PG_locked | PG_readio);
+    const shadow = swapCacheShadow(slot);
+    addToSwapCache(p, slot);
+    // the new folio goes on the LRU before the read (workingset decides which list)
+    if (shadow != 0) workingsetRefault(p, shadow);
+    folioAddLruVma(p, (vmaFlags(v) & VM_LOCKED) != 0);
+    folioPut(p);                          // the allocation reference: the swap cache holds it now
+    const done = swapReadahead(slot, p);
+    countEvent(C_PGMAJFAULT);
+    waitIo(done);
+    if (mmDead(m)) return FAULT_KILLED;
+  } else if (testClearFlag(p, PG_readahead)) {
+    swapReadaheadHit();
+    countEvent(C_SWAP_RA_HIT);
   }
   if (testFlag(p, PG_readio)) waitIo(readCompletionTime(p));
-  // map it: the PTE's reference and mapcount; the swap entry's count goes away
+  // map it: folio_add_anon_rmap sets its anon_vma and index, the PTE holds a reference
+  setMapping(p, MAPPING_ANON | <u32>v);
+  setPageIndex(p, linearPageIndex(v, vpn));
   setRefcount(p, refcount(p) + 1);
   const mc = mapcount(p);
   setMapcount(p, mc + 1);

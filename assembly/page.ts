@@ -25,6 +25,8 @@ export const PG_table: u32 = 1 << 16;
 export const PG_anon_exclusive: u32 = 1 << 17;
 /** Simulator: read IO in flight (the kernel keeps PG_locked and !PG_uptodate). */
 export const PG_readio: u32 = 1 << 18;
+/** PG_readahead (the kernel aliases it with PG_reclaim; kept apart here for clarity). */
+export const PG_readahead: u32 = 1 << 19;
 export const ORDER_SHIFT: u32 = 24;
 export const ORDER_MASK: u32 = 0xF << ORDER_SHIFT;
 

@@ -137,3 +137,39 @@ export function folioFreeSwap(p: u32): bool {
   setFlag(p, PG_dirty);
   return true;
 }
+
+// --- swap readahead window (swapin_nr_pages) --------------------------------------------------
+let prevOffset: u32 = 0;
+let readaheadHits: u32 = 0;
+let lastReadaheadPages: u32 = 0;
+
+/** A swap-in found its page read ahead (swap_cache_get_folio clearing PG_readahead). */
+export function swapReadaheadHit(): void { readaheadHits++; }
+
+/**
+ * swapin_nr_pages / __swapin_nr_pages: the readahead window for a fault at `offset`, grown by
+ * recent hits ("+ 2, it just happens to work well"), one page when neither hits nor adjacency
+ * suggest a pattern, never shrinking by more than half at once, at most 2^page_cluster.
+ */
+export function swapinNrPages(offset: u32, pageCluster: u32): u32 {
+  const maxPages: u32 = 1 << pageCluster;
+  if (maxPages <= 1) return 1;
+  const hits = readaheadHits;
+  readaheadHits = 0;
+  let pages = hits + 2;
+  if (pages == 2) {
+    if (offset != prevOffset + 1 && offset != prevOffset - 1) pages = 1;
+  } else {
+    let roundup: u32 = 4;
+    while (roundup < pages) roundup <<= 1;
+    pages = roundup;
+  }
+  if (pages > maxPages) pages = maxPages;
+  const lastRa = lastReadaheadPages / 2;
+  if (pages < lastRa) pages = lastRa;
+  if (hits == 0) prevOffset = offset;
+  lastReadaheadPages = pages;
+  return pages;
+}
+
+export function swapReadaheadReset(): void { prevOffset = 0; readaheadHits = 0; lastReadaheadPages = 0; }

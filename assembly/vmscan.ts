@@ -17,7 +17,7 @@ import { VM_LOCKED, VM_EXEC } from './mm';
 import { addToSwap, nrSwapFree, vmSwapFull, folioFreeSwap, deleteFromSwapCache } from './swap';
 import { workingsetEviction, workingsetAgeNonresident } from './workingset';
 import { filemapRemoveFolio } from './filemap';
-import { folioClearDirtyForIo, swapWritepage, swapQueueRoom, wakeupFlusherThreads } from './writeback';
+import { folioClearDirtyForIo, swapWritepage, swapPlugFlush, swapQueueRoom, wakeupFlusherThreads } from './writeback';
 import { countEvent, countAdd, count } from './vmstat';
 import { cfg } from './config';
 import { G_SWAPPINESS, G_LAPTOP_MODE, G_COST_SCAN_PAGE, G_COST_FREE_PAGE,
@@ -263,7 +263,7 @@ function shrinkFolio(p: u32): i32 {
     if (swapQueueRoom() == 0) return OUT_KEEP;
     if (folioClearDirtyForIo(p)) {
       setFlag(p, PG_reclaim);
-      swapWritepage(p, 0);
+      swapWritepage(p);
       st_pageout++;
       return OUT_KEEP;                 // IO in flight: it will rotate to the tail when done
     }
@@ -299,6 +299,7 @@ function shrinkFolioList(list: i32): u64 {
     }
     listAddTail(p, ret);
   }
+  swapPlugFlush();
   countAdd(C_PGACTIVATE, <i64>st_activate);
   return reclaimed;
 }

@@ -18,7 +18,7 @@ import { nFiles, fileNrPages, fileDevice, filemapLookup, folioFile } from './fil
 import { blkSubmit, blkAddPage, blkRoom, blkBusyUntil, BLK_WRITE } from './blkdev';
 import { schedule, scheduleNoLater, now } from './events';
 import { FLUSHER_ENTITY, curClock, waitUntil, jiffyNs } from './sched';
-import { swapDevice } from './swap';
+import { swapDevice, folioSwapSlot } from './swap';
 
 // Kernel defaults until the writeback issue brings the vm.dirty_* sysctls into the scenario.
 const DIRTY_RATIO: u64 = 20;
@@ -31,6 +31,8 @@ const MIN_WRITEBACK_PAGES: u32 = 1024;
 const I_NRDIRTY = 0; const I_DIRTIED_WHEN = 1; const I_WB_INDEX = 2; const I_STRIDE = 3;
 let inodes: usize = 0;
 let vmscanWakeup: bool = false;
+/** Background writeback in progress (writeback_in_progress): dirtiers need not kick the flusher. */
+let flusherBusy: bool = false;
 
 @inline function inf(f: i32, k: i32): i64 { return load<i64>(inodes + (<usize>(f * I_STRIDE + k) << 3)); }
 @inline function setInf(f: i32, k: i32, v: i64): void { store<i64>(inodes + (<usize>(f * I_STRIDE + k) << 3), v); }
@@ -40,6 +42,7 @@ export function writebackInit(): bool {
   if (inodes == 0) return false;
   for (let f = 0; f < nFiles; f++) setInf(f, I_DIRTIED_WHEN, -1);
   domainDirtyLimits();
+  flusherBusy = false; vmscanWakeup = false;
   if (nFiles > 0) schedule(FLUSHER_ENTITY, DIRTY_WRITEBACK_CENTISECS * 10_000_000);
   return true;
 }
@@ -85,16 +88,36 @@ function folioStartWriteback(p: u32): void {
   countAdd(C_NR_WRITEBACK, 1);
 }
 
-/** swap_writepage for a page reclaim cleaned: queue it to the swap device. */
-export function swapWritepage(p: u32, slotUnused: u32): void {
+// The plug reclaim holds across one shrink_folio_list (blk_start_plug/blk_finish_plug): swap
+// writes of adjacent slots merge into one request.
+const PLUG_CAP: u32 = 64;
+const plugged: usize = memory.data(64 * 4);
+let nPlugged: u32 = 0;
+
+/** swap_writepage for a page reclaim cleaned: it goes under writeback into the plug. */
+export function swapWritepage(p: u32): void {
   folioStartWriteback(p);
-  const done = blkSubmit(swapDevice, BLK_WRITE, 1, curClock);
-  blkAddPage(swapDevice, BLK_WRITE, p, done);
   countEvent(C_PSWPOUT);
   countEvent(C_NR_VMSCAN_WRITE);
+  if (nPlugged == PLUG_CAP) swapPlugFlush();
+  store<u32>(plugged + (<usize>nPlugged << 2), p);
+  nPlugged++;
 }
 
-export function swapQueueRoom(): u32 { return blkRoom(swapDevice, BLK_WRITE); }
+/** blk_finish_plug: submit the plugged swap writes, one request per run of adjacent slots. */
+export function swapPlugFlush(): void {
+  let i: u32 = 0;
+  while (i < nPlugged) {
+    let j = i + 1;
+    while (j < nPlugged && folioSwapSlot(load<u32>(plugged + (<usize>j << 2))) == folioSwapSlot(load<u32>(plugged + (<usize>(j - 1) << 2))) + 1) j++;
+    const done = blkSubmit(swapDevice, BLK_WRITE, j - i, curClock);
+    for (let k = i; k < j; k++) blkAddPage(swapDevice, BLK_WRITE, load<u32>(plugged + (<usize>k << 2)), done);
+    i = j;
+  }
+  nPlugged = 0;
+}
+
+export function swapQueueRoom(): u32 { return blkRoom(swapDevice, BLK_WRITE) - nPlugged; }
 
 /** folio_end_writeback: PG_reclaim pages rotate to the inactive tail to be freed next. */
 export function endPageWriteback(p: u32): void {
@@ -131,7 +154,11 @@ export function balanceDirtyPages(): void {
   domainDirtyLimits();
   const bg = count(C_NR_DIRTY_BACKGROUND_THRESHOLD);
   const thresh = count(C_NR_DIRTY_THRESHOLD);
-  if (count(C_NR_DIRTY) > bg) scheduleNoLater(FLUSHER_ENTITY, curClock > now ? curClock : now);
+  if (count(C_NR_DIRTY) > bg && !flusherBusy) {
+    // wb_start_background_writeback
+    flusherBusy = true;
+    scheduleNoLater(FLUSHER_ENTITY, curClock > now ? curClock : now);
+  }
   if (count(C_NR_DIRTY) + count(C_NR_WRITEBACK) > thresh) {
     const pause: i64 = 10_000_000;
     countAdd(C_MMSIM_DIRTY_THROTTLE_NS, pause);
@@ -142,34 +169,51 @@ export function balanceDirtyPages(): void {
 /** wakeup_flusher_threads(WB_REASON_VMSCAN): reclaim met dirty pages it may not write. */
 export function wakeupFlusherThreads(): void {
   vmscanWakeup = true;
+  if (flusherBusy) return;
+  flusherBusy = true;
   scheduleNoLater(FLUSHER_ENTITY, curClock > now ? curClock : now);
 }
 
-/** write_cache_pages for one inode: up to `budget` dirty pages from writeback_index on. */
+const MAX_REQUEST_PAGES: u32 = 256;          // 1 MiB: the largest request a run is merged into
+
+/**
+ * write_cache_pages for one inode: up to `budget` dirty pages from writeback_index on, each
+ * run of consecutive pages submitted as one request.
+ */
 function writeInode(f: i32, budget: u32, t: i64): u32 {
   const size = fileNrPages(f);
   const dev = fileDevice(f);
-  let room = blkRoom(dev, BLK_WRITE);
+  const room = blkRoom(dev, BLK_WRITE);
   if (budget > room) budget = room;
   let idx = <u32>inf(f, I_WB_INDEX);
   let written: u32 = 0;
   let scanned: u32 = 0;
-  let done: i64 = 0;
+  let runStart: u32 = 0; let runLen: u32 = 0;
   while (scanned < size && written < budget && inf(f, I_NRDIRTY) > 0) {
     const p = filemapLookup(f, idx);
+    let took = false;
     if (p != NO_PAGE && testFlag(p, PG_dirty) && !testFlag(p, PG_writeback) && !testFlag(p, PG_locked)) {
       if (folioClearDirtyForIo(p)) {
         folioStartWriteback(p);
-        done = blkSubmit(dev, BLK_WRITE, 1, t);
-        blkAddPage(dev, BLK_WRITE, p, done);
+        if (runLen > 0 && (idx != runStart + runLen || runLen == MAX_REQUEST_PAGES)) { submitRun(f, dev, runStart, runLen, t); runLen = 0; }
+        if (runLen == 0) runStart = idx;
+        runLen++;
         written++;
+        took = true;
       }
     }
+    if (!took && runLen > 0) { submitRun(f, dev, runStart, runLen, t); runLen = 0; }
     idx++; scanned++;
-    if (idx >= size) idx = 0;
+    if (idx >= size) { if (runLen > 0) { submitRun(f, dev, runStart, runLen, t); runLen = 0; } idx = 0; }
   }
+  if (runLen > 0) submitRun(f, dev, runStart, runLen, t);
   setInf(f, I_WB_INDEX, idx);
   return written;
+}
+
+function submitRun(f: i32, dev: i32, start: u32, n: u32, t: i64): void {
+  const done = blkSubmit(dev, BLK_WRITE, n, t);
+  for (let i: u32 = 0; i < n; i++) blkAddPage(dev, BLK_WRITE, filemapLookup(f, start + i), done);
 }
 
 /** The flusher's event (wb_workfn → wb_do_writeback): background, vmscan and periodic work. */
@@ -203,9 +247,11 @@ export function flusherRun(t: i64): void {
   // the next periodic wake-up.
   const stillBackground = count(C_NR_DIRTY) > bg;
   let next = t + DIRTY_WRITEBACK_CENTISECS * 10_000_000;
+  flusherBusy = false;
   if (stillBackground && wrote > 0) {
     const soon = busiest - 1_000_000;
     next = soon > t ? soon : t + jiffyNs;
+    flusherBusy = true;
   }
   schedule(FLUSHER_ENTITY, next);
 }

@@ -91,7 +91,7 @@ describe('built-in scenarios', () => {
     assert.equal(phase.accesses, 50_000_000);
     assert.ok(s.duration >= 3600e9, 'the access count, not the clock, ends the run');
     assert.deepEqual(s.vm, {
-      swappiness: 60, min_free_kbytes: 0, watermark_scale_factor: 10, watermark_boost_factor: 15000,
+      swappiness: 60, min_free_kbytes: 0, watermark_scale_factor: 10,
       page_cluster: 3, laptop_mode: 0, lowmem_reserve_ratio: [256, 256, 32],
     });
   });
@@ -106,7 +106,7 @@ describe('defaults', () => {
     assert.equal(s.duration, 10e9);
     assert.deepEqual(s.machine, { memory: GiB, hz: 1000, readAhead: 128 * 1024 });
     assert.deepEqual(s.vm, {
-      swappiness: 60, min_free_kbytes: 0, watermark_scale_factor: 10, watermark_boost_factor: 15000,
+      swappiness: 60, min_free_kbytes: 0, watermark_scale_factor: 10,
       page_cluster: 3, laptop_mode: 0, lowmem_reserve_ratio: [256, 256, 32],
     });
     assert.deepEqual(s.costs, {
@@ -285,8 +285,8 @@ describe('field reference', () => {
   const byPath = new Map(fields.map((f) => [f.path, f]));
 
   it('lists every field with a description', () => {
-    // top 4 + machine 3 + vm 7 + costs 7 + device 5 + swap 2 + file 2 + process 3 + vma 8 + phase 15 + series 1
-    assert.equal(fields.length, 57);
+    // top 4 + machine 3 + vm 6 + costs 7 + device 5 + swap 2 + file 2 + process 3 + vma 8 + phase 15 + series 1
+    assert.equal(fields.length, 56);
     for (const f of fields) assert.ok(f.description.length > 5, `${f.path} has a description`);
     for (const path of ['machine.memory', 'vm.lowmem_reserve_ratio', 'costs.rmapWalk', 'devices.<name>.queueDepth',
       'swap.device', 'files.<name>.size', 'processes.<name>.vmas.<name>.populate', 'processes.<name>.workload.<i>.think',
@@ -298,7 +298,7 @@ describe('field reference', () => {
   it('shows the kernel defaults as written in a file', () => {
     const defaults: Record<string, string | undefined> = {
       'vm.swappiness': '60', 'vm.min_free_kbytes': '0', 'vm.watermark_scale_factor': '10',
-      'vm.watermark_boost_factor': '15000', 'vm.page_cluster': '3', 'vm.laptop_mode': '0',
+      'vm.page_cluster': '3', 'vm.laptop_mode': '0',
       'vm.lowmem_reserve_ratio': '[256,256,32]', 'machine.readAhead': '128KiB', 'machine.hz': '1000',
       'series.interval': '100ms', seed: '1', duration: '10s', 'machine.memory': undefined,
       'processes.<name>.workload.<i>.theta': '0.99', 'processes.<name>.workload.<i>.ioSize': '4KiB',

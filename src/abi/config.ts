@@ -12,7 +12,7 @@ export const GLOBAL_FIELDS = [
   'version',
   'memoryPages', 'hz', 'seed', 'durationNs', 'seriesIntervalNs',
   // vm.* sysctls
-  'swappiness', 'minFreeKbytes', 'watermarkScaleFactor', 'watermarkBoostFactor', 'pageCluster',
+  'swappiness', 'minFreeKbytes', 'watermarkScaleFactor', 'pageCluster',
   'laptopMode', 'lowmemReserveDma', 'lowmemReserveDma32', 'lowmemReserveNormal', 'readAheadPages',
   // swap
   'swapPages', 'swapDevice',

@@ -80,6 +80,8 @@ export const COUNTERS: readonly CounterDef[] = [
   { name: 'unevictable_pgs_rescued', kind: 'event', doc: 'pages moved from the unevictable list back to an evictable one' },
   { name: 'unevictable_pgs_mlocked', kind: 'event', doc: 'pages mlocked' },
   { name: 'unevictable_pgs_munlocked', kind: 'event', doc: 'pages munlocked' },
+  { name: 'swap_ra', kind: 'event', doc: 'pages read ahead of a swap-in fault (swap_cluster_readahead)' },
+  { name: 'swap_ra_hit', kind: 'event', doc: 'swap-ins that found their page already read ahead' },
   // --- simulator-only ---
   { name: 'mmsim_accesses', kind: 'event', doc: 'memory accesses simulated (loads and stores through page tables, plus read/write syscall pages)' },
   { name: 'mmsim_resident_hits', kind: 'event', doc: 'accesses that found a present PTE with the needed permission' },

@@ -106,7 +106,7 @@ export function encodeScenario(s: Scenario, seed: number): Encoded {
     memoryPages: pages(s.machine.memory), hz: s.machine.hz, seed, durationNs: s.duration,
     seriesIntervalNs: s.series.interval,
     swappiness: s.vm.swappiness, minFreeKbytes: s.vm.min_free_kbytes,
-    watermarkScaleFactor: s.vm.watermark_scale_factor, watermarkBoostFactor: s.vm.watermark_boost_factor,
+    watermarkScaleFactor: s.vm.watermark_scale_factor,
     pageCluster: s.vm.page_cluster, laptopMode: s.vm.laptop_mode,
     lowmemReserveDma: s.vm.lowmem_reserve_ratio[0], lowmemReserveDma32: s.vm.lowmem_reserve_ratio[1],
     lowmemReserveNormal: s.vm.lowmem_reserve_ratio[2], readAheadPages: pages(s.machine.readAhead),

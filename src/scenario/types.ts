@@ -31,8 +31,7 @@ export interface VmSysctls {
   swappiness: number;             // 0..200, default 60
   min_free_kbytes: number;        // 0 = computed as init_per_zone_wmark_min does
   watermark_scale_factor: number; // 1..3000, default 10
-  watermark_boost_factor: number; // default 15000
-  page_cluster: number;           // default 3
+  page_cluster: number;           // default 3: swap readahead up to 8 pages
   laptop_mode: number;            // default 0
   lowmem_reserve_ratio: [number, number, number]; // DMA, DMA32, Normal: 256 256 32
 }
