@@ -57,7 +57,11 @@ const T_PEND = 13;        // an access to retry after a throttled sleep: vpn, or
 const T_PEND_WRITE = 14;
 const T_NOPROG = 15;      // the allocator's no_progress_loops of this task
 const T_SLICED = 16;      // stopped at the end of a run() slice, not for an event
-const T_STRIDE = 17;
+// Accesses generated ahead of time (see lookahead()): count, next, end-of-pass flag, entries.
+const T_LA_N = 17; const T_LA_NEXT = 18; const T_LA_END = 19; const T_LA = 20;
+const LOOKAHEAD: i32 = 16;
+const T_STRIDE = T_LA + LOOKAHEAD;
+const LA_WRITE: i64 = 1 << 62;
 const TS_WAITING = 0; const TS_POPULATE = 1; const TS_RUNNING = 2; const TS_DONE = 3; const TS_DEAD = 4;
 
 let tasks: usize = 0;
@@ -148,6 +152,7 @@ function enterNextPhase(t: i32, clock: i64): bool {
   setTf(t, T_DONE, 0);
   setTf(t, T_CURSOR, 0);
   setTf(t, T_SYS_LEFT, 0);
+  setTf(t, T_LA_N, 0); setTf(t, T_LA_NEXT, 0); setTf(t, T_LA_END, 0);
   setTf(t, T_NEXT_ISSUE, clock);
   const dur = <i64>phaseCfg(g, PH_DURATION_NS);
   setTf(t, T_PHASE_END, op == OP_SLEEP ? clock + dur : (dur > 0 ? clock + dur : -1));
@@ -180,6 +185,33 @@ function enterNextPhase(t: i32, clock: i64): bool {
   }
   if (step > 1 && pos + step > n) pos = n > step ? n - step : 0;
   return pos;
+}
+
+/**
+ * Generate the next LOOKAHEAD accesses of an access phase and touch their page-table entries
+ * before any of them is performed, so that the host's cache misses for several walks overlap
+ * instead of queueing one behind the other. Only loads happen here: each access is then
+ * performed in order as usual, so results do not depend on this except through the order in
+ * which random numbers are drawn (always the same for a given task).
+ */
+let prefetchSink: u64 = 0;
+function lookahead(t: i32, g: i32, pattern: i32, n: i64, base: i64, wf: f64, left: i64, pgd: u32): void {
+  let k = LOOKAHEAD;
+  if (left > 0 && left < <i64>k) k = <i32>left;
+  let got = 0;
+  for (; got < k; got++) {
+    const pos = nextPosition(t, g, pattern, n, 1);
+    if (pos < 0) { setTf(t, T_LA_END, 1); break; }
+    const write = wf > 0 && (wf >= 1 || nextF64(t) < wf);
+    setTf(t, T_LA + got, (base + pos) | (write ? LA_WRITE : 0));
+  }
+  setTf(t, T_LA_N, got); setTf(t, T_LA_NEXT, 0);
+  let sink: u64 = 0;
+  for (let i = 0; i < got; i++) {
+    const pte = pteOffset(pgd, tf(t, T_LA + i) & ~LA_WRITE);
+    if (pte != 0) sink += load<u64>(pte);
+  }
+  prefetchSink += sink;
 }
 
 const ACC_DONE: i32 = 0;
@@ -286,10 +318,17 @@ function runTask(t: i32, limit: i64): void {
           vpn = pend; write = tf(t, T_PEND_WRITE) != 0;
           setTf(t, T_PEND, -1);
         } else {
-          const pos = nextPosition(t, g, pattern, n, 1);
-          if (pos < 0) { setTf(t, T_PHASE_END, clock); break; }
-          vpn = base + pos;
-          write = wf > 0 && (wf >= 1 || nextF64(t) < wf);
+          let next = tf(t, T_LA_NEXT);
+          if (next >= tf(t, T_LA_N)) {
+            if (tf(t, T_LA_END) != 0) { setTf(t, T_PHASE_END, clock); break; }
+            lookahead(t, g, pattern, n, base, wf, maxAcc > 0 ? maxAcc - done : 0, pgd);
+            next = 0;
+            if (tf(t, T_LA_N) == 0) { setTf(t, T_PHASE_END, clock); break; }
+          }
+          const e = tf(t, T_LA + <i32>next);
+          setTf(t, T_LA_NEXT, next + 1);
+          vpn = e & ~LA_WRITE;
+          write = (e & LA_WRITE) != 0;
           done++;
           countEvent(C_MMSIM_ACCESSES);
         }
