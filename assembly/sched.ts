@@ -60,6 +60,12 @@ const T_SLICED = 16;      // stopped at the end of a run() slice, not for an eve
 // Accesses generated ahead of time (see lookahead()): count, next, end-of-pass flag, entries.
 const T_LA_N = 17; const T_LA_NEXT = 18; const T_LA_END = 19; const T_LA = 20;
 const LOOKAHEAD: i32 = 16;
+/**
+ * Ranges whose page tables outgrow the host's caches (8 bytes of PTE per page: 32 MiB of PTEs
+ * at 2^22 pages) walk ahead; smaller ones, whose tables stay cached, gain nothing from it and
+ * would pay for the second walk. A function of the scenario only, so results stay deterministic.
+ */
+const LOOKAHEAD_MIN_PAGES: i64 = 1 << 22;
 const T_STRIDE = T_LA + LOOKAHEAD;
 const LA_WRITE: i64 = 1 << 62;
 const TS_WAITING = 0; const TS_POPULATE = 1; const TS_RUNNING = 2; const TS_DONE = 3; const TS_DEAD = 4;
@@ -214,6 +220,22 @@ function lookahead(t: i32, g: i32, pattern: i32, n: i64, base: i64, wf: f64, lef
   prefetchSink += sink;
 }
 
+/**
+ * The next access of a large range's access phase, drawn LOOKAHEAD at a time (lookahead()):
+ * its vpn, with LA_WRITE set for a store; -1 when a single sequential pass is over.
+ */
+function nextAccessAhead(t: i32, g: i32, pattern: i32, n: i64, base: i64, wf: f64, left: i64, pgd: u32): i64 {
+  let next = tf(t, T_LA_NEXT);
+  if (next >= tf(t, T_LA_N)) {
+    if (tf(t, T_LA_END) != 0) return -1;
+    lookahead(t, g, pattern, n, base, wf, left, pgd);
+    next = 0;
+    if (tf(t, T_LA_N) == 0) return -1;
+  }
+  setTf(t, T_LA_NEXT, next + 1);
+  return tf(t, T_LA + <i32>next);
+}
+
 const ACC_DONE: i32 = 0;
 const ACC_DEAD: i32 = 1;
 const ACC_SLEEP: i32 = 2;
@@ -318,17 +340,17 @@ function runTask(t: i32, limit: i64): void {
           vpn = pend; write = tf(t, T_PEND_WRITE) != 0;
           setTf(t, T_PEND, -1);
         } else {
-          let next = tf(t, T_LA_NEXT);
-          if (next >= tf(t, T_LA_N)) {
-            if (tf(t, T_LA_END) != 0) { setTf(t, T_PHASE_END, clock); break; }
-            lookahead(t, g, pattern, n, base, wf, maxAcc > 0 ? maxAcc - done : 0, pgd);
-            next = 0;
-            if (tf(t, T_LA_N) == 0) { setTf(t, T_PHASE_END, clock); break; }
+          if (n < LOOKAHEAD_MIN_PAGES) {
+            const pos = nextPosition(t, g, pattern, n, 1);
+            if (pos < 0) { setTf(t, T_PHASE_END, clock); break; }
+            vpn = base + pos;
+            write = wf > 0 && (wf >= 1 || nextF64(t) < wf);
+          } else {
+            const a = nextAccessAhead(t, g, pattern, n, base, wf, maxAcc > 0 ? maxAcc - done : 0, pgd);
+            if (a < 0) { setTf(t, T_PHASE_END, clock); break; }
+            vpn = a & ~LA_WRITE;
+            write = (a & LA_WRITE) != 0;
           }
-          const e = tf(t, T_LA + <i32>next);
-          setTf(t, T_LA_NEXT, next + 1);
-          vpn = e & ~LA_WRITE;
-          write = (e & LA_WRITE) != 0;
           done++;
           countEvent(C_MMSIM_ACCESSES);
         }
