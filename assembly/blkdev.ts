@@ -144,3 +144,9 @@ export function deliverIrqs(t: i64): void {
     if (isScheduled(id) && scheduledAt(id) <= t) { cancel(id); blkComplete(d, t); }
   }
 }
+
+/** When the tag the next request on device `d` would take is free (0 if it never was used). */
+export function blkTagFreeAt(d: i32): i64 {
+  const req = df(d, D_REQ);
+  return load<i64>(<usize>df(d, D_SLOTS) + (<usize>(req % df(d, D_QD)) << 3));
+}

@@ -18,7 +18,8 @@ import { filemapInit } from './filemap';
 import { swapInit } from './swap';
 import { blkInit } from './blkdev';
 import { vmscanInit } from './vmscan';
-import { writebackInit } from './writeback';
+import { writebackInit, wbInfoFill, WBINFO_STRIDE, nWbs } from './writeback';
+import { flusherInit } from './flusher';
 import { schedInit, runEvents, nrEntities } from './sched';
 import { invariantsInit, setInvariantMode, checkInvariants as check, detectorsBase, detectorsLen as dlen,
   detectorsTotal as dtotal } from './invariants';
@@ -67,7 +68,8 @@ export function init(): i32 {
   if (!lruBatchesInit(nProcs)) return STATUS_NO_MEMORY;
   allocInit(pages + NR_LRU_SENTINELS);
   vmscanInit();
-  if (!writebackInit()) return STATUS_NO_MEMORY;
+  if (!writebackInit(nProcs)) return STATUS_NO_MEMORY;
+  if (!flusherInit()) return STATUS_NO_MEMORY;
   if (!schedInit()) return STATUS_NO_MEMORY;
   if (!mmInit()) return STATUS_NO_MEMORY;
   return STATUS_OK;
@@ -94,3 +96,6 @@ export function memoryEnd(): f64 { return <f64>regionsEnd(); }
 export function framesCount(): f64 { return <f64>nrPages; }
 export function setInvariants(mode: i32): void { setInvariantMode(mode); }
 export function checkInvariants(): i32 { return check(); }
+export function wbInfoPtr(): usize { return wbInfoFill(); }
+export function wbInfoStride(): i32 { return WBINFO_STRIDE; }
+export function wbCount(): i32 { return nWbs; }

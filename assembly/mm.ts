@@ -19,7 +19,7 @@ import { swapCacheLookup, swapCacheShadow, addToSwapCache, swapFree, folioFreeSw
 import { blkSubmit, blkAddPage, BLK_READ, readCompletionTime } from './blkdev';
 import { workingsetRefault } from './workingset';
 import { filemapGetUptodate, fileNrPages } from './filemap';
-import { folioMarkDirty } from './writeback';
+import { folioMarkDirty, balanceDirtyPagesRatelimited } from './writeback';
 import { curClock, chargeNs, waitUntil, requestSleep } from './sched';
 import { recordBug } from './invariants';
 
@@ -258,6 +258,8 @@ function mapFilePage(m: i32, v: i32, pte: usize, p: u32, write: bool): void {
   // Shared mappings are mapped read-only until written (dirty tracking via page_mkwrite).
   if (write) { bits |= _PAGE_RW | _PAGE_DIRTY; folioMarkDirty(p); }
   store<u64>(pte, mkPte(p, bits));
+  // fault_dirty_shared_page: a write fault on a shared mapping is throttled like write()
+  if (write) balanceDirtyPagesRatelimited(vmaFile(v));
   if ((vmaFlags(v) & VM_LOCKED) != 0) mlockFolio(p);
 }
 
@@ -308,6 +310,7 @@ function doWpPage(m: i32, v: i32, vpn: i64, pte: usize, e: u64): i32 {
     // wp_page_shared: page_mkwrite then dirty the folio
     folioMarkDirty(old);
     store<u64>(pte, e | _PAGE_RW | _PAGE_DIRTY | _PAGE_ACCESSED);
+    balanceDirtyPagesRatelimited(vmaFile(v));
     return FAULT_OK;
   }
   // private file page: copy on write

@@ -18,7 +18,8 @@ import { pteOffset, _PAGE_PRESENT, _PAGE_RW, _PAGE_ACCESSED, _PAGE_DIRTY } from 
 import { mmPgd, mmDead, mmFirstVma, mmNrVmas, vmaStart, vmaEnd, vmaFlags, vmaIsAnon, handleMmFault,
   FAULT_OK, FAULT_RETRY, FAULT_KILLED, VM_LOCKED, VM_POPULATE, VM_SHARED } from './mm';
 import { filemapGetUptodate, filemapGetForWrite, fileNrPages } from './filemap';
-import { folioMarkDirty, balanceDirtyPages, flusherRun } from './writeback';
+import { folioMarkDirty, balanceDirtyPagesRatelimited, balanceDirtyPagesAgain, globalDirtyLimits } from './writeback';
+import { flusherRun } from './flusher';
 import { blkComplete, nDevices } from './blkdev';
 import { kswapdRun } from './vmscan';
 import { nextF64, nextBelow, zipfPrepare, zipfSample, scrambleRank, randomSeed } from './random';
@@ -58,7 +59,9 @@ const T_PEND_WRITE = 14;
 const T_NOPROG = 15;      // the allocator's no_progress_loops of this task
 const T_SLICED = 16;      // stopped at the end of a run() slice, not for an event
 // Accesses generated ahead of time (see lookahead()): count, next, end-of-pass flag, entries.
-const T_LA_N = 17; const T_LA_NEXT = 18; const T_LA_END = 19; const T_LA = 20;
+const T_LA_N = 17; const T_LA_NEXT = 18; const T_LA_END = 19;
+const T_BDP_AGAIN = 20;   // file + 1 when balance_dirty_pages must check again after its sleep
+const T_LA = 21;
 const LOOKAHEAD: i32 = 16;
 /**
  * Ranges whose page tables outgrow the host's caches (8 bytes of PTE per page: 32 MiB of PTEs
@@ -394,13 +397,25 @@ function runTask(t: i32, limit: i64): void {
       setTf(t, T_DONE, tf(t, T_DONE) + 1);
       clock += think;
     }
+    const again = tf(t, T_BDP_AGAIN);
+    if (again > 0) {
+      // the hard limit: balance_dirty_pages loops after each sleep until the task may go on
+      curClock = clock;
+      if (!balanceDirtyPagesAgain(<i32>again - 1)) setTf(t, T_BDP_AGAIN, 0);
+      clock = curClock;
+      hTime = refreshHorizon(limit); hId = horizonId;
+      continue;
+    }
     const idx = <u32>tf(t, T_SYS_POS);
     curClock = clock;
     let p: u32;
     if (op == OP_READ) p = filemapGetUptodate(f, idx, false);
     else {
       p = filemapGetForWrite(f, idx);
-      if (p != NO_PAGE) { folioMarkDirty(p); balanceDirtyPages(); }
+      if (p != NO_PAGE) {
+        folioMarkDirty(p);
+        if (balanceDirtyPagesRatelimited(f)) setTf(t, T_BDP_AGAIN, f + 1);
+      }
     }
     if (p == NO_PAGE && wantSleepUntil >= 0) {
       // throttled in reclaim: sleep, then retry this page
@@ -441,6 +456,8 @@ function refreshHorizon(limit: i64): i64 {
 
 function sampleNow(t: i64): void {
   if (lastSampleAt == t) return;
+  // /proc/vmstat computes nr_dirty_threshold and nr_dirty_background_threshold when read
+  globalDirtyLimits();
   if (invariantMode >= INV_AT_SAMPLES) checkInvariants();
   seriesSample(t);
   lastSampleAt = t;

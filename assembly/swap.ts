@@ -8,6 +8,11 @@ import { setFlag, clearFlag, testFlag, setPagePrivate, pagePrivate, refcount, se
 import { countAdd } from './vmstat';
 import { C_NR_SWAPCACHED, C_NR_FILE_PAGES, C_NR_FREE_SWAP, C_NR_SWAP_PAGES_USED } from './generated/abi';
 import { NO_PAGE } from './alloc';
+import { blkSubmit, blkAddPage, blkRoom, BLK_WRITE } from './blkdev';
+import { folioStartWriteback } from './writeback';
+import { curClock } from './sched';
+import { countEvent } from './vmstat';
+import { C_PSWPOUT, C_NR_VMSCAN_WRITE } from './generated/abi';
 
 export const SWAP_HAS_CACHE: u8 = 0x40;
 const SWAP_COUNT_MASK: u8 = 0x3F;
@@ -173,3 +178,36 @@ export function swapinNrPages(offset: u32, pageCluster: u32): u32 {
 }
 
 export function swapReadaheadReset(): void { prevOffset = 0; readaheadHits = 0; lastReadaheadPages = 0; }
+
+// --- swap_writepage (mm/page_io.c) ------------------------------------------------------------
+// Reclaim holds a plug across one shrink_folio_list (blk_start_plug/blk_finish_plug): swap
+// writes of adjacent slots merge into one request.
+const PLUG_CAP: u32 = 64;
+const plugged: usize = memory.data(64 * 4);
+let nPlugged: u32 = 0;
+
+/** swap_writepage for a page reclaim cleaned: it goes under writeback into the plug. */
+export function swapWritepage(p: u32): void {
+  folioStartWriteback(p);
+  countEvent(C_PSWPOUT);
+  countEvent(C_NR_VMSCAN_WRITE);
+  if (nPlugged == PLUG_CAP) swapPlugFlush();
+  store<u32>(plugged + (<usize>nPlugged << 2), p);
+  nPlugged++;
+}
+
+/** blk_finish_plug: submit the plugged swap writes, one request per run of adjacent slots. */
+export function swapPlugFlush(): void {
+  let i: u32 = 0;
+  while (i < nPlugged) {
+    let j = i + 1;
+    while (j < nPlugged && folioSwapSlot(load<u32>(plugged + (<usize>j << 2))) == folioSwapSlot(load<u32>(plugged + (<usize>(j - 1) << 2))) + 1) j++;
+    const done = blkSubmit(swapDevice, BLK_WRITE, j - i, curClock);
+    for (let k = i; k < j; k++) blkAddPage(swapDevice, BLK_WRITE, load<u32>(plugged + (<usize>k << 2)), done);
+    i = j;
+  }
+  nPlugged = 0;
+}
+
+/** Room left in the swap device's write queue (the plug counts as queued). */
+export function swapQueueRoom(): u32 { return blkRoom(swapDevice, BLK_WRITE) - nPlugged; }

@@ -14,10 +14,11 @@ import { lruHead, lruSize, lruAdd, folioEvictable, folioLruList, lruNoteCost, an
   L_RET, L_SKIPPED, lruAddDrain } from './lru';
 import { folioReferenced, referencedVmFlags, tryToUnmap, folioMapped } from './rmap';
 import { VM_LOCKED, VM_EXEC } from './mm';
-import { addToSwap, nrSwapFree, vmSwapFull, folioFreeSwap, deleteFromSwapCache } from './swap';
+import { addToSwap, nrSwapFree, vmSwapFull, folioFreeSwap, deleteFromSwapCache, swapWritepage, swapPlugFlush, swapQueueRoom } from './swap';
 import { workingsetEviction, workingsetAgeNonresident } from './workingset';
 import { filemapRemoveFolio } from './filemap';
-import { folioClearDirtyForIo, swapWritepage, swapPlugFlush, swapQueueRoom, wakeupFlusherThreads } from './writeback';
+import { folioClearDirtyForIo } from './writeback';
+import { wakeupFlusherThreads } from './flusher';
 import { countEvent, countAdd, count } from './vmstat';
 import { cfg } from './config';
 import { G_SWAPPINESS, G_LAPTOP_MODE, G_COST_SCAN_PAGE, G_COST_FREE_PAGE,

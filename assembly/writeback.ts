@@ -1,257 +1,593 @@
-// Dirty pages and their writeback (mm/page-writeback.c, fs/fs-writeback.c), in the simple
-// form the foundation needs: one flusher that writes dirty inodes oldest first when the dirty
-// count is above the background threshold, when reclaim asks, and for inodes dirty longer than
-// dirty_expire_centisecs every dirty_writeback_centisecs; writers above the dirty threshold
-// sleep until the count falls. The IO-less control loop (pos_ratio, dirty_ratelimit, per-wb
-// shares) replaces that wait in the writeback issue; `balance_dirty_pages` is its hook.
+// Dirty-page accounting and IO-less dirty throttling (mm/page-writeback.c).
+//
+// One writeback context (wb) per block device. Dirtying charges the page to its inode's wb;
+// completions feed each wb's floating share of the global dirty threshold; balance_dirty_pages
+// sleeps dirtiers so that their rate follows dirty_ratelimit × pos_ratio, the cubic control
+// line around the setpoint between the freerun ceiling and the (smoothed) hard limit. The
+// flushers that clean the pages live in flusher.ts (fs/fs-writeback.c).
 import { regionAlloc } from './mem';
-import { testFlag, setFlag, clearFlag, testClearFlag, PG_dirty, PG_writeback, PG_reclaim, PG_swapbacked,
-  PG_locked } from './page';
+import { testFlag, setFlag, clearFlag, testClearFlag, PG_dirty, PG_writeback, PG_reclaim, PG_swapbacked } from './page';
 import { countAdd, countEvent, count, countSet } from './vmstat';
 import { C_NR_DIRTY, C_NR_DIRTIED, C_NR_WRITEBACK, C_NR_WRITTEN, C_PGROTATED, C_NR_FREE_PAGES,
   C_NR_INACTIVE_FILE, C_NR_ACTIVE_FILE, C_NR_DIRTY_THRESHOLD, C_NR_DIRTY_BACKGROUND_THRESHOLD,
-  C_MMSIM_DIRTY_THROTTLE_NS, C_MMSIM_FLUSHER_RUNS, C_PSWPOUT, C_NR_VMSCAN_WRITE } from './generated/abi';
+  C_MMSIM_DIRTY_THROTTLE_NS, C_MMSIM_BDP_CALLS, C_MMSIM_BDP_FREERUN, C_MMSIM_BDP_PAUSES,
+  C_MMSIM_BDP_PAUSE_0_1MS, C_MMSIM_BDP_PAUSE_MAX_NS, C_MMSIM_DIRTY_FREERUN, C_MMSIM_DIRTY_SETPOINT,
+  C_MMSIM_DIRTY_LIMIT, C_MMSIM_BDP_POS_RATIO, C_MMSIM_BDP_TASK_RATELIMIT, C_MMSIM_BDP_DIRTY_RATELIMIT,
+  C_MMSIM_BDP_WRITE_BANDWIDTH, C_MMSIM_BDP_WB_THRESH,
+  G_DIRTY_RATIO, G_DIRTY_BACKGROUND_RATIO, G_DIRTY_BYTES, G_DIRTY_BACKGROUND_BYTES, G_LAPTOP_MODE,
+  G_N_DEVICES, DEV_MIN_RATIO, DEV_MAX_RATIO, DEV_STRICT_LIMIT } from './generated/abi';
 import { folioRotateReclaimable } from './lru';
 import { folioMkclean } from './rmap';
-import { totalreservePages, NO_PAGE } from './alloc';
-import { nFiles, fileNrPages, fileDevice, filemapLookup, folioFile } from './filemap';
-import { blkSubmit, blkAddPage, blkRoom, blkBusyUntil, BLK_WRITE } from './blkdev';
-import { schedule, scheduleNoLater, now } from './events';
-import { FLUSHER_ENTITY, curClock, waitUntil, jiffyNs } from './sched';
-import { swapDevice, folioSwapSlot } from './swap';
+import { totalreservePages } from './alloc';
+import { folioFile, fileDevice } from './filemap';
+import { cfg, devCfg } from './config';
+import { curClock, waitUntil, jiffyNs, hz, currentTask } from './sched';
+import { inodeAccountDirtied, inodeAccountCleaned, wbStartBackgroundWriteback, writebackInProgress } from './flusher';
 
-// Kernel defaults until the writeback issue brings the vm.dirty_* sysctls into the scenario.
-const DIRTY_RATIO: u64 = 20;
-const DIRTY_BACKGROUND_RATIO: u64 = 10;
-const DIRTY_EXPIRE_CENTISECS: i64 = 3000;
-const DIRTY_WRITEBACK_CENTISECS: i64 = 500;
-const MIN_WRITEBACK_PAGES: u32 = 1024;
+const PAGE_SIZE: u64 = 4096;
+const RATELIMIT_CALC_SHIFT: u64 = 10;
+const DIRTY_POLL_THRESH: i64 = 32;        // 128 KiB in pages
+const INIT_BW: i64 = 25600;               // 100 MB/s in pages
+const BDI_RATIO_SCALE: u64 = 10000;
 
-// Per-inode writeback state: nr dirty pages, dirtied_when (ns, -1 = clean), writeback_index.
-const I_NRDIRTY = 0; const I_DIRTIED_WHEN = 1; const I_WB_INDEX = 2; const I_STRIDE = 3;
-let inodes: usize = 0;
-let vmscanWakeup: bool = false;
-/** Background writeback in progress (writeback_in_progress): dirtiers need not kick the flusher. */
-let flusherBusy: bool = false;
+// --- per-wb state (struct bdi_writeback), i64 fields ------------------------------------------
+const W_RECLAIMABLE = 0;     // WB_RECLAIMABLE: dirty pages of this wb
+const W_WRITEBACK = 1;       // WB_WRITEBACK
+const W_DIRTIED = 2;         // WB_DIRTIED (cumulative)
+const W_WRITTEN = 3;         // WB_WRITTEN (cumulative)
+const W_BW = 4;              // write_bandwidth (pages/s)
+const W_AVG_BW = 5;          // avg_write_bandwidth
+const W_DIRTY_RL = 6;        // dirty_ratelimit
+const W_BAL_RL = 7;          // balanced_dirty_ratelimit
+const W_BW_STAMP = 8;        // bw_time_stamp (jiffies)
+const W_DIRTIED_STAMP = 9;
+const W_WRITTEN_STAMP = 10;
+const W_COMPL = 11;          // completions: fprop local events
+const W_COMPL_PERIOD = 12;   // the global period the local count was last aged to
+const W_DIRTY_EXCEEDED = 13;
+const W_THRESH = 14;         // last wb_thresh computed (for reports)
+const W_STRIDE = 15;
+let wbs: usize = 0;
+export let nWbs: i32 = 0;
 
-@inline function inf(f: i32, k: i32): i64 { return load<i64>(inodes + (<usize>(f * I_STRIDE + k) << 3)); }
-@inline function setInf(f: i32, k: i32, v: i64): void { store<i64>(inodes + (<usize>(f * I_STRIDE + k) << 3), v); }
+@inline export function wbf(w: i32, f: i32): i64 { return load<i64>(wbs + (<usize>(w * W_STRIDE + f) << 3)); }
+@inline function setWbf(w: i32, f: i32, v: i64): void { store<i64>(wbs + (<usize>(w * W_STRIDE + f) << 3), v); }
+@inline function addWbf(w: i32, f: i32, d: i64): void { setWbf(w, f, wbf(w, f) + d); }
 
-export function writebackInit(): bool {
-  inodes = regionAlloc(<u64>(nFiles + 1) * I_STRIDE * 8);
-  if (inodes == 0) return false;
-  for (let f = 0; f < nFiles; f++) setInf(f, I_DIRTIED_WHEN, -1);
-  domainDirtyLimits();
-  flusherBusy = false; vmscanWakeup = false;
-  if (nFiles > 0) schedule(FLUSHER_ENTITY, DIRTY_WRITEBACK_CENTISECS * 10_000_000);
+// --- the global wb_domain -----------------------------------------------------------------------
+let domDirtyLimit: i64 = 0;          // dom->dirty_limit (smoothed thresh)
+let domDirtyLimitStamp: i64 = 0;     // dom->dirty_limit_tstamp (jiffies)
+let domCompl: i64 = 0;               // completions: fprop global events
+let domPeriod: i64 = 0;              // fprop global period
+let domPeriodTime: i64 = 0;          // next writeout_period timer (jiffies), 0 = stopped
+let sumMinRatio: u64 = 0;            // Σ bdi min_ratio × BDI_RATIO_SCALE
+let ratelimitPages: i64 = 32;
+
+// --- per-task state (task_struct) ---------------------------------------------------------------
+const K_NR_DIRTIED = 0; const K_PAUSE = 1; const K_PAUSED_WHEN = 2; const K_BDP_RL = 3; const K_STRIDE = 4;
+let tasks: usize = 0;
+let nCpus: i32 = 0;
+@inline function tkf(t: i32, f: i32): i64 { return load<i64>(tasks + (<usize>(t * K_STRIDE + f) << 3)); }
+@inline function setTkf(t: i32, f: i32, v: i64): void { store<i64>(tasks + (<usize>(t * K_STRIDE + f) << 3), v); }
+@inline function thisTask(): i32 { return currentTask >= 0 ? currentTask : nCpus; }
+
+@inline function jiffiesNow(): i64 { return curClock / jiffyNs; }
+@inline function vmCompletionsPeriodLen(): i64 { return 3 * hz; }
+@inline function bandwidthInterval(): i64 { const b = hz / 5; return b > 0 ? b : 1; }
+@inline function maxPause(): i64 { const b = hz / 5; return b > 0 ? b : 1; }
+
+function ilog2(x: u64): i64 { return x == 0 ? 0 : <i64>(63 - clz<u64>(x)); }
+function roundupPowOfTwo(x: u64): u64 { return x <= 1 ? 1 : (<u64>1) << (64 - clz<u64>(x - 1)); }
+
+export function writebackInit(tasksN: i32): bool {
+  nWbs = <i32>cfg(G_N_DEVICES);
+  nCpus = tasksN;
+  wbs = regionAlloc(<u64>(nWbs + 1) * W_STRIDE * 8);
+  tasks = regionAlloc(<u64>(tasksN + 1) * K_STRIDE * 8);
+  wbInfo = regionAlloc(<u64>(nWbs + 1) * <u64>WBINFO_STRIDE * 8);
+  if (wbs == 0 || tasks == 0 || wbInfo == 0) return false;
+  sumMinRatio = 0;
+  for (let w = 0; w < nWbs; w++) {
+    setWbf(w, W_BW, INIT_BW); setWbf(w, W_AVG_BW, INIT_BW);
+    setWbf(w, W_DIRTY_RL, INIT_BW); setWbf(w, W_BAL_RL, INIT_BW);
+    sumMinRatio += <u64>devCfg(w, DEV_MIN_RATIO) * BDI_RATIO_SCALE;
+  }
+  if (sumMinRatio > 100 * BDI_RATIO_SCALE) sumMinRatio = 100 * BDI_RATIO_SCALE;
+  for (let t = 0; t <= tasksN; t++) setTkf(t, K_PAUSE, 128 >> 2);   // nr_dirtied_pause at fork
+  domCompl = 0; domPeriod = 0; domPeriodTime = 0; domDirtyLimitStamp = 0;
+  // writeback_set_ratelimit: ratelimit_pages = max(thresh / (online CPUs * 32), 16)
+  domainDirtyLimits(globalDirtyableMemory());
+  domDirtyLimit = lastThresh;
+  ratelimitPages = lastThresh / (<i64>(tasksN + 1) * 32);
+  if (ratelimitPages < 16) ratelimitPages = 16;
   return true;
 }
 
+/** The wb (device) a page-cache page writes back to. */
+@inline function folioWb(p: u32): i32 { return fileDevice(folioFile(p)); }
+@inline function wbStrict(w: i32): bool { return devCfg(w, DEV_STRICT_LIMIT) != 0; }
+
+// --- floating proportions of completions (lib/flex_proportions.c, writeout_period) ---------
+
+/** writeout_period timer firings due by `nowJ`: each halves the global count (fprop_new_period). */
+function domainAgePeriods(nowJ: i64): void {
+  while (domPeriodTime != 0 && nowJ >= domPeriodTime) {
+    if (domCompl <= 1) { domPeriodTime = 0; break; }         // aging zeroed everything: stop
+    domCompl = domCompl >> 1;
+    domPeriod++;
+    domPeriodTime += vmCompletionsPeriodLen();
+  }
+}
+
+/** fprop_reflect_period_percpu: age a wb's local count to the global period. */
+function wbReflectPeriod(w: i32): void {
+  const behind = domPeriod - wbf(w, W_COMPL_PERIOD);
+  if (behind == 0) return;
+  setWbf(w, W_COMPL, behind < 64 ? wbf(w, W_COMPL) >> behind : 0);
+  setWbf(w, W_COMPL_PERIOD, domPeriod);
+}
+
+/** wb_domain_writeout_add for one completed page. */
+function wbDomainWriteoutAdd(w: i32): void {
+  domainAgePeriods(jiffiesNow());
+  wbReflectPeriod(w);
+  addWbf(w, W_COMPL, 1);
+  domCompl++;
+  if (domPeriodTime == 0) domPeriodTime = jiffiesNow() + vmCompletionsPeriodLen();   // wp_next_time
+}
+
+// --- page state and its counters ----------------------------------------------------------------
+
 /**
- * folio_mark_dirty: page cache pages are accounted (NR_FILE_DIRTY, NR_DIRTIED) and their inode
- * is put on the dirty list; anonymous/swap-cache pages just get PG_dirty.
+ * folio_mark_dirty. Page cache: folio_account_dirtied (NR_FILE_DIRTY, NR_DIRTIED, the wb's
+ * WB_RECLAIMABLE and WB_DIRTIED, the dirtier's nr_dirtied, the CPU's bdp_ratelimits) and the
+ * inode goes on its wb's dirty list. Anonymous and swap-cache pages only get PG_dirty.
  */
 export function folioMarkDirty(p: u32): void {
   if (testFlag(p, PG_dirty)) return;
   setFlag(p, PG_dirty);
   if (testFlag(p, PG_swapbacked)) return;
+  const f = folioFile(p);
+  if (f < 0) return;
+  const w = fileDevice(f);
   countAdd(C_NR_DIRTY, 1);
   countEvent(C_NR_DIRTIED);
-  const f = folioFile(p);
-  if (f < 0) return;
-  setInf(f, I_NRDIRTY, inf(f, I_NRDIRTY) + 1);
-  if (inf(f, I_DIRTIED_WHEN) < 0) setInf(f, I_DIRTIED_WHEN, curClock);   // __mark_inode_dirty
-}
-
-/** Undo the dirty accounting of a page that stops being dirty (clear or truncate). */
-function accountCleaned(p: u32): void {
-  if (testFlag(p, PG_swapbacked)) return;
-  countAdd(C_NR_DIRTY, -1);
-  const f = folioFile(p);
-  if (f < 0) return;
-  const n = inf(f, I_NRDIRTY) - 1;
-  setInf(f, I_NRDIRTY, n);
-  if (n == 0) setInf(f, I_DIRTIED_WHEN, -1);
+  addWbf(w, W_RECLAIMABLE, 1);
+  addWbf(w, W_DIRTIED, 1);
+  const t = thisTask();
+  setTkf(t, K_NR_DIRTIED, tkf(t, K_NR_DIRTIED) + 1);
+  setTkf(t, K_BDP_RL, tkf(t, K_BDP_RL) + 1);
+  inodeAccountDirtied(f, curClock);
 }
 
 /** folio_clear_dirty_for_io: write-protect the mappings (folio_mkclean), then clear PG_dirty. */
 export function folioClearDirtyForIo(p: u32): bool {
-  if (!testFlag(p, PG_swapbacked) && folioMkclean(p) > 0) folioMarkDirty(p);
+  if (testFlag(p, PG_swapbacked)) return testClearFlag(p, PG_dirty);
+  if (folioMkclean(p) > 0) folioMarkDirty(p);
   if (!testClearFlag(p, PG_dirty)) return false;
-  accountCleaned(p);
+  const f = folioFile(p);
+  countAdd(C_NR_DIRTY, -1);
+  addWbf(fileDevice(f), W_RECLAIMABLE, -1);
+  inodeAccountCleaned(f);
   return true;
 }
 
-/** folio_start_writeback */
-function folioStartWriteback(p: u32): void {
+/** __folio_start_writeback */
+export function folioStartWriteback(p: u32): void {
   setFlag(p, PG_writeback);
   countAdd(C_NR_WRITEBACK, 1);
+  if (!testFlag(p, PG_swapbacked)) addWbf(folioWb(p), W_WRITEBACK, 1);
 }
 
-// The plug reclaim holds across one shrink_folio_list (blk_start_plug/blk_finish_plug): swap
-// writes of adjacent slots merge into one request.
-const PLUG_CAP: u32 = 64;
-const plugged: usize = memory.data(64 * 4);
-let nPlugged: u32 = 0;
-
-/** swap_writepage for a page reclaim cleaned: it goes under writeback into the plug. */
-export function swapWritepage(p: u32): void {
-  folioStartWriteback(p);
-  countEvent(C_PSWPOUT);
-  countEvent(C_NR_VMSCAN_WRITE);
-  if (nPlugged == PLUG_CAP) swapPlugFlush();
-  store<u32>(plugged + (<usize>nPlugged << 2), p);
-  nPlugged++;
-}
-
-/** blk_finish_plug: submit the plugged swap writes, one request per run of adjacent slots. */
-export function swapPlugFlush(): void {
-  let i: u32 = 0;
-  while (i < nPlugged) {
-    let j = i + 1;
-    while (j < nPlugged && folioSwapSlot(load<u32>(plugged + (<usize>j << 2))) == folioSwapSlot(load<u32>(plugged + (<usize>(j - 1) << 2))) + 1) j++;
-    const done = blkSubmit(swapDevice, BLK_WRITE, j - i, curClock);
-    for (let k = i; k < j; k++) blkAddPage(swapDevice, BLK_WRITE, load<u32>(plugged + (<usize>k << 2)), done);
-    i = j;
-  }
-  nPlugged = 0;
-}
-
-export function swapQueueRoom(): u32 { return blkRoom(swapDevice, BLK_WRITE) - nPlugged; }
-
-/** folio_end_writeback: PG_reclaim pages rotate to the inactive tail to be freed next. */
+/** folio_end_writeback: counters, completions for the wb's share; PG_reclaim pages rotate to the tail. */
 export function endPageWriteback(p: u32): void {
   clearFlag(p, PG_writeback);
   countAdd(C_NR_WRITEBACK, -1);
-  if (!testFlag(p, PG_swapbacked)) countEvent(C_NR_WRITTEN);
+  if (!testFlag(p, PG_swapbacked)) {
+    const w = folioWb(p);
+    countEvent(C_NR_WRITTEN);
+    addWbf(w, W_WRITEBACK, -1);
+    addWbf(w, W_WRITTEN, 1);
+    wbDomainWriteoutAdd(w);
+    if (jiffiesNow() - wbf(w, W_BW_STAMP) >= bandwidthInterval()) wbUpdateBandwidth(w);
+  }
   if (testClearFlag(p, PG_reclaim)) {
     if (folioRotateReclaimable(p)) countEvent(C_PGROTATED);
   }
 }
 
-/** global_dirtyable_memory: free pages plus file LRU, less the reserves. */
-export function globalDirtyableMemory(): u64 {
-  let x = <i64>(count(C_NR_FREE_PAGES) + count(C_NR_INACTIVE_FILE) + count(C_NR_ACTIVE_FILE)) - totalreservePages;
-  if (x < 1) x = 1;
-  return <u64>x;
+export function wbReclaimable(w: i32): i64 { return wbf(w, W_RECLAIMABLE); }
+export function wbWriteback(w: i32): i64 { return wbf(w, W_WRITEBACK); }
+export function wbAvgWriteBandwidth(w: i32): i64 { return wbf(w, W_AVG_BW); }
+export function domainDirtyLimit(): i64 { return domDirtyLimit; }
+
+// --- limits ---------------------------------------------------------------------------------
+
+/** global_dirtyable_memory: free pages less the reserves, plus the file LRU, plus one. */
+export function globalDirtyableMemory(): i64 {
+  let x = <i64>count(C_NR_FREE_PAGES);
+  x -= x < totalreservePages ? x : totalreservePages;
+  x += <i64>(count(C_NR_ACTIVE_FILE) + count(C_NR_INACTIVE_FILE));
+  return x + 1;
 }
 
-/** domain_dirty_limits for the global domain with the ratio sysctls: updates the vmstat gauges. */
-export function domainDirtyLimits(): void {
-  const available = globalDirtyableMemory();
-  const thresh = DIRTY_RATIO * available / 100;
-  let bg = DIRTY_BACKGROUND_RATIO * available / 100;
+let lastThresh: i64 = 0;
+let lastBgThresh: i64 = 0;
+
+/** domain_dirty_limits for the global domain (ratios kept per PAGE_SIZE as the kernel does). */
+export function domainDirtyLimits(avail: i64): void {
+  const bytes = <u64>cfg(G_DIRTY_BYTES);
+  const bgBytes = <u64>cfg(G_DIRTY_BACKGROUND_BYTES);
+  const ratio = <u64>cfg(G_DIRTY_RATIO) * PAGE_SIZE / 100;
+  const bgRatio = <u64>cfg(G_DIRTY_BACKGROUND_RATIO) * PAGE_SIZE / 100;
+  let thresh: u64 = bytes != 0 ? (bytes + PAGE_SIZE - 1) / PAGE_SIZE : ratio * <u64>avail / PAGE_SIZE;
+  let bg: u64 = bgBytes != 0 ? (bgBytes + PAGE_SIZE - 1) / PAGE_SIZE : bgRatio * <u64>avail / PAGE_SIZE;
   if (bg >= thresh) bg = thresh / 2;
+  lastThresh = <i64>thresh;
+  lastBgThresh = <i64>bg;
   countSet(C_NR_DIRTY_THRESHOLD, thresh);
   countSet(C_NR_DIRTY_BACKGROUND_THRESHOLD, bg);
 }
 
+/** global_dirty_limits: (thresh, bg_thresh) of now; the second is left in lastBgThresh. */
+export function globalDirtyLimits(): i64 {
+  domainDirtyLimits(globalDirtyableMemory());
+  return lastThresh;
+}
+export function lastBackgroundThresh(): i64 { return lastBgThresh; }
+
+@inline function dirtyFreerunCeiling(thresh: i64, bg: i64): i64 { return (thresh + bg) / 2; }
+@inline function hardDirtyLimit(thresh: i64): i64 { return thresh > domDirtyLimit ? thresh : domDirtyLimit; }
+
+/** __wb_calc_thresh (v6.14+): the wb's share of `thresh` by its recent completions, floored for idle devices. */
+export function wbCalcThresh(w: i32, thresh: i64, dirty: i64): i64 {
+  domainAgePeriods(jiffiesNow());
+  wbReflectPeriod(w);
+  // fprop_fraction_percpu: num/den ≤ 1, den > 0
+  let num = wbf(w, W_COMPL); let den = domCompl;
+  if (den <= num) den = num > 0 ? num : 1;
+  let wbThresh: u64 = <u64>thresh * (100 * BDI_RATIO_SCALE - sumMinRatio) / (100 * BDI_RATIO_SCALE);
+  wbThresh = wbThresh * <u64>num / <u64>den;
+  const minR = <u64>devCfg(w, DEV_MIN_RATIO) * BDI_RATIO_SCALE;
+  const maxR = <u64>devCfg(w, DEV_MAX_RATIO) * BDI_RATIO_SCALE;
+  wbThresh += <u64>thresh * minR / (100 * BDI_RATIO_SCALE);
+  if (thresh > dirty) {
+    const floor = <u64>(thresh - dirty) / (wbStrict(w) ? 100 : 8);
+    if (wbThresh < floor) wbThresh = floor;
+  }
+  const maxThresh = <u64>thresh * maxR / (100 * BDI_RATIO_SCALE);
+  if (wbThresh > maxThresh) wbThresh = maxThresh;
+  setWbf(w, W_THRESH, <i64>wbThresh);
+  return <i64>wbThresh;
+}
+
+/** pos_ratio_polynom: 1 + ((setpoint − dirty) / (limit − setpoint))³ in 1/1024, clamped to [0, 2]. */
+function posRatioPolynom(setpoint: i64, dirty: i64, limit: i64): i64 {
+  const x: i64 = ((setpoint - dirty) << RATELIMIT_CALC_SHIFT) / ((limit - setpoint) | 1);
+  let pos: i64 = x;
+  pos = (pos * x) >> RATELIMIT_CALC_SHIFT;
+  pos = (pos * x) >> RATELIMIT_CALC_SHIFT;
+  pos += 1 << RATELIMIT_CALC_SHIFT;
+  if (pos < 0) pos = 0;
+  if (pos > (2 << RATELIMIT_CALC_SHIFT)) pos = 2 << RATELIMIT_CALC_SHIFT;
+  return pos;
+}
+
+// One dirty_throttle_control for the global domain, filled by balance_dirty_pages.
+let dtcAvail: i64 = 0; let dtcDirty: i64 = 0; let dtcThresh: i64 = 0; let dtcBg: i64 = 0;
+let dtcWbDirty: i64 = 0; let dtcWbThresh: i64 = 0; let dtcWbBg: i64 = 0; let dtcPosRatio: i64 = 0;
+
+/** wb_dirty_limits */
+function wbDirtyLimits(w: i32): void {
+  dtcWbThresh = wbCalcThresh(w, dtcThresh, dtcDirty);
+  dtcWbBg = dtcThresh != 0 ? <i64>(<u64>dtcBg * <u64>dtcWbThresh / <u64>dtcThresh) : 0;
+  dtcWbDirty = wbf(w, W_RECLAIMABLE) + wbf(w, W_WRITEBACK);
+}
+
+/** wb_position_ratio: the global cubic, then the wb's linear line (or its own cubic when strict). */
+function wbPositionRatio(w: i32): void {
+  const freerun = dirtyFreerunCeiling(dtcThresh, dtcBg);
+  const limit = hardDirtyLimit(dtcThresh);
+  const setpoint = (freerun + limit) / 2;
+  dtcPosRatio = 0;
+  if (dtcDirty >= limit) return;
+  let posRatio = posRatioPolynom(setpoint, dtcDirty, limit);
+  if (wbStrict(w)) {
+    if (dtcWbDirty >= dtcWbThresh) return;
+    const wbSetpoint = dirtyFreerunCeiling(dtcWbThresh, dtcWbBg);
+    if (wbSetpoint == 0 || wbSetpoint == dtcWbThresh) return;
+    const wbPos = posRatioPolynom(wbSetpoint, dtcWbDirty, dtcWbThresh);
+    dtcPosRatio = posRatio < wbPos ? posRatio : wbPos;
+    return;
+  }
+  let wbThresh = dtcWbThresh;
+  if (wbThresh > dtcThresh) wbThresh = dtcThresh;
+  const writeBw = wbf(w, W_AVG_BW);
+  const x: u64 = (<u64>wbThresh << 16) / (<u64>dtcThresh | 1);
+  const wbSetpoint = <i64>((<u64>setpoint * x) >> 16);
+  const span = <i64>((<u64>(dtcThresh - wbThresh + 8 * writeBw) * x) >> 16);
+  let xIntercept = wbSetpoint + span;
+  if (dtcWbDirty < xIntercept - span / 4) {
+    posRatio = <i64>(<u64>posRatio * <u64>(xIntercept - dtcWbDirty) / (<u64>(xIntercept - wbSetpoint) | 1));
+  } else {
+    posRatio /= 4;
+  }
+  // the wb's reserve area: never let its dirty pool run dry
+  xIntercept = wbThresh / 2;
+  if (dtcWbDirty < xIntercept) {
+    if (dtcWbDirty > xIntercept / 8) posRatio = <i64>(<u64>posRatio * <u64>xIntercept / <u64>dtcWbDirty);
+    else posRatio *= 8;
+  }
+  dtcPosRatio = posRatio;
+}
+
+// --- bandwidth and ratelimit estimation -----------------------------------------------------
+
+/** wb_update_write_bandwidth */
+function wbUpdateWriteBandwidth(w: i32, elapsed: i64, written: i64): void {
+  const period = <i64>roundupPowOfTwo(<u64>(3 * hz));
+  let avg = wbf(w, W_AVG_BW);
+  const old = wbf(w, W_BW);
+  let bw: i64 = (written - wbf(w, W_WRITTEN_STAMP)) * hz;
+  if (elapsed > period) {
+    bw = bw / elapsed;
+    avg = bw;
+  } else {
+    bw = (bw + old * (period - elapsed)) >> ilog2(<u64>period);
+    if (avg > old && old >= bw) avg -= (avg - old) >> 3;
+    if (avg < old && old <= bw) avg += (old - avg) >> 3;
+  }
+  if (avg < 1) avg = 1;
+  setWbf(w, W_BW, bw);
+  setWbf(w, W_AVG_BW, avg);
+}
+
+/** update_dirty_limit via domain_update_dirty_limit (at most every BANDWIDTH_INTERVAL). */
+function domainUpdateDirtyLimit(nowJ: i64): void {
+  if (nowJ <= domDirtyLimitStamp + bandwidthInterval()) return;
+  let thresh = dtcThresh;
+  let limit = domDirtyLimit;
+  if (limit < thresh) limit = thresh;
+  else {
+    if (thresh < dtcDirty) thresh = dtcDirty;
+    if (limit > thresh) limit -= (limit - thresh) >> 5;
+  }
+  domDirtyLimit = limit;
+  domDirtyLimitStamp = nowJ;
+}
+
+/** wb_update_dirty_ratelimit: move dirty_ratelimit toward the balanced rate, gently near it. */
+function wbUpdateDirtyRatelimit(w: i32, dirtied: i64, elapsed: i64): void {
+  let dirty = dtcDirty;
+  const freerun = dirtyFreerunCeiling(dtcThresh, dtcBg);
+  const limit = hardDirtyLimit(dtcThresh);
+  let setpoint = (freerun + limit) / 2;
+  const writeBw = <u64>wbf(w, W_AVG_BW);
+  let dirtyRatelimit = <u64>wbf(w, W_DIRTY_RL);
+  const dirtyRate = <u64>((dirtied - wbf(w, W_DIRTIED_STAMP)) * hz / elapsed);
+  let taskRatelimit = (dirtyRatelimit * <u64>dtcPosRatio) >> RATELIMIT_CALC_SHIFT;
+  taskRatelimit++;
+  let balanced = taskRatelimit * writeBw / (dirtyRate | 1);
+  if (balanced > writeBw) balanced = writeBw;
+  if (wbStrict(w)) { dirty = dtcWbDirty; setpoint = (dtcWbThresh + dtcWbBg) / 2; }
+  const prevBalanced = <u64>wbf(w, W_BAL_RL);
+  let step: u64 = 0;
+  if (dirty < setpoint) {
+    const x = min(min(prevBalanced, balanced), taskRatelimit);
+    if (dirtyRatelimit < x) step = x - dirtyRatelimit;
+  } else {
+    const x = max(max(prevBalanced, balanced), taskRatelimit);
+    if (dirtyRatelimit > x) step = dirtyRatelimit - x;
+  }
+  const shift = dirtyRatelimit / (2 * step + 1);
+  step = shift < 64 ? ((step >> shift) + 7) / 8 : 0;
+  if (dirtyRatelimit < balanced) dirtyRatelimit += step; else dirtyRatelimit -= step;
+  setWbf(w, W_DIRTY_RL, dirtyRatelimit > 1 ? <i64>dirtyRatelimit : 1);
+  setWbf(w, W_BAL_RL, <i64>balanced);
+}
+
+/** __wb_update_bandwidth: from balance_dirty_pages (with the ratelimit) or writeback (bandwidth only). */
+function wbUpdateBandwidthFull(w: i32, updateRatelimit: bool): void {
+  const nowJ = jiffiesNow();
+  let elapsed = nowJ - wbf(w, W_BW_STAMP);
+  if (elapsed < 1) elapsed = 1;
+  const dirtied = wbf(w, W_DIRTIED);
+  const written = wbf(w, W_WRITTEN);
+  if (updateRatelimit) {
+    domainUpdateDirtyLimit(nowJ);
+    wbUpdateDirtyRatelimit(w, dirtied, elapsed);
+  }
+  wbUpdateWriteBandwidth(w, elapsed, written);
+  setWbf(w, W_DIRTIED_STAMP, dirtied);
+  setWbf(w, W_WRITTEN_STAMP, written);
+  setWbf(w, W_BW_STAMP, nowJ);
+}
+
+/** wb_update_bandwidth: the writeback side's update (bandwidth only). */
+export function wbUpdateBandwidth(w: i32): void { wbUpdateBandwidthFull(w, false); }
+
 /**
- * balance_dirty_pages (simplified): after dirtying, start background writeback above the
- * background threshold; above the hard threshold, sleep in 10 ms steps until under it.
+ * wb_bandwidth_estimate_start: before the first IO of a busy period, an idle wb (over a second
+ * without writeback) restarts its stamps so the idle time does not dilute the estimate.
  */
-export function balanceDirtyPages(): void {
-  domainDirtyLimits();
-  const bg = count(C_NR_DIRTY_BACKGROUND_THRESHOLD);
-  const thresh = count(C_NR_DIRTY_THRESHOLD);
-  if (count(C_NR_DIRTY) > bg && !flusherBusy) {
-    // wb_start_background_writeback
-    flusherBusy = true;
-    scheduleNoLater(FLUSHER_ENTITY, curClock > now ? curClock : now);
-  }
-  if (count(C_NR_DIRTY) + count(C_NR_WRITEBACK) > thresh) {
-    const pause: i64 = 10_000_000;
-    countAdd(C_MMSIM_DIRTY_THROTTLE_NS, pause);
-    waitUntil(curClock + pause);
+export function wbBandwidthEstimateStart(w: i32): void {
+  const nowJ = jiffiesNow();
+  if (wbf(w, W_WRITEBACK) == 0 && nowJ - wbf(w, W_BW_STAMP) > hz) {
+    setWbf(w, W_DIRTIED_STAMP, wbf(w, W_DIRTIED));
+    setWbf(w, W_WRITTEN_STAMP, wbf(w, W_WRITTEN));
+    setWbf(w, W_BW_STAMP, nowJ);
   }
 }
 
-/** wakeup_flusher_threads(WB_REASON_VMSCAN): reclaim met dirty pages it may not write. */
-export function wakeupFlusherThreads(): void {
-  vmscanWakeup = true;
-  if (flusherBusy) return;
-  flusherBusy = true;
-  scheduleNoLater(FLUSHER_ENTITY, curClock > now ? curClock : now);
+// --- balance_dirty_pages ----------------------------------------------------------------------
+
+/** dirty_poll_interval: about the square root of the headroom. */
+function dirtyPollInterval(dirty: i64, thresh: i64): i64 {
+  if (thresh > dirty) return (<i64>1) << (ilog2(<u64>(thresh - dirty)) >> 1);
+  return 1;
 }
 
-const MAX_REQUEST_PAGES: u32 = 256;          // 1 MiB: the largest request a run is merged into
+/** wb_max_pause: time to write about an eighth of the wb's dirty pages, at most MAX_PAUSE. */
+function wbMaxPause(w: i32, wbDirty: i64): i64 {
+  const bw = <u64>wbf(w, W_AVG_BW);
+  let t = <i64>(<u64>wbDirty / (1 + bw / roundupPowOfTwo(<u64>(1 + hz / 8))));
+  t++;
+  return t < maxPause() ? t : maxPause();
+}
+
+let nrDirtiedPauseOut: i64 = 0;
+/** wb_min_pause: the shortest sleep worth taking, and (nrDirtiedPauseOut) the pages until the next check. */
+function wbMinPause(w: i32, maxP: i64, taskRl: i64, dirtyRl: i64): i64 {
+  const hi = ilog2(<u64>wbf(w, W_AVG_BW));
+  const lo = ilog2(<u64>wbf(w, W_DIRTY_RL));
+  let t: i64 = hz / 100 > 1 ? hz / 100 : 1;
+  if (hi > lo) t += (hi - lo) * (10 * hz) / 1024;
+  if (t > 1 + maxP / 2) t = 1 + maxP / 2;
+  const hzPow = <i64>roundupPowOfTwo(<u64>hz);
+  let pages = dirtyRl * t / hzPow;
+  if (pages < DIRTY_POLL_THRESH) {
+    t = maxP;
+    pages = dirtyRl * t / hzPow;
+    if (pages > DIRTY_POLL_THRESH) { pages = DIRTY_POLL_THRESH; t = hz * DIRTY_POLL_THRESH / dirtyRl; }
+  }
+  const pause = hz * pages / (taskRl + 1);
+  if (pause > maxP) { t = maxP; pages = taskRl * t / hzPow; }
+  nrDirtiedPauseOut = pages;
+  return pages >= DIRTY_POLL_THRESH ? 1 + t / 2 : t;
+}
+
+function countPause(ns: i64): void {
+  countEvent(C_MMSIM_BDP_PAUSES);
+  countAdd(C_MMSIM_DIRTY_THROTTLE_NS, ns);
+  const ms = ns / 1_000_000;
+  const bucket = ns < 1_000_000 ? 0 : (ms < 10 ? 1 : (ms < 50 ? 2 : (ms < 200 ? 3 : 4)));
+  countEvent(C_MMSIM_BDP_PAUSE_0_1MS + bucket);
+  if (<u64>ns > count(C_MMSIM_BDP_PAUSE_MAX_NS)) countSet(C_MMSIM_BDP_PAUSE_MAX_NS, <u64>ns);
+}
 
 /**
- * write_cache_pages for one inode: up to `budget` dirty pages from writeback_index on, each
- * run of consecutive pages submitted as one request.
+ * balance_dirty_pages for the current task, which dirtied `pagesDirtied` pages of wb `w` since
+ * its last check. Sleeping moves the task's clock; returns true when the hard limit was hit
+ * (pos_ratio 0) and the kernel would loop: the caller checks again after the sleep.
  */
-function writeInode(f: i32, budget: u32, t: i64): u32 {
-  const size = fileNrPages(f);
-  const dev = fileDevice(f);
-  const room = blkRoom(dev, BLK_WRITE);
-  if (budget > room) budget = room;
-  let idx = <u32>inf(f, I_WB_INDEX);
-  let written: u32 = 0;
-  let scanned: u32 = 0;
-  let runStart: u32 = 0; let runLen: u32 = 0;
-  while (scanned < size && written < budget && inf(f, I_NRDIRTY) > 0) {
-    const p = filemapLookup(f, idx);
-    let took = false;
-    if (p != NO_PAGE && testFlag(p, PG_dirty) && !testFlag(p, PG_writeback) && !testFlag(p, PG_locked)) {
-      if (folioClearDirtyForIo(p)) {
-        folioStartWriteback(p);
-        if (runLen > 0 && (idx != runStart + runLen || runLen == MAX_REQUEST_PAGES)) { submitRun(f, dev, runStart, runLen, t); runLen = 0; }
-        if (runLen == 0) runStart = idx;
-        runLen++;
-        written++;
-        took = true;
-      }
-    }
-    if (!took && runLen > 0) { submitRun(f, dev, runStart, runLen, t); runLen = 0; }
-    idx++; scanned++;
-    if (idx >= size) { if (runLen > 0) { submitRun(f, dev, runStart, runLen, t); runLen = 0; } idx = 0; }
+function balanceDirtyPages(w: i32, pagesDirtied: i64): bool {
+  const t = thisTask();
+  countEvent(C_MMSIM_BDP_CALLS);
+  let nowJ = jiffiesNow();
+  dtcAvail = globalDirtyableMemory();
+  dtcDirty = <i64>(count(C_NR_DIRTY) + count(C_NR_WRITEBACK));
+  domainDirtyLimits(dtcAvail);
+  dtcThresh = lastThresh; dtcBg = lastBgThresh;
+  const strict = wbStrict(w);
+  let dirty = dtcDirty; let thresh = dtcThresh; let bg = dtcBg;
+  if (strict) { wbDirtyLimits(w); dirty = dtcWbDirty; thresh = dtcWbThresh; bg = dtcWbBg; }
+  const freerun = dirtyFreerunCeiling(thresh, bg);
+  countSet(C_MMSIM_DIRTY_FREERUN, <u64>dirtyFreerunCeiling(dtcThresh, dtcBg));
+  countSet(C_MMSIM_DIRTY_LIMIT, <u64>hardDirtyLimit(dtcThresh));
+  countSet(C_MMSIM_DIRTY_SETPOINT, <u64>((dirtyFreerunCeiling(dtcThresh, dtcBg) + hardDirtyLimit(dtcThresh)) / 2));
+  // kick the flusher above the background threshold (NR_FILE_DIRTY only)
+  if (cfg(G_LAPTOP_MODE) == 0 && <i64>count(C_NR_DIRTY) > dtcBg && !writebackInProgress(w)) wbStartBackgroundWriteback(w);
+  if (dirty <= freerun) {
+    countEvent(C_MMSIM_BDP_FREERUN);
+    setTkf(t, K_PAUSED_WHEN, nowJ);
+    setTkf(t, K_NR_DIRTIED, 0);
+    setTkf(t, K_PAUSE, dirtyPollInterval(dirty, thresh));
+    return false;
   }
-  if (runLen > 0) submitRun(f, dev, runStart, runLen, t);
-  setInf(f, I_WB_INDEX, idx);
-  return written;
+  if (!writebackInProgress(w)) wbStartBackgroundWriteback(w);
+  if (!strict) wbDirtyLimits(w);
+  const dirtyExceeded = dtcWbDirty > dtcWbThresh && (dtcDirty > dtcThresh || strict);
+  wbPositionRatio(w);
+  setWbf(w, W_DIRTY_EXCEEDED, dirtyExceeded ? 1 : 0);
+  if (nowJ - wbf(w, W_BW_STAMP) >= bandwidthInterval()) wbUpdateBandwidthFull(w, true);
+  const dirtyRatelimit = wbf(w, W_DIRTY_RL);
+  const taskRatelimit = (dirtyRatelimit * dtcPosRatio) >> RATELIMIT_CALC_SHIFT;
+  countSet(C_MMSIM_BDP_POS_RATIO, <u64>dtcPosRatio);
+  countSet(C_MMSIM_BDP_TASK_RATELIMIT, <u64>taskRatelimit);
+  countSet(C_MMSIM_BDP_DIRTY_RATELIMIT, <u64>dirtyRatelimit);
+  countSet(C_MMSIM_BDP_WRITE_BANDWIDTH, <u64>wbf(w, W_AVG_BW));
+  countSet(C_MMSIM_BDP_WB_THRESH, <u64>dtcWbThresh);
+  const maxP = wbMaxPause(w, dtcWbDirty);
+  const minP = wbMinPause(w, maxP, taskRatelimit, dirtyRatelimit);
+  const nrDirtiedPause = nrDirtiedPauseOut;
+  let pause: i64;
+  if (taskRatelimit == 0) {
+    pause = maxP;
+  } else {
+    const period = hz * pagesDirtied / taskRatelimit;
+    pause = period;
+    const pausedWhen = tkf(t, K_PAUSED_WHEN);
+    if (pausedWhen != 0) pause -= nowJ - pausedWhen;    // credit the time since the last pause
+    if (pause < minP) {
+      // not worth a sleep: carry the debt forward
+      if (pause < -hz) { setTkf(t, K_PAUSED_WHEN, nowJ); setTkf(t, K_NR_DIRTIED, 0); }
+      else if (period != 0) { setTkf(t, K_PAUSED_WHEN, pausedWhen + period); setTkf(t, K_NR_DIRTIED, 0); }
+      else if (tkf(t, K_PAUSE) <= pagesDirtied) setTkf(t, K_PAUSE, tkf(t, K_PAUSE) + pagesDirtied);
+      return false;
+    }
+    if (pause > maxP) {
+      nowJ += min(pause - maxP, maxP);                   // pretend we slept longer
+      pause = maxP;
+    }
+  }
+  // io_schedule_timeout(pause)
+  const ns = pause * jiffyNs;
+  waitUntil(curClock + ns);
+  countPause(ns);
+  setTkf(t, K_PAUSED_WHEN, nowJ + pause);
+  setTkf(t, K_NR_DIRTIED, 0);
+  setTkf(t, K_PAUSE, nrDirtiedPause);
+  if (taskRatelimit != 0) return false;
+  // hard limit: loop again, unless the device's pool is too small to wait on (wb_stat_error)
+  return dtcWbDirty > wbStatError();
 }
 
-function submitRun(f: i32, dev: i32, start: u32, n: u32, t: i64): void {
-  const done = blkSubmit(dev, BLK_WRITE, n, t);
-  for (let i: u32 = 0; i < n; i++) blkAddPage(dev, BLK_WRITE, filemapLookup(f, start + i), done);
+/** The percpu counters' possible slack the kernel tolerates: nr_cpu_ids * 8 * (1 + ilog2(nr_cpu_ids)). */
+function wbStatError(): i64 {
+  const cpus = <u64>(nCpus + 1);
+  return <i64>(cpus * 8 * (1 + <u64>ilog2(cpus)));
 }
 
-/** The flusher's event (wb_workfn → wb_do_writeback): background, vmscan and periodic work. */
-export function flusherRun(t: i64): void {
-  countEvent(C_MMSIM_FLUSHER_RUNS);
-  domainDirtyLimits();
-  const bg = count(C_NR_DIRTY_BACKGROUND_THRESHOLD);
-  const expireNs = DIRTY_EXPIRE_CENTISECS * 10_000_000;
-  let wrote: u32 = 0;
-  let busiest: i64 = t;
-  for (let pass = 0; pass < nFiles; pass++) {
-    const background = count(C_NR_DIRTY) > bg || vmscanWakeup;
-    // oldest dirty inode first (b_dirty order); without background work, only expired ones
-    let pick = -1;
-    for (let f = 0; f < nFiles; f++) {
-      const w = inf(f, I_DIRTIED_WHEN);
-      if (w < 0) continue;
-      if (!background && w + expireNs > t) continue;
-      if (pick < 0 || w < inf(pick, I_DIRTIED_WHEN)) pick = f;
-    }
-    if (pick < 0) break;
-    const n = writeInode(pick, MIN_WRITEBACK_PAGES, t);
-    wrote += n;
-    const b = blkBusyUntil(fileDevice(pick));
-    if (b > busiest) busiest = b;
-    if (n == 0) break;
-    // requeue_inode: still dirty inodes keep their dirtied_when (redirty_tail for kupdate)
+/**
+ * balance_dirty_pages_ratelimited for a page of file `f` the current task just dirtied: check
+ * only every nr_dirtied_pause pages (8 when the wb exceeded its share), or when this CPU has
+ * dirtied ratelimit_pages since its last check. Returns true when the caller should call again
+ * after its sleep (the hard limit).
+ */
+export function balanceDirtyPagesRatelimited(f: i32): bool {
+  const w = fileDevice(f);
+  const t = thisTask();
+  let ratelimit = tkf(t, K_PAUSE);
+  if (wbf(w, W_DIRTY_EXCEEDED) != 0 && ratelimit > 8) ratelimit = 8;
+  const nrDirtied = tkf(t, K_NR_DIRTIED);
+  if (nrDirtied >= ratelimit) setTkf(t, K_BDP_RL, 0);
+  else if (tkf(t, K_BDP_RL) >= ratelimitPages) { setTkf(t, K_BDP_RL, 0); ratelimit = 0; }
+  if (nrDirtied >= ratelimit) return balanceDirtyPages(w, nrDirtied);
+  return false;
+}
+
+/** The hard-limit loop of balance_dirty_pages, resumed after the task's sleep. */
+export function balanceDirtyPagesAgain(f: i32): bool {
+  const t = thisTask();
+  return balanceDirtyPages(fileDevice(f), tkf(t, K_NR_DIRTIED));
+}
+
+/** Per-wb figures for the host: 8 f64 per device. */
+export const WBINFO_STRIDE: i32 = 8;
+let wbInfo: usize = 0;
+export function wbInfoFill(): usize {
+  for (let w = 0; w < nWbs; w++) {
+    const a = wbInfo + <usize>(w * WBINFO_STRIDE * 8);
+    store<f64>(a, <f64>wbf(w, W_DIRTIED));
+    store<f64>(a, <f64>wbf(w, W_WRITTEN), 8);
+    store<f64>(a, <f64>wbf(w, W_RECLAIMABLE), 16);
+    store<f64>(a, <f64>wbf(w, W_WRITEBACK), 24);
+    store<f64>(a, <f64>wbf(w, W_AVG_BW), 32);
+    store<f64>(a, <f64>wbf(w, W_DIRTY_RL), 40);
+    store<f64>(a, <f64>wbf(w, W_THRESH), 48);
+    domainAgePeriods(jiffiesNow());
+    wbReflectPeriod(w);
+    store<f64>(a, domCompl > 0 ? <f64>wbf(w, W_COMPL) / <f64>domCompl : 0.0, 56);
   }
-  vmscanWakeup = false;
-  // Keep about one chunk queued ahead of the device while work remains; otherwise sleep until
-  // the next periodic wake-up.
-  const stillBackground = count(C_NR_DIRTY) > bg;
-  let next = t + DIRTY_WRITEBACK_CENTISECS * 10_000_000;
-  flusherBusy = false;
-  if (stillBackground && wrote > 0) {
-    const soon = busiest - 1_000_000;
-    next = soon > t ? soon : t + jiffyNs;
-    flusherBusy = true;
-  }
-  schedule(FLUSHER_ENTITY, next);
+  return wbInfo;
 }

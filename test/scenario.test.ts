@@ -93,6 +93,8 @@ describe('built-in scenarios', () => {
     assert.deepEqual(s.vm, {
       swappiness: 60, min_free_kbytes: 0, watermark_scale_factor: 10,
       page_cluster: 3, laptop_mode: 0, lowmem_reserve_ratio: [256, 256, 32],
+      dirty_ratio: 20, dirty_background_ratio: 10, dirty_bytes: 0, dirty_background_bytes: 0,
+      dirty_expire_centisecs: 3000, dirty_writeback_centisecs: 500,
     });
   });
 });
@@ -108,6 +110,8 @@ describe('defaults', () => {
     assert.deepEqual(s.vm, {
       swappiness: 60, min_free_kbytes: 0, watermark_scale_factor: 10,
       page_cluster: 3, laptop_mode: 0, lowmem_reserve_ratio: [256, 256, 32],
+      dirty_ratio: 20, dirty_background_ratio: 10, dirty_bytes: 0, dirty_background_bytes: 0,
+      dirty_expire_centisecs: 3000, dirty_writeback_centisecs: 500,
     });
     assert.deepEqual(s.costs, {
       access: 20, minorFault: 1000, zeroFill: 1000, scanPage: 200, freePage: 100, syscallPage: 500, rmapWalk: 100,
@@ -131,6 +135,7 @@ describe('defaults', () => {
     const s = parse(`${MINIMAL}devices: { ssd: {} }\nswap: { size: 1GiB, device: ssd }\n`);
     assert.deepEqual(s.devices.ssd, {
       readBandwidth: 2e9, writeBandwidth: 1e9, readLatency: 100e3, writeLatency: 200e3, queueDepth: 32,
+      minRatio: 0, maxRatio: 100, strictLimit: false,
     });
   });
 
@@ -285,8 +290,8 @@ describe('field reference', () => {
   const byPath = new Map(fields.map((f) => [f.path, f]));
 
   it('lists every field with a description', () => {
-    // top 4 + machine 3 + vm 6 + costs 7 + device 5 + swap 2 + file 2 + process 3 + vma 8 + phase 15 + series 1
-    assert.equal(fields.length, 56);
+    // top 4 + machine 3 + vm 12 + costs 7 + device 8 + swap 2 + file 2 + process 3 + vma 8 + phase 15 + series 1
+    assert.equal(fields.length, 65);
     for (const f of fields) assert.ok(f.description.length > 5, `${f.path} has a description`);
     for (const path of ['machine.memory', 'vm.lowmem_reserve_ratio', 'costs.rmapWalk', 'devices.<name>.queueDepth',
       'swap.device', 'files.<name>.size', 'processes.<name>.vmas.<name>.populate', 'processes.<name>.workload.<i>.think',

@@ -14,6 +14,8 @@ export const GLOBAL_FIELDS = [
   // vm.* sysctls
   'swappiness', 'minFreeKbytes', 'watermarkScaleFactor', 'pageCluster',
   'laptopMode', 'lowmemReserveDma', 'lowmemReserveDma32', 'lowmemReserveNormal', 'readAheadPages',
+  'dirtyRatio', 'dirtyBackgroundRatio', 'dirtyBytes', 'dirtyBackgroundBytes', 'dirtyExpireCentisecs',
+  'dirtyWritebackCentisecs',
   // swap
   'swapPages', 'swapDevice',
   // costs (ns)
@@ -27,6 +29,7 @@ export const GLOBAL_FIELDS = [
 /** Block devices: a FIFO queue of requests served at the given bandwidth after a fixed latency. */
 export const DEVICE_FIELDS = [
   'readPagesPerSec', 'writePagesPerSec', 'readLatencyNs', 'writeLatencyNs', 'queueDepth',
+  'minRatio', 'maxRatio', 'strictLimit',
 ] as const;
 
 export const FILE_FIELDS = ['sizePages', 'device'] as const;

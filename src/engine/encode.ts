@@ -52,6 +52,7 @@ export function encodeScenario(s: Scenario, seed: number): Encoded {
     pack(DEVICE_FIELDS, {
       readPagesPerSec: d.readBandwidth / PAGE_SIZE, writePagesPerSec: d.writeBandwidth / PAGE_SIZE,
       readLatencyNs: d.readLatency, writeLatencyNs: d.writeLatency, queueDepth: d.queueDepth,
+      minRatio: d.minRatio, maxRatio: d.maxRatio, strictLimit: d.strictLimit ? 1 : 0,
     }, devices);
   }
   const files: number[] = [];
@@ -110,6 +111,9 @@ export function encodeScenario(s: Scenario, seed: number): Encoded {
     pageCluster: s.vm.page_cluster, laptopMode: s.vm.laptop_mode,
     lowmemReserveDma: s.vm.lowmem_reserve_ratio[0], lowmemReserveDma32: s.vm.lowmem_reserve_ratio[1],
     lowmemReserveNormal: s.vm.lowmem_reserve_ratio[2], readAheadPages: pages(s.machine.readAhead),
+    dirtyRatio: s.vm.dirty_ratio, dirtyBackgroundRatio: s.vm.dirty_background_ratio,
+    dirtyBytes: s.vm.dirty_bytes, dirtyBackgroundBytes: s.vm.dirty_background_bytes,
+    dirtyExpireCentisecs: s.vm.dirty_expire_centisecs, dirtyWritebackCentisecs: s.vm.dirty_writeback_centisecs,
     swapPages: pages(s.swap.size), swapDevice: s.swap.size > 0 ? devIndex(s.swap.device) : -1,
     costAccess: s.costs.access, costMinorFault: s.costs.minorFault, costZeroFill: s.costs.zeroFill,
     costScanPage: s.costs.scanPage, costFreePage: s.costs.freePage, costSyscallPage: s.costs.syscallPage,

@@ -58,6 +58,18 @@ const vm = section('{ swappiness: 60 }', {
     { min: 0, max: 10, example: '3', default: 3 }),
   laptop_mode: integer('when non-zero, reclaim does not write dirty pages itself (may_writepage = 0)',
     { min: 0, max: 2 ** 31 - 1, example: '0', default: 0 }),
+  dirty_ratio: integer('hard dirty limit in percent of dirtyable memory (free + file LRU − reserves); ignored when dirty_bytes is set',
+    { min: 0, max: 100, example: '20', default: 20 }),
+  dirty_background_ratio: integer('background writeback threshold in percent of dirtyable memory; ignored when dirty_background_bytes is set',
+    { min: 0, max: 100, example: '10', default: 10 }),
+  dirty_bytes: size('hard dirty limit in bytes; 0 = use dirty_ratio (at least 2 pages when set)',
+    { example: '1GiB', default: 0 }),
+  dirty_background_bytes: size('background writeback threshold in bytes; 0 = use dirty_background_ratio',
+    { example: '512MiB', default: 0 }),
+  dirty_expire_centisecs: integer('age (1/100 s) after which periodic writeback writes a dirty inode',
+    { min: 0, max: 2 ** 31 - 1, example: '3000', default: 3000 }),
+  dirty_writeback_centisecs: integer('interval (1/100 s) of the flusher\'s periodic wake-up; 0 disables periodic writeback',
+    { min: 0, max: 2 ** 31 - 1, example: '500', default: 500 }),
   lowmem_reserve_ratio: zoneRatios('per zone (DMA, DMA32, Normal), the fraction 1/ratio of higher zones kept from allocations that could use them',
     [256, 256, 32]),
 }).prefault({}).describe('Kernel tunables under their /proc/sys/vm names');
@@ -78,6 +90,9 @@ const device = section('{ readBandwidth: 2GB/s }', {
   readLatency: duration('fixed latency of a read request before data flows', { example: '100us', default: '100us' }),
   writeLatency: duration('fixed latency of a write request before data flows', { example: '200us', default: '200us' }),
   queueDepth: integer('requests the device serves concurrently', { min: 1, max: 65536, example: '32', default: 32 }),
+  minRatio: integer("the bdi's min_ratio: percent of the dirty threshold reserved for this device", { min: 0, max: 100, example: '0', default: 0 }),
+  maxRatio: integer("the bdi's max_ratio: the most of the dirty threshold this device may use, in percent", { min: 1, max: 100, example: '100', default: 100 }),
+  strictLimit: boolean("the bdi's strict_limit (BDI_CAP_STRICTLIMIT, as FUSE sets): throttle writers on this device's own share", false),
 }).describe('A block device: requests queue, wait the latency, then transfer at the bandwidth');
 
 const swap = section('{ size: 4GiB, device: ssd }', {

@@ -33,6 +33,12 @@ export interface VmSysctls {
   watermark_scale_factor: number; // 1..3000, default 10
   page_cluster: number;           // default 3: swap readahead up to 8 pages
   laptop_mode: number;            // default 0
+  dirty_ratio: number;            // percent, default 20
+  dirty_background_ratio: number; // percent, default 10
+  dirty_bytes: number;            // bytes, 0 = use the ratio
+  dirty_background_bytes: number; // bytes, 0 = use the ratio
+  dirty_expire_centisecs: number; // default 3000
+  dirty_writeback_centisecs: number; // default 500
   lowmem_reserve_ratio: [number, number, number]; // DMA, DMA32, Normal: 256 256 32
 }
 
@@ -53,6 +59,9 @@ export interface Device {
   readLatency: number;            // ns
   writeLatency: number;           // ns
   queueDepth: number;
+  minRatio: number;               // bdi min_ratio, percent
+  maxRatio: number;               // bdi max_ratio, percent
+  strictLimit: boolean;           // BDI_CAP_STRICTLIMIT
 }
 
 export interface Swap {

@@ -1,0 +1,268 @@
+// The flusher threads (fs/fs-writeback.c): one work item per wb that, in the kernel's order,
+// writes everything when reclaim asked (WB_REASON_VMSCAN), writes inodes dirtied longer than
+// dirty_expire_centisecs every dirty_writeback_centisecs (kupdate), and writes while the wb is
+// over its background threshold. Each inode visit writes a chunk of about half a second of the
+// device's bandwidth (writeback_chunk_size); runs of adjacent pages go out as one request, and
+// the flusher waits when the device has no free tag, as it would block in the block layer.
+import { regionAlloc } from './mem';
+import { testFlag, PG_dirty, PG_writeback, PG_locked } from './page';
+import { cfg } from './config';
+import { G_N_FILES, G_DIRTY_EXPIRE_CENTISECS, G_DIRTY_WRITEBACK_CENTISECS, C_NR_DIRTY,
+  C_MMSIM_FLUSHER_RUNS, C_MMSIM_FLUSHER_PAGES_BACKGROUND, C_MMSIM_FLUSHER_BLOCKED } from './generated/abi';
+import { countEvent, countAdd, count } from './vmstat';
+import { NO_PAGE } from './alloc';
+import { fileNrPages, fileDevice, filemapLookup } from './filemap';
+import { blkSubmit, blkAddPage, blkTagFreeAt, BLK_WRITE } from './blkdev';
+import { schedule } from './events';
+import { FLUSHER_ENTITY, jiffyNs, curClock } from './sched';
+import { nWbs, folioClearDirtyForIo, folioStartWriteback, wbReclaimable, wbAvgWriteBandwidth, domainDirtyLimit,
+  globalDirtyableMemory, domainDirtyLimits, lastBackgroundThresh, wbCalcThresh, wbUpdateBandwidth,
+  wbBandwidthEstimateStart } from './writeback';
+
+const MIN_WRITEBACK_PAGES: i64 = 1024;      // 4 MiB
+const DIRTY_SCOPE: i64 = 8;
+const MAX_REQUEST_PAGES: u32 = 256;         // 1 MiB: the largest request adjacent pages merge into
+const LONG_MAX: i64 = 0x7FFF_FFFF_FFFF_FFFF;
+
+// work kinds, in the order wb_do_writeback considers them (reasons index the page counters)
+const WORK_NONE = -1;
+const WORK_BACKGROUND = 0;
+const WORK_KUPDATE = 1;
+const WORK_VMSCAN = 2;
+const WORK_SYNC = 3;
+
+// per-inode: nr dirty pages, dirtied_when (ns, -1 = clean), writeback_index
+const I_NRDIRTY = 0; const I_DIRTIED_WHEN = 1; const I_WB_INDEX = 2; const I_STRIDE = 3;
+let inodes: usize = 0;
+let nInodes: i32 = 0;
+// per-wb: next run (ns, -1 none), work kind, pages left, start_all requested, last_old_flush (ns), in progress
+const F_NEXT = 0; const F_WORK = 1; const F_LEFT = 2; const F_START_ALL = 3; const F_LAST_OLD = 4; const F_BUSY = 5;
+const F_STRIDE = 6;
+let wbw: usize = 0;
+
+@inline function inf(f: i32, k: i32): i64 { return load<i64>(inodes + (<usize>(f * I_STRIDE + k) << 3)); }
+@inline function setInf(f: i32, k: i32, v: i64): void { store<i64>(inodes + (<usize>(f * I_STRIDE + k) << 3), v); }
+@inline function ff(w: i32, k: i32): i64 { return load<i64>(wbw + (<usize>(w * F_STRIDE + k) << 3)); }
+@inline function setFf(w: i32, k: i32, v: i64): void { store<i64>(wbw + (<usize>(w * F_STRIDE + k) << 3), v); }
+
+@inline function expireNs(): i64 { return <i64>cfg(G_DIRTY_EXPIRE_CENTISECS) * 10_000_000; }
+@inline function intervalNs(): i64 { return <i64>cfg(G_DIRTY_WRITEBACK_CENTISECS) * 10_000_000; }
+
+export function flusherInit(): bool {
+  nInodes = <i32>cfg(G_N_FILES);
+  inodes = regionAlloc(<u64>(nInodes + 1) * I_STRIDE * 8);
+  wbw = regionAlloc(<u64>(nWbs + 1) * F_STRIDE * 8);
+  if (inodes == 0 || wbw == 0) return false;
+  for (let f = 0; f < nInodes; f++) setInf(f, I_DIRTIED_WHEN, -1);
+  for (let w = 0; w < nWbs; w++) { setFf(w, F_NEXT, -1); setFf(w, F_WORK, WORK_NONE); }
+  return true;
+}
+
+/** __mark_inode_dirty: the inode's first dirty page stamps dirtied_when and arms the wb's periodic work. */
+export function inodeAccountDirtied(f: i32, t: i64): void {
+  setInf(f, I_NRDIRTY, inf(f, I_NRDIRTY) + 1);
+  if (inf(f, I_DIRTIED_WHEN) >= 0) return;
+  setInf(f, I_DIRTIED_WHEN, t);
+  // wb_wakeup_delayed: a wb that gains dirty IO gets its periodic wake-up
+  const w = fileDevice(f);
+  if (ff(w, F_NEXT) < 0 && intervalNs() > 0) wakeAt(w, t + intervalNs());
+}
+
+/** An inode page left the dirty state; an inode with none left is clean. */
+export function inodeAccountCleaned(f: i32): void {
+  const n = inf(f, I_NRDIRTY) - 1;
+  setInf(f, I_NRDIRTY, n);
+  if (n == 0) setInf(f, I_DIRTIED_WHEN, -1);
+}
+
+function wakeAt(w: i32, t: i64): void {
+  const cur = ff(w, F_NEXT);
+  if (cur >= 0 && cur <= t) return;
+  setFf(w, F_NEXT, t);
+  rearm();
+}
+
+function rearm(): void {
+  let next: i64 = -1;
+  for (let w = 0; w < nWbs; w++) {
+    const n = ff(w, F_NEXT);
+    if (n >= 0 && (next < 0 || n < next)) next = n;
+  }
+  if (next >= 0) schedule(FLUSHER_ENTITY, next);
+}
+
+/** writeback_in_progress */
+export function writebackInProgress(w: i32): bool { return ff(w, F_BUSY) != 0; }
+
+/** wb_start_background_writeback: wake the wb's flusher now. */
+export function wbStartBackgroundWriteback(w: i32): void {
+  setFf(w, F_BUSY, 1);
+  wakeAt(w, curClock);
+}
+
+/** wakeup_flusher_threads(WB_REASON_VMSCAN): every wb writes all its dirty pages. */
+export function wakeupFlusherThreads(): void {
+  for (let w = 0; w < nWbs; w++) {
+    if (wbReclaimable(w) == 0) continue;
+    setFf(w, F_START_ALL, 1);
+    setFf(w, F_BUSY, 1);
+    wakeAt(w, curClock);
+  }
+}
+
+/** wb_over_bg_thresh: the system over dirty_background (NR_FILE_DIRTY only), or this wb over its share of it. */
+function wbOverBgThresh(w: i32): bool {
+  domainDirtyLimits(globalDirtyableMemory());
+  const bg = lastBackgroundThresh();
+  const fileDirty = <i64>count(C_NR_DIRTY);
+  if (fileDirty > bg) return true;
+  return wbReclaimable(w) > wbCalcThresh(w, bg, fileDirty);
+}
+
+/** writeback_chunk_size: about half a second of bandwidth, at most dirty_limit/8, in 4 MiB multiples. */
+function writebackChunkSize(w: i32, kind: i64, left: i64): i64 {
+  if (kind == WORK_SYNC) return LONG_MAX;
+  let pages = wbAvgWriteBandwidth(w) / 2;
+  const scope = domainDirtyLimit() / DIRTY_SCOPE;
+  if (scope < pages) pages = scope;
+  if (left < pages) pages = left;
+  return (pages + MIN_WRITEBACK_PAGES) / MIN_WRITEBACK_PAGES * MIN_WRITEBACK_PAGES;
+}
+
+/** The oldest dirty inode of wb `w` dirtied no later than `olderThan` (queue_io), or -1. */
+function oldestDirtyInode(w: i32, olderThan: i64): i32 {
+  let pick = -1;
+  for (let f = 0; f < nInodes; f++) {
+    const d = inf(f, I_DIRTIED_WHEN);
+    if (d < 0 || d > olderThan || fileDevice(f) != w) continue;
+    if (pick < 0 || d < inf(pick, I_DIRTIED_WHEN)) pick = f;
+  }
+  return pick;
+}
+
+let blockedUntil: i64 = -1;
+
+/**
+ * write_cache_pages (WB_SYNC_NONE, range_cyclic) for one inode: up to `budget` dirty pages from
+ * writeback_index on, each run of adjacent pages submitted as one request. A run starts only
+ * when the device has a free tag; otherwise the pass stops and blockedUntil says when one frees.
+ */
+function writeInode(f: i32, budget: i64, t: i64): i64 {
+  const size = fileNrPages(f);
+  const dev = fileDevice(f);
+  let idx = <u32>inf(f, I_WB_INDEX);
+  let written: i64 = 0;
+  let scanned: u32 = 0;
+  let runStart: u32 = 0; let runLen: u32 = 0;
+  blockedUntil = -1;
+  while (scanned < size && written < budget && inf(f, I_NRDIRTY) > 0) {
+    const p = filemapLookup(f, idx);
+    let took = false;
+    if (p != NO_PAGE && testFlag(p, PG_dirty) && !testFlag(p, PG_writeback) && !testFlag(p, PG_locked)) {
+      if (runLen > 0 && (idx != runStart + runLen || runLen == MAX_REQUEST_PAGES)) { submitRun(f, dev, runStart, runLen, t); runLen = 0; }
+      if (runLen == 0) {
+        const free = blkTagFreeAt(dev);
+        if (free > t) { blockedUntil = free; break; }
+      }
+      if (folioClearDirtyForIo(p)) {
+        folioStartWriteback(p);
+        if (runLen == 0) runStart = idx;
+        runLen++;
+        written++;
+        took = true;
+      }
+    }
+    if (!took && runLen > 0) { submitRun(f, dev, runStart, runLen, t); runLen = 0; }
+    idx++; scanned++;
+    if (idx >= size) { if (runLen > 0) { submitRun(f, dev, runStart, runLen, t); runLen = 0; } idx = 0; }
+  }
+  if (runLen > 0) submitRun(f, dev, runStart, runLen, t);
+  setInf(f, I_WB_INDEX, idx);
+  return written;
+}
+
+function submitRun(f: i32, dev: i32, start: u32, n: u32, t: i64): void {
+  const done = blkSubmit(dev, BLK_WRITE, n, t);
+  for (let i: u32 = 0; i < n; i++) blkAddPage(dev, BLK_WRITE, filemapLookup(f, start + i), done);
+}
+
+/** wb_writeback: work on the wb's current work item; false if it had to wait for the device. */
+function wbWriteback(w: i32, t: i64): bool {
+  const kind = ff(w, F_WORK);
+  let left = ff(w, F_LEFT);
+  while (left > 0) {
+    // background and periodic work yield to explicitly requested work
+    if ((kind == WORK_BACKGROUND || kind == WORK_KUPDATE) && ff(w, F_START_ALL) != 0) break;
+    if (kind == WORK_BACKGROUND && !wbOverBgThresh(w)) break;
+    const olderThan = kind == WORK_KUPDATE ? t - expireNs() : t;
+    const f = oldestDirtyInode(w, olderThan);
+    if (f < 0) break;
+    const chunk = writebackChunkSize(w, kind, left);
+    const n = writeInode(f, chunk, t);
+    countAdd(C_MMSIM_FLUSHER_PAGES_BACKGROUND + <i32>kind, n);
+    left -= n;
+    setFf(w, F_LEFT, left);
+    if (blockedUntil >= 0) {
+      countEvent(C_MMSIM_FLUSHER_BLOCKED);
+      setFf(w, F_NEXT, blockedUntil);
+      return false;
+    }
+    if (n == 0) break;
+  }
+  wbUpdateBandwidth(w);
+  setFf(w, F_WORK, WORK_NONE);
+  return true;
+}
+
+/** wb_workfn → wb_do_writeback for one wb, then its re-arming. */
+function wbWorkfn(w: i32, t: i64): void {
+  setFf(w, F_NEXT, -1);
+  setFf(w, F_BUSY, 1);
+  for (let step = 0; step < 4; step++) {
+    if (ff(w, F_WORK) != WORK_NONE) {
+      if (!wbWriteback(w, t)) return;            // waiting for the device: F_NEXT is set
+      continue;
+    }
+    if (ff(w, F_START_ALL) != 0) {               // wb_check_start_all
+      setFf(w, F_START_ALL, 0);
+      startWork(w, WORK_VMSCAN, wbReclaimable(w) + dirtyInodes(w));
+      continue;
+    }
+    const iv = intervalNs();
+    if (iv > 0 && t >= ff(w, F_LAST_OLD) + iv) { // wb_check_old_data_flush
+      setFf(w, F_LAST_OLD, t);
+      const nr = wbReclaimable(w) + dirtyInodes(w);
+      if (nr > 0) { startWork(w, WORK_KUPDATE, nr); continue; }
+    }
+    if (wbOverBgThresh(w)) {                     // wb_check_background_flush
+      startWork(w, WORK_BACKGROUND, LONG_MAX);
+      continue;
+    }
+    break;
+  }
+  setFf(w, F_BUSY, 0);
+  // still dirty: wake up again after dirty_writeback_interval
+  if (wbReclaimable(w) > 0 && intervalNs() > 0) setFf(w, F_NEXT, t + intervalNs());
+}
+
+function startWork(w: i32, kind: i32, pages: i64): void {
+  wbBandwidthEstimateStart(w);
+  setFf(w, F_WORK, kind);
+  setFf(w, F_LEFT, pages);
+}
+
+function dirtyInodes(w: i32): i64 {
+  let n: i64 = 0;
+  for (let f = 0; f < nInodes; f++) if (inf(f, I_DIRTIED_WHEN) >= 0 && fileDevice(f) == w) n++;
+  return n;
+}
+
+/** The flusher entity's event: run every wb whose time has come. */
+export function flusherRun(t: i64): void {
+  countEvent(C_MMSIM_FLUSHER_RUNS);
+  for (let w = 0; w < nWbs; w++) {
+    const n = ff(w, F_NEXT);
+    if (n >= 0 && n <= t) wbWorkfn(w, t);
+  }
+  rearm();
+}
