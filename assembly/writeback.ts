@@ -257,7 +257,6 @@ export function wbCalcThresh(w: i32, thresh: i64, dirty: i64): i64 {
   }
   const maxThresh = <u64>thresh * maxR / (100 * BDI_RATIO_SCALE);
   if (wbThresh > maxThresh) wbThresh = maxThresh;
-  setWbf(w, W_THRESH, <i64>wbThresh);
   return <i64>wbThresh;
 }
 
@@ -280,6 +279,7 @@ let dtcWbDirty: i64 = 0; let dtcWbThresh: i64 = 0; let dtcWbBg: i64 = 0; let dtc
 /** wb_dirty_limits */
 function wbDirtyLimits(w: i32): void {
   dtcWbThresh = wbCalcThresh(w, dtcThresh, dtcDirty);
+  setWbf(w, W_THRESH, dtcWbThresh);
   dtcWbBg = dtcThresh != 0 ? <i64>(<u64>dtcBg * <u64>dtcWbThresh / <u64>dtcThresh) : 0;
   dtcWbDirty = wbf(w, W_RECLAIMABLE) + wbf(w, W_WRITEBACK);
 }

@@ -32,6 +32,7 @@ function fakeEngine(status: 'ok' | 'error' = 'ok') {
       detectors: [{ kind: 'bad_pte', timeNs: 5, pfn: 7, task: 1, func: 'handle_mm_fault', value: 3 }],
       detectorsTotal: 1,
       zones: [{ name: 'Normal', managed: 500_000, min: 1448, low: 1972, high: 2496, lowmemReserve: [0, 0, 0] }],
+      wbs: [],
       series: { columns: ['time_s', 'nr_free_pages'], rows: [[0.1, 1000], [0.2, 900]] },
       status,
       ...(status === 'error' ? { error: { message: 'trap: unreachable', simulatedNs: 1.5e9, lastEvent: 'kswapd wakeup' } } : {}),

@@ -6,7 +6,7 @@
 import { COUNTERS } from '../abi/counters.js';
 import { STATUS, DETECTOR_KINDS, KERNEL_FUNCS } from '../abi/config.js';
 import type { Scenario } from '../scenario/types.js';
-import type { RunResult, DetectorHit, ZoneInfo } from '../report/result.js';
+import type { RunResult, DetectorHit, ZoneInfo, WbInfo } from '../report/result.js';
 import { ScenarioError } from '../util/errors.js';
 import { encodeScenario, type Encoded } from './encode.js';
 import { checkMemoryNeed } from './memory.js';
@@ -73,9 +73,19 @@ function collect(core: CoreExports, s: Scenario, seed: number, enc: Encoded): Om
     if (a[2]! <= 0) continue;
     zones.push({ name: ZONE_NAMES[z]!, managed: a[2]!, min: a[3]!, low: a[4]!, high: a[5]!, lowmemReserve: Array.from(a.subarray(6, 10)) });
   }
+  const wstride = core.wbInfoStride();
+  const wptr = core.wbInfoPtr();
+  const winfo = new Float64Array(core.memory.buffer, wptr, core.wbCount() * wstride);
+  const wbs: WbInfo[] = enc.deviceNames.map((device, d) => {
+    const a = winfo.subarray(d * wstride, (d + 1) * wstride);
+    return {
+      device, dirtied: a[0]!, written: a[1]!, dirty: a[2]!, writeback: a[3]!, writeBandwidth: a[4]!,
+      dirtyRatelimit: a[5]!, wbThresh: a[6]!, completionShare: a[7]!,
+    };
+  });
   return {
     scenario: s.name, seed, simulatedSeconds: core.nowNs() / 1e9, counters, detectors,
-    detectorsTotal: core.detectorsTotal(), zones,
+    detectorsTotal: core.detectorsTotal(), zones, wbs,
     series: { columns: ['time_s', ...COUNTERS.map((c) => c.name)], rows },
   };
 }

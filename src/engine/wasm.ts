@@ -27,6 +27,9 @@ export interface CoreExports {
   zoneInfoPtr(): number;
   zoneInfoStride(): number;
   zoneCount(): number;
+  wbInfoPtr(): number;
+  wbInfoStride(): number;
+  wbCount(): number;
   memoryEnd(): number;
   framesCount(): number;
   setInvariants(mode: number): void;

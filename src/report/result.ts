@@ -24,6 +24,19 @@ export interface ZoneInfo {
   lowmemReserve: number[];
 }
 
+/** One backing device's writeback context (struct bdi_writeback) at the end of the run. */
+export interface WbInfo {
+  device: string;
+  dirtied: number;            // WB_DIRTIED, pages
+  written: number;            // WB_WRITTEN, pages
+  dirty: number;              // WB_RECLAIMABLE, pages
+  writeback: number;          // WB_WRITEBACK, pages
+  writeBandwidth: number;     // avg_write_bandwidth, pages/s
+  dirtyRatelimit: number;     // dirty_ratelimit, pages/s
+  wbThresh: number;           // last wb_thresh, pages
+  completionShare: number;    // fraction of recent completions (its share of the threshold)
+}
+
 export interface RunError {
   message: string;
   simulatedNs: number;
@@ -40,6 +53,8 @@ export interface RunResult {
   detectors: DetectorHit[];
   detectorsTotal: number;
   zones: ZoneInfo[];
+  /** Per backing device, in the scenario's device order. */
+  wbs: WbInfo[];
   /** columns[0] is 'time_s'; one row per sample. */
   series: { columns: string[]; rows: number[][] };
   status: 'ok' | 'error';

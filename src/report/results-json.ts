@@ -22,6 +22,7 @@ export function resultsObject(result: RunResult): Record<string, unknown> {
     } : {}),
     counters: orderedCounters(result.counters),
     zones: result.zones.map(zoneObject),
+    wbs: (result.wbs ?? []).map((w) => ({ ...w })),
     detectorsTotal: result.detectorsTotal,
     detectors: result.detectors.map(detectorObject),
   };
