@@ -94,7 +94,7 @@ describe('mmsim run', () => {
     assert.ok(vmstat.slice(firstSim).every((l) => l.startsWith('mmsim_')), 'simulator counters come after the kernel ones');
 
     const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Record<string, unknown>;
-    assert.deepEqual(Object.keys(results), ['scenario', 'seed', 'simulatedSeconds', 'status', 'counters', 'zones', 'detectorsTotal', 'detectors']);
+    assert.deepEqual(Object.keys(results), ['scenario', 'seed', 'simulatedSeconds', 'status', 'counters', 'zones', 'wbs', 'detectorsTotal', 'detectors']);
     assert.equal(results.scenario, 'default');
     assert.deepEqual(Object.keys(results.counters as object), COUNTERS.map((c) => c.name));
     assert.ok(!readFileSync(join(out, 'results.json'), 'utf8').includes('wall'), 'no wall-clock figures');
