@@ -54,6 +54,12 @@ export function formatSummary(result: RunResult, options: SummaryOptions = {}): 
   row('pswpout', formatCount(c('pswpout')), `(${formatSize(c('pswpout') * PAGE_SIZE)})`);
   row('pswpin', formatCount(c('pswpin')), `(${formatSize(c('pswpin') * PAGE_SIZE)})`);
 
+  lines.push('writeback');
+  row('dirtied / written', formatCount(c('nr_dirtied')), formatCount(c('nr_written')));
+  row('dirty thresholds', `bg ${formatCount(c('nr_dirty_background_threshold'))}`, `hard ${formatCount(c('nr_dirty_threshold'))}`);
+  row('throttled', `${formatSeconds(c('mmsim_dirty_throttle_ns') / 1e9)}`, `${formatCount(c('mmsim_bdp_pauses'))} pauses`,
+    `max ${formatSeconds(c('mmsim_bdp_pause_max_ns') / 1e9)}`);
+
   lines.push('io');
   row('pgpgin', `${formatSize(c('pgpgin') * 1024)}`);
   row('pgpgout', `${formatSize(c('pgpgout') * 1024)}`);
