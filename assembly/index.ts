@@ -18,7 +18,7 @@ import { filemapInit } from './filemap';
 import { swapInit } from './swap';
 import { blkInit } from './blkdev';
 import { vmscanInit } from './vmscan';
-import { writebackInit, wbInfoFill, WBINFO_STRIDE, nWbs } from './writeback';
+import { writebackInit, wbInfoFill, WBINFO_STRIDE, nWbs, pauseHistPtr as php, pauseHistLen as phl, flushHistPtr as fhp, flushHistLen as fhl } from './writeback';
 import { flusherInit } from './flusher';
 import { schedInit, runEvents, nrEntities } from './sched';
 import { invariantsInit, setInvariantMode, checkInvariants as check, detectorsBase, detectorsLen as dlen,
@@ -99,3 +99,9 @@ export function checkInvariants(): i32 { return check(); }
 export function wbInfoPtr(): usize { return wbInfoFill(); }
 export function wbInfoStride(): i32 { return WBINFO_STRIDE; }
 export function wbCount(): i32 { return nWbs; }
+/** balance_dirty_pages sleeps per jiffy (u64 counts, index = jiffies, last = MAX_PAUSE). */
+export function pauseHistPtr(): usize { return php(); }
+export function pauseHistLen(): i32 { return phl(); }
+/** Age of dirty data at writeback completion, 10 ms buckets (u64 counts; the last = older). */
+export function flushHistPtr(): usize { return fhp(); }
+export function flushHistLen(): i32 { return fhl(); }

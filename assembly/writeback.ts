@@ -6,14 +6,15 @@
 // line around the setpoint between the freerun ceiling and the (smoothed) hard limit. The
 // flushers that clean the pages live in flusher.ts (fs/fs-writeback.c).
 import { regionAlloc } from './mem';
-import { testFlag, setFlag, clearFlag, testClearFlag, PG_dirty, PG_writeback, PG_reclaim, PG_swapbacked } from './page';
+import { testFlag, setFlag, clearFlag, testClearFlag, pagePrivate, setPagePrivate, PG_dirty, PG_writeback, PG_reclaim, PG_swapbacked } from './page';
 import { countAdd, countEvent, count, countSet } from './vmstat';
 import { C_NR_DIRTY, C_NR_DIRTIED, C_NR_WRITEBACK, C_NR_WRITTEN, C_PGROTATED, C_NR_FREE_PAGES,
   C_NR_INACTIVE_FILE, C_NR_ACTIVE_FILE, C_NR_DIRTY_THRESHOLD, C_NR_DIRTY_BACKGROUND_THRESHOLD,
   C_MMSIM_DIRTY_THROTTLE_NS, C_MMSIM_BDP_CALLS, C_MMSIM_BDP_FREERUN, C_MMSIM_BDP_PAUSES,
   C_MMSIM_BDP_PAUSE_0_1MS, C_MMSIM_BDP_PAUSE_MAX_NS, C_MMSIM_DIRTY_FREERUN, C_MMSIM_DIRTY_SETPOINT,
   C_MMSIM_DIRTY_LIMIT, C_MMSIM_BDP_POS_RATIO, C_MMSIM_BDP_TASK_RATELIMIT, C_MMSIM_BDP_DIRTY_RATELIMIT,
-  C_MMSIM_BDP_WRITE_BANDWIDTH, C_MMSIM_BDP_WB_THRESH,
+  C_MMSIM_BDP_WRITE_BANDWIDTH, C_MMSIM_BDP_WB_THRESH, C_MMSIM_PEAK_DIRTY, C_MMSIM_PEAK_WRITEBACK,
+  C_MMSIM_PEAK_DIRTY_WRITEBACK,
   G_DIRTY_RATIO, G_DIRTY_BACKGROUND_RATIO, G_DIRTY_BYTES, G_DIRTY_BACKGROUND_BYTES, G_LAPTOP_MODE,
   G_N_DEVICES, DEV_MIN_RATIO, DEV_MAX_RATIO, DEV_STRICT_LIMIT } from './generated/abi';
 import { folioRotateReclaimable } from './lru';
@@ -63,6 +64,27 @@ let domPeriodTime: i64 = 0;          // next writeout_period timer (jiffies), 0 
 let sumMinRatio: u64 = 0;            // Σ bdi min_ratio × BDI_RATIO_SCALE
 let ratelimitPages: i64 = 32;
 
+// --- distributions for capacity planning --------------------------------------------------------
+// balance_dirty_pages sleeps, one bucket per jiffy up to MAX_PAUSE; the age of dirty data when
+// its writeback completes (from the moment the page became dirty), in 10 ms buckets to 120 s.
+const FLUSH_BUCKET_NS: i64 = 10_000_000;
+const FLUSH_BUCKETS: i32 = 12001;           // the last one collects everything older
+let pauseHist: usize = 0;
+let pauseBuckets: i32 = 0;
+let flushHist: usize = 0;
+
+function recordPeaks(): void {
+  const d = count(C_NR_DIRTY); const wbk = count(C_NR_WRITEBACK);
+  if (d > count(C_MMSIM_PEAK_DIRTY)) countSet(C_MMSIM_PEAK_DIRTY, d);
+  if (wbk > count(C_MMSIM_PEAK_WRITEBACK)) countSet(C_MMSIM_PEAK_WRITEBACK, wbk);
+  if (d + wbk > count(C_MMSIM_PEAK_DIRTY_WRITEBACK)) countSet(C_MMSIM_PEAK_DIRTY_WRITEBACK, d + wbk);
+}
+
+export function pauseHistPtr(): usize { return pauseHist; }
+export function pauseHistLen(): i32 { return pauseBuckets; }
+export function flushHistPtr(): usize { return flushHist; }
+export function flushHistLen(): i32 { return FLUSH_BUCKETS; }
+
 // --- per-task state (task_struct) ---------------------------------------------------------------
 const K_NR_DIRTIED = 0; const K_PAUSE = 1; const K_PAUSED_WHEN = 2; const K_BDP_RL = 3; const K_STRIDE = 4;
 let tasks: usize = 0;
@@ -85,7 +107,10 @@ export function writebackInit(tasksN: i32): bool {
   wbs = regionAlloc(<u64>(nWbs + 1) * W_STRIDE * 8);
   tasks = regionAlloc(<u64>(tasksN + 1) * K_STRIDE * 8);
   wbInfo = regionAlloc(<u64>(nWbs + 1) * <u64>WBINFO_STRIDE * 8);
-  if (wbs == 0 || tasks == 0 || wbInfo == 0) return false;
+  pauseBuckets = <i32>maxPause() + 1;
+  pauseHist = regionAlloc(<u64>pauseBuckets * 8);
+  flushHist = regionAlloc(<u64>FLUSH_BUCKETS * 8);
+  if (wbs == 0 || tasks == 0 || wbInfo == 0 || pauseHist == 0 || flushHist == 0) return false;
   sumMinRatio = 0;
   for (let w = 0; w < nWbs; w++) {
     setWbf(w, W_BW, INIT_BW); setWbf(w, W_AVG_BW, INIT_BW);
@@ -158,6 +183,10 @@ export function folioMarkDirty(p: u32): void {
   setTkf(t, K_NR_DIRTIED, tkf(t, K_NR_DIRTIED) + 1);
   setTkf(t, K_BDP_RL, tkf(t, K_BDP_RL) + 1);
   inodeAccountDirtied(f, curClock);
+  // folio->private is free for page-cache pages here: it remembers when the page became dirty
+  // (ms, +1 so that 0 means unknown), for the age of data at writeback completion
+  setPagePrivate(p, <u32>(curClock / 1_000_000) + 1);
+  recordPeaks();
 }
 
 /** folio_clear_dirty_for_io: write-protect the mappings (folio_mkclean), then clear PG_dirty. */
@@ -177,6 +206,7 @@ export function folioStartWriteback(p: u32): void {
   setFlag(p, PG_writeback);
   countAdd(C_NR_WRITEBACK, 1);
   if (!testFlag(p, PG_swapbacked)) addWbf(folioWb(p), W_WRITEBACK, 1);
+  recordPeaks();
 }
 
 /** folio_end_writeback: counters, completions for the wb's share; PG_reclaim pages rotate to the tail. */
@@ -190,6 +220,15 @@ export function endPageWriteback(p: u32): void {
     addWbf(w, W_WRITTEN, 1);
     wbDomainWriteoutAdd(w);
     if (jiffiesNow() - wbf(w, W_BW_STAMP) >= bandwidthInterval()) wbUpdateBandwidth(w);
+    const since = pagePrivate(p);
+    if (since != 0) {
+      let b = (curClock - (<i64>(since - 1)) * 1_000_000) / FLUSH_BUCKET_NS;
+      if (b < 0) b = 0;
+      if (b >= <i64>FLUSH_BUCKETS) b = FLUSH_BUCKETS - 1;
+      const a = flushHist + (<usize>b << 3);
+      store<u64>(a, load<u64>(a) + 1);
+      setPagePrivate(p, 0);
+    }
   }
   if (testClearFlag(p, PG_reclaim)) {
     if (folioRotateReclaimable(p)) countEvent(C_PGROTATED);
@@ -457,6 +496,9 @@ function wbMinPause(w: i32, maxP: i64, taskRl: i64, dirtyRl: i64): i64 {
 }
 
 function countPause(ns: i64): void {
+  const j = ns / jiffyNs;
+  const a = pauseHist + (<usize>(j < <i64>pauseBuckets ? j : <i64>pauseBuckets - 1) << 3);
+  store<u64>(a, load<u64>(a) + 1);
   countEvent(C_MMSIM_BDP_PAUSES);
   countAdd(C_MMSIM_DIRTY_THROTTLE_NS, ns);
   const ms = ns / 1_000_000;

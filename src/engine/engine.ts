@@ -6,7 +6,8 @@
 import { COUNTERS } from '../abi/counters.js';
 import { STATUS, DETECTOR_KINDS, KERNEL_FUNCS } from '../abi/config.js';
 import type { Scenario } from '../scenario/types.js';
-import type { RunResult, DetectorHit, ZoneInfo, WbInfo } from '../report/result.js';
+import type { RunResult, DetectorHit, ZoneInfo, WbInfo, WritebackFigures } from '../report/result.js';
+import { distribution } from './histogram.js';
 import { ScenarioError } from '../util/errors.js';
 import { encodeScenario, type Encoded } from './encode.js';
 import { checkMemoryNeed } from './memory.js';
@@ -83,9 +84,15 @@ function collect(core: CoreExports, s: Scenario, seed: number, enc: Encoded): Om
       dirtyRatelimit: a[5]!, wbThresh: a[6]!, completionShare: a[7]!,
     };
   });
+  const pauseHist = Array.from(new BigUint64Array(buf, core.pauseHistPtr(), core.pauseHistLen()), Number);
+  const flushHist = Array.from(new BigUint64Array(buf, core.flushHistPtr(), core.flushHistLen()), Number);
+  const writeback: WritebackFigures = {
+    pauses: distribution(pauseHist, 1000 / s.machine.hz),
+    flushAge: distribution(flushHist, 10),
+  };
   return {
     scenario: s.name, seed, simulatedSeconds: core.nowNs() / 1e9, counters, detectors,
-    detectorsTotal: core.detectorsTotal(), zones, wbs,
+    detectorsTotal: core.detectorsTotal(), zones, wbs, writeback,
     series: { columns: ['time_s', ...COUNTERS.map((c) => c.name)], rows },
   };
 }

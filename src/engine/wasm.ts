@@ -30,6 +30,10 @@ export interface CoreExports {
   wbInfoPtr(): number;
   wbInfoStride(): number;
   wbCount(): number;
+  pauseHistPtr(): number;
+  pauseHistLen(): number;
+  flushHistPtr(): number;
+  flushHistLen(): number;
   memoryEnd(): number;
   framesCount(): number;
   setInvariants(mode: number): void;

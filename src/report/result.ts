@@ -37,6 +37,17 @@ export interface WbInfo {
   completionShare: number;    // fraction of recent completions (its share of the threshold)
 }
 
+/** Percentiles of a distribution, in milliseconds. */
+export interface Distribution { count: number; p50Ms: number; p90Ms: number; p99Ms: number; maxMs: number }
+
+/** Dirty throttling and flushing, from the core's exact histograms. */
+export interface WritebackFigures {
+  /** balance_dirty_pages sleeps (per jiffy buckets). */
+  pauses: Distribution;
+  /** Age of dirty data when its writeback completed (10 ms buckets). */
+  flushAge: Distribution;
+}
+
 export interface RunError {
   message: string;
   simulatedNs: number;
@@ -55,6 +66,7 @@ export interface RunResult {
   zones: ZoneInfo[];
   /** Per backing device, in the scenario's device order. */
   wbs: WbInfo[];
+  writeback: WritebackFigures;
   /** columns[0] is 'time_s'; one row per sample. */
   series: { columns: string[]; rows: number[][] };
   status: 'ok' | 'error';

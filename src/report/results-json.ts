@@ -23,6 +23,7 @@ export function resultsObject(result: RunResult): Record<string, unknown> {
     counters: orderedCounters(result.counters),
     zones: result.zones.map(zoneObject),
     wbs: (result.wbs ?? []).map((w) => ({ ...w })),
+    ...(result.writeback ? { writeback: { pauses: { ...result.writeback.pauses }, flushAge: { ...result.writeback.flushAge } } } : {}),
     detectorsTotal: result.detectorsTotal,
     detectors: result.detectors.map(detectorObject),
   };
