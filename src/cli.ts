@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { join } from 'node:path';
+import { addSweepCommands } from './parallel/commands.js';
 import type { RunResult } from './report/result.js';
 import { formatResultsJson } from './report/results-json.js';
 import { formatSummary } from './report/summary.js';
@@ -93,11 +94,13 @@ Examples:
   mmsim run bench-reference --quiet           run a built-in scenario by name
   mmsim run my.yaml --set vm.swappiness=100   run a file with a sysctl changed
   mmsim validate my.yaml                      check a scenario file
-  mmsim validate --explain                    list every scenario field with its default`);
+  mmsim validate --explain                    list every scenario field with its default
+  mmsim sweep default --param vm.swappiness=0..200:50 --seeds 8   a parameter sweep on all cores`);
 
   addRunCommand(program, io, setStatus);
   addScenariosCommand(program, io);
   addValidateCommand(program, io);
+  addSweepCommands(program, io, setStatus);
   return program;
 }
 

@@ -1,0 +1,66 @@
+/**
+ * The `sweep` and `merge` commands, registered on the CLI's commander program by cli.ts.
+ * Errors the user can fix are thrown as UsageError/ScenarioError (exit 2 in cli.ts main()).
+ * The implementations (piscina, the engine) are loaded only when one of them runs.
+ */
+import type { Command } from 'commander';
+import type { SweepFlags, SweepIo } from './sweep.js';
+
+function collect(list: string[]) {
+  return (value: string): string[] => {
+    list.push(value);
+    return list;
+  };
+}
+
+export function addSweepCommands(program: Command, io: SweepIo, setStatus: (code: number) => void): void {
+  const params: string[] = [];
+  const sets: string[] = [];
+  program.command('sweep')
+    .description('run a scenario over a grid of parameters and seeds on worker threads; one JSONL line per point')
+    .argument('<scenario>', 'built-in name or path')
+    .option('--param <field=values>', 'a swept field: a list a,b,c or a range lo..hi:step (units allowed), repeatable', collect(params))
+    .option('--seeds <n>', 'run seeds 1..n for every parameter combination (default 1)')
+    .option('--seed-list <list>', 'run these seeds instead, e.g. 3,7,11')
+    .option('-j, --jobs <n>', 'worker threads (default: the number of CPUs)')
+    .option('--out <file>', 'the JSONL output (default out/<scenario>.sweep.jsonl); the summary goes to <file>.summary.csv')
+    .option('--resume', 'finish the sweep in --out: keep its points, run the others')
+    .option('--retry-failed', 'with --resume: run again the points recorded as failed')
+    .option('--force', 'start over, replacing an existing --out')
+    .option('--shard <k/N>', 'run shard k of N only (k from 1): the grid points whose index % N is k-1')
+    .option('--shards <n>', 'the number of shards when the index comes from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID')
+    .option('--set <field=value>', 'change a scenario field for every point, repeatable', collect(sets))
+    .option('--quiet', 'no progress and no table (failures still go to stderr)')
+    .addHelpText('after', `
+Every point is validated first; a point with invalid parameters or a trap in the core is
+recorded with status "error" and the others run. Lines are appended as points finish and
+the file is rewritten in grid order at the end: the same bytes for any -j.
+Exit status: 0 every point ok, 1 some points failed, 2 bad input, 130 interrupted.
+
+Examples:
+  mmsim sweep default --param vm.swappiness=0..200:50 --seeds 8 -j 4
+  mmsim sweep my.yaml --param vm.min_free_kbytes=0,65536 --param machine.memory=1GiB..4GiB:1GiB
+  mmsim sweep my.yaml --param vm.swappiness=0,100 --seeds 8 --out out/s.jsonl --resume
+  mmsim sweep my.yaml --param vm.swappiness=0,100 --seeds 8 --shard 2/4 --out out/s.2.jsonl`)
+    .action(async (scenario: string, flags: Omit<SweepFlags, 'params' | 'sets'>) => {
+      const { runSweep } = await import('./sweep.js');
+      setStatus(await runSweep(scenario, { ...flags, params, sets }, io));
+    });
+
+  program.command('merge')
+    .description('join the JSONL files of a sweep\'s shards into one, in grid order, with its summary')
+    .argument('<out>', 'the merged JSONL file')
+    .argument('<parts...>', 'the shard files')
+    .option('--force', 'replace an existing output')
+    .option('--quiet', 'no summary table')
+    .addHelpText('after', `
+Refuses (exit 2) parts of different scenarios or grids, and points present in two parts.
+Exit status 1 when points are missing or failed.
+
+Example:
+  mmsim merge out/sweep.jsonl out/sweep.shard-*.jsonl`)
+    .action(async (out: string, parts: string[], flags: { force?: boolean; quiet?: boolean }) => {
+      const { runMerge } = await import('./merge.js');
+      setStatus(await runMerge(out, parts, flags, io));
+    });
+}

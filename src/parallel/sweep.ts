@@ -1,0 +1,372 @@
+/**
+ * `mmsim sweep`: a scenario run over a grid of parameters × seeds on a piscina pool.
+ *
+ * Every point is validated in the main thread before anything runs (an invalid combination is
+ * recorded as a failed point, a bad option is exit 2); the WASM module is compiled once here
+ * and handed to the workers. Lines are appended to the JSONL as points finish (a crash loses
+ * only the points in flight), and at the end the file is rewritten in grid order through a
+ * temporary file and a rename, so its bytes do not depend on the worker count. `--resume`
+ * keeps the points already in the file and runs the rest.
+ */
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { Piscina } from 'piscina';
+import { checkMemoryNeed } from '../engine/memory.js';
+import { coreModule, wasmPath } from '../engine/wasm.js';
+import { displayPath, parseScenarioText, resolveScenario } from '../scenario/load.js';
+import type { OverrideSpec } from '../scenario/overrides.js';
+import type { Scenario } from '../scenario/types.js';
+import { ScenarioError, UsageError } from '../util/errors.js';
+import { packageVersion } from '../util/package.js';
+import {
+  checkParams, combos as gridCombos, gridFingerprint, inShard, parseParam, parseSeeds, pointObject,
+  resolveShard, type ParamSpec, type Shard,
+} from './grid.js';
+import { createSweepProgress } from './progress.js';
+import {
+  canonicalText, formatRecord, makeRecord, readRecords, summaryCsvPath, writeFileAtomically,
+  type PointOutcome, type PointRecord,
+} from './records.js';
+import { formatSummaryCsv, formatSummaryTable, summarize } from './summary.js';
+import type { PointTask, WorkerData, WorkerFaults } from './worker.js';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILED_POINTS = 1;
+export const EXIT_BAD_INPUT = 2;
+export const EXIT_INTERRUPTED = 130;
+
+export interface SweepFlags {
+  params?: string[];
+  sets?: string[];
+  seeds?: string;
+  seedList?: string;
+  jobs?: string;
+  out?: string;
+  resume?: boolean;
+  retryFailed?: boolean;
+  force?: boolean;
+  shard?: string;
+  shards?: string;
+  quiet?: boolean;
+}
+
+export interface SweepIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  stderrIsTTY: boolean;
+  /** Where JOB_COMPLETION_INDEX, SLURM_ARRAY_TASK_ID and MMSIM_SHARDS are read (default process.env). */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Hooks for tests: injected faults, an interruption signal, a callback per recorded point. */
+export interface SweepHooks {
+  faults?: WorkerFaults;
+  signal?: AbortSignal;
+  onRecord?: (record: PointRecord, recorded: number) => void;
+}
+
+/** One parameter combination, validated: its scenario, or why it is invalid. */
+interface PlannedCombo {
+  index: number;
+  values: string[];
+  point: Record<string, unknown>;
+  scenario?: Scenario;
+  error?: string;
+}
+
+export interface SweepPlan {
+  name: string;
+  fingerprint: string;
+  params: ParamSpec[];
+  seeds: number[];
+  combos: PlannedCombo[];
+  /** Points in the grid (combinations × seeds). */
+  total: number;
+  shard?: Shard;
+  /** Grid indexes this run is responsible for (all, or the shard's), ascending. */
+  indexes: number[];
+}
+
+/** Identifies the engine build, so results of different builds are never mixed in one file. */
+function engineIdentity(): string {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(wasmPath());
+  } catch {
+    throw new UsageError(`the WASM core ${wasmPath()} is missing; run \`npm run build\` (npm ci does it)`);
+  }
+  return `${packageVersion()} ${createHash('sha256').update(bytes).digest('hex')}`;
+}
+
+/** Parses the options, reads the scenario and validates every parameter combination. */
+export function planSweep(scenarioArg: string, flags: SweepFlags, env: NodeJS.ProcessEnv): SweepPlan {
+  const params = (flags.params ?? []).map(parseParam);
+  const sets = flags.sets ?? [];
+  checkParams(params, sets);
+  const seeds = parseSeeds(flags.seeds, flags.seedList);
+  const shard = resolveShard({ shard: flags.shard, shards: flags.shards }, env);
+  const path = resolveScenario(scenarioArg);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ScenarioError(code === 'ENOENT' ? `scenario file not found: ${displayPath(path)}`
+      : `cannot read scenario file ${displayPath(path)}: ${(error as Error).message}`);
+  }
+  // Messages name the file by its base name, so a line's bytes do not depend on the directory.
+  const shownPath = basename(path);
+  const planned: PlannedCombo[] = gridCombos(params, seeds.length).map((combo) => {
+    const overrides: OverrideSpec[] = [
+      ...sets,
+      ...params.map((p, i) => ({ set: `${p.name}=${combo.values[i]}`, label: `--param ${p.name}=${combo.values[i]}` })),
+    ];
+    const point = pointObject(params, combo.values);
+    try {
+      const scenario = parseScenarioText(text, shownPath, overrides);
+      const refusal = checkMemoryNeed(scenario);
+      if (refusal) return { ...combo, point, error: refusal };
+      return { ...combo, point, scenario };
+    } catch (error) {
+      if (error instanceof ScenarioError) return { ...combo, point, error: error.message };
+      throw error;
+    }
+  });
+  const valid = planned.find((c) => c.scenario !== undefined);
+  if (valid === undefined) {
+    const first = planned[0]!;
+    const what = planned.length === 1 ? 'the scenario is invalid' : `all ${planned.length} parameter combinations are invalid; the first`;
+    throw new ScenarioError(`nothing to sweep: ${what}: ${first.error}`);
+  }
+  const total = planned.length * seeds.length;
+  const indexes: number[] = [];
+  for (let i = 0; i < total; i++) if (inShard(i, shard)) indexes.push(i);
+  const fingerprint = gridFingerprint({ scenarioText: text, sets, params, seeds, engine: engineIdentity() });
+  return { name: valid.scenario!.name, fingerprint, params, seeds, combos: planned, total, ...(shard ? { shard } : {}), indexes };
+}
+
+/** `vm.swappiness=0 vm.min_free_kbytes=65536 seed 2` */
+export function describePoint(point: Record<string, unknown>, seed: number): string {
+  const params = Object.entries(point).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  return [...params, `seed ${seed}`].join(' ');
+}
+
+function defaultOut(plan: SweepPlan): string {
+  const shard = plan.shard ? `.shard-${plan.shard.index + 1}-of-${plan.shard.count}` : '';
+  return join('out', `${plan.name}.sweep${shard}.jsonl`);
+}
+
+function parseJobs(jobs: string | undefined): number {
+  if (jobs === undefined) return availableParallelism();
+  if (!/^\d+$/.test(jobs) || Number(jobs) < 1 || Number(jobs) > 1024) {
+    throw new UsageError(`-j ${jobs}: the number of worker threads must be an integer from 1 to 1024, e.g. -j 4`);
+  }
+  return Number(jobs);
+}
+
+interface Stored { record: PointRecord; text: string }
+
+/** Points already in `out` that this run keeps (for --resume), checked against the plan. */
+function readExisting(out: string, plan: SweepPlan, retryFailed: boolean, io: SweepIo): Map<number, Stored> {
+  const kept = new Map<number, Stored>();
+  const { lines, tornTail } = readRecords(out, { allowTornTail: true });
+  const mine = new Set(plan.indexes);
+  let dropped = 0;
+  for (const { record, text, where } of lines) {
+    if (record.grid !== plan.fingerprint) {
+      throw new UsageError(`${where}: this line is from a different sweep (grid ${record.grid}; this sweep's grid is ${plan.fingerprint}: ` +
+        'the scenario text, --set, --param, the seeds or the mmsim build differ); use another --out, or --force to start over');
+    }
+    if (!mine.has(record.index)) {
+      throw new UsageError(`${where}: point ${record.index} is not in ${plan.shard ? `shard ${plan.shard.index + 1}/${plan.shard.count}` : 'this sweep'}; ` +
+        'resume a shard with the same --shard as its first run');
+    }
+    const combo = plan.combos[Math.floor(record.index / plan.seeds.length)]!;
+    const seed = plan.seeds[record.index % plan.seeds.length]!;
+    if (record.seed !== seed || JSON.stringify(record.point) !== JSON.stringify(combo.point)) {
+      throw new UsageError(`${where}: point ${record.index} should be ${describePoint(combo.point, seed)}, the line says ${describePoint(record.point, record.seed)}`);
+    }
+    if (kept.has(record.index)) throw new UsageError(`${where}: point ${record.index} (${describePoint(record.point, record.seed)}) is in the file twice`);
+    if (retryFailed && record.status === 'error') {
+      dropped++;
+      continue;
+    }
+    kept.set(record.index, { record, text });
+  }
+  if (tornTail) io.stderr(`mmsim: ${out}: left out an incomplete last line (a write cut short); that point runs again\n`);
+  if (dropped > 0) io.stderr(`mmsim: ${out}: running again ${dropped} failed point${dropped === 1 ? '' : 's'} (--retry-failed)\n`);
+  return kept;
+}
+
+/** Runs a sweep; returns the exit status (0 all points ok, 1 some failed, 2 bad input, 130 interrupted). */
+export async function runSweep(scenarioArg: string, flags: SweepFlags, io: SweepIo, hooks: SweepHooks = {}): Promise<number> {
+  const env = io.env ?? process.env;
+  const jobs = parseJobs(flags.jobs);
+  if (flags.retryFailed && !flags.resume) throw new UsageError('--retry-failed goes with --resume');
+  if (flags.resume && flags.force) throw new UsageError('--resume keeps the points in --out and --force discards them: give one');
+  const plan = planSweep(scenarioArg, flags, env);
+  const out = flags.out ?? defaultOut(plan);
+  const csvPath = summaryCsvPath(out);
+  if (csvPath === out) throw new UsageError(`--out ${out}: choose a file name that does not end in .summary.csv`);
+
+  const stored = new Map<number, Stored>();
+  if (existsSync(out)) {
+    if (flags.resume) {
+      for (const [i, s] of readExisting(out, plan, flags.retryFailed === true, io)) stored.set(i, s);
+    } else if (!flags.force) {
+      throw new UsageError(`${out} already exists; add --resume to finish that sweep, or --force to start it over`);
+    }
+  }
+  const previously = stored.size;
+  mkdirSync(dirname(out) || '.', { recursive: true });
+  // Start from a clean file: the kept points in grid order, no torn line to append after.
+  writeFileAtomically(out, canonicalText(stored.values()));
+  const fd = openSync(out, 'a');
+
+  const seedsN = plan.seeds.length;
+  const head = (index: number) => {
+    const combo = plan.combos[Math.floor(index / seedsN)]!;
+    return { grid: plan.fingerprint, scenario: plan.name, index, of: plan.total, point: combo.point, seed: plan.seeds[index % seedsN]! };
+  };
+  let failedNow = 0;
+  let doneNow = 0;
+  const record = (index: number, outcome: PointOutcome): void => {
+    const r = makeRecord(head(index), outcome);
+    const text = formatRecord(r);
+    writeSync(fd, text);
+    stored.set(index, { record: r, text });
+    doneNow++;
+    if (r.status !== 'ok') failedNow++;
+    hooks.onRecord?.(r, doneNow);
+  };
+
+  const todo = plan.indexes.filter((i) => !stored.has(i));
+  const invalid = todo.filter((i) => plan.combos[Math.floor(i / seedsN)]!.scenario === undefined);
+  const runnable = todo.filter((i) => plan.combos[Math.floor(i / seedsN)]!.scenario !== undefined);
+  const threads = Math.max(1, Math.min(jobs, runnable.length));
+
+  if (!flags.quiet) {
+    const shape = plan.params.length > 0 ? `${plan.combos.length} parameter combinations × ${seedsN} seed${seedsN === 1 ? '' : 's'}` : `${seedsN} seed${seedsN === 1 ? '' : 's'}`;
+    const parts = [`${shape} = ${plan.total} points`];
+    if (plan.shard) parts.push(`shard ${plan.shard.index + 1}/${plan.shard.count} (${plan.shard.source}): ${plan.indexes.length} points`);
+    if (previously > 0) parts.push(`${previously} already in ${out}`);
+    if (invalid.length > 0) parts.push(`${invalid.length} with invalid parameters`);
+    io.stderr(`mmsim sweep ${plan.name}: ${parts.join(', ')}; running ${runnable.length} on ${threads} worker thread${threads === 1 ? '' : 's'}\n`);
+  }
+
+  const progress = createSweepProgress({
+    sink: { isTTY: io.stderrIsTTY, write: io.stderr }, enabled: !flags.quiet,
+    label: `mmsim sweep ${plan.name}:`, total: todo.length,
+  });
+
+  let interrupted = false;
+  let stop: () => void = () => { interrupted = true; };
+  const onSignal = (): void => stop();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  hooks.signal?.addEventListener('abort', onSignal);
+  if (hooks.signal?.aborted) interrupted = true;
+
+  let writeError: Error | undefined;
+  try {
+    for (const index of invalid) {
+      if (interrupted) break;
+      record(index, { status: 'error', error: { stage: 'scenario', message: plan.combos[Math.floor(index / seedsN)]!.error! } });
+      progress.update(doneNow, failedNow);
+    }
+    if (runnable.length > 0 && !interrupted) {
+      const workerData: WorkerData = { module: coreModule(), ...(hooks.faults ? { faults: hooks.faults } : {}) };
+      const pool = new Piscina<PointTask, PointOutcome>({
+        filename: new URL('./worker.js', import.meta.url).href,
+        minThreads: threads,
+        maxThreads: threads,
+        idleTimeout: 60_000,
+        workerData,
+      });
+      try {
+        await new Promise<void>((resolve) => {
+          let next = 0;
+          let inFlight = 0;
+          const limit = 2 * threads;
+          const pump = (): void => {
+            while (!interrupted && inFlight < limit && next < runnable.length) {
+              const index = runnable[next++]!;
+              const combo = plan.combos[Math.floor(index / seedsN)]!;
+              inFlight++;
+              pool.run({ scenario: combo.scenario!, seed: plan.seeds[index % seedsN]! }).then(
+                (outcome) => { if (!interrupted) record(index, outcome); },
+                (error: Error) => {
+                  if (!interrupted) {
+                    record(index, { status: 'error', error: { stage: 'worker', message: `the worker thread running this point failed: ${error.message}` } });
+                  }
+                },
+              ).catch((error: Error) => {
+                // Appending to the output failed (a full disk…): stop, keep what is written.
+                writeError ??= error;
+                interrupted = true;
+              }).finally(() => {
+                inFlight--;
+                progress.update(doneNow, failedNow);
+                if (inFlight === 0 && (interrupted || next >= runnable.length)) resolve();
+                else pump();
+              });
+            }
+            if (inFlight === 0) resolve();
+          };
+          stop = () => {
+            interrupted = true;
+            // In-flight points are abandoned: they run again on --resume.
+            void pool.destroy();
+          };
+          pump();
+        });
+      } finally {
+        stop = () => { interrupted = true; };
+        await pool.destroy();
+      }
+    }
+  } finally {
+    progress.finish();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    hooks.signal?.removeEventListener('abort', onSignal);
+    closeSync(fd);
+  }
+
+  if (writeError) {
+    io.stderr(`mmsim: cannot write ${out}: ${writeError.message}; the points written so far are kept, finish with --resume\n`);
+    return EXIT_FAILED_POINTS;
+  }
+  if (interrupted) {
+    const mine = plan.indexes.length;
+    io.stderr(`mmsim: interrupted; ${stored.size} of ${mine} points are in ${out}: run the same command with --resume to finish\n`);
+    return EXIT_INTERRUPTED;
+  }
+
+  const all = [...stored.values()];
+  writeFileAtomically(out, canonicalText(all));
+  const rows = summarize(all.map((s) => s.record));
+  writeFileAtomically(csvPath, formatSummaryCsv(rows));
+  const failed = all.filter((s) => s.record.status !== 'ok').map((s) => s.record).sort((a, b) => a.index - b.index);
+  if (!flags.quiet) {
+    io.stdout(`${plan.name}: mean ± 95% confidence interval across seeds\n${formatSummaryTable(rows)}`);
+    io.stdout(`${all.length} points in ${out}${failed.length > 0 ? ` (${failed.length} failed)` : ''}; summary in ${csvPath}\n`);
+  }
+  if (failed.length > 0) {
+    io.stderr(formatFailures(failed, all.length));
+    return EXIT_FAILED_POINTS;
+  }
+  return EXIT_OK;
+}
+
+/** `mmsim: 2 of 24 points failed:` and the first few with the first line of their error. */
+export function formatFailures(failed: readonly PointRecord[], total: number): string {
+  const shown = failed.slice(0, 5).map((r) => {
+    const firstLine = (r.error?.message ?? 'unknown error').split('\n').map((l) => l.trim()).filter((l) => l !== '').slice(0, 2).join(' ');
+    return `  ${describePoint(r.point, r.seed)}: ${r.error?.stage ?? 'error'}: ${firstLine}`;
+  });
+  const more = failed.length > shown.length ? [`  … and ${failed.length - shown.length} more (status "error" in the JSONL)`] : [];
+  return [`mmsim: ${failed.length} of ${total} points failed:`, ...shown, ...more].join('\n') + '\n';
+}
