@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { join } from 'node:path';
+import { addPlanCommand } from './plan/command.js';
 import { addSweepCommands } from './parallel/commands.js';
 import type { RunResult } from './report/result.js';
 import { formatResultsJson } from './report/results-json.js';
@@ -95,12 +96,14 @@ Examples:
   mmsim run my.yaml --set vm.swappiness=100   run a file with a sysctl changed
   mmsim validate my.yaml                      check a scenario file
   mmsim validate --explain                    list every scenario field with its default
-  mmsim sweep default --param vm.swappiness=0..200:50 --seeds 8   a parameter sweep on all cores`);
+  mmsim sweep default --param vm.swappiness=0..200:50 --seeds 8   a parameter sweep on all cores
+  mmsim plan dirty storage-server --ratio 5..40:5   recommend vm.dirty_* settings`);
 
   addRunCommand(program, io, setStatus);
   addScenariosCommand(program, io);
   addValidateCommand(program, io);
   addSweepCommands(program, io, setStatus);
+  addPlanCommand(program, io, setStatus);
   return program;
 }
 
