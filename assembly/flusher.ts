@@ -15,7 +15,7 @@ import { fileNrPages, fileDevice, filemapLookup } from './filemap';
 import { blkSubmit, blkAddPage, blkTagFreeAt, BLK_WRITE } from './blkdev';
 import { schedule } from './events';
 import { FLUSHER_ENTITY, jiffyNs, curClock } from './sched';
-import { nWbs, folioClearDirtyForIo, folioStartWriteback, wbReclaimable, wbAvgWriteBandwidth, domainDirtyLimit,
+import { nWbs, folioClearDirtyForIo, folioStartWriteback, wbReclaimable, wbWritten, wbWriteback as wbPagesUnderWriteback, wbAvgWriteBandwidth, domainDirtyLimit,
   globalDirtyableMemory, domainDirtyLimits, lastBackgroundThresh, wbCalcThresh, wbUpdateBandwidth,
   wbBandwidthEstimateStart } from './writeback';
 
@@ -37,7 +37,8 @@ let inodes: usize = 0;
 let nInodes: i32 = 0;
 // per-wb: next run (ns, -1 none), work kind, pages left, start_all requested, last_old_flush (ns), in progress
 const F_NEXT = 0; const F_WORK = 1; const F_LEFT = 2; const F_START_ALL = 3; const F_LAST_OLD = 4; const F_BUSY = 5;
-const F_STRIDE = 6;
+const F_SYNC = 6;           // a sync(2) asked for a WB_SYNC_ALL pass
+const F_STRIDE = 7;
 let wbw: usize = 0;
 
 @inline function inf(f: i32, k: i32): i64 { return load<i64>(inodes + (<usize>(f * I_STRIDE + k) << 3)); }
@@ -192,7 +193,7 @@ function wbWriteback(w: i32, t: i64): bool {
   let left = ff(w, F_LEFT);
   while (left > 0) {
     // background and periodic work yield to explicitly requested work
-    if ((kind == WORK_BACKGROUND || kind == WORK_KUPDATE) && ff(w, F_START_ALL) != 0) break;
+    if ((kind == WORK_BACKGROUND || kind == WORK_KUPDATE) && (ff(w, F_START_ALL) != 0 || ff(w, F_SYNC) != 0)) break;
     if (kind == WORK_BACKGROUND && !wbOverBgThresh(w)) break;
     const olderThan = kind == WORK_KUPDATE ? t - expireNs() : t;
     const f = oldestDirtyInode(w, olderThan);
@@ -218,9 +219,14 @@ function wbWriteback(w: i32, t: i64): bool {
 function wbWorkfn(w: i32, t: i64): void {
   setFf(w, F_NEXT, -1);
   setFf(w, F_BUSY, 1);
-  for (let step = 0; step < 4; step++) {
+  for (let step = 0; step < 6; step++) {
     if (ff(w, F_WORK) != WORK_NONE) {
       if (!wbWriteback(w, t)) return;            // waiting for the device: F_NEXT is set
+      continue;
+    }
+    if (ff(w, F_SYNC) != 0) {                    // queued work first: sync's WB_SYNC_ALL pass
+      setFf(w, F_SYNC, 0);
+      startWork(w, WORK_SYNC, LONG_MAX);
       continue;
     }
     if (ff(w, F_START_ALL) != 0) {               // wb_check_start_all
@@ -265,4 +271,28 @@ export function flusherRun(t: i64): void {
     if (n >= 0 && n <= t) wbWorkfn(w, t);
   }
   rearm();
+}
+
+/**
+ * sync(2): wakeup_flusher_threads(WB_REASON_SYNC) and sync_inodes_sb's WB_SYNC_ALL pass on
+ * every wb. Returns the completion count (Σ WB_WRITTEN) at which everything dirty or under
+ * writeback now has reached the disk; the caller waits for it (wait_sb_inodes).
+ */
+export function syncStart(t: i64): i64 {
+  let target: i64 = 0;
+  for (let w = 0; w < nWbs; w++) {
+    target += wbWritten(w) + wbReclaimable(w) + wbPagesUnderWriteback(w);
+    if (wbReclaimable(w) == 0) continue;
+    setFf(w, F_SYNC, 1);
+    setFf(w, F_BUSY, 1);
+    wakeAt(w, t);
+  }
+  return target;
+}
+
+/** Has every wb written `target` pages in all (see syncStart)? */
+export function syncDone(target: i64): bool {
+  let written: i64 = 0;
+  for (let w = 0; w < nWbs; w++) written += wbWritten(w);
+  return written >= target;
 }

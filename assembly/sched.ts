@@ -9,7 +9,7 @@ import { G_N_PROCS, G_HZ, G_DURATION_NS, G_SERIES_INTERVAL_NS, G_COST_ACCESS, G_
   G_SEED, PROC_FIRST_PHASE, PROC_N_PHASES, PROC_START_NS, PROC_LOOP_PHASES, PH_OP, PH_TARGET, PH_PATTERN,
   PH_THETA, PH_HOT_FRACTION, PH_HOT_PROBABILITY, PH_WRITE_FRACTION, PH_RATE_PER_SEC, PH_ACCESSES,
   PH_DURATION_NS, PH_SCRAMBLE, PH_START_PAGE, PH_LENGTH_PAGES, PH_IO_PAGES, PH_THINK_NS,
-  OP_ACCESS, OP_READ, OP_WRITE, OP_SLEEP, PAT_SEQUENTIAL, PAT_UNIFORM, PAT_ZIPF, PAT_HOTCOLD,
+  OP_ACCESS, OP_READ, OP_WRITE, OP_SLEEP, OP_SYNC, C_MMSIM_SYNC_CALLS, C_MMSIM_SYNC_NS, PAT_SEQUENTIAL, PAT_UNIFORM, PAT_ZIPF, PAT_HOTCOLD,
   C_MMSIM_ACCESSES, C_MMSIM_RESIDENT_HITS, C_MMSIM_TASKS_FINISHED, C_MMSIM_EVENTS, C_MMSIM_ALLOC_FAILURES,
   STATUS_OK, STATUS_TIME_LIMIT, STATUS_BUDGET, STATUS_FINISHED } from './generated/abi';
 import { now, pop, peekTime, peekId, schedule, cancel, setNow, EV_NONE } from './events';
@@ -19,7 +19,7 @@ import { mmPgd, mmDead, mmFirstVma, mmNrVmas, vmaStart, vmaEnd, vmaFlags, vmaIsA
   FAULT_OK, FAULT_RETRY, FAULT_KILLED, VM_LOCKED, VM_POPULATE, VM_SHARED } from './mm';
 import { filemapGetUptodate, filemapGetForWrite, fileNrPages } from './filemap';
 import { folioMarkDirty, balanceDirtyPagesRatelimited, balanceDirtyPagesAgain, globalDirtyLimits } from './writeback';
-import { flusherRun } from './flusher';
+import { flusherRun, syncStart, syncDone } from './flusher';
 import { blkComplete, nDevices } from './blkdev';
 import { kswapdRun } from './vmscan';
 import { nextF64, nextBelow, zipfPrepare, zipfSample, scrambleRank, randomSeed } from './random';
@@ -61,7 +61,9 @@ const T_SLICED = 16;      // stopped at the end of a run() slice, not for an eve
 // Accesses generated ahead of time (see lookahead()): count, next, end-of-pass flag, entries.
 const T_LA_N = 17; const T_LA_NEXT = 18; const T_LA_END = 19;
 const T_BDP_AGAIN = 20;   // file + 1 when balance_dirty_pages must check again after its sleep
-const T_LA = 21;
+const T_SYNC_TARGET = 21; // a sync(2) in progress: the completion count it waits for, or -1
+const T_SYNC_START = 22;
+const T_LA = 23;
 const LOOKAHEAD: i32 = 16;
 /**
  * Ranges whose page tables outgrow the host's caches (8 bytes of PTE per page: 32 MiB of PTEs
@@ -162,6 +164,7 @@ function enterNextPhase(t: i32, clock: i64): bool {
   setTf(t, T_CURSOR, 0);
   setTf(t, T_SYS_LEFT, 0);
   setTf(t, T_LA_N, 0); setTf(t, T_LA_NEXT, 0); setTf(t, T_LA_END, 0);
+  setTf(t, T_SYNC_TARGET, -1);
   setTf(t, T_NEXT_ISSUE, clock);
   const dur = <i64>phaseCfg(g, PH_DURATION_NS);
   setTf(t, T_PHASE_END, op == OP_SLEEP ? clock + dur : (dur > 0 ? clock + dur : -1));
@@ -316,6 +319,25 @@ function runTask(t: i32, limit: i64): void {
       continue;
     }
     if (op == OP_SLEEP) { clock = phaseEnd; continue; }
+    if (op == OP_SYNC) {
+      // sync(2): start data-integrity writeback everywhere, then wait (polling each jiffy) until
+      // what was dirty or under writeback at the call has completed
+      let target = tf(t, T_SYNC_TARGET);
+      if (target < 0) {
+        curClock = clock;
+        target = syncStart(clock);
+        setTf(t, T_SYNC_TARGET, target); setTf(t, T_SYNC_START, clock);
+        countEvent(C_MMSIM_SYNC_CALLS);
+      }
+      if (syncDone(target)) {
+        countAdd(C_MMSIM_SYNC_NS, clock - tf(t, T_SYNC_START));
+        if (!enterNextPhase(t, clock)) { state = TS_DONE; break; }
+        continue;
+      }
+      clock += jiffyNs;
+      hTime = refreshHorizon(limit); hId = horizonId;
+      continue;
+    }
     const n = tf(t, T_N);
     if (n <= 0) { if (!enterNextPhase(t, clock)) { state = TS_DONE; break; } continue; }
     const pattern = <i32>phaseCfg(g, PH_PATTERN);

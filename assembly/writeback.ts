@@ -236,6 +236,7 @@ export function endPageWriteback(p: u32): void {
 }
 
 export function wbReclaimable(w: i32): i64 { return wbf(w, W_RECLAIMABLE); }
+export function wbWritten(w: i32): i64 { return wbf(w, W_WRITTEN); }
 export function wbWriteback(w: i32): i64 { return wbf(w, W_WRITEBACK); }
 export function wbAvgWriteBandwidth(w: i32): i64 { return wbf(w, W_AVG_BW); }
 export function domainDirtyLimit(): i64 { return domDirtyLimit; }

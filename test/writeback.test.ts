@@ -191,3 +191,19 @@ test('periodic writeback writes inodes dirty longer than dirty_expire_centisecs,
   assert.equal(r.counters.nr_dirty, 0, 'written after expiry');
   assert.equal(r.counters.mmsim_flusher_pages_kupdate! - kupdateBefore, 32 * 256, 'by periodic writeback');
 });
+
+test('sync writes every dirty page (WB_SYNC_ALL) and the caller waits until it is on disk', () => {
+  const r = runScenario(writer({ duration: '20s', procs: `  writer:
+    workload:
+      - { op: write, target: log, pattern: sequential, ioSize: 64KiB, length: 32MiB }
+      - { op: sync }
+      - { op: sleep, duration: 1s }` }));
+  const c = r.counters;
+  assert.equal(c.mmsim_sync_calls, 1);
+  assert.equal(c.mmsim_flusher_pages_sync, 32 * 256, 'the sync pass wrote the dirty file');
+  assert.equal(c.nr_dirty, 0);
+  assert.equal(c.nr_written, 32 * 256);
+  // 32 MiB at 100 MB/s: the caller waited about a third of a second, not the 30 s expiry
+  assert.ok(c.mmsim_sync_ns! > 0.3e9 && c.mmsim_sync_ns! < 0.5e9, `sync took ${c.mmsim_sync_ns! / 1e6} ms`);
+  assert.ok(r.simulatedSeconds < 2, 'the run ended after the workload, well before expiry');
+});

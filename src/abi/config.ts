@@ -48,7 +48,7 @@ export const PHASE_FIELDS = [
   'ratePerSec', 'accesses', 'durationNs', 'scramble', 'startPage', 'lengthPages', 'ioPages',
   'thinkNs',
 ] as const;
-export const PHASE_OP = { access: 0, read: 1, write: 2, sleep: 3 } as const;
+export const PHASE_OP = { access: 0, read: 1, write: 2, sleep: 3, sync: 4 } as const;
 export const PATTERN = { sequential: 0, uniform: 1, zipf: 2, hotcold: 3 } as const;
 
 /** Status codes returned by init() and run(). */

@@ -117,6 +117,8 @@ export const COUNTERS: readonly CounterDef[] = [
   { name: 'mmsim_flusher_pages_kupdate', kind: 'event', doc: 'pages written by periodic writeback of expired inodes' },
   { name: 'mmsim_flusher_pages_vmscan', kind: 'event', doc: 'pages written because reclaim woke the flushers (WB_REASON_VMSCAN)' },
   { name: 'mmsim_flusher_pages_sync', kind: 'event', doc: 'pages written by sync (WB_SYNC_ALL)' },
+  { name: 'mmsim_sync_calls', kind: 'event', doc: 'sync(2) calls by workloads' },
+  { name: 'mmsim_sync_ns', kind: 'event', doc: 'simulated time tasks waited in sync(2) for data-integrity writeback (ns)' },
   { name: 'mmsim_flusher_blocked', kind: 'event', doc: 'times the flusher waited for a free device tag' },
   { name: 'mmsim_kswapd_wakeups', kind: 'event', doc: 'times kswapd was woken from sleep' },
   { name: 'mmsim_kswapd_failures', kind: 'event', doc: 'balance_pgdat runs that reclaimed nothing (pgdat->kswapd_failures increments)' },

@@ -133,8 +133,8 @@ function checkVmas(s: Scenario, procName: string, proc: Process): RawIssue[] {
 /** The byte size of what a phase targets, or an issue saying why the target is wrong. */
 function phaseTargetSize(s: Scenario, procName: string, proc: Process, phase: Phase, path: PropertyKey[]): number | RawIssue {
   const targetPath = [...path, 'target'];
-  if (phase.op === 'sleep') {
-    return phase.target === '' ? 0 : { path: targetPath, message: `"${phase.target}" given for a sleep phase; remove it` };
+  if (phase.op === 'sleep' || phase.op === 'sync') {
+    return phase.target === '' ? 0 : { path: targetPath, message: `"${phase.target}" given for a ${phase.op} phase; remove it` };
   }
   const [pool, what, whatPlural, example] = phase.op === 'access'
     ? [proc.vmas, `VMA of process ${procName}`, `the VMAs of process ${procName}`, 'heap']
@@ -156,13 +156,13 @@ function checkWorkload(s: Scenario, procName: string, proc: Process): RawIssue[]
     const targetSize = phaseTargetSize(s, procName, proc, phase, path);
     if (typeof targetSize !== 'number') {
       issues.push(targetSize);
-    } else if (phase.op !== 'sleep' && phase.start + phase.length > targetSize) {
+    } else if (phase.op !== 'sleep' && phase.op !== 'sync' && phase.start + phase.length > targetSize) {
       issues.push({
         path: [...path, phase.length > 0 ? 'length' : 'start'],
         message: `start ${formatSizeExact(phase.start)} + length ${formatSizeExact(phase.length)} runs past the end of ` +
           `${phase.target} (${formatSizeExact(targetSize)}); e.g. start: 0, length: ${formatSizeExact(targetSize)}`,
       });
-    } else if (phase.op !== 'sleep' && phase.length === 0 && phase.start >= targetSize) {
+    } else if (phase.op !== 'sleep' && phase.op !== 'sync' && phase.length === 0 && phase.start >= targetSize) {
       issues.push({
         path: [...path, 'start'],
         message: `${formatSize(phase.start)} leaves nothing of ${phase.target} (${formatSize(targetSize)}); e.g. start: 0`,

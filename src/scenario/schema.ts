@@ -117,9 +117,9 @@ const vma = section('{ type: anon, size: 1GiB }', {
 }).describe('A virtual memory area of a process');
 
 const phase = section('{ op: access, target: heap }', {
-  op: choice(['access', 'read', 'write', 'sleep'] as const,
-    'access: loads/stores to a VMA; read/write: syscalls on a file; sleep: idle for duration'),
-  target: text('a VMA of this process (access) or a file (read/write); omitted for sleep', { example: 'heap', default: '', pattern: NAME_PATTERN, rule: NAME_RULE }),
+  op: choice(['access', 'read', 'write', 'sleep', 'sync'] as const,
+    'access: loads/stores to a VMA; read/write: syscalls on a file; sleep: idle for duration; sync: sync(2), write every dirty page and wait for it'),
+  target: text('a VMA of this process (access) or a file (read/write); omitted for sleep and sync', { example: 'heap', default: '', pattern: NAME_PATTERN, rule: NAME_RULE }),
   pattern: choice(['sequential', 'uniform', 'zipf', 'hotcold'] as const, 'order of pages touched in the range', 'sequential'),
   theta: number('zipf: skew exponent; higher = more concentrated on few pages', { min: 0, max: 100, exclusiveMin: true, example: '0.99', default: 0.99 }),
   hotFraction: fraction('hotcold: share of the range that is hot', 0.2),

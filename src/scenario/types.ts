@@ -94,7 +94,7 @@ export interface Vma {
 }
 
 export interface Phase {
-  op: 'access' | 'read' | 'write' | 'sleep';
+  op: 'access' | 'read' | 'write' | 'sleep' | 'sync';
   target: string;                 // a vma of this process (access) or a file (read/write); '' for sleep
   pattern: 'sequential' | 'uniform' | 'zipf' | 'hotcold';
   theta: number;                  // zipf exponent
