@@ -18,7 +18,7 @@ import { filemapInit } from './filemap';
 import { swapInit } from './swap';
 import { blkInit } from './blkdev';
 import { vmscanInit } from './vmscan';
-import { writebackInit, wbInfoFill, WBINFO_STRIDE, nWbs, pauseHistPtr as php, pauseHistLen as phl, flushHistPtr as fhp, flushHistLen as fhl } from './writeback';
+import { writebackInit, wbInfoFill, WBINFO_STRIDE, nWbs, taskSeriesPtr as tsp, taskSeriesRowsN, TASK_SERIES_FIELDS, pauseHistPtr as php, pauseHistLen as phl, flushHistPtr as fhp, flushHistLen as fhl } from './writeback';
 import { flusherInit } from './flusher';
 import { schedInit, runEvents, nrEntities } from './sched';
 import { invariantsInit, setInvariantMode, checkInvariants as check, detectorsBase, detectorsLen as dlen,
@@ -68,7 +68,7 @@ export function init(): i32 {
   if (!lruBatchesInit(nProcs)) return STATUS_NO_MEMORY;
   allocInit(pages + NR_LRU_SENTINELS);
   vmscanInit();
-  if (!writebackInit(nProcs)) return STATUS_NO_MEMORY;
+  if (!writebackInit(nProcs, samples)) return STATUS_NO_MEMORY;
   if (!flusherInit()) return STATUS_NO_MEMORY;
   if (!schedInit()) return STATUS_NO_MEMORY;
   if (!mmInit()) return STATUS_NO_MEMORY;
@@ -105,3 +105,7 @@ export function pauseHistLen(): i32 { return phl(); }
 /** Age of dirty data at writeback completion, 10 ms buckets (u64 counts; the last = older). */
 export function flushHistPtr(): usize { return fhp(); }
 export function flushHistLen(): i32 { return fhl(); }
+/** Per-task series: rows × tasks × (dirtied pages, throttled ns, last pause ns), f64. */
+export function taskSeriesPtr(): usize { return tsp(); }
+export function taskSeriesRows(): i32 { return taskSeriesRowsN(); }
+export function taskSeriesFields(): i32 { return TASK_SERIES_FIELDS; }

@@ -18,7 +18,7 @@ import { pteOffset, _PAGE_PRESENT, _PAGE_RW, _PAGE_ACCESSED, _PAGE_DIRTY } from 
 import { mmPgd, mmDead, mmFirstVma, mmNrVmas, vmaStart, vmaEnd, vmaFlags, vmaIsAnon, handleMmFault,
   FAULT_OK, FAULT_RETRY, FAULT_KILLED, VM_LOCKED, VM_POPULATE, VM_SHARED } from './mm';
 import { filemapGetUptodate, filemapGetForWrite, fileNrPages } from './filemap';
-import { folioMarkDirty, balanceDirtyPagesRatelimited, balanceDirtyPagesAgain, globalDirtyLimits } from './writeback';
+import { folioMarkDirty, balanceDirtyPagesRatelimited, balanceDirtyPagesAgain, globalDirtyLimits, taskSeriesSample } from './writeback';
 import { flusherRun, syncStart, syncDone } from './flusher';
 import { blkComplete, nDevices } from './blkdev';
 import { kswapdRun } from './vmscan';
@@ -482,6 +482,7 @@ function sampleNow(t: i64): void {
   globalDirtyLimits();
   if (invariantMode >= INV_AT_SAMPLES) checkInvariants();
   seriesSample(t);
+  taskSeriesSample();
   lastSampleAt = t;
 }
 

@@ -86,7 +86,16 @@ export function flushHistPtr(): usize { return flushHist; }
 export function flushHistLen(): i32 { return FLUSH_BUCKETS; }
 
 // --- per-task state (task_struct) ---------------------------------------------------------------
-const K_NR_DIRTIED = 0; const K_PAUSE = 1; const K_PAUSED_WHEN = 2; const K_BDP_RL = 3; const K_STRIDE = 4;
+const K_NR_DIRTIED = 0; const K_PAUSE = 1; const K_PAUSED_WHEN = 2; const K_BDP_RL = 3;
+const K_DIRTIED_TOTAL = 4;   // pages this task dirtied in all (for its dirty rate)
+const K_THROTTLE_NS = 5;     // its time asleep in balance_dirty_pages
+const K_LAST_PAUSE_NS = 6;   // its last pause
+const K_STRIDE = 7;
+// Per-task series: at every sample, each task's dirtied pages, throttled ns and last pause.
+export const TASK_SERIES_FIELDS: i32 = 3;
+let taskSeries: usize = 0;
+let taskSeriesCap: i32 = 0;
+let taskSeriesRows: i32 = 0;
 let tasks: usize = 0;
 let nCpus: i32 = 0;
 @inline function tkf(t: i32, f: i32): i64 { return load<i64>(tasks + (<usize>(t * K_STRIDE + f) << 3)); }
@@ -101,7 +110,10 @@ let nCpus: i32 = 0;
 function ilog2(x: u64): i64 { return x == 0 ? 0 : <i64>(63 - clz<u64>(x)); }
 function roundupPowOfTwo(x: u64): u64 { return x <= 1 ? 1 : (<u64>1) << (64 - clz<u64>(x - 1)); }
 
-export function writebackInit(tasksN: i32): bool {
+export function writebackInit(tasksN: i32, maxSamples: i32): bool {
+  taskSeriesCap = maxSamples; taskSeriesRows = 0;
+  taskSeries = regionAlloc(<u64>maxSamples * <u64>(tasksN + 1) * <u64>TASK_SERIES_FIELDS * 8);
+  if (taskSeries == 0) return false;
   nWbs = <i32>cfg(G_N_DEVICES);
   nCpus = tasksN;
   wbs = regionAlloc(<u64>(nWbs + 1) * W_STRIDE * 8);
@@ -181,6 +193,7 @@ export function folioMarkDirty(p: u32): void {
   addWbf(w, W_DIRTIED, 1);
   const t = thisTask();
   setTkf(t, K_NR_DIRTIED, tkf(t, K_NR_DIRTIED) + 1);
+  setTkf(t, K_DIRTIED_TOTAL, tkf(t, K_DIRTIED_TOTAL) + 1);
   setTkf(t, K_BDP_RL, tkf(t, K_BDP_RL) + 1);
   inodeAccountDirtied(f, curClock);
   // folio->private is free for page-cache pages here: it remembers when the page became dirty
@@ -577,6 +590,8 @@ function balanceDirtyPages(w: i32, pagesDirtied: i64): bool {
   const ns = pause * jiffyNs;
   waitUntil(curClock + ns);
   countPause(ns);
+  setTkf(t, K_THROTTLE_NS, tkf(t, K_THROTTLE_NS) + ns);
+  setTkf(t, K_LAST_PAUSE_NS, ns);
   setTkf(t, K_PAUSED_WHEN, nowJ + pause);
   setTkf(t, K_NR_DIRTIED, 0);
   setTkf(t, K_PAUSE, nrDirtiedPause);
@@ -634,3 +649,18 @@ export function wbInfoFill(): usize {
   }
   return wbInfo;
 }
+
+/** Append one row of the per-task series (called with every vmstat sample). */
+export function taskSeriesSample(): void {
+  if (taskSeriesRows >= taskSeriesCap) return;
+  let a = taskSeries + <usize>taskSeriesRows * <usize>(nCpus * TASK_SERIES_FIELDS) * 8;
+  for (let t = 0; t < nCpus; t++) {
+    store<f64>(a, <f64>tkf(t, K_DIRTIED_TOTAL));
+    store<f64>(a, <f64>tkf(t, K_THROTTLE_NS), 8);
+    store<f64>(a, <f64>tkf(t, K_LAST_PAUSE_NS), 16);
+    a += <usize>TASK_SERIES_FIELDS * 8;
+  }
+  taskSeriesRows++;
+}
+export function taskSeriesPtr(): usize { return taskSeries; }
+export function taskSeriesRowsN(): i32 { return taskSeriesRows; }

@@ -104,6 +104,10 @@ test('one writer faster than its device: dirty pages settle at the setpoint, its
   const dirtyRate = (last[col(r, 'nr_dirtied')]! - first[col(r, 'nr_dirtied')]!) / secs;
   const deviceRate = 100e6 / PAGE;
   assert.ok(Math.abs(dirtyRate - deviceRate) < 0.05 * deviceRate, `dirty rate ${dirtyRate.toFixed(0)} ≈ ${deviceRate.toFixed(0)} pages/s`);
+  // the per-task series shows the same: the writer's own dirty rate in each interval
+  const taskRates = rows.slice(1).map((row) => row[col(r, 'task_writer_dirty_rate_pages_s')]!);
+  for (const rate of taskRates) assert.ok(Math.abs(rate - deviceRate) < 0.1 * deviceRate, `task dirty rate ${rate}`);
+  assert.ok(last[col(r, 'task_writer_pause_ns')]! > 0 && last[col(r, 'task_writer_pause_ns')]! <= 200e6);
   // bandwidth estimation converged on the device
   assert.ok(Math.abs(r.wbs[0]!.writeBandwidth - deviceRate) < 0.05 * deviceRate, `write_bandwidth ${r.wbs[0]!.writeBandwidth}`);
   assert.ok(r.counters.mmsim_bdp_pauses! > 100);
@@ -206,4 +210,36 @@ test('sync writes every dirty page (WB_SYNC_ALL) and the caller waits until it i
   // 32 MiB at 100 MB/s: the caller waited about a third of a second, not the 30 s expiry
   assert.ok(c.mmsim_sync_ns! > 0.3e9 && c.mmsim_sync_ns! < 0.5e9, `sync took ${c.mmsim_sync_ns! / 1e6} ms`);
   assert.ok(r.simulatedSeconds < 2, 'the run ended after the workload, well before expiry');
+});
+
+test('strictlimit (FUSE-like, max_ratio 1%): the writer is throttled on its device\'s own share while the system is far below its limits', () => {
+  const r = runScenario(scenarioFromYaml(`
+name: fuse
+description: a writer on a strict-limit device
+duration: 6s
+machine: { memory: 1GiB }
+devices:
+  fuse: { readBandwidth: 200MB/s, writeBandwidth: 100MB/s, readLatency: 1ms, writeLatency: 1ms, maxRatio: 1, strictLimit: true }
+files:
+  f: { size: 8GiB, device: fuse }
+processes:
+  writer:
+    workload:
+      - { op: write, target: f, pattern: sequential, ioSize: 64KiB }
+    loop: true
+series: { interval: 500ms }
+`));
+  const c = r.counters;
+  const thresh = c.nr_dirty_threshold!;
+  const freerun = c.mmsim_dirty_freerun!;
+  assert.ok(c.mmsim_bdp_pauses! > 0, 'throttled');
+  assert.ok(r.wbs[0]!.wbThresh <= Math.ceil(thresh / 100), `wb_thresh ${r.wbs[0]!.wbThresh} ≤ 1% of ${thresh}`);
+  // global dirty + writeback never came near the freerun ceiling
+  const peak = c.mmsim_peak_dirty_writeback!;
+  assert.ok(peak < freerun / 2, `peak ${peak} far below freerun ${freerun}`);
+  // throttling still lets the device run near its bandwidth
+  const steady = r.series.rows.filter((row) => row[0]! >= 2);
+  const rate = steady.map((row) => row[col(r, 'task_writer_dirty_rate_pages_s')]!);
+  const mean = rate.reduce((a, b) => a + b, 0) / rate.length;
+  assert.ok(mean < 1.1 * 100e6 / PAGE, `dirty rate ${mean} at most the device's`);
 });

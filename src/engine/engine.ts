@@ -48,12 +48,24 @@ function collect(core: CoreExports, s: Scenario, seed: number, enc: Encoded): Om
   const stride = core.seriesStride();
   const rowsN = core.seriesRows();
   const series = new Float64Array(buf, core.seriesPtr(), rowsN * stride);
+  // per-task columns: pages dirtied, the dirty rate since the previous sample, time throttled, last pause
+  const nTasks = enc.processNames.length;
+  const tf = core.taskSeriesFields();
+  const tseries = new Float64Array(buf, core.taskSeriesPtr(), core.taskSeriesRows() * nTasks * tf);
   const rows: number[][] = [];
   for (let r = 0; r < rowsN; r++) {
     const row = Array.from(series.subarray(r * stride, (r + 1) * stride));
     row[0] = row[0]! / 1e9;
+    for (let t = 0; t < nTasks; t++) {
+      const at = (rr: number, f: number) => tseries[(rr * nTasks + t) * tf + f] ?? 0;
+      const dt = r > 0 ? row[0]! - rows[r - 1]![0]! : 0;
+      const rate = r > 0 && dt > 0 ? (at(r, 0) - at(r - 1, 0)) / dt : 0;
+      row.push(at(r, 0), Math.round(rate), at(r, 1), at(r, 2));
+    }
     rows.push(row);
   }
+  const taskColumns = enc.processNames.flatMap((p) => [
+    `task_${p}_dirtied_pages`, `task_${p}_dirty_rate_pages_s`, `task_${p}_throttled_ns`, `task_${p}_pause_ns`]);
   const dstride = core.detectorStride();
   const dlen = core.detectorsLen();
   const det = new Float64Array(buf, core.detectorsPtr(), dlen * dstride);
@@ -93,7 +105,7 @@ function collect(core: CoreExports, s: Scenario, seed: number, enc: Encoded): Om
   return {
     scenario: s.name, seed, simulatedSeconds: core.nowNs() / 1e9, counters, detectors,
     detectorsTotal: core.detectorsTotal(), zones, wbs, writeback,
-    series: { columns: ['time_s', ...COUNTERS.map((c) => c.name)], rows },
+    series: { columns: ['time_s', ...COUNTERS.map((c) => c.name), ...taskColumns], rows },
   };
 }
 

@@ -30,6 +30,9 @@ export interface CoreExports {
   wbInfoPtr(): number;
   wbInfoStride(): number;
   wbCount(): number;
+  taskSeriesPtr(): number;
+  taskSeriesRows(): number;
+  taskSeriesFields(): number;
   pauseHistPtr(): number;
   pauseHistLen(): number;
   flushHistPtr(): number;
