@@ -17,7 +17,7 @@ import { schedule } from './events';
 import { FLUSHER_ENTITY, jiffyNs, curClock } from './sched';
 import { nWbs, folioClearDirtyForIo, folioStartWriteback, wbReclaimable, wbWritten, wbWriteback as wbPagesUnderWriteback, wbAvgWriteBandwidth, domainDirtyLimit,
   globalDirtyableMemory, domainDirtyLimits, lastBackgroundThresh, wbCalcThresh, wbUpdateBandwidth,
-  wbBandwidthEstimateStart } from './writeback';
+  wbBandwidthEstimateStart, globalFileDirty } from './writeback';
 
 const MIN_WRITEBACK_PAGES: i64 = 1024;      // 4 MiB
 const DIRTY_SCOPE: i64 = 8;
@@ -115,7 +115,7 @@ export function wakeupFlusherThreads(): void {
 function wbOverBgThresh(w: i32): bool {
   domainDirtyLimits(globalDirtyableMemory());
   const bg = lastBackgroundThresh();
-  const fileDirty = <i64>count(C_NR_DIRTY);
+  const fileDirty = globalFileDirty();
   if (fileDirty > bg) return true;
   return wbReclaimable(w) > wbCalcThresh(w, bg, fileDirty);
 }

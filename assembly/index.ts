@@ -18,6 +18,9 @@ import { filemapInit } from './filemap';
 import { swapInit } from './swap';
 import { blkInit } from './blkdev';
 import { vmscanInit } from './vmscan';
+import { setRemote as setRemoteTotals, nodeDirtyableMemory, localCompletions as localCompl } from './writeback';
+import { count } from './vmstat';
+import { C_NR_DIRTY, C_NR_WRITEBACK } from './generated/abi';
 import { writebackInit, wbInfoFill, WBINFO_STRIDE, nWbs, taskSeriesPtr as tsp, taskSeriesRowsN, TASK_SERIES_FIELDS, pauseHistPtr as php, pauseHistLen as phl, flushHistPtr as fhp, flushHistLen as fhl } from './writeback';
 import { flusherInit } from './flusher';
 import { schedInit, runEvents, nrEntities } from './sched';
@@ -109,3 +112,14 @@ export function flushHistLen(): i32 { return fhl(); }
 export function taskSeriesPtr(): usize { return tsp(); }
 export function taskSeriesRows(): i32 { return taskSeriesRowsN(); }
 export function taskSeriesFields(): i32 { return TASK_SERIES_FIELDS; }
+
+// --- a node of a sharded machine (see writeback.ts) ---
+/** The other nodes' totals as of the last epoch boundary. */
+export function setRemote(dirty: f64, fileDirty: f64, dirtyable: f64, completions: f64): void {
+  setRemoteTotals(<i64>dirty, <i64>fileDirty, <i64>dirtyable, <i64>completions);
+}
+/** This node's NR_FILE_DIRTY + NR_WRITEBACK. */
+export function localDirty(): f64 { return <f64>(count(C_NR_DIRTY) + count(C_NR_WRITEBACK)); }
+export function localFileDirty(): f64 { return <f64>count(C_NR_DIRTY); }
+export function localDirtyable(): f64 { return <f64>nodeDirtyableMemory(); }
+export function localCompletions(): f64 { return <f64>localCompl(); }

@@ -6,7 +6,7 @@
 import { regionAlloc } from './mem';
 import { cfg, procCfg, phaseCfg } from './config';
 import { G_N_PROCS, G_HZ, G_DURATION_NS, G_SERIES_INTERVAL_NS, G_COST_ACCESS, G_COST_SYSCALL_PAGE,
-  G_SEED, PROC_FIRST_PHASE, PROC_N_PHASES, PROC_START_NS, PROC_LOOP_PHASES, PH_OP, PH_TARGET, PH_PATTERN,
+  G_SEED, G_NO_EARLY_END, PROC_FIRST_PHASE, PROC_N_PHASES, PROC_START_NS, PROC_LOOP_PHASES, PH_OP, PH_TARGET, PH_PATTERN,
   PH_THETA, PH_HOT_FRACTION, PH_HOT_PROBABILITY, PH_WRITE_FRACTION, PH_RATE_PER_SEC, PH_ACCESSES,
   PH_DURATION_NS, PH_SCRAMBLE, PH_START_PAGE, PH_LENGTH_PAGES, PH_IO_PAGES, PH_THINK_NS,
   OP_ACCESS, OP_READ, OP_WRITE, OP_SLEEP, OP_SYNC, C_MMSIM_SYNC_CALLS, C_MMSIM_SYNC_NS, PAT_SEQUENTIAL, PAT_UNIFORM, PAT_ZIPF, PAT_HOTCOLD,
@@ -511,7 +511,7 @@ export function runEvents(until: i64, maxEvents: i32): i32 {
     else if (id < FIRST_DEVICE + nDevices) blkComplete(id - FIRST_DEVICE, t);
     else { currentTask = id - FIRST_DEVICE - nDevices; runTask(currentTask, limit); currentTask = -1; }
   }
-  if (liveTasks <= 0 && nTasks > 0) {
+  if (liveTasks <= 0 && nTasks > 0 && cfg(G_NO_EARLY_END) == 0) {
     // every workload has ended: the run ends with them
     finished = true;
     setNow(lastTaskEnd);

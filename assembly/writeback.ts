@@ -132,6 +132,7 @@ export function writebackInit(tasksN: i32, maxSamples: i32): bool {
   if (sumMinRatio > 100 * BDI_RATIO_SCALE) sumMinRatio = 100 * BDI_RATIO_SCALE;
   for (let t = 0; t <= tasksN; t++) setTkf(t, K_PAUSE, 128 >> 2);   // nr_dirtied_pause at fork
   domCompl = 0; domPeriod = 0; domPeriodTime = 0; domDirtyLimitStamp = 0;
+  remoteDirty = 0; remoteFileDirty = 0; remoteDirtyable = 0; remoteCompl = 0;
   // writeback_set_ratelimit: ratelimit_pages = max(thresh / (online CPUs * 32), 16)
   domainDirtyLimits(globalDirtyableMemory());
   domDirtyLimit = lastThresh;
@@ -257,12 +258,31 @@ export function domainDirtyLimit(): i64 { return domDirtyLimit; }
 // --- limits ---------------------------------------------------------------------------------
 
 /** global_dirtyable_memory: free pages less the reserves, plus the file LRU, plus one. */
-export function globalDirtyableMemory(): i64 {
+export function globalDirtyableMemory(): i64 { return nodeDirtyableMemory() + remoteDirtyable + 1; }
+
+/** This node's part of it (node_dirtyable_memory, with the reserves of global_dirtyable_memory). */
+export function nodeDirtyableMemory(): i64 {
   let x = <i64>count(C_NR_FREE_PAGES);
   x -= x < totalreservePages ? x : totalreservePages;
   x += <i64>(count(C_NR_ACTIVE_FILE) + count(C_NR_INACTIVE_FILE));
-  return x + 1;
+  return x;
 }
+
+// --- the other NUMA nodes of a sharded machine ----------------------------------------------------
+// The kernel's dirty limits are global. When a machine is simulated one node per instance, the
+// host hands each node the other nodes' totals at every epoch boundary (as of that boundary):
+// dirty + writeback pages, dirty pages, dirtyable memory and writeback completions.
+let remoteDirty: i64 = 0;
+let remoteFileDirty: i64 = 0;
+let remoteDirtyable: i64 = 0;
+let remoteCompl: i64 = 0;
+export function setRemote(dirty: i64, fileDirty: i64, dirtyable: i64, compl: i64): void {
+  remoteDirty = dirty; remoteFileDirty = fileDirty; remoteDirtyable = dirtyable; remoteCompl = compl;
+}
+/** NR_FILE_DIRTY of the whole machine. */
+export function globalFileDirty(): i64 { return <i64>count(C_NR_DIRTY) + remoteFileDirty; }
+/** This node's completion events (for the host's exchange). */
+export function localCompletions(): i64 { domainAgePeriods(jiffiesNow()); return domCompl; }
 
 let lastThresh: i64 = 0;
 let lastBgThresh: i64 = 0;
@@ -297,7 +317,7 @@ export function wbCalcThresh(w: i32, thresh: i64, dirty: i64): i64 {
   domainAgePeriods(jiffiesNow());
   wbReflectPeriod(w);
   // fprop_fraction_percpu: num/den ≤ 1, den > 0
-  let num = wbf(w, W_COMPL); let den = domCompl;
+  let num = wbf(w, W_COMPL); let den = domCompl + remoteCompl;
   if (den <= num) den = num > 0 ? num : 1;
   let wbThresh: u64 = <u64>thresh * (100 * BDI_RATIO_SCALE - sumMinRatio) / (100 * BDI_RATIO_SCALE);
   wbThresh = wbThresh * <u64>num / <u64>den;
@@ -531,7 +551,7 @@ function balanceDirtyPages(w: i32, pagesDirtied: i64): bool {
   countEvent(C_MMSIM_BDP_CALLS);
   let nowJ = jiffiesNow();
   dtcAvail = globalDirtyableMemory();
-  dtcDirty = <i64>(count(C_NR_DIRTY) + count(C_NR_WRITEBACK));
+  dtcDirty = <i64>(count(C_NR_DIRTY) + count(C_NR_WRITEBACK)) + remoteDirty;
   domainDirtyLimits(dtcAvail);
   dtcThresh = lastThresh; dtcBg = lastBgThresh;
   const strict = wbStrict(w);
@@ -542,7 +562,7 @@ function balanceDirtyPages(w: i32, pagesDirtied: i64): bool {
   countSet(C_MMSIM_DIRTY_LIMIT, <u64>hardDirtyLimit(dtcThresh));
   countSet(C_MMSIM_DIRTY_SETPOINT, <u64>((dirtyFreerunCeiling(dtcThresh, dtcBg) + hardDirtyLimit(dtcThresh)) / 2));
   // kick the flusher above the background threshold (NR_FILE_DIRTY only)
-  if (cfg(G_LAPTOP_MODE) == 0 && <i64>count(C_NR_DIRTY) > dtcBg && !writebackInProgress(w)) wbStartBackgroundWriteback(w);
+  if (cfg(G_LAPTOP_MODE) == 0 && globalFileDirty() > dtcBg && !writebackInProgress(w)) wbStartBackgroundWriteback(w);
   if (dirty <= freerun) {
     countEvent(C_MMSIM_BDP_FREERUN);
     setTkf(t, K_PAUSED_WHEN, nowJ);
@@ -645,7 +665,7 @@ export function wbInfoFill(): usize {
     store<f64>(a, <f64>wbf(w, W_THRESH), 48);
     domainAgePeriods(jiffiesNow());
     wbReflectPeriod(w);
-    store<f64>(a, domCompl > 0 ? <f64>wbf(w, W_COMPL) / <f64>domCompl : 0.0, 56);
+    store<f64>(a, domCompl + remoteCompl > 0 ? <f64>wbf(w, W_COMPL) / <f64>(domCompl + remoteCompl) : 0.0, 56);
   }
   return wbInfo;
 }

@@ -26,10 +26,12 @@ import { createProgress } from './util/progress.js';
 export interface RunOptions {
   seed?: number;
   onProgress?: (simulatedNs: number, totalNs: number) => void;
+  /** Worker threads for a machine of several NUMA nodes (default: the available cores). */
+  jobs?: number;
 }
 
 /** The engine's entry point (src/engine/engine.ts). */
-export type RunScenario = (scenario: Scenario, options: RunOptions) => RunResult;
+export type RunScenario = (scenario: Scenario, options: RunOptions) => RunResult | Promise<RunResult>;
 
 /** Where the CLI writes and how it reaches the engine; tests replace parts of it. */
 export interface CliIo {
@@ -113,6 +115,7 @@ interface RunFlags {
   duration?: string;
   format: 'text' | 'json';
   quiet?: boolean;
+  jobs?: string;
 }
 
 function addRunCommand(program: Command, io: CliIo, setStatus: (code: number) => void): void {
@@ -127,6 +130,7 @@ function addRunCommand(program: Command, io: CliIo, setStatus: (code: number) =>
     .option('--set <field=value>', 'change a scenario field, repeatable (e.g. vm.swappiness=100)', collectInto(overrides, '--set'))
     .option('--policy <field=value>', 'same as --set, for policy fields', collectInto(overrides, '--policy'))
     .option('--quiet', 'no progress line and no summary (errors still go to stderr)')
+    .option('-j, --jobs <n>', 'worker threads for a machine of several NUMA nodes (default: the available cores); results do not depend on it')
     .addHelpText('after', `
 Outputs (written together, or not at all): vmstat.txt, results.json, series.csv.
 
@@ -157,7 +161,11 @@ async function runCommand(name: string, flags: RunFlags, sets: OverrideSpec[], i
   });
   let result: RunResult;
   try {
-    result = runScenario(scenario, { seed: scenario.seed, onProgress: progress.update });
+    const jobs = flags.jobs === undefined ? undefined : Number(flags.jobs);
+    if (jobs !== undefined && !(Number.isInteger(jobs) && jobs >= 1)) {
+      throw new UsageError(`-j: ${JSON.stringify(flags.jobs)} is not a positive whole number; e.g. 2`);
+    }
+    result = await runScenario(scenario, { seed: scenario.seed, onProgress: progress.update, ...(jobs !== undefined ? { jobs } : {}) });
   } finally {
     progress.finish();
   }

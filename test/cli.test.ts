@@ -179,7 +179,7 @@ describe('mmsim run', () => {
 
   describe('bad input exits 2 with the field and value on stderr, writes nothing and never starts the engine', () => {
     const cases: [string, string[], RegExp][] = [
-      ['an unknown field', ['--set', 'machine.speed=1'], /machine\.speed: unknown field; valid keys in machine: memory, hz, readAhead/],
+      ['an unknown field', ['--set', 'machine.speed=1'], /machine\.speed: unknown field; valid keys in machine: memory, nodes, epoch, hz, readAhead/],
       ['a space in a size', ['--set', 'machine.memory=12 GB'], /machine\.memory: "12 GB" contains a space.*e\.g\. 12GB/],
       ['a word for a duration', ['--duration', 'fast'], /--duration fast: duration: "fast" is not a duration.*e\.g\. 10s/],
       ['a negative size', ['--set', 'swap.size=-1GiB'], /swap\.size: "-1GiB" is negative/],

@@ -106,7 +106,7 @@ describe('defaults', () => {
     assert.equal(s.description, '');
     assert.equal(s.seed, 1);
     assert.equal(s.duration, 10e9);
-    assert.deepEqual(s.machine, { memory: GiB, hz: 1000, readAhead: 128 * 1024 });
+    assert.deepEqual(s.machine, { memory: GiB, nodes: 1, epoch: 1e6, hz: 1000, readAhead: 128 * 1024 });
     assert.deepEqual(s.vm, {
       swappiness: 60, min_free_kbytes: 0, watermark_scale_factor: 10,
       page_cluster: 3, laptop_mode: 0, lowmem_reserve_ratio: [256, 256, 32],
@@ -148,7 +148,7 @@ describe('defaults', () => {
 describe('bad input', () => {
   it('an unknown field names its path and lists the valid keys', () => {
     const error = assertInvalid(MINIMAL.replace('{ memory: 1GiB }', '{ memory: 1GiB, speed: fast }'),
-      [/machine\.speed: unknown key; valid keys here are memory, hz, readAhead/, /test-scenario\.yaml:2:\d+/]);
+      [/machine\.speed: unknown key; valid keys here are memory, nodes, epoch, hz, readAhead/, /test-scenario\.yaml:2:\d+/]);
     assert.equal(error.issues[0].path, 'machine.speed');
   });
 
@@ -290,8 +290,8 @@ describe('field reference', () => {
   const byPath = new Map(fields.map((f) => [f.path, f]));
 
   it('lists every field with a description', () => {
-    // top 4 + machine 3 + vm 12 + costs 7 + device 8 + swap 2 + file 2 + process 3 + vma 8 + phase 15 + series 1
-    assert.equal(fields.length, 65);
+    // top 4 + machine 5 + vm 12 + costs 7 + device 8 + swap 2 + file 2 + process 4 + vma 8 + phase 15 + series 1
+    assert.equal(fields.length, 68);
     for (const f of fields) assert.ok(f.description.length > 5, `${f.path} has a description`);
     for (const path of ['machine.memory', 'vm.lowmem_reserve_ratio', 'costs.rmapWalk', 'devices.<name>.queueDepth',
       'swap.device', 'files.<name>.size', 'processes.<name>.vmas.<name>.populate', 'processes.<name>.workload.<i>.think',

@@ -16,6 +16,8 @@ export const GLOBAL_FIELDS = [
   'laptopMode', 'lowmemReserveDma', 'lowmemReserveDma32', 'lowmemReserveNormal', 'readAheadPages',
   'dirtyRatio', 'dirtyBackgroundRatio', 'dirtyBytes', 'dirtyBackgroundBytes', 'dirtyExpireCentisecs',
   'dirtyWritebackCentisecs',
+  // one node of a sharded machine: run to the end even when its own workloads have ended
+  'noEarlyEnd',
   // swap
   'swapPages', 'swapDevice',
   // costs (ns)

@@ -31,7 +31,7 @@ export interface Encoded {
   processNames: string[];
 }
 
-export function encodeScenario(s: Scenario, seed: number): Encoded {
+export function encodeScenario(s: Scenario, seed: number, opts: { noEarlyEnd?: boolean } = {}): Encoded {
   const deviceNames = Object.keys(s.devices);
   const fileNames = Object.keys(s.files);
   const processNames = Object.keys(s.processes);
@@ -114,6 +114,7 @@ export function encodeScenario(s: Scenario, seed: number): Encoded {
     dirtyRatio: s.vm.dirty_ratio, dirtyBackgroundRatio: s.vm.dirty_background_ratio,
     dirtyBytes: s.vm.dirty_bytes, dirtyBackgroundBytes: s.vm.dirty_background_bytes,
     dirtyExpireCentisecs: s.vm.dirty_expire_centisecs, dirtyWritebackCentisecs: s.vm.dirty_writeback_centisecs,
+    noEarlyEnd: opts.noEarlyEnd ? 1 : 0,
     swapPages: pages(s.swap.size), swapDevice: s.swap.size > 0 ? devIndex(s.swap.device) : -1,
     costAccess: s.costs.access, costMinorFault: s.costs.minorFault, costZeroFill: s.costs.zeroFill,
     costScanPage: s.costs.scanPage, costFreePage: s.costs.freePage, costSyscallPage: s.costs.syscallPage,

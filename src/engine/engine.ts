@@ -12,6 +12,7 @@ import { ScenarioError } from '../util/errors.js';
 import { encodeScenario, type Encoded } from './encode.js';
 import { checkMemoryNeed } from './memory.js';
 import { instantiateCore, coreModule, type CoreExports } from './wasm.js';
+import { runShardedInThread } from './numa.js';
 
 export interface EngineOptions {
   seed?: number;
@@ -39,12 +40,15 @@ function entityName(id: number, enc: Encoded): string {
   return `task ${enc.processNames[task] ?? task}`;
 }
 
+/** The raw histograms behind RunResult.writeback (merged across the nodes of a sharded machine). */
+export interface RawHistograms { pauseHist: number[]; flushHist: number[] }
+
 /** Read everything the core exposes into a RunResult (also after a trap). */
-function collect(core: CoreExports, s: Scenario, seed: number, enc: Encoded): Omit<RunResult, 'status' | 'wall'> {
+export function collect(core: CoreExports, s: Scenario, seed: number, enc: Encoded, raw?: RawHistograms): Omit<RunResult, 'status' | 'wall'> {
   const buf = core.memory.buffer;
-  const raw = new BigUint64Array(buf, core.countersPtr(), core.countersLen());
+  const rawCounters = new BigUint64Array(buf, core.countersPtr(), core.countersLen());
   const counters: Record<string, number> = {};
-  COUNTERS.forEach((c, i) => { counters[c.name] = Number(raw[i]!); });
+  COUNTERS.forEach((c, i) => { counters[c.name] = Number(rawCounters[i]!); });
   const stride = core.seriesStride();
   const rowsN = core.seriesRows();
   const series = new Float64Array(buf, core.seriesPtr(), rowsN * stride);
@@ -98,6 +102,7 @@ function collect(core: CoreExports, s: Scenario, seed: number, enc: Encoded): Om
   });
   const pauseHist = Array.from(new BigUint64Array(buf, core.pauseHistPtr(), core.pauseHistLen()), Number);
   const flushHist = Array.from(new BigUint64Array(buf, core.flushHistPtr(), core.flushHistLen()), Number);
+  if (raw) { raw.pauseHist = pauseHist; raw.flushHist = flushHist; }
   const writeback: WritebackFigures = {
     pauses: distribution(pauseHist, 1000 / s.machine.hz),
     flushAge: distribution(flushHist, 10),
@@ -110,10 +115,10 @@ function collect(core: CoreExports, s: Scenario, seed: number, enc: Encoded): Om
 }
 
 /** Set up an instance for `s` (throws ScenarioError when it cannot fit). */
-export function createCore(s: Scenario, seed: number, module?: WebAssembly.Module): { core: CoreExports; enc: Encoded } {
+export function createCore(s: Scenario, seed: number, module?: WebAssembly.Module, opts: { noEarlyEnd?: boolean } = {}): { core: CoreExports; enc: Encoded } {
   const refusal = checkMemoryNeed(s);
   if (refusal) throw new ScenarioError(refusal);
-  const enc = encodeScenario(s, seed);
+  const enc = encodeScenario(s, seed, opts);
   const core = instantiateCore(module ?? coreModule());
   const ptr = core.configAlloc(enc.blob.byteLength);
   new Float64Array(core.memory.buffer, ptr, enc.blob.length).set(enc.blob);
@@ -127,6 +132,7 @@ export function createCore(s: Scenario, seed: number, module?: WebAssembly.Modul
 }
 
 export function runScenario(s: Scenario, opts: EngineOptions = {}): RunResult {
+  if (s.machine.nodes > 1) return runShardedInThread(s, opts);
   const seed = opts.seed ?? s.seed;
   const t0 = process.hrtime.bigint();
   const created = createCore(s, seed, opts.module);

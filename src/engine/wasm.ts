@@ -40,6 +40,11 @@ export interface CoreExports {
   memoryEnd(): number;
   framesCount(): number;
   setInvariants(mode: number): void;
+  setRemote(dirty: number, fileDirty: number, dirtyable: number, completions: number): void;
+  localDirty(): number;
+  localFileDirty(): number;
+  localDirtyable(): number;
+  localCompletions(): number;
   checkInvariants(): number;
 }
 

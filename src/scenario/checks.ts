@@ -28,14 +28,23 @@ export function checkScenario(s: Scenario): RawIssue[] {
 }
 
 function checkMemory(s: Scenario): RawIssue[] {
-  const memory = s.machine.memory;
+  const nodes = s.machine.nodes;
+  const memory = s.machine.memory / nodes;           // each node's share
   const path = ['machine', 'memory'];
+  if (!Number.isInteger(memory / 4096)) {
+    return [{
+      path,
+      message: `${formatSizeExact(s.machine.memory)} does not split into ${nodes} nodes of whole pages; ` +
+        `e.g. memory: ${formatSizeExact(Math.round(memory / 4096) * 4096 * nodes)}`,
+    }];
+  }
   if (memory > MAX_MEMORY) {
     return [{
       path,
-      message: `${formatSize(memory)} is more than one simulated node holds: ${formatSize(MAX_MEMORY)} ` +
+      message: `${formatSize(memory)}${nodes > 1 ? ' per node' : ''} is more than one simulated node holds: ${formatSize(MAX_MEMORY)} ` +
         `(${(MAX_MEMORY / 4096).toLocaleString('en-US')} pages), because one WASM instance addresses 4GiB ` +
-        'for frame metadata and page tables; simulate fewer pages, e.g. memory: 64GiB',
+        `for frame metadata and page tables; simulate fewer pages or more nodes (machine.nodes), e.g. memory: ${formatSize(MAX_MEMORY * nodes)}` +
+        (nodes > 1 ? '' : ' or nodes: ' + Math.ceil(s.machine.memory / MAX_MEMORY)),
     }];
   }
   const wm = computeWatermarks(memory, s.vm);
@@ -47,8 +56,8 @@ function checkMemory(s: Scenario): RawIssue[] {
     : `vm.min_free_kbytes = ${wm.minFreeKbytes}`;
   return [{
     path,
-    message: `${formatSize(memory)} is too small for its watermarks: ${origin}, and memory must be at least ` +
-      `4 × ${formatSizeExact(minBytes)} + 16MiB = ${formatSizeExact(required)}; e.g. memory: ${formatSizeExact(nextPowerOfTwo(required))}` +
+    message: `${formatSize(memory)}${nodes > 1 ? ' per node' : ''} is too small for its watermarks: ${origin}, and memory must be at least ` +
+      `4 × ${formatSizeExact(minBytes)} + 16MiB = ${formatSizeExact(required)}; e.g. memory: ${formatSizeExact(nextPowerOfTwo(required) * nodes)}` +
       (wm.computed ? '' : ' or a smaller vm.min_free_kbytes'),
   }];
 }
@@ -151,6 +160,12 @@ function phaseTargetSize(s: Scenario, procName: string, proc: Process, phase: Ph
 
 function checkWorkload(s: Scenario, procName: string, proc: Process): RawIssue[] {
   const issues: RawIssue[] = [];
+  if (proc.node >= s.machine.nodes) {
+    issues.push({
+      path: ['processes', procName, 'node'],
+      message: `node ${proc.node} does not exist: the machine has ${s.machine.nodes} node${s.machine.nodes > 1 ? 's' : ''} (0..${s.machine.nodes - 1}); e.g. node: 0`,
+    });
+  }
   proc.workload.forEach((phase, i) => {
     const path = ['processes', procName, 'workload', i];
     const targetSize = phaseTargetSize(s, procName, proc, phase, path);

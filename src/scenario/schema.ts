@@ -41,7 +41,10 @@ function namedMap<V extends z.ZodType>(example: string, value: V) {
 }
 
 const machine = section('{ memory: 2GiB }', {
-  memory: size('RAM of the simulated node, at most 64GiB (one WASM instance)', { example: '2GiB', pages: true, positive: true }),
+  memory: size('RAM of the machine, split evenly over its nodes; at most 64GiB per node (one WASM instance each)', { example: '2GiB', pages: true, positive: true }),
+  nodes: integer('NUMA nodes: each is simulated by its own WASM instance, on worker threads; the global dirty limits are shared every epoch',
+    { min: 1, max: 64, example: '16', default: 1 }),
+  epoch: duration('how often the nodes of a multi-node machine exchange the totals the kernel keeps global', { example: '1ms', default: '1ms' }),
   hz: integer('CONFIG_HZ: jiffies per second, the granularity of kswapd and writeback timers',
     { min: 100, max: 1000, oneOf: [100, 250, 300, 1000], example: '1000', default: 1000 }),
   readAhead: size("the backing devices' read_ahead_kb: the largest readahead window", { example: '128KiB', pages: true, default: '128KiB' }),
@@ -138,6 +141,7 @@ const phase = section('{ op: access, target: heap }', {
 const processDef = section('{ vmas: { heap: { type: anon, size: 1GiB } }, workload: [{ op: access, target: heap }] }', {
   start: duration('simulated time at which the process starts', { example: '1s', default: 0 }),
   oom_score_adj: integer('/proc/<pid>/oom_score_adj: bias for the OOM killer', { min: -1000, max: 1000, example: '0', default: 0 }),
+  node: integer('the NUMA node the process runs on and allocates from (MPOL_BIND)', { min: 0, max: 63, example: '0', default: 0 }),
   loop: boolean('restart the workload from its first phase when the last one ends', false),
   vmas: namedMap('{ heap: { type: anon, size: 1GiB } }', vma).prefault({}).describe("The process's memory mappings, by name"),
   workload: z.array(phase, { error: (issue) => wrongType(issue.input, 'a list of phases', '[{ op: access, target: heap }]') })

@@ -21,7 +21,9 @@ export interface Scenario {
 }
 
 export interface Machine {
-  memory: number;                 // bytes of RAM on the node
+  memory: number;                 // bytes of RAM of the machine (split evenly over its nodes)
+  nodes: number;                  // NUMA nodes, one WASM instance each
+  epoch: number;                  // ns between exchanges of global totals between nodes
   hz: number;                     // CONFIG_HZ
   readAhead: number;              // bytes, the bdi's read_ahead_kb
 }
@@ -77,6 +79,7 @@ export interface FileDef {
 export interface Process {
   start: number;                  // ns
   oom_score_adj: number;          // -1000..1000
+  node: number;                   // the NUMA node it is bound to
   loop: boolean;                  // restart the workload when its last phase ends
   vmas: Record<string, Vma>;
   workload: Phase[];

@@ -1,0 +1,60 @@
+/**
+ * A worker thread running some nodes of a multi-node machine (see numa.ts): it waits for each
+ * epoch on the shared control words, runs its nodes to the epoch's end with the totals of the
+ * other nodes, hands its nodes' totals back, and at the end posts each node's results.
+ */
+import { workerData, parentPort } from 'node:worker_threads';
+import type { Scenario } from '../scenario/types.js';
+import { collect, createCore, type RawHistograms } from './engine.js';
+import { runNodeEpoch, type NodeOutput } from './numa.js';
+
+interface Data {
+  module: WebAssembly.Module;
+  sab: SharedArrayBuffer;
+  nodes: { k: number; scenario: Scenario; seed: number }[];
+  bounds: number[];
+  invariants: 0 | 1 | 2;
+}
+const data = workerData as Data;
+const n = (data.sab.byteLength - 16) / (4 * 8 * 2);
+const ctrl = new Int32Array(data.sab, 0, 4);
+const locals = new Float64Array(data.sab, 16, n * 4);
+const remotes = new Float64Array(data.sab, 16 + n * 4 * 8, n * 4);
+
+const nodes = data.nodes.map((d) => {
+  const { core, enc } = createCore(d.scenario, d.seed, data.module, { noEarlyEnd: true });
+  core.setInvariants(data.invariants);
+  return { ...d, core, enc };
+});
+
+let error: { message: string; simulatedNs: number; lastEvent: string } | undefined;
+let seen = 0;
+for (;;) {
+  Atomics.wait(ctrl, 0, seen);
+  seen = Atomics.load(ctrl, 0);
+  if (Atomics.load(ctrl, 2) !== 0) break;
+  const until = data.bounds[seen - 1]!;
+  for (const node of nodes) {
+    if (!error) {
+      try {
+        runNodeEpoch(node.core, remotes, node.k, until);
+      } catch (e) {
+        error = { message: e instanceof Error ? e.message : String(e), simulatedNs: node.core.nowNs(), lastEvent: `node ${node.k} epoch` };
+        Atomics.store(ctrl, 3, 1);
+      }
+    }
+    const c = node.core; const k = node.k;
+    locals[k * 4] = c.localDirty(); locals[k * 4 + 1] = c.localFileDirty();
+    locals[k * 4 + 2] = c.localDirtyable(); locals[k * 4 + 3] = c.localCompletions();
+    Atomics.add(ctrl, 1, 1);
+    Atomics.notify(ctrl, 1);
+  }
+}
+for (const node of nodes) {
+  const raw: RawHistograms = { pauseHist: [], flushHist: [] };
+  const out: NodeOutput = {
+    result: collect(node.core, node.scenario, node.seed, node.enc, raw), raw,
+    status: error ? 'error' : 'ok', ...(error ? { error } : {}),
+  };
+  parentPort!.postMessage({ k: node.k, out });
+}

@@ -1,0 +1,194 @@
+/**
+ * A machine of several NUMA nodes: one WASM instance per node, each owning its node's frames,
+ * LRUs, kswapd, devices and the processes bound to it. Every epoch (machine.epoch, 1 ms by
+ * default) the nodes stop at the same simulated time and exchange what the kernel keeps global —
+ * dirty and writeback pages, dirtyable memory and writeback completions, for the global dirty
+ * limits — then go on. A node's work in an epoch depends only on its own state and the totals of
+ * the previous boundary, so the results are the same whichever thread runs which node, and in
+ * whatever order (tested: one thread running every node in turn gives the same bytes as one
+ * worker per node).
+ */
+import { Worker } from 'node:worker_threads';
+import { COUNTERS } from '../abi/counters.js';
+import { STATUS } from '../abi/config.js';
+import type { Scenario } from '../scenario/types.js';
+import type { RunResult, DetectorHit } from '../report/result.js';
+import { collect, createCore, type EngineOptions, type RawHistograms } from './engine.js';
+import { coreModule, type CoreExports } from './wasm.js';
+import { distribution } from './histogram.js';
+import type { Encoded } from './encode.js';
+
+/** Node k's own scenario: its share of memory and the processes bound to it; devices and files are its own copies. */
+export function nodeScenario(s: Scenario, k: number): Scenario {
+  const processes = Object.fromEntries(Object.entries(s.processes).filter(([, p]) => p.node === k));
+  return { ...s, machine: { ...s.machine, memory: s.machine.memory / s.machine.nodes, nodes: 1 }, processes };
+}
+
+/** Each node draws its own random streams. */
+export function nodeSeed(seed: number, k: number): number { return seed + k * 1_000_003; }
+
+/** Values a node hands over at a boundary, and the totals of the others it gets back. */
+const LOCALS = 4;
+
+function readLocals(core: CoreExports, out: Float64Array, k: number): void {
+  out[k * LOCALS] = core.localDirty();
+  out[k * LOCALS + 1] = core.localFileDirty();
+  out[k * LOCALS + 2] = core.localDirtyable();
+  out[k * LOCALS + 3] = core.localCompletions();
+}
+
+/** remote[k] = Σ over the other nodes. */
+function exchange(locals: Float64Array, remotes: Float64Array, n: number): void {
+  for (let f = 0; f < LOCALS; f++) {
+    let sum = 0;
+    for (let k = 0; k < n; k++) sum += locals[k * LOCALS + f]!;
+    for (let k = 0; k < n; k++) remotes[k * LOCALS + f] = sum - locals[k * LOCALS + f]!;
+  }
+}
+
+/** Run one node to `until` with the others' totals as of the last boundary. */
+export function runNodeEpoch(core: CoreExports, remotes: Float64Array, k: number, until: number): void {
+  core.setRemote(remotes[k * LOCALS]!, remotes[k * LOCALS + 1]!, remotes[k * LOCALS + 2]!, remotes[k * LOCALS + 3]!);
+  let st: number;
+  do { st = core.run(until, 1 << 22); } while (st === STATUS.budget);
+}
+
+export interface NodeOutput { result: Omit<RunResult, 'status' | 'wall'>; raw: RawHistograms; status: RunResult['status']; error?: RunResult['error'] }
+
+function epochs(s: Scenario): number[] {
+  const out: number[] = [];
+  for (let t = s.machine.epoch; t < s.duration; t += s.machine.epoch) out.push(t);
+  out.push(s.duration);
+  return out;
+}
+
+/** Every node in this thread, in turn, epoch by epoch. */
+export function runShardedInThread(s: Scenario, opts: EngineOptions = {}): RunResult {
+  const seed = opts.seed ?? s.seed;
+  const t0 = process.hrtime.bigint();
+  const n = s.machine.nodes;
+  const nodes = Array.from({ length: n }, (_, k) => {
+    const ns = nodeScenario(s, k);
+    const { core, enc } = createCore(ns, nodeSeed(seed, k), opts.module, { noEarlyEnd: true });
+    core.setInvariants(opts.invariants ?? 0);
+    return { ns, core, enc };
+  });
+  const locals = new Float64Array(n * LOCALS);
+  const remotes = new Float64Array(n * LOCALS);
+  let error: RunResult['error'];
+  try {
+    for (const until of epochs(s)) {
+      for (let k = 0; k < n; k++) runNodeEpoch(nodes[k]!.core, remotes, k, until);
+      for (let k = 0; k < n; k++) readLocals(nodes[k]!.core, locals, k);
+      exchange(locals, remotes, n);
+      opts.onProgress?.(until, s.duration);
+    }
+  } catch (e) {
+    error = { message: e instanceof Error ? e.message : String(e), simulatedNs: nodes[0]!.core.nowNs(), lastEvent: 'node epoch' };
+  }
+  const outs: NodeOutput[] = nodes.map(({ ns, core, enc }, k) => {
+    const raw: RawHistograms = { pauseHist: [], flushHist: [] };
+    return { result: collect(core, ns, nodeSeed(seed, k), enc, raw), raw, status: error ? 'error' : 'ok', ...(error ? { error } : {}) };
+  });
+  return mergeNodes(s, seed, outs, Number(process.hrtime.bigint() - t0) / 1e9);
+}
+
+/**
+ * The same on worker threads: node k runs on worker k mod W. The main thread drives the epochs
+ * through a SharedArrayBuffer (control words + each node's locals and remotes) and Atomics.
+ */
+export async function runShardedOnWorkers(s: Scenario, workers: number, opts: EngineOptions = {}): Promise<RunResult> {
+  const seed = opts.seed ?? s.seed;
+  const n = s.machine.nodes;
+  const w = Math.max(1, Math.min(workers, n));
+  if (w === 1) return runShardedInThread(s, opts);
+  const t0 = process.hrtime.bigint();
+  const sab = new SharedArrayBuffer(16 + n * LOCALS * 8 * 2);
+  const ctrl = new Int32Array(sab, 0, 4);            // [epoch index, nodes done, stop, failed]
+  const locals = new Float64Array(sab, 16, n * LOCALS);
+  const remotes = new Float64Array(sab, 16 + n * LOCALS * 8, n * LOCALS);
+  const module = opts.module ?? coreModule();
+  const bounds = epochs(s);
+  const outs: NodeOutput[] = new Array(n);
+  const threads = Array.from({ length: w }, (_, i) => {
+    const mine = Array.from({ length: n }, (_, k) => k).filter((k) => k % w === i);
+    const worker = new Worker(new URL('./numa-worker.js', import.meta.url), {
+      workerData: { module, sab, nodes: mine.map((k) => ({ k, scenario: nodeScenario(s, k), seed: nodeSeed(seed, k) })), bounds, invariants: opts.invariants ?? 0 },
+    });
+    const done = new Promise<void>((resolve, reject) => {
+      worker.on('message', (m: { k: number; out: NodeOutput }) => { outs[m.k] = m.out; });
+      worker.on('error', reject);
+      worker.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`node worker exited with ${code}`))));
+    });
+    return { worker, done };
+  });
+  for (let e = 0; e < bounds.length; e++) {
+    Atomics.store(ctrl, 1, 0);
+    Atomics.store(ctrl, 0, e + 1);
+    Atomics.notify(ctrl, 0);
+    for (;;) {
+      const d = Atomics.load(ctrl, 1);
+      if (d >= n) break;
+      Atomics.wait(ctrl, 1, d, 1000);
+    }
+    exchange(locals, remotes, n);
+    opts.onProgress?.(bounds[e]!, s.duration);
+    if (Atomics.load(ctrl, 3) !== 0) break;          // a node failed: stop everyone
+  }
+  Atomics.store(ctrl, 2, 1);
+  Atomics.store(ctrl, 0, bounds.length + 1);
+  Atomics.notify(ctrl, 0);
+  await Promise.all(threads.map((t) => t.done));
+  return mergeNodes(s, seed, outs, Number(process.hrtime.bigint() - t0) / 1e9);
+}
+
+// How a counter of the whole machine follows from its nodes': most add up; the global dirty
+// limits and the control line are the same on every node (node 0's is reported); maxima stay maxima.
+const FIRST = new Set(['nr_dirty_threshold', 'nr_dirty_background_threshold', 'mmsim_dirty_freerun',
+  'mmsim_dirty_setpoint', 'mmsim_dirty_limit']);
+const MAX = new Set(['mmsim_bdp_pause_max_ns', 'mmsim_bdp_pos_ratio', 'mmsim_bdp_task_ratelimit',
+  'mmsim_bdp_dirty_ratelimit', 'mmsim_bdp_write_bandwidth', 'mmsim_bdp_wb_thresh']);
+
+function mergeValue(name: string, values: number[]): number {
+  if (FIRST.has(name)) return values[0] ?? 0;
+  if (MAX.has(name)) return Math.max(...values);
+  return values.reduce((a, b) => a + b, 0);
+}
+
+/** One RunResult for the machine from its nodes' results. */
+export function mergeNodes(s: Scenario, seed: number, outs: NodeOutput[], wallSeconds: number): RunResult {
+  const counters: Record<string, number> = {};
+  for (const c of COUNTERS) counters[c.name] = mergeValue(c.name, outs.map((o) => o.result.counters[c.name] ?? 0));
+  const nC = COUNTERS.length;
+  const rowsN = Math.min(...outs.map((o) => o.result.series.rows.length));
+  const rows: number[][] = [];
+  for (let r = 0; r < rowsN; r++) {
+    const row = [outs[0]!.result.series.rows[r]![0]!];
+    for (let c = 0; c < nC; c++) row.push(mergeValue(COUNTERS[c]!.name, outs.map((o) => o.result.series.rows[r]![c + 1]!)));
+    for (const o of outs) row.push(...o.result.series.rows[r]!.slice(nC + 1));   // per-task columns
+    rows.push(row);
+  }
+  const columns = ['time_s', ...COUNTERS.map((c) => c.name), ...outs.flatMap((o) => o.result.series.columns.slice(nC + 1))];
+  const sumHist = (pick: (o: NodeOutput) => number[]) => {
+    const len = Math.max(...outs.map((o) => pick(o).length));
+    return Array.from({ length: len }, (_, i) => outs.reduce((a, o) => a + (pick(o)[i] ?? 0), 0));
+  };
+  const detectors: DetectorHit[] = outs.flatMap((o, k) => o.result.detectors.map((d) => ({ ...d, func: d.func, kind: d.kind, task: d.task, node: k })))
+    .sort((a, b) => a.timeNs - b.timeNs || a.node - b.node).map(({ node: _node, ...d }) => d);
+  const error = outs.find((o) => o.error)?.error;
+  return {
+    scenario: s.name, seed, simulatedSeconds: Math.min(...outs.map((o) => o.result.simulatedSeconds)),
+    counters, detectors, detectorsTotal: outs.reduce((a, o) => a + o.result.detectorsTotal, 0),
+    zones: outs.flatMap((o, k) => o.result.zones.map((z) => ({ ...z, name: `node${k} ${z.name}` }))),
+    wbs: outs.flatMap((o, k) => o.result.wbs.map((wb) => ({ ...wb, device: `node${k}:${wb.device}` }))),
+    writeback: {
+      pauses: distribution(sumHist((o) => o.raw.pauseHist), 1000 / s.machine.hz),
+      flushAge: distribution(sumHist((o) => o.raw.flushHist), 10),
+    },
+    series: { columns, rows },
+    status: error ? 'error' : 'ok', ...(error ? { error } : {}),
+    wall: { seconds: wallSeconds, accesses: counters['mmsim_accesses'] ?? 0 },
+  };
+}
+
+export type { Encoded };
