@@ -1,8 +1,8 @@
 /**
  * `npm run bench [-- --quick]`: every suite in one process, one table on stdout, all figures in
  * bench/results/latest.json. Order matters: the resident suites warm the compiled WASM module
- * before the single bench-reference run, which goes last because its 16M-frame instance holds
- * gigabytes until the process ends.
+ * before the single macro runs (writeback, sweep throughput, bench-reference); bench-reference
+ * goes last because its 16M-frame instance holds gigabytes until the process ends.
  *
  * Figures are rates and ratios from the same run; the machine is shared and noisy, so compare
  * ratios across runs rather than absolute rates, and never assert timings in tests.
@@ -14,6 +14,8 @@ import { benchDefault } from './default-scenario.js';
 import { benchMode, benchPath, secondsSince, type Row } from './measure.js';
 import { benchReference } from './reference.js';
 import { benchResident } from './resident.js';
+import { benchSweep } from './sweep.js';
+import { benchWriteback } from './writeback.js';
 
 function gitCommit(): string | undefined {
   try {
@@ -32,10 +34,14 @@ async function main(): Promise<void> {
   const resident = await benchResident(mode);
   log('default scenario');
   const dflt = await benchDefault(mode);
+  log(`writeback macro: storage-server, ${mode.quick ? 15 : 60} s simulated, once per variant`);
+  const writeback = benchWriteback(mode);
+  log('sweep throughput: in-process, -j 1, -j 2');
+  const sweep = await benchSweep(mode);
   log(`bench-reference${mode.quick ? ' at 5M accesses' : ''}, once`);
   const reference = benchReference(mode);
 
-  const rows: Row[] = [...resident.rows, ...dflt.rows, ...reference.rows];
+  const rows: Row[] = [...resident.rows, ...dflt.rows, ...writeback.rows, ...sweep.rows, ...reference.rows];
   console.table(rows);
 
   const out = {
@@ -49,6 +55,8 @@ async function main(): Promise<void> {
     default: dflt.figures,
     benchReference: reference.reference,
     memory: reference.memory,
+    writebackMacro: writeback.figures,
+    sweepThroughput: sweep.figures,
     tinybench: [...resident.tinybench, ...dflt.tinybench],
   };
   mkdirSync(benchPath('results'), { recursive: true });
