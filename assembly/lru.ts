@@ -2,7 +2,7 @@
 // unevictable one, intrusive through the frame table's prev/next, with node and per-zone
 // sizes kept as the kernel keeps NR_LRU_BASE + lru and NR_ZONE_LRU_BASE + lru.
 import { flags, setFlags, testFlag, setFlag, clearFlag, listAdd, listAddTail, listDel, listInit,
-  PG_lru, PG_active, PG_referenced, PG_unevictable, PG_mlocked, PG_swapbacked, PG_workingset } from './page';
+  PG_locked, PG_dirty, PG_lru, PG_active, PG_referenced, PG_unevictable, PG_mlocked, PG_swapbacked, PG_workingset } from './page';
 import { pageZone, zoneLruAdd } from './alloc';
 import { countAdd, countEvent, count } from './vmstat';
 import { C_NR_INACTIVE_ANON, C_PGACTIVATE, C_UNEVICTABLE_PGS_CULLED, C_UNEVICTABLE_PGS_RESCUED,
@@ -184,11 +184,16 @@ export function folioMarkAccessed(p: u32): void {
   }
 }
 
-/** folio_rotate_reclaimable: writeback finished on a PG_reclaim folio; move it to the inactive tail. */
+/**
+ * folio_rotate_reclaimable → lru_move_tail: writeback finished on a PG_reclaim folio; unless it
+ * was redirtied, locked or is unevictable, it goes to the tail of its inactive list (an active
+ * one is deactivated on the way, as reclaim had activated it while it was under writeback).
+ */
 export function folioRotateReclaimable(p: u32): bool {
   const f = flags(p);
-  if ((f & PG_lru) == 0 || (f & (PG_active | PG_unevictable)) != 0) return false;
+  if ((f & (PG_locked | PG_dirty | PG_unevictable)) != 0 || (f & PG_lru) == 0) return false;
   lruvecDelFolio(p);
+  clearFlag(p, PG_active);
   setFlag(p, PG_lru);
   lruvecAddFolioTail(p);
   return true;

@@ -510,6 +510,7 @@ export function runEvents(until: i64, maxEvents: i32): i32 {
     else if (id == FLUSHER_ENTITY) flusherRun(t);
     else if (id < FIRST_DEVICE + nDevices) blkComplete(id - FIRST_DEVICE, t);
     else { currentTask = id - FIRST_DEVICE - nDevices; runTask(currentTask, limit); currentTask = -1; }
+    if (liveTasks <= 0 && nTasks > 0 && cfg(G_NO_EARLY_END) == 0) break;
   }
   if (liveTasks <= 0 && nTasks > 0 && cfg(G_NO_EARLY_END) == 0) {
     // every workload has ended: the run ends with them

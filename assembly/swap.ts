@@ -8,9 +8,9 @@ import { setFlag, clearFlag, testFlag, setPagePrivate, pagePrivate, refcount, se
 import { countAdd } from './vmstat';
 import { C_NR_SWAPCACHED, C_NR_FILE_PAGES, C_NR_FREE_SWAP, C_NR_SWAP_PAGES_USED } from './generated/abi';
 import { NO_PAGE } from './alloc';
-import { blkSubmit, blkAddPage, blkRoom, BLK_WRITE } from './blkdev';
+import { blkSubmit, blkAddPage, blkRoom, blkTagFreeAt, BLK_WRITE } from './blkdev';
 import { folioStartWriteback } from './writeback';
-import { curClock } from './sched';
+import { curClock, waitUntil } from './sched';
 import { countEvent } from './vmstat';
 import { C_PSWPOUT, C_NR_VMSCAN_WRITE } from './generated/abi';
 
@@ -202,6 +202,10 @@ export function swapPlugFlush(): void {
   while (i < nPlugged) {
     let j = i + 1;
     while (j < nPlugged && folioSwapSlot(load<u32>(plugged + (<usize>j << 2))) == folioSwapSlot(load<u32>(plugged + (<usize>(j - 1) << 2))) + 1) j++;
+    // submit_bio: with every tag of the device taken, the submitter sleeps until one frees
+    // (blk_mq_get_tag); this is what paces reclaim to the swap device's speed
+    const free = blkTagFreeAt(swapDevice);
+    if (free > curClock) waitUntil(free);
     const done = blkSubmit(swapDevice, BLK_WRITE, j - i, curClock);
     for (let k = i; k < j; k++) blkAddPage(swapDevice, BLK_WRITE, load<u32>(plugged + (<usize>k << 2)), done);
     i = j;

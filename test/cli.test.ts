@@ -237,7 +237,7 @@ describe('mmsim scenarios, validate, help', () => {
     const r = await cli(['scenarios']);
     assert.equal(r.code, 0);
     const lines = r.stdout.trimEnd().split('\n');
-    assert.deepEqual(lines.map((l) => l.split(/\s+/)[0]), ['bench-reference', 'default', 'laptop', 'small-fits', 'storage-server']);
+    assert.deepEqual(lines.map((l) => l.split(/\s+/)[0]), ['bench-reference', 'default', 'laptop', 'numa-1tib', 'small-fits', 'storage-server']);
     assert.ok(lines.every((l) => l.length > 40));
   });
 

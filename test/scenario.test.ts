@@ -43,7 +43,7 @@ function assertInvalid(text: string, patterns: RegExp[], overrides: OverrideSpec
 describe('built-in scenarios', () => {
   it('are listed with a one-line description each', () => {
     const names = listBuiltins().map((b) => b.name);
-    assert.deepEqual(names, ['bench-reference', 'default', 'laptop', 'small-fits', 'storage-server']);
+    assert.deepEqual(names, ['bench-reference', 'default', 'laptop', 'numa-1tib', 'small-fits', 'storage-server']);
     for (const b of listBuiltins()) {
       assert.ok(b.description.length > 20, `${b.name} has a description`);
       assert.ok(!b.description.includes('\n'));
@@ -231,7 +231,7 @@ describe('bad input', () => {
   it('a missing file names the path', () => {
     assert.throws(() => loadScenario(join(dir, 'nope.yaml')), (error: unknown) =>
       error instanceof ScenarioError && /scenario file not found: .*nope\.yaml/.test(error.message));
-    assert.throws(() => loadScenario('no-such-builtin'), /unknown scenario "no-such-builtin": built-ins are bench-reference, default, laptop, small-fits, storage-server/);
+    assert.throws(() => loadScenario('no-such-builtin'), /unknown scenario "no-such-builtin": built-ins are bench-reference, default, laptop, numa-1tib, small-fits, storage-server/);
   });
 
   it('malformed YAML gives the line and column', () => {
