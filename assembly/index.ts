@@ -23,7 +23,7 @@ import { count } from './vmstat';
 import { C_NR_DIRTY, C_NR_WRITEBACK } from './generated/abi';
 import { writebackInit, wbInfoFill, WBINFO_STRIDE, nWbs, taskSeriesPtr as tsp, taskSeriesRowsN, TASK_SERIES_FIELDS, pauseHistPtr as php, pauseHistLen as phl, flushHistPtr as fhp, flushHistLen as fhl } from './writeback';
 import { flusherInit } from './flusher';
-import { schedInit, runEvents, nrEntities } from './sched';
+import { schedInit, runEvents, nrEntities, liveTaskCount } from './sched';
 import { invariantsInit, setInvariantMode, checkInvariants as check, detectorsBase, detectorsLen as dlen,
   detectorsTotal as dtotal } from './invariants';
 
@@ -123,3 +123,5 @@ export function localDirty(): f64 { return <f64>(count(C_NR_DIRTY) + count(C_NR_
 export function localFileDirty(): f64 { return <f64>count(C_NR_DIRTY); }
 export function localDirtyable(): f64 { return <f64>nodeDirtyableMemory(); }
 export function localCompletions(): f64 { return <f64>localCompl(); }
+/** Tasks whose workload has not ended yet. */
+export function tasksLive(): i32 { return liveTaskCount(); }

@@ -88,6 +88,8 @@ let lastSampleAt: i64 = -1;
 let liveTasks: i32 = 0;
 let lastTaskEnd: i64 = 0;
 
+export function liveTaskCount(): i32 { return liveTasks; }
+
 function taskEnded(clock: i64): void {
   liveTasks--;
   if (clock > lastTaskEnd) lastTaskEnd = clock;

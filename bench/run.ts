@@ -16,6 +16,7 @@ import { benchReference } from './reference.js';
 import { benchResident } from './resident.js';
 import { benchSweep } from './sweep.js';
 import { benchWriteback } from './writeback.js';
+import { benchNuma } from './numa.js';
 
 function gitCommit(): string | undefined {
   try {
@@ -38,10 +39,12 @@ async function main(): Promise<void> {
   const writeback = benchWriteback(mode);
   log('sweep throughput: in-process, -j 1, -j 2');
   const sweep = await benchSweep(mode);
+  log(`sharded machine: numa-1tib${mode.quick ? ' (4 of its 16 nodes)' : ''}, once`);
+  const numa = await benchNuma(mode);
   log(`bench-reference${mode.quick ? ' at 5M accesses' : ''}, once`);
   const reference = benchReference(mode);
 
-  const rows: Row[] = [...resident.rows, ...dflt.rows, ...writeback.rows, ...sweep.rows, ...reference.rows];
+  const rows: Row[] = [...resident.rows, ...dflt.rows, ...writeback.rows, ...sweep.rows, ...numa.rows, ...reference.rows];
   console.table(rows);
 
   const out = {
@@ -57,6 +60,7 @@ async function main(): Promise<void> {
     memory: reference.memory,
     writebackMacro: writeback.figures,
     sweepThroughput: sweep.figures,
+    shardedMachine: numa.figures,
     tinybench: [...resident.tinybench, ...dflt.tinybench],
   };
   mkdirSync(benchPath('results'), { recursive: true });

@@ -6,7 +6,7 @@
 import { workerData, parentPort } from 'node:worker_threads';
 import type { Scenario } from '../scenario/types.js';
 import { collect, createCore, type RawHistograms } from './engine.js';
-import { runNodeEpoch, type NodeOutput } from './numa.js';
+import { runNodeEpoch, readLocals, LOCALS, type NodeOutput } from './numa.js';
 
 interface Data {
   module: WebAssembly.Module;
@@ -16,10 +16,10 @@ interface Data {
   invariants: 0 | 1 | 2;
 }
 const data = workerData as Data;
-const n = (data.sab.byteLength - 16) / (4 * 8 * 2);
+const n = (data.sab.byteLength - 16) / (LOCALS * 8 * 2);
 const ctrl = new Int32Array(data.sab, 0, 4);
-const locals = new Float64Array(data.sab, 16, n * 4);
-const remotes = new Float64Array(data.sab, 16 + n * 4 * 8, n * 4);
+const locals = new Float64Array(data.sab, 16, n * LOCALS);
+const remotes = new Float64Array(data.sab, 16 + n * LOCALS * 8, n * LOCALS);
 
 const nodes = data.nodes.map((d) => {
   const { core, enc } = createCore(d.scenario, d.seed, data.module, { noEarlyEnd: true });
@@ -43,9 +43,7 @@ for (;;) {
         Atomics.store(ctrl, 3, 1);
       }
     }
-    const c = node.core; const k = node.k;
-    locals[k * 4] = c.localDirty(); locals[k * 4 + 1] = c.localFileDirty();
-    locals[k * 4 + 2] = c.localDirtyable(); locals[k * 4 + 3] = c.localCompletions();
+    readLocals(node.core, locals, node.k);
     Atomics.add(ctrl, 1, 1);
     Atomics.notify(ctrl, 1);
   }

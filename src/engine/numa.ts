@@ -27,14 +27,25 @@ export function nodeScenario(s: Scenario, k: number): Scenario {
 /** Each node draws its own random streams. */
 export function nodeSeed(seed: number, k: number): number { return seed + k * 1_000_003; }
 
-/** Values a node hands over at a boundary, and the totals of the others it gets back. */
-const LOCALS = 4;
+/**
+ * Values a node hands over at a boundary (the first four are exchanged as totals of the other
+ * nodes; the fifth, its live tasks, tells when the whole machine's workloads have ended).
+ */
+export const LOCALS = 5;
 
-function readLocals(core: CoreExports, out: Float64Array, k: number): void {
+export function readLocals(core: CoreExports, out: Float64Array, k: number): void {
   out[k * LOCALS] = core.localDirty();
   out[k * LOCALS + 1] = core.localFileDirty();
   out[k * LOCALS + 2] = core.localDirtyable();
   out[k * LOCALS + 3] = core.localCompletions();
+  out[k * LOCALS + 4] = core.tasksLive();
+}
+
+/** Every workload of the machine has ended (and there was one): the run ends at this boundary. */
+function allEnded(s: Scenario, locals: Float64Array, n: number): boolean {
+  if (Object.keys(s.processes).length === 0) return false;
+  for (let k = 0; k < n; k++) if (locals[k * LOCALS + 4]! > 0) return false;
+  return true;
 }
 
 /** remote[k] = Σ over the other nodes. */
@@ -76,12 +87,14 @@ export function runShardedInThread(s: Scenario, opts: EngineOptions = {}): RunRe
   const locals = new Float64Array(n * LOCALS);
   const remotes = new Float64Array(n * LOCALS);
   let error: RunResult['error'];
+  let endNs = s.duration;
   try {
     for (const until of epochs(s)) {
       for (let k = 0; k < n; k++) runNodeEpoch(nodes[k]!.core, remotes, k, until);
       for (let k = 0; k < n; k++) readLocals(nodes[k]!.core, locals, k);
       exchange(locals, remotes, n);
       opts.onProgress?.(until, s.duration);
+      if (allEnded(s, locals, n)) { endNs = until; break; }
     }
   } catch (e) {
     error = { message: e instanceof Error ? e.message : String(e), simulatedNs: nodes[0]!.core.nowNs(), lastEvent: 'node epoch' };
@@ -90,7 +103,7 @@ export function runShardedInThread(s: Scenario, opts: EngineOptions = {}): RunRe
     const raw: RawHistograms = { pauseHist: [], flushHist: [] };
     return { result: collect(core, ns, nodeSeed(seed, k), enc, raw), raw, status: error ? 'error' : 'ok', ...(error ? { error } : {}) };
   });
-  return mergeNodes(s, seed, outs, Number(process.hrtime.bigint() - t0) / 1e9);
+  return mergeNodes(s, seed, outs, Number(process.hrtime.bigint() - t0) / 1e9, endNs);
 }
 
 /**
@@ -104,6 +117,7 @@ export async function runShardedOnWorkers(s: Scenario, workers: number, opts: En
   if (w === 1) return runShardedInThread(s, opts);
   const t0 = process.hrtime.bigint();
   const sab = new SharedArrayBuffer(16 + n * LOCALS * 8 * 2);
+  let endNs = s.duration;
   const ctrl = new Int32Array(sab, 0, 4);            // [epoch index, nodes done, stop, failed]
   const locals = new Float64Array(sab, 16, n * LOCALS);
   const remotes = new Float64Array(sab, 16 + n * LOCALS * 8, n * LOCALS);
@@ -134,12 +148,13 @@ export async function runShardedOnWorkers(s: Scenario, workers: number, opts: En
     exchange(locals, remotes, n);
     opts.onProgress?.(bounds[e]!, s.duration);
     if (Atomics.load(ctrl, 3) !== 0) break;          // a node failed: stop everyone
+    if (allEnded(s, locals, n)) { endNs = bounds[e]!; break; }
   }
   Atomics.store(ctrl, 2, 1);
   Atomics.store(ctrl, 0, bounds.length + 1);
   Atomics.notify(ctrl, 0);
   await Promise.all(threads.map((t) => t.done));
-  return mergeNodes(s, seed, outs, Number(process.hrtime.bigint() - t0) / 1e9);
+  return mergeNodes(s, seed, outs, Number(process.hrtime.bigint() - t0) / 1e9, endNs);
 }
 
 // How a counter of the whole machine follows from its nodes': most add up; the global dirty
@@ -156,7 +171,7 @@ function mergeValue(name: string, values: number[]): number {
 }
 
 /** One RunResult for the machine from its nodes' results. */
-export function mergeNodes(s: Scenario, seed: number, outs: NodeOutput[], wallSeconds: number): RunResult {
+export function mergeNodes(s: Scenario, seed: number, outs: NodeOutput[], wallSeconds: number, endNs: number): RunResult {
   const counters: Record<string, number> = {};
   for (const c of COUNTERS) counters[c.name] = mergeValue(c.name, outs.map((o) => o.result.counters[c.name] ?? 0));
   const nC = COUNTERS.length;
@@ -177,7 +192,7 @@ export function mergeNodes(s: Scenario, seed: number, outs: NodeOutput[], wallSe
     .sort((a, b) => a.timeNs - b.timeNs || a.node - b.node).map(({ node: _node, ...d }) => d);
   const error = outs.find((o) => o.error)?.error;
   return {
-    scenario: s.name, seed, simulatedSeconds: Math.min(...outs.map((o) => o.result.simulatedSeconds)),
+    scenario: s.name, seed, simulatedSeconds: outs.some((o) => o.error) ? Math.min(...outs.map((o) => o.result.simulatedSeconds)) : endNs / 1e9,
     counters, detectors, detectorsTotal: outs.reduce((a, o) => a + o.result.detectorsTotal, 0),
     zones: outs.flatMap((o, k) => o.result.zones.map((z) => ({ ...z, name: `node${k} ${z.name}` }))),
     wbs: outs.flatMap((o, k) => o.result.wbs.map((wb) => ({ ...wb, device: `node${k}:${wb.device}` }))),

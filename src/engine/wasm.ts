@@ -45,6 +45,7 @@ export interface CoreExports {
   localFileDirty(): number;
   localDirtyable(): number;
   localCompletions(): number;
+  tasksLive(): number;
   checkInvariants(): number;
 }
 
