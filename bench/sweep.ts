@@ -7,8 +7,8 @@
  * can give two threads at that moment (on a shared virtual machine, much less than 2 at
  * times); another after each round.
  *
- * The grid is the `default` built-in at duration=2s over vm.swappiness=0..200:50 × 2 seeds
- * (10 points of about a second each, so thread start-up and dispatch do not dominate); --quick
+ * The grid is the `default` built-in at duration=2s over vm.swappiness=0..200:50 × 4 seeds
+ * (20 points of about a second each, so thread start-up and dispatch do not dominate); --quick
  * runs vm.swappiness=0,200 × 2 seeds (4 points). Each sweep's wall time is the whole runSweep
  * call: planning, pool start-up, the runs, the final rewrite of the JSONL. The full mode runs
  * two rounds, interleaved (the machine is shared), and reports the best of each; every sample
@@ -65,7 +65,7 @@ async function hostParallelism(): Promise<{ oneSeconds: number; twoSeconds: numb
 export async function benchSweep(mode: BenchMode) {
   const grid: SweepFlags = mode.quick
     ? { params: ['vm.swappiness=0..200:200'], seeds: '2', sets: ['duration=2s'] }
-    : { params: ['vm.swappiness=0..200:50'], seeds: '2', sets: ['duration=2s'] };
+    : { params: ['vm.swappiness=0..200:50'], seeds: '4', sets: ['duration=2s'] };
   const rounds = mode.quick ? 1 : 2;
   const dir = mkdtempSync(join(tmpdir(), 'mmsim-bench-sweep-'));
   const io: SweepIo = { stdout: () => {}, stderr: (t) => { process.stderr.write(t); }, stderrIsTTY: false, env: {} };
