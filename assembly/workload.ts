@@ -1,0 +1,156 @@
+// Workload generators (inside WASM, no per-access host calls) and the task table they drive:
+// each task walks its process's phases — sequential, uniform, Zipf (rejection-inversion,
+// optionally scrambled) or hot/cold positions over a VMA or a file, a read/write mix, a rate —
+// and, over ranges whose page tables outgrow the host caches, draws accesses ahead (lookahead).
+import { regionAlloc } from './mem';
+import { procCfg, phaseCfg } from './config';
+import { PROC_FIRST_PHASE, PROC_N_PHASES, PROC_LOOP_PHASES, PH_OP, PH_TARGET, PH_PATTERN, PH_THETA,
+  PH_HOT_FRACTION, PH_HOT_PROBABILITY, PH_ACCESSES, PH_DURATION_NS, PH_SCRAMBLE, PH_START_PAGE,
+  PH_LENGTH_PAGES, OP_ACCESS, OP_READ, OP_WRITE, OP_SLEEP, PAT_SEQUENTIAL, PAT_UNIFORM, PAT_ZIPF } from './generated/abi';
+import { pteOffset } from './pgtable';
+import { vmaStart, vmaEnd } from './mm';
+import { fileNrPages } from './filemap';
+import { nextF64, nextBelow, zipfPrepare, zipfSample, scrambleRank } from './random';
+
+// Task table: i64 fields, plus 4 f64 of Zipf constants per task.
+export const T_CLOCK = 0; export const T_STATE = 1; export const T_PHASE = 2; export const T_PHASE_END = 3; export const T_DONE = 4;
+export const T_CURSOR = 5; export const T_NEXT_ISSUE = 6; export const T_SYS_LEFT = 7; export const T_SYS_POS = 8; export const T_POP_VMA = 9;
+export const T_POP_VPN = 10; export const T_N = 11; export const T_BASE = 12;
+export const T_PEND = 13;        // an access to retry after a throttled sleep: vpn, or -1
+export const T_PEND_WRITE = 14;
+export const T_NOPROG = 15;      // the allocator's no_progress_loops of this task
+export const T_SLICED = 16;      // stopped at the end of a run() slice, not for an event
+// Accesses generated ahead of time (see lookahead()): count, next, end-of-pass flag, entries.
+export const T_LA_N = 17; export const T_LA_NEXT = 18; export const T_LA_END = 19;
+export const T_BDP_AGAIN = 20;   // file + 1 when balance_dirty_pages must check again after its sleep
+export const T_SYNC_TARGET = 21; // a sync(2) in progress: the completion count it waits for, or -1
+export const T_SYNC_START = 22;
+export const T_LA = 23;
+export const LOOKAHEAD: i32 = 16;
+/**
+ * Ranges whose page tables outgrow the host's caches (8 bytes of PTE per page: 32 MiB of PTEs
+ * at 2^22 pages) walk ahead; smaller ones, whose tables stay cached, gain nothing from it and
+ * would pay for the second walk. A function of the scenario only, so results stay deterministic.
+ */
+export const LOOKAHEAD_MIN_PAGES: i64 = 1 << 22;
+export const T_STRIDE = T_LA + LOOKAHEAD;
+export const LA_WRITE: i64 = 1 << 62;
+export const TS_WAITING = 0; export const TS_POPULATE = 1; export const TS_RUNNING = 2; export const TS_DONE = 3; export const TS_DEAD = 4;
+
+export let tasks: usize = 0;
+export let zipfConsts: usize = 0;
+@inline export function tf(t: i32, f: i32): i64 { return load<i64>(tasks + (<usize>(t * T_STRIDE + f) << 3)); }
+@inline export function setTf(t: i32, f: i32, v: i64): void { store<i64>(tasks + (<usize>(t * T_STRIDE + f) << 3), v); }
+@inline export function zipfOf(t: i32): usize { return zipfConsts + (<usize>t << 5); }
+
+/** Lay out the task table; false if memory ran out. */
+export function workloadInit(n: i32): bool {
+  tasks = regionAlloc(<u64>(n + 1) * T_STRIDE * 8);
+  zipfConsts = regionAlloc(<u64>(n + 1) * 32);
+  return tasks != 0 && zipfConsts != 0;
+}
+
+export function phaseIndex(t: i32): i32 { return <i32>procCfg(t, PROC_FIRST_PHASE) + <i32>tf(t, T_PHASE); }
+
+/** Move task `t` to its next phase (or the end of its workload). */
+export function enterNextPhase(t: i32, clock: i64): bool {
+  let ph = <i32>tf(t, T_PHASE) + 1;
+  const n = <i32>procCfg(t, PROC_N_PHASES);
+  if (ph >= n) {
+    if (procCfg(t, PROC_LOOP_PHASES) == 0 || n == 0) return false;
+    ph = 0;
+  }
+  setTf(t, T_PHASE, ph);
+  const g = <i32>procCfg(t, PROC_FIRST_PHASE) + ph;
+  const op = <i32>phaseCfg(g, PH_OP);
+  const target = <i32>phaseCfg(g, PH_TARGET);
+  let total: i64 = 0; let base: i64 = 0;
+  if (op == OP_ACCESS) { total = vmaEnd(target) - vmaStart(target); base = vmaStart(target); }
+  else if (op == OP_READ || op == OP_WRITE) total = <i64>fileNrPages(target);
+  let start = <i64>phaseCfg(g, PH_START_PAGE);
+  if (start > total) start = total;
+  let len = <i64>phaseCfg(g, PH_LENGTH_PAGES);
+  if (len == 0 || start + len > total) len = total - start;
+  setTf(t, T_N, len);
+  setTf(t, T_BASE, base + start);
+  setTf(t, T_DONE, 0);
+  setTf(t, T_CURSOR, 0);
+  setTf(t, T_SYS_LEFT, 0);
+  setTf(t, T_LA_N, 0); setTf(t, T_LA_NEXT, 0); setTf(t, T_LA_END, 0);
+  setTf(t, T_SYNC_TARGET, -1);
+  setTf(t, T_NEXT_ISSUE, clock);
+  const dur = <i64>phaseCfg(g, PH_DURATION_NS);
+  setTf(t, T_PHASE_END, op == OP_SLEEP ? clock + dur : (dur > 0 ? clock + dur : -1));
+  if (<i32>phaseCfg(g, PH_PATTERN) == PAT_ZIPF && len > 0) zipfPrepare(zipfOf(t), <f64>len, phaseCfg(g, PH_THETA));
+  return true;
+}
+
+/** The next position in [0, n) the phase's pattern gives; -1 when a single sequential pass ends. */
+@inline export function nextPosition(t: i32, g: i32, pattern: i32, n: i64, step: i64): i64 {
+  if (pattern == PAT_SEQUENTIAL) {
+    const c = tf(t, T_CURSOR);
+    if (c >= n) {
+      if (phaseCfg(g, PH_ACCESSES) == 0 && phaseCfg(g, PH_DURATION_NS) == 0) return -1;
+      setTf(t, T_CURSOR, step);
+      return 0;
+    }
+    setTf(t, T_CURSOR, c + step);
+    return c;
+  }
+  let pos: i64;
+  if (pattern == PAT_UNIFORM) pos = <i64>nextBelow(t, <u64>n);
+  else if (pattern == PAT_ZIPF) {
+    const rank = zipfSample(t, zipfOf(t), <f64>n);
+    pos = phaseCfg(g, PH_SCRAMBLE) != 0 ? <i64>scrambleRank(rank, <u64>n) : <i64>rank - 1;
+  } else {
+    let hot = <i64>(<f64>n * phaseCfg(g, PH_HOT_FRACTION));
+    if (hot < 1) hot = 1;
+    if (hot >= n || nextF64(t) < phaseCfg(g, PH_HOT_PROBABILITY)) pos = <i64>nextBelow(t, <u64>(hot < n ? hot : n));
+    else pos = hot + <i64>nextBelow(t, <u64>(n - hot));
+  }
+  if (step > 1 && pos + step > n) pos = n > step ? n - step : 0;
+  return pos;
+}
+
+/**
+ * Generate the next LOOKAHEAD accesses of an access phase and touch their page-table entries
+ * before any of them is performed, so that the host's cache misses for several walks overlap
+ * instead of queueing one behind the other. Only loads happen here: each access is then
+ * performed in order as usual, so results do not depend on this except through the order in
+ * which random numbers are drawn (always the same for a given task).
+ */
+let prefetchSink: u64 = 0;
+function lookahead(t: i32, g: i32, pattern: i32, n: i64, base: i64, wf: f64, left: i64, pgd: u32): void {
+  let k = LOOKAHEAD;
+  if (left > 0 && left < <i64>k) k = <i32>left;
+  let got = 0;
+  for (; got < k; got++) {
+    const pos = nextPosition(t, g, pattern, n, 1);
+    if (pos < 0) { setTf(t, T_LA_END, 1); break; }
+    const write = wf > 0 && (wf >= 1 || nextF64(t) < wf);
+    setTf(t, T_LA + got, (base + pos) | (write ? LA_WRITE : 0));
+  }
+  setTf(t, T_LA_N, got); setTf(t, T_LA_NEXT, 0);
+  let sink: u64 = 0;
+  for (let i = 0; i < got; i++) {
+    const pte = pteOffset(pgd, tf(t, T_LA + i) & ~LA_WRITE);
+    if (pte != 0) sink += load<u64>(pte);
+  }
+  prefetchSink += sink;
+}
+
+/**
+ * The next access of a large range's access phase, drawn LOOKAHEAD at a time (lookahead()):
+ * its vpn, with LA_WRITE set for a store; -1 when a single sequential pass is over.
+ */
+export function nextAccessAhead(t: i32, g: i32, pattern: i32, n: i64, base: i64, wf: f64, left: i64, pgd: u32): i64 {
+  let next = tf(t, T_LA_NEXT);
+  if (next >= tf(t, T_LA_N)) {
+    if (tf(t, T_LA_END) != 0) return -1;
+    lookahead(t, g, pattern, n, base, wf, left, pgd);
+    next = 0;
+    if (tf(t, T_LA_N) == 0) return -1;
+  }
+  setTf(t, T_LA_NEXT, next + 1);
+  return tf(t, T_LA + <i32>next);
+}
