@@ -91,6 +91,16 @@ export function instantiateCore(module: WebAssembly.Module = coreModule()): Core
     },
   };
   const instance = new WebAssembly.Instance(module, imports);
-  exports = instance.exports as unknown as CoreExports;
+  // Addresses are u32 in the core but come back as signed i32: above 2 GiB they would be
+  // negative (a large machine's regions do lie there), so every pointer is read unsigned.
+  const raw = instance.exports as Record<string, unknown>;
+  const wrapped: Record<string, unknown> = { ...raw };
+  for (const [name, value] of Object.entries(raw)) {
+    if (typeof value === 'function' && /Ptr$/.test(name)) {
+      const f = value as (...args: number[]) => number;
+      wrapped[name] = (...args: number[]) => f(...args) >>> 0;
+    }
+  }
+  exports = wrapped as unknown as CoreExports;
   return exports;
 }
