@@ -10,12 +10,12 @@ import { nrPages, flags, setFlags, PG_buddy, ORDER_SHIFT, listInit, listAdd, lis
 import { cfg } from './config';
 import { G_MIN_FREE_KBYTES, G_WATERMARK_SCALE_FACTOR, G_LOWMEM_RESERVE_DMA, G_LOWMEM_RESERVE_DMA32,
   G_LOWMEM_RESERVE_NORMAL, C_NR_FREE_PAGES, C_PGFREE, C_PGALLOC_DMA, C_ALLOCSTALL_DMA,
-  C_MMSIM_ALLOC_FAILURES,
+  C_MMSIM_ALLOC_FAILURES, C_PGSCAN_DIRECT_THROTTLE,
   DK_ALLOC_FAILED, FN_ALLOC_PAGES_SLOWPATH, DK_FREE_PAGE_IN_USE, FN_FREE_PAGES } from './generated/abi';
 import { countEvent, countAdd } from './vmstat';
 import { lruvecDelFolio } from './lru';
-import { wakeupKswapd, tryToFreePages, directThrottleNs } from './vmscan';
-import { curClock, requestSleep, canSleep } from './sched';
+import { wakeupKswapd, tryToFreePages, directThrottleNs, allowDirectReclaim } from './vmscan';
+import { curClock, requestSleep, canSleep, jiffyNs } from './sched';
 import { outOfMemory } from './oom';
 import { recordBug } from './invariants';
 import { nrSwapFree } from './swap';
@@ -292,6 +292,9 @@ export function allocPages(order: i32, highestZoneidx: i32): u32 {
  */
 export let noProgressLoops: i32 = 0;
 export function setNoProgressLoops(n: i32): void { noProgressLoops = n; }
+/** The task is waiting in throttle_direct_reclaim (counted once per wait); kept per task too. */
+export let pfmemallocWaiting: bool = false;
+export function setPfmemallocWaiting(w: bool): void { pfmemallocWaiting = w; }
 
 function allocPagesSlowpath(order: i32, highestZoneidx: i32): u32 {
   wakeupKswapd(order, highestZoneidx);
@@ -299,6 +302,14 @@ function allocPagesSlowpath(order: i32, highestZoneidx: i32): u32 {
   if (p != NO_PAGE) return p;
   for (let iter = 0; iter < 1000; iter++) {
     wakeupKswapd(order, highestZoneidx);
+    // throttle_direct_reclaim: below half the min watermarks, direct reclaimers wait on
+    // pfmemalloc_wait for kswapd (modelled as a sleep of a jiffy and a retry of the allocation)
+    if (canSleep() && !allowDirectReclaim()) {
+      if (!pfmemallocWaiting) { countEvent(C_PGSCAN_DIRECT_THROTTLE); pfmemallocWaiting = true; }
+      requestSleep(curClock + jiffyNs);
+      return NO_PAGE;
+    }
+    pfmemallocWaiting = false;
     countEvent(C_ALLOCSTALL_DMA + highestZoneidx);
     const progress = tryToFreePages(order, highestZoneidx);
     p = getPageFromFreelist(order, WMARK_MIN, highestZoneidx);

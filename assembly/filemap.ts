@@ -14,7 +14,7 @@ import { countAdd, countEvent } from './vmstat';
 import { blkSubmit, blkAddPage, BLK_READ, readCompletionTime } from './blkdev';
 import { workingsetRefault } from './workingset';
 import { SHADOW_BIT } from './swap';
-import { curClock, waitUntil } from './sched';
+import { curClock, waitUntil, requestSleep } from './sched';
 
 let files: usize = 0;        // per file: [slots address, nr pages, device] as i64
 const F_SLOTS = 0; const F_PAGES = 1; const F_DEV = 2; const F_STRIDE = 3;
@@ -84,7 +84,10 @@ function readahead(f: i32, index: u32): i64 {
   for (let i: u32 = 0; i < n; i++) {
     if (filemapLookup(f, index + i) != NO_PAGE) { if (i == 0) return curClock; break; }
     const p = allocPages(0, ZONE_MOVABLE);
-    if (p == NO_PAGE) break;
+    if (p == NO_PAGE) {
+      if (got > 0) requestSleep(-1);       // what was allocated is read now; no throttled retry
+      break;
+    }
     // the page may have been brought in while we reclaimed
     if (filemapLookup(f, index + i) != NO_PAGE) { folioPut(p); break; }
     const shadow = pageCacheEntry(f, index + i);

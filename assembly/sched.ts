@@ -21,7 +21,7 @@ import { flusherRun, syncStart, syncDone } from './flusher';
 import { blkComplete, nDevices } from './blkdev';
 import { kswapdRun } from './vmscan';
 import { nextF64, randomSeed } from './random';
-import { NO_PAGE, noProgressLoops, setNoProgressLoops } from './alloc';
+import { NO_PAGE, noProgressLoops, setNoProgressLoops, pfmemallocWaiting, setPfmemallocWaiting } from './alloc';
 import { lruAddDrainCpu } from './lru';
 import { T_CLOCK, T_STATE, T_PHASE, T_PHASE_END, T_DONE, T_NEXT_ISSUE, T_SYS_LEFT, T_SYS_POS, T_POP_VMA,
   T_POP_VPN, T_N, T_BASE, T_PEND, T_PEND_WRITE, T_NOPROG, T_SLICED, T_BDP_AGAIN, T_SYNC_TARGET,
@@ -164,7 +164,8 @@ function runTask(t: i32, limit: i64): void {
   let state = <i32>tf(t, T_STATE);
   if (state == TS_WAITING) { state = TS_POPULATE; setTf(t, T_STATE, state); }
   const pgd = mmPgd(t);
-  setNoProgressLoops(<i32>tf(t, T_NOPROG));
+  setNoProgressLoops(<i32>(tf(t, T_NOPROG) & 0xFFFF));
+  setPfmemallocWaiting((tf(t, T_NOPROG) >> 16) != 0);
   while (clock < hTime || (clock == hTime && me < hId)) {
     if (state == TS_POPULATE) {
       curClock = clock;
@@ -322,7 +323,7 @@ function runTask(t: i32, limit: i64): void {
     hTime = refreshHorizon(limit); hId = horizonId;
   }
   setTf(t, T_CLOCK, clock);
-  setTf(t, T_NOPROG, noProgressLoops);
+  setTf(t, T_NOPROG, <i64>noProgressLoops | (pfmemallocWaiting ? 0x10000 : 0));
   const prevState = <i32>tf(t, T_STATE);
   if (prevState == TS_DEAD) return;              // killed by the OOM killer during this run
   if (state == TS_DEAD || mmDead(t)) { taskKilled(t); return; }

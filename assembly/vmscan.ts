@@ -7,7 +7,7 @@
 import { flags, setFlags, testFlag, setFlag, clearFlag, testClearFlag, refcount, setRefcount, prev, next,
   listDel, listAdd, listAddTail, listEmpty, PG_lru, PG_active, PG_referenced, PG_dirty, PG_writeback,
   PG_reclaim, PG_swapbacked, PG_swapcache, PG_locked, PG_mlocked, PG_workingset, PG_private } from './page';
-import { pageZone, populatedZone, zoneLruSize, zoneLruAdd, wmark, zoneWatermarkOk, zoneFree, freePages,
+import { pageZone, populatedZone, zoneLruSize, zoneLruAdd, wmark, zoneWatermarkOk, zoneFree, freePages, zoneReclaimablePages,
   MAX_NR_ZONES, WMARK_HIGH, WMARK_MIN, ZONE_NORMAL } from './alloc';
 import { lruHead, lruSize, lruAdd, folioEvictable, folioLruList, lruNoteCost, anonCost, fileCost,
   LRU_INACTIVE_ANON, LRU_ACTIVE_ANON, LRU_INACTIVE_FILE, LRU_ACTIVE_FILE, L_HOLD, L_ACTIVE, L_INACTIVE,
@@ -479,6 +479,24 @@ function shrinkNode(): void {
 }
 
 // --- direct reclaim ---------------------------------------------------------------------------
+
+/**
+ * allow_direct_reclaim: free pages of the zones up to NORMAL (with reclaimable pages) above half
+ * their min watermarks, or kswapd hopeless. While not, kswapd is woken for ZONE_NORMAL.
+ */
+export function allowDirectReclaim(): bool {
+  if (kswapdFailures >= MAX_RECLAIM_RETRIES) return true;
+  let reserve: i64 = 0; let free: i64 = 0;
+  for (let z = 0; z <= ZONE_NORMAL; z++) {
+    if (!populatedZone(z) || zoneReclaimablePages(z) == 0) continue;
+    reserve += wmark(z, WMARK_MIN);
+    free += zoneFree(z);
+  }
+  if (reserve == 0) return true;
+  const ok = free > reserve / 2;
+  if (!ok && kswapdState != KSWAPD_RUNNING) wakeupKswapd(0, ZONE_NORMAL);
+  return ok;
+}
 
 /** try_to_free_pages → do_try_to_free_pages for the current task. Returns pages reclaimed. */
 export function tryToFreePages(order: i32, highestZoneidx: i32): u64 {
