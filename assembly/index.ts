@@ -9,7 +9,7 @@ import { G_MEMORY_PAGES, G_DURATION_NS, G_SERIES_INTERVAL_NS, G_N_PROCS, G_N_DEV
 import { pagesInit, nrPages } from './page';
 import { vmstatInit, countersBase, seriesBase, seriesRows as rows } from './vmstat';
 import { eventsInit, now, lastEventId } from './events';
-import { randomInit } from './random';
+import { randomInit, randomSeed, zipfAliasBuild, zipfAliasSample, zipfPrepare, zipfSample } from './random';
 import { allocInit, zoneInfoFill, nrFreeListSentinels, ZONEINFO_STRIDE, MAX_NR_ZONES } from './alloc';
 import { lruInit, lruBatchesInit, NR_LRU_SENTINELS } from './lru';
 import { pgtableInit, tablesForRange } from './pgtable';
@@ -125,3 +125,28 @@ export function localDirtyable(): f64 { return <f64>nodeDirtyableMemory(); }
 export function localCompletions(): f64 { return <f64>localCompl(); }
 /** Tasks whose workload has not ended yet. */
 export function tasksLive(): i32 { return liveTaskCount(); }
+
+// --- self-check of the Zipf samplers (tests compare the counts with the exact probabilities) --
+const ZCHECK_MAX: u32 = 256;
+const zcheckTable = memory.data(256 * 8);
+const zcheckScratch = memory.data(256 * 8);
+const zcheckConsts = memory.data(32);
+const zcheckCounts = memory.data(256 * 8);
+/**
+ * Draw `samples` ranks of Zipf(n, theta), n ≤ 256, with the alias table (method 0) or
+ * rejection-inversion (method 1), on random stream 0 seeded with `seed`; returns the address
+ * of n f64 counts. Only for tests: it uses stream 0, so call it on an instance not running.
+ */
+export function zipfSelfCheck(n: u32, theta: f64, samples: i32, method: i32, seed: f64): usize {
+  if (n > ZCHECK_MAX) n = ZCHECK_MAX;
+  randomSeed(0, <u64>seed);
+  for (let i: u32 = 0; i < n; i++) store<f64>(zcheckCounts + (<usize>i << 3), 0);
+  if (method == 0) zipfAliasBuild(zcheckTable, zcheckScratch, n, theta);
+  else zipfPrepare(zcheckConsts, <f64>n, theta);
+  for (let k = 0; k < samples; k++) {
+    const rank = method == 0 ? zipfAliasSample(0, zcheckTable, <u64>n) : zipfSample(0, zcheckConsts, <f64>n);
+    const a = zcheckCounts + (<usize>(rank - 1) << 3);
+    store<f64>(a, load<f64>(a) + 1);
+  }
+  return zcheckCounts;
+}

@@ -103,3 +103,50 @@ export function scrambleRank(rank: u64, n: u64): u64 {
   } while (x >= n);
   return x;
 }
+
+// --- Zipf by an alias table (Walker/Vose), for ranges up to ZIPF_ALIAS_MAX pages ---------------
+// O(1) with one random number and one table lookup; the table (8 bytes a rank) is built once at
+// init from the exact probabilities k^-s / H(n, s). Larger ranges use rejection-inversion.
+export const ZIPF_ALIAS_MAX: u64 = 1 << 20;
+
+/**
+ * Build the alias table of Zipf(n, s) at `table` (u32 threshold, u32 alias per rank), using
+ * `scratch` (8 bytes a rank) for Vose's work lists.
+ */
+export function zipfAliasBuild(table: usize, scratch: usize, n: u32, s: f64): void {
+  let total: f64 = 0;
+  for (let k: u32 = 1; k <= n; k++) total += Math.exp(-s * Math.log(<f64>k));
+  // scaled probabilities n·p_k, kept in the table's slots as f64 while the lists are built
+  const small = scratch; const large = scratch + (<usize>n << 2);
+  let ns: u32 = 0; let nl: u32 = 0;
+  const prob = table;                     // f64 view over the table during construction
+  for (let i: u32 = 0; i < n; i++) {
+    const q = Math.exp(-s * Math.log(<f64>(i + 1))) / total * <f64>n;
+    store<f64>(prob + (<usize>i << 3), q);
+    if (q < 1.0) { store<u32>(small + (<usize>ns << 2), i); ns++; }
+    else { store<u32>(large + (<usize>nl << 2), i); nl++; }
+  }
+  // pair each small rank with a large one that tops it up to 1 (Vose)
+  while (ns > 0 && nl > 0) {
+    ns--; const l = load<u32>(small + (<usize>ns << 2));
+    const g = load<u32>(large + (<usize>(nl - 1) << 2));
+    const ql = load<f64>(prob + (<usize>l << 3));
+    const qg = load<f64>(prob + (<usize>g << 3)) + ql - 1.0;
+    // rank l: kept with probability ql, otherwise g
+    const thr = ql >= 1.0 ? 0xFFFF_FFFF : <u32>(ql * 4294967296.0);
+    store<u64>(prob + (<usize>l << 3), (<u64>g << 32) | <u64>thr);
+    store<f64>(prob + (<usize>g << 3), qg);
+    if (qg < 1.0) { nl--; store<u32>(small + (<usize>ns << 2), g); ns++; }
+  }
+  // what is left has probability 1 (up to rounding): always itself
+  while (nl > 0) { nl--; const g = load<u32>(large + (<usize>nl << 2)); store<u64>(prob + (<usize>g << 3), (<u64>g << 32) | 0xFFFF_FFFF); }
+  while (ns > 0) { ns--; const l = load<u32>(small + (<usize>ns << 2)); store<u64>(prob + (<usize>l << 3), (<u64>l << 32) | 0xFFFF_FFFF); }
+}
+
+/** A rank in [1, n] from the alias table. */
+@inline export function zipfAliasSample(stream: i32, table: usize, n: u64): u64 {
+  const r = nextU64(stream);
+  const i = ((r >> 32) * n) >> 32;
+  const e = load<u64>(table + (<usize>i << 3));
+  return ((<u32>r) < <u32>e ? i : (e >> 32)) + 1;
+}

@@ -3,14 +3,14 @@
 // optionally scrambled) or hot/cold positions over a VMA or a file, a read/write mix, a rate —
 // and, over ranges whose page tables outgrow the host caches, draws accesses ahead (lookahead).
 import { regionAlloc } from './mem';
-import { procCfg, phaseCfg } from './config';
+import { cfg, procCfg, phaseCfg } from './config';
 import { PROC_FIRST_PHASE, PROC_N_PHASES, PROC_LOOP_PHASES, PH_OP, PH_TARGET, PH_PATTERN, PH_THETA,
   PH_HOT_FRACTION, PH_HOT_PROBABILITY, PH_ACCESSES, PH_DURATION_NS, PH_SCRAMBLE, PH_START_PAGE,
-  PH_LENGTH_PAGES, OP_ACCESS, OP_READ, OP_WRITE, OP_SLEEP, PAT_SEQUENTIAL, PAT_UNIFORM, PAT_ZIPF } from './generated/abi';
+  PH_LENGTH_PAGES, G_N_PHASES, OP_ACCESS, OP_READ, OP_WRITE, OP_SLEEP, PAT_SEQUENTIAL, PAT_UNIFORM, PAT_ZIPF } from './generated/abi';
 import { pteOffset } from './pgtable';
 import { vmaStart, vmaEnd } from './mm';
 import { fileNrPages } from './filemap';
-import { nextF64, nextBelow, zipfPrepare, zipfSample, scrambleRank } from './random';
+import { nextF64, nextBelow, zipfPrepare, zipfSample, scrambleRank, zipfAliasBuild, zipfAliasSample, ZIPF_ALIAS_MAX } from './random';
 
 // Task table: i64 fields, plus 4 f64 of Zipf constants per task.
 export const T_CLOCK = 0; export const T_STATE = 1; export const T_PHASE = 2; export const T_PHASE_END = 3; export const T_DONE = 4;
@@ -25,7 +25,8 @@ export const T_LA_N = 17; export const T_LA_NEXT = 18; export const T_LA_END = 1
 export const T_BDP_AGAIN = 20;   // file + 1 when balance_dirty_pages must check again after its sleep
 export const T_SYNC_TARGET = 21; // a sync(2) in progress: the completion count it waits for, or -1
 export const T_SYNC_START = 22;
-export const T_LA = 23;
+export const T_ZIPF_TABLE = 23;  // the phase's Zipf alias table, 0 = rejection-inversion
+export const T_LA = 24;
 export const LOOKAHEAD: i32 = 16;
 /**
  * Ranges whose page tables outgrow the host's caches (8 bytes of PTE per page: 32 MiB of PTEs
@@ -43,11 +44,48 @@ export let zipfConsts: usize = 0;
 @inline export function setTf(t: i32, f: i32, v: i64): void { store<i64>(tasks + (<usize>(t * T_STRIDE + f) << 3), v); }
 @inline export function zipfOf(t: i32): usize { return zipfConsts + (<usize>t << 5); }
 
-/** Lay out the task table; false if memory ran out. */
+/** Pages the range of phase `g` of task `t` spans (its target less start, up to length). */
+function phaseRange(g: i32): i64 {
+  const op = <i32>phaseCfg(g, PH_OP);
+  const target = <i32>phaseCfg(g, PH_TARGET);
+  let total: i64 = 0;
+  if (op == OP_ACCESS) total = vmaEnd(target) - vmaStart(target);
+  else if (op == OP_READ || op == OP_WRITE) total = <i64>fileNrPages(target);
+  let start = <i64>phaseCfg(g, PH_START_PAGE);
+  if (start > total) start = total;
+  let len = <i64>phaseCfg(g, PH_LENGTH_PAGES);
+  if (len == 0 || start + len > total) len = total - start;
+  return len;
+}
+
+/** Alias table of each Zipf phase small enough for one (0 for the others), by global phase index. */
+let zipfTables: usize = 0;
+
+/** Lay out the task table and build the Zipf alias tables; false if memory ran out. */
 export function workloadInit(n: i32): bool {
   tasks = regionAlloc(<u64>(n + 1) * T_STRIDE * 8);
   zipfConsts = regionAlloc(<u64>(n + 1) * 32);
-  return tasks != 0 && zipfConsts != 0;
+  const nPhases = <i32>cfg(G_N_PHASES);
+  zipfTables = regionAlloc(<u64>(nPhases + 1) * 8);
+  if (tasks == 0 || zipfConsts == 0 || zipfTables == 0) return false;
+  let scratchPages: i64 = 0;
+  for (let g = 0; g < nPhases; g++) {
+    if (<i32>phaseCfg(g, PH_PATTERN) != PAT_ZIPF) continue;
+    const len = phaseRange(g);
+    if (len > 0 && <u64>len <= ZIPF_ALIAS_MAX && len > scratchPages) scratchPages = len;
+  }
+  const scratch = scratchPages > 0 ? regionAlloc(<u64>scratchPages * 8) : 0;
+  for (let g = 0; g < nPhases; g++) {
+    store<u64>(zipfTables + (<usize>g << 3), 0);
+    if (<i32>phaseCfg(g, PH_PATTERN) != PAT_ZIPF) continue;
+    const len = phaseRange(g);
+    if (len <= 0 || <u64>len > ZIPF_ALIAS_MAX) continue;
+    const table = regionAlloc(<u64>len * 8);
+    if (table == 0 || scratch == 0) return false;
+    zipfAliasBuild(table, scratch, <u32>len, phaseCfg(g, PH_THETA));
+    store<u64>(zipfTables + (<usize>g << 3), <u64>table);
+  }
+  return true;
 }
 
 export function phaseIndex(t: i32): i32 { return <i32>procCfg(t, PROC_FIRST_PHASE) + <i32>tf(t, T_PHASE); }
@@ -73,6 +111,7 @@ export function enterNextPhase(t: i32, clock: i64): bool {
   if (len == 0 || start + len > total) len = total - start;
   setTf(t, T_N, len);
   setTf(t, T_BASE, base + start);
+  setTf(t, T_ZIPF_TABLE, <i64>load<u64>(zipfTables + (<usize>g << 3)));
   setTf(t, T_DONE, 0);
   setTf(t, T_CURSOR, 0);
   setTf(t, T_SYS_LEFT, 0);
@@ -100,7 +139,8 @@ export function enterNextPhase(t: i32, clock: i64): bool {
   let pos: i64;
   if (pattern == PAT_UNIFORM) pos = <i64>nextBelow(t, <u64>n);
   else if (pattern == PAT_ZIPF) {
-    const rank = zipfSample(t, zipfOf(t), <f64>n);
+    const table = <usize>tf(t, T_ZIPF_TABLE);
+    const rank = table != 0 ? zipfAliasSample(t, table, <u64>n) : zipfSample(t, zipfOf(t), <f64>n);
     pos = phaseCfg(g, PH_SCRAMBLE) != 0 ? <i64>scrambleRank(rank, <u64>n) : <i64>rank - 1;
   } else {
     let hot = <i64>(<f64>n * phaseCfg(g, PH_HOT_FRACTION));

@@ -245,3 +245,16 @@ test('a machine whose regions lie above 2 GiB of WASM memory is read back correc
   assert.equal(last.length, r.series.columns.length);
   assert.ok(r.writeback.pauses.count === 0 && r.wbs.length === 1);
 });
+
+test('the host\'s memory estimate covers the layout the core makes, closely', async () => {
+  const { memoryNeed } = await import('../src/engine/memory.js');
+  const { createCore } = await import('../src/engine/engine.js');
+  for (const name of ['default', 'small-fits', 'laptop', 'storage-server', 'bench-reference']) {
+    const s = loadScenario(name, []);
+    const { core } = createCore(s, 1);
+    const actual = core.memoryEnd();
+    const estimate = memoryNeed(s).total;
+    assert.ok(estimate >= actual, `${name}: estimate ${estimate} < layout ${actual}`);
+    assert.ok(estimate - actual < 0.02 * actual + 4 * 2 ** 20, `${name}: estimate ${estimate} far above layout ${actual}`);
+  }
+});

@@ -31,6 +31,24 @@ export function maxPageTables(s: Scenario): number {
   return Math.min(total, Math.floor(s.machine.memory / PAGE_SIZE));
 }
 
+/** Zipf phases over at most 2^20 pages get an alias table (8 B a page) and share a scratch of the largest. */
+function zipfAliasBytes(s: Scenario): number {
+  let total = 0; let scratch = 0;
+  for (const p of Object.values(s.processes)) {
+    for (const ph of p.workload) {
+      if (ph.pattern !== 'zipf') continue;
+      const target = ph.op === 'access' ? p.vmas[ph.target]?.size : (ph.op === 'read' || ph.op === 'write') ? s.files[ph.target]?.size : 0;
+      const size = target ?? 0;
+      const start = Math.min(ph.start, size);
+      const len = Math.floor((ph.length === 0 || start + ph.length > size ? size - start : ph.length) / PAGE_SIZE);
+      if (len <= 0 || len > 2 ** 20) continue;
+      total += len * 8;
+      scratch = Math.max(scratch, len * 8);
+    }
+  }
+  return total + scratch;
+}
+
 export function memoryNeed(s: Scenario): MemoryNeed {
   const frames = Math.floor(s.machine.memory / PAGE_SIZE);
   const tables = maxPageTables(s);
@@ -38,6 +56,7 @@ export function memoryNeed(s: Scenario): MemoryNeed {
   const filePages = Object.values(s.files).reduce((a, f) => a + Math.floor(f.size / PAGE_SIZE), 0);
   const swapPages = Math.floor(s.swap.size / PAGE_SIZE);
   const nDevices = Object.keys(s.devices).length;
+  const nProcs = Object.keys(s.processes).length;
   const terms = [
     { name: 'frame table', bytes: 32 * (frames + SENTINELS), how: `32 B × ${frames} frames` },
     { name: 'page tables', bytes: tables * (4096 + 8), how: `≤ ${tables} tables × 4 KiB (each VMA fully mapped)` },
@@ -45,6 +64,10 @@ export function memoryNeed(s: Scenario): MemoryNeed {
     { name: 'swap map and swap cache', bytes: swapPages * 5, how: `5 B × ${swapPages} swap slots` },
     { name: 'device queues', bytes: nDevices * RING_BYTES, how: `${nDevices} devices × ${RING_BYTES} B` },
     { name: 'time series', bytes: samples * (COUNTERS.length + 1) * 8, how: `${samples} samples × ${COUNTERS.length + 1} values` },
+    { name: 'per-task series', bytes: samples * (nProcs + 1) * 3 * 8, how: `${samples} samples × ${nProcs} tasks × 3 values` },
+    { name: 'histograms and detectors', bytes: 12001 * 8 + 4096 * 6 * 8 + 1024 * 8, how: 'flush ages, pauses, 4096 detector records' },
+    { name: 'device tags', bytes: Object.values(s.devices).reduce((a, d) => a + d.queueDepth * 8, 0), how: 'queueDepth × 8 B per device' },
+    { name: 'Zipf alias tables', bytes: zipfAliasBytes(s), how: '8 B × pages of each Zipf phase up to 2^20 pages' },
     { name: 'small tables', bytes: SLACK, how: 'tasks, events, inodes, static data' },
   ];
   return { total: terms.reduce((a, t) => a + t.bytes, 0), terms };

@@ -46,6 +46,7 @@ export interface CoreExports {
   localDirtyable(): number;
   localCompletions(): number;
   tasksLive(): number;
+  zipfSelfCheck(n: number, theta: number, samples: number, method: number, seed: number): number;
   checkInvariants(): number;
 }
 
