@@ -54,12 +54,8 @@ export let totalreservePages: i64 = 0;
 @inline function setZf(z: i32, f: i32, v: i64): void { store<i64>(zoneTable + ((<usize>(z * ZF_STRIDE + f)) << 3), v); }
 @inline function addZf(z: i32, f: i32, d: i64): void { setZf(z, f, zf(z, f) + d); }
 
-export function zoneManaged(z: i32): i64 { return zf(z, ZF_MANAGED); }
 export function zoneFree(z: i32): i64 { return zf(z, ZF_FREE); }
-export function zoneStart(z: i32): i64 { return zf(z, ZF_START); }
 export function wmark(z: i32, w: i32): i64 { return zf(z, ZF_WMARK + w); }
-export function lowmemReserve(z: i32, j: i32): i64 { return zf(z, ZF_RESERVE + j); }
-export function zoneNrFree(z: i32, order: i32): i64 { return zf(z, ZF_NR_FREE + order); }
 /** Per-zone LRU list size (NR_ZONE_INACTIVE_ANON + lru). */
 export function zoneLruSize(z: i32, lru: i32): i64 { return zf(z, ZF_LRU + lru); }
 export function zoneLruAdd(z: i32, lru: i32, d: i64): void { addZf(z, ZF_LRU + lru, d); }

@@ -134,8 +134,6 @@ export function blkComplete(d: i32, now: i64): void {
   if (next >= 0) schedule(deviceEntity(d), next);
 }
 
-/** Time at which the device has transferred everything queued so far. */
-export function blkBusyUntil(d: i32): i64 { return df(d, D_BUSY); }
 
 /** Complete, from inside a long kernel path, the IO of every device that is due by `t`. */
 export function deliverIrqs(t: i64): void {

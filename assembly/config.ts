@@ -8,7 +8,6 @@ export let configLen: usize = 0;
 export function setConfig(ptr: usize, len: usize): void { configBase = ptr; configLen = len; }
 
 @inline export function cfg(field: i32): f64 { return load<f64>(configBase + ((<usize>field) << 3)); }
-@inline export function cfgI(field: i32): i64 { return <i64>cfg(field); }
 
 function tableField(offField: i32, stride: i32, i: i32, field: i32): f64 {
   return cfg(<i32>cfg(offField) + i * stride + field);

@@ -94,7 +94,6 @@ export function cancel(id: i32): void {
 
 export function isScheduled(id: i32): bool { return load<i32>(pos + (<usize>id << 2)) >= 0; }
 export function scheduledAt(id: i32): i64 { return timeOf(id); }
-export function queueEmpty(): bool { return size == 0; }
 /** Time of the earliest pending event (EV_NONE if none). */
 export function peekTime(): i64 { return size == 0 ? EV_NONE : timeOf(idAt(0)); }
 export function peekId(): i32 { return size == 0 ? -1 : idAt(0); }

@@ -39,9 +39,7 @@ export function lruInit(sentinelBase: u32): void {
 }
 
 @inline export function lruHead(lru: i32): u32 { return lruBase + <u32>lru; }
-export function isLruHead(p: u32): bool { return p >= lruBase && p < lruBase + <u32>NR_LRU_LISTS; }
 @inline export function lruSize(lru: i32): u64 { return count(C_NR_INACTIVE_ANON + lru); }
-@inline export function isFileLru(lru: i32): bool { return lru == LRU_INACTIVE_FILE || lru == LRU_ACTIVE_FILE; }
 
 /** folio_lru_list: which list a folio belongs on, from its flags. */
 @inline export function folioLruList(p: u32): i32 {
@@ -52,8 +50,6 @@ export function isLruHead(p: u32): bool { return p >= lruBase && p < lruBase + <
   return lru;
 }
 
-/** folio_is_file_lru: page cache (and lazyfree anon) is reclaimed as "file". */
-@inline export function folioIsFileLru(p: u32): bool { return !testFlag(p, PG_swapbacked); }
 
 @inline function updateLruSize(p: u32, lru: i32, d: i64): void {
   countAdd(C_NR_INACTIVE_ANON + lru, d);
@@ -207,8 +203,6 @@ export function lruNoteCost(file: bool, nrIo: u64, nrRotated: u64): void {
   if (fileCost + anonCost > lrusize / 4) { fileCost /= 2; anonCost /= 2; }
 }
 
-/** Mark a folio that was active as part of the workingset when deactivated. */
-@inline export function setWorkingset(p: u32): void { setFlag(p, PG_workingset); }
 
 /** mlock_vma_folio: a page mapped into a VM_LOCKED vma becomes mlocked and unevictable. */
 export function mlockFolio(p: u32): void {

@@ -367,11 +367,6 @@ export function handleMmFault(v: i32, vpn: i64, write: bool): i32 {
   return FAULT_OOM;
 }
 
-/** Bound for the file size check in populate. */
-export function vmaFileLimit(v: i32): i64 {
-  const f = vmaFile(v);
-  return f < 0 ? 0 : <i64>fileNrPages(f);
-}
 
 /**
  * exit_mmap: unmap everything (zap_pte_range), drop swap entries (free_swap_and_cache), free

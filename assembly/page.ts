@@ -95,7 +95,6 @@ export function pagesInit(pages: u32, sentinels: u32): bool {
 @inline export function pageIndex(p: u32): u32 { return load<u32>(fa(p), F_INDEX); }
 @inline export function setPageIndex(p: u32, v: u32): void { store<u32>(fa(p), v, F_INDEX); }
 
-@inline export function pageAnon(p: u32): bool { return (mapping(p) & MAPPING_ANON) != 0; }
 
 // Intrusive circular doubly linked lists through prev/next. A list head is a sentinel slot.
 @inline export function listInit(head: u32): void { setPrev(head, head); setNext(head, head); }

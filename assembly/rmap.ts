@@ -147,5 +147,3 @@ export function folioMkclean(p: u32): i32 {
 
 /** folio_mapped */
 @inline export function folioMapped(p: u32): bool { return mapcount(p) > 0; }
-export function isUnevictable(p: u32): bool { return (flags(p) & PG_unevictable) != 0; }
-export function isSwapEntry(e: u64): bool { return isSwapPte(e); }

@@ -177,7 +177,6 @@ export function swapinNrPages(offset: u32, pageCluster: u32): u32 {
   return pages;
 }
 
-export function swapReadaheadReset(): void { prevOffset = 0; readaheadHits = 0; lastReadaheadPages = 0; }
 
 // --- swap_writepage (mm/page_io.c) ------------------------------------------------------------
 // Reclaim holds a plug across one shrink_folio_list (blk_start_plug/blk_finish_plug): swap

@@ -659,4 +659,3 @@ function prepareKswapdSleep(idx: i32): bool {
   return false;
 }
 
-export function kswapdSleeping(): bool { return kswapdState == KSWAPD_SLEEPING; }
