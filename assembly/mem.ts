@@ -14,13 +14,13 @@ export function regionsReset(): void {
 export function regionsEnd(): usize { return brk; }
 
 /**
- * Reserve `bytes` (rounded to 64) and return the region's address, or 0 if the 4 GiB wasm32
- * space cannot hold it. Regions are zero-filled: memory.grow gives zeroed pages and regions
- * are never reused.
+ * Reserve `bytes` (rounded to 64) and return the region's address, aligned to `align` bytes (a
+ * power of two, at least 64), or 0 if the 4 GiB wasm32 space cannot hold it. Regions are
+ * zero-filled: memory.grow gives zeroed pages and regions are never reused.
  */
-export function regionAlloc(bytes: u64): usize {
+export function regionAlloc(bytes: u64, align: u64 = 64): usize {
   const size = (bytes + 63) & ~(<u64>63);
-  const start = <u64>brk;
+  const start = (<u64>brk + align - 1) & ~(align - 1);
   const end = start + size;
   if (end > 0xFFFF_0000) return 0;
   const needPages = <i32>((end + 0xFFFF) >> 16);

@@ -33,7 +33,9 @@ let capTables: u32 = 0;
 /** Reserve room for `maxTables` tables (virtual until touched). */
 export function pgtableInit(maxTables: u32): bool {
   capTables = maxTables;
-  pool = regionAlloc(<u64>(maxTables + 1) * 4096);
+  // each table on its own host page: a table's first touch is then one page fault, not two
+  // (a table straddling two host pages would be read through the zero page before its write)
+  pool = regionAlloc(<u64>(maxTables + 1) * 4096, 4096);
   tableFrame = regionAlloc(<u64>(maxTables + 1) * 4);
   freeIds = regionAlloc(<u64>(maxTables + 1) * 4);
   nextId = 1; nFree = 0;
