@@ -9,6 +9,7 @@ import type { RunResult } from '../src/report/result.js';
 import type { Scenario } from '../src/scenario/types.js';
 import { writeDirectoryAtomically } from '../src/util/atomic-dir.js';
 import { createProgress } from '../src/util/progress.js';
+import { MINIMAL } from './helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'mmsim-cli-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -63,15 +64,6 @@ async function cli(args: string[], options: { engine?: RunScenario; tty?: boolea
   return { code, stdout, stderr, engineLoaded };
 }
 
-const MINIMAL = `
-machine: { memory: 1GiB }
-processes:
-  app:
-    vmas:
-      heap: { type: anon, size: 256MiB }
-    workload:
-      - { op: access, target: heap }
-`;
 
 function scenarioFile(name: string, text: string): string {
   const path = join(root, name);

@@ -2,6 +2,17 @@
 import { parseScenarioText } from '../src/scenario/load.js';
 import type { Scenario } from '../src/scenario/types.js';
 
+/** A small valid scenario file; tests change one thing in it. */
+export const MINIMAL = `
+machine: { memory: 1GiB }
+processes:
+  app:
+    vmas:
+      heap: { type: anon, size: 256MiB }
+    workload:
+      - { op: access, target: heap }
+`;
+
 export function scenarioFromYaml(yaml: string, overrides: string[] = []): Scenario {
   return parseScenarioText(yaml, 'test.yaml', overrides);
 }

@@ -7,21 +7,12 @@ import { listBuiltins } from '../src/scenario/builtins.js';
 import { listFields } from '../src/scenario/introspect.js';
 import { ScenarioError, loadScenario, parseScenarioText, type OverrideSpec } from '../src/scenario/load.js';
 import { computeWatermarks, defaultMinFreeKbytes, intSqrt } from '../src/scenario/watermarks.js';
+import { MINIMAL } from './helpers.js';
 
 const GiB = 2 ** 30;
 const dir = mkdtempSync(join(tmpdir(), 'mmsim-scenario-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-/** A small valid scenario; tests change one thing in it. */
-const MINIMAL = `
-machine: { memory: 1GiB }
-processes:
-  app:
-    vmas:
-      heap: { type: anon, size: 256MiB }
-    workload:
-      - { op: access, target: heap }
-`;
 
 function parse(text: string, overrides: OverrideSpec[] = []) {
   return parseScenarioText(text, join(dir, 'test-scenario.yaml'), overrides);
