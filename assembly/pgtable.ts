@@ -93,6 +93,15 @@ export function tableFree(id: u32): void {
   return entryAddr(entryPfn(e), idx(vpn, 0));
 }
 
+/** The address of the PMD entry of `vpn`, or 0 when its PUD or PMD table is missing. */
+@inline export function pmdEntryAddr(pgd: u32, vpn: u64): usize {
+  let e = load<u64>(entryAddr(pgd, idx(vpn, 3)));
+  if (e == 0) return 0;
+  e = load<u64>(entryAddr(entryPfn(e), idx(vpn, 2)));
+  if (e == 0) return 0;
+  return entryAddr(entryPfn(e), idx(vpn, 1));
+}
+
 /** __pte_alloc and friends: walk to the PTE of `vpn`, allocating missing tables. 0 on OOM. */
 export let tablesAllocated: u32 = 0;
 export function pteAlloc(pgd: u32, vpn: u64, m: i32): usize {

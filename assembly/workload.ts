@@ -7,7 +7,8 @@ import { cfg, procCfg, phaseCfg } from './config';
 import { PROC_FIRST_PHASE, PROC_N_PHASES, PROC_LOOP_PHASES, PH_OP, PH_TARGET, PH_PATTERN, PH_THETA,
   PH_HOT_FRACTION, PH_HOT_PROBABILITY, PH_ACCESSES, PH_DURATION_NS, PH_SCRAMBLE, PH_START_PAGE,
   PH_LENGTH_PAGES, G_N_PHASES, OP_ACCESS, OP_READ, OP_WRITE, OP_SLEEP, PAT_SEQUENTIAL, PAT_UNIFORM, PAT_ZIPF } from './generated/abi';
-import { pteOffset } from './pgtable';
+import { pmdEntryAddr, entryAddr, entryPfn } from './pgtable';
+let laScratch: usize = 0;   // the PMD entries of a lookahead batch
 import { vmaStart, vmaEnd } from './mm';
 import { fileNrPages } from './filemap';
 import { nextF64, nextBelow, zipfPrepare, zipfSample, scrambleRank, zipfAliasBuild, zipfAliasSample, ZIPF_ALIAS_MAX } from './random';
@@ -27,7 +28,7 @@ export const T_SYNC_TARGET = 21; // a sync(2) in progress: the completion count 
 export const T_SYNC_START = 22;
 export const T_ZIPF_TABLE = 23;  // the phase's Zipf alias table, 0 = rejection-inversion
 export const T_LA = 24;
-export const LOOKAHEAD: i32 = 16;
+export const LOOKAHEAD: i32 = 32;
 /**
  * Ranges whose page tables outgrow the host's caches (8 bytes of PTE per page: 32 MiB of PTEs
  * at 2^22 pages) walk ahead; smaller ones, whose tables stay cached, gain nothing from it and
@@ -67,7 +68,8 @@ export function workloadInit(n: i32): bool {
   zipfConsts = regionAlloc(<u64>(n + 1) * 32);
   const nPhases = <i32>cfg(G_N_PHASES);
   zipfTables = regionAlloc(<u64>(nPhases + 1) * 8);
-  if (tasks == 0 || zipfConsts == 0 || zipfTables == 0) return false;
+  laScratch = regionAlloc(<u64>LOOKAHEAD * 8);
+  if (tasks == 0 || zipfConsts == 0 || zipfTables == 0 || laScratch == 0) return false;
   let scratchPages: i64 = 0;
   for (let g = 0; g < nPhases; g++) {
     if (<i32>phaseCfg(g, PH_PATTERN) != PAT_ZIPF) continue;
@@ -171,10 +173,18 @@ function lookahead(t: i32, g: i32, pattern: i32, n: i64, base: i64, wf: f64, lef
     setTf(t, T_LA + got, (base + pos) | (write ? LA_WRITE : 0));
   }
   setTf(t, T_LA_N, got); setTf(t, T_LA_NEXT, 0);
+  // level by level: all PMD entries first, then all PTEs, so the misses of one level overlap
   let sink: u64 = 0;
   for (let i = 0; i < got; i++) {
-    const pte = pteOffset(pgd, tf(t, T_LA + i) & ~LA_WRITE);
-    if (pte != 0) sink += load<u64>(pte);
+    const vpn = <u64>(tf(t, T_LA + i) & ~LA_WRITE);
+    const pmd = pmdEntryAddr(pgd, vpn);
+    store<u64>(laScratch + (<usize>i << 3), pmd != 0 ? load<u64>(pmd) : 0);
+  }
+  for (let i = 0; i < got; i++) {
+    const e = load<u64>(laScratch + (<usize>i << 3));
+    if (e == 0) continue;
+    const vpn = <u64>(tf(t, T_LA + i) & ~LA_WRITE);
+    sink += load<u64>(entryAddr(entryPfn(e), <u32>(vpn & 511)));
   }
   prefetchSink += sink;
 }
