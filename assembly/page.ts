@@ -1,4 +1,4 @@
-// The frame table (struct page / struct folio): one 32-byte record per pfn. Sentinel indices above the last pfn serve as list heads for the LRU and buddy lists,
+// The frame table (struct page / struct folio): struct-of-arrays indexed by pfn. Sentinel indices above the last pfn serve as list heads for the LRU and buddy lists,
 // so list operations never branch on "empty".
 import { regionAlloc } from './mem';
 
@@ -37,20 +37,19 @@ export let nrPages: u32 = 0;      // frames of simulated RAM
 export let nrSlots: u32 = 0;      // frames + sentinels
 
 /**
- * One 32-byte record per frame (flags, refcount, mapcount, private, lru prev/next, mapping,
- * index), so that a fault or a reclaim decision touches one cache line per page instead of
- * eight: the frames of a large machine do not fit any cache, and every field of a frame is
- * used together.
+ * Struct-of-arrays, indexed by pfn: one u32 array per field (flags, refcount, mapcount,
+ * private, lru prev/next, mapping, index), 32 bytes per frame in all. A scan over one field
+ * (flags, say) reads only that array; the allocator hands out neighbouring pfns, so a run of
+ * faults walks each array in order.
  */
-let frames: usize = 0;
-const F_FLAGS: usize = 0;
-const F_REF: usize = 4;
-const F_MAPCOUNT: usize = 8;
-const F_PRIVATE: usize = 12;
-const F_PREV: usize = 16;
-const F_NEXT: usize = 20;
-const F_MAPPING: usize = 24;
-const F_INDEX: usize = 28;
+let fFlags: usize = 0;
+let fRef: usize = 0;
+let fMapcount: usize = 0;
+let fPrivate: usize = 0;
+let fPrev: usize = 0;
+let fNext: usize = 0;
+let fMapping: usize = 0;
+let fIndex: usize = 0;
 
 export const FRAME_BYTES: u64 = 32;
 
@@ -58,15 +57,19 @@ export const FRAME_BYTES: u64 = 32;
 export function pagesInit(pages: u32, sentinels: u32): bool {
   nrPages = pages;
   nrSlots = pages + sentinels;
-  frames = regionAlloc(<u64>nrSlots * FRAME_BYTES);
-  return frames != 0;
+  const bytes = <u64>nrSlots * 4;
+  fFlags = regionAlloc(bytes, 4096); fRef = regionAlloc(bytes, 4096);
+  fMapcount = regionAlloc(bytes, 4096); fPrivate = regionAlloc(bytes, 4096);
+  fPrev = regionAlloc(bytes, 4096); fNext = regionAlloc(bytes, 4096);
+  fMapping = regionAlloc(bytes, 4096); fIndex = regionAlloc(bytes, 4096);
+  return fFlags != 0 && fRef != 0 && fMapcount != 0 && fPrivate != 0 && fPrev != 0 && fNext != 0 && fMapping != 0 && fIndex != 0;
 }
 
-@inline function fa(p: u32): usize { return frames + ((<usize>p) << 5); }
+@inline function fa(base: usize, p: u32): usize { return base + ((<usize>p) << 2); }
 
 // @inline accessors: the frame table is the hottest data in the simulator.
-@inline export function flags(p: u32): u32 { return load<u32>(fa(p), F_FLAGS); }
-@inline export function setFlags(p: u32, v: u32): void { store<u32>(fa(p), v, F_FLAGS); }
+@inline export function flags(p: u32): u32 { return load<u32>(fa(fFlags, p)); }
+@inline export function setFlags(p: u32, v: u32): void { store<u32>(fa(fFlags, p), v); }
 @inline export function testFlag(p: u32, f: u32): bool { return (flags(p) & f) != 0; }
 @inline export function setFlag(p: u32, f: u32): void { setFlags(p, flags(p) | f); }
 @inline export function clearFlag(p: u32, f: u32): void { setFlags(p, flags(p) & ~f); }
@@ -79,21 +82,21 @@ export function pagesInit(pages: u32, sentinels: u32): bool {
 @inline export function pageOrder(p: u32): u32 { return (flags(p) & ORDER_MASK) >> ORDER_SHIFT; }
 @inline export function setPageOrder(p: u32, o: u32): void { setFlags(p, (flags(p) & ~ORDER_MASK) | (o << ORDER_SHIFT)); }
 
-@inline export function refcount(p: u32): i32 { return load<i32>(fa(p), F_REF); }
-@inline export function setRefcount(p: u32, v: i32): void { store<i32>(fa(p), v, F_REF); }
-@inline export function mapcount(p: u32): i32 { return load<i32>(fa(p), F_MAPCOUNT); }
-@inline export function setMapcount(p: u32, v: i32): void { store<i32>(fa(p), v, F_MAPCOUNT); }
+@inline export function refcount(p: u32): i32 { return load<i32>(fa(fRef, p)); }
+@inline export function setRefcount(p: u32, v: i32): void { store<i32>(fa(fRef, p), v); }
+@inline export function mapcount(p: u32): i32 { return load<i32>(fa(fMapcount, p)); }
+@inline export function setMapcount(p: u32, v: i32): void { store<i32>(fa(fMapcount, p), v); }
 /** folio->private: swap slot + 1 while in the swap cache; for file pages, buffer state. */
-@inline export function pagePrivate(p: u32): u32 { return load<u32>(fa(p), F_PRIVATE); }
-@inline export function setPagePrivate(p: u32, v: u32): void { store<u32>(fa(p), v, F_PRIVATE); }
-@inline export function prev(p: u32): u32 { return load<u32>(fa(p), F_PREV); }
-@inline export function setPrev(p: u32, v: u32): void { store<u32>(fa(p), v, F_PREV); }
-@inline export function next(p: u32): u32 { return load<u32>(fa(p), F_NEXT); }
-@inline export function setNext(p: u32, v: u32): void { store<u32>(fa(p), v, F_NEXT); }
-@inline export function mapping(p: u32): u32 { return load<u32>(fa(p), F_MAPPING); }
-@inline export function setMapping(p: u32, v: u32): void { store<u32>(fa(p), v, F_MAPPING); }
-@inline export function pageIndex(p: u32): u32 { return load<u32>(fa(p), F_INDEX); }
-@inline export function setPageIndex(p: u32, v: u32): void { store<u32>(fa(p), v, F_INDEX); }
+@inline export function pagePrivate(p: u32): u32 { return load<u32>(fa(fPrivate, p)); }
+@inline export function setPagePrivate(p: u32, v: u32): void { store<u32>(fa(fPrivate, p), v); }
+@inline export function prev(p: u32): u32 { return load<u32>(fa(fPrev, p)); }
+@inline export function setPrev(p: u32, v: u32): void { store<u32>(fa(fPrev, p), v); }
+@inline export function next(p: u32): u32 { return load<u32>(fa(fNext, p)); }
+@inline export function setNext(p: u32, v: u32): void { store<u32>(fa(fNext, p), v); }
+@inline export function mapping(p: u32): u32 { return load<u32>(fa(fMapping, p)); }
+@inline export function setMapping(p: u32, v: u32): void { store<u32>(fa(fMapping, p), v); }
+@inline export function pageIndex(p: u32): u32 { return load<u32>(fa(fIndex, p)); }
+@inline export function setPageIndex(p: u32, v: u32): void { store<u32>(fa(fIndex, p), v); }
 
 
 // Intrusive circular doubly linked lists through prev/next. A list head is a sentinel slot.
