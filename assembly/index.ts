@@ -9,7 +9,7 @@ import { G_MEMORY_PAGES, G_DURATION_NS, G_SERIES_INTERVAL_NS, G_N_PROCS, G_N_DEV
 import { pagesInit, nrPages } from './page';
 import { vmstatInit, countersBase, seriesBase, seriesRows as rows } from './vmstat';
 import { eventsInit, now, lastEventId } from './events';
-import { randomInit, randomSeed, zipfAliasBuild, zipfAliasSample, zipfPrepare, zipfSample } from './random';
+import { randomInit, randomSeed, zipfBuild, zipfDraw, zipfCells, zipfMass } from './random';
 import { allocInit, zoneInfoFill, nrFreeListSentinels, ZONEINFO_STRIDE, MAX_NR_ZONES } from './alloc';
 import { lruInit, lruBatchesInit, NR_LRU_SENTINELS } from './lru';
 import { pgtableInit, tablesForRange } from './pgtable';
@@ -126,27 +126,31 @@ export function localCompletions(): f64 { return <f64>localCompl(); }
 /** Tasks whose workload has not ended yet. */
 export function tasksLive(): i32 { return liveTaskCount(); }
 
-// --- self-check of the Zipf samplers (tests compare the counts with the exact probabilities) --
-const ZCHECK_MAX: u32 = 256;
-const zcheckTable = memory.data(256 * 8);
-const zcheckScratch = memory.data(256 * 8);
-const zcheckConsts = memory.data(32);
-const zcheckCounts = memory.data(256 * 8);
+// --- self-check of the Zipf sampler (tests compare the counts with the exact probabilities) ---
+const ZCHECK_CELLS: u64 = 4096;
+const ZCHECK_BINS: u32 = 256;
+const zcheckTable = memory.data(<i32>(ZCHECK_CELLS * 16 + 72));
+const zcheckScratch = memory.data(<i32>(ZCHECK_CELLS * 8));
+const zcheckCounts = memory.data(<i32>(ZCHECK_BINS * 8));
 /**
- * Draw `samples` ranks of Zipf(n, theta), n ≤ 256, with the alias table (method 0) or
- * rejection-inversion (method 1), on random stream 0 seeded with `seed`; returns the address
- * of n f64 counts. Only for tests: it uses stream 0, so call it on an instance not running.
+ * Draw `samples` ranks of Zipf(n, theta) from a table whose cells widen as rank / `span`
+ * (≤ 4096 cells), on random stream 0 seeded with `seed`, and count them in `bins` (≤ 256)
+ * equal bins of rank; returns the address of the f64 counts, or 0 if the sizes are out of
+ * range. Only for tests: call it on an instance that is not running.
  */
-export function zipfSelfCheck(n: u32, theta: f64, samples: i32, method: i32, seed: f64): usize {
-  if (n > ZCHECK_MAX) n = ZCHECK_MAX;
+export function zipfSelfCheck(n: f64, theta: f64, samples: i32, span: u32, bins: u32, seed: f64): usize {
+  const nn = <u64>n;
+  if (nn < 1 || bins < 1 || bins > ZCHECK_BINS || span < 1 || zipfCells(nn, span) > ZCHECK_CELLS) return 0;
   randomSeed(0, <u64>seed);
-  for (let i: u32 = 0; i < n; i++) store<f64>(zcheckCounts + (<usize>i << 3), 0);
-  if (method == 0) zipfAliasBuild(zcheckTable, zcheckScratch, n, theta);
-  else zipfPrepare(zcheckConsts, <f64>n, theta);
+  for (let i: u32 = 0; i < bins; i++) store<f64>(zcheckCounts + (<usize>i << 3), 0);
+  zipfBuild(zcheckTable, zcheckScratch, nn, theta, span);
   for (let k = 0; k < samples; k++) {
-    const rank = method == 0 ? zipfAliasSample(0, zcheckTable, <u64>n) : zipfSample(0, zcheckConsts, <f64>n);
-    const a = zcheckCounts + (<usize>(rank - 1) << 3);
+    const rank = zipfDraw(0, zcheckTable);
+    const a = zcheckCounts + (<usize>(((rank - 1) * <u64>bins) / nn) << 3);
     store<f64>(a, load<f64>(a) + 1);
   }
   return zcheckCounts;
 }
+
+/** The mass Σ k^-s over [a, b] a tail bucket of the Zipf table is given (for tests). */
+export function zipfMassCheck(a: f64, b: f64, s: f64): f64 { return zipfMass(<u64>a, <u64>b, s); }

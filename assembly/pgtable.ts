@@ -68,8 +68,12 @@ export function tableAlloc(): u32 {
   return id;
 }
 
+/** Tables freed so far: a PTE address remembered across a free must be walked again. */
+export let pgtableFrees: i64 = 0;
+
 /** pte_free / free_pgtables for one table: its frame goes back to the allocator. */
 export function tableFree(id: u32): void {
+  pgtableFrees++;
   const pfn = load<u32>(tableFrame + (<usize>id << 2));
   setFlags(pfn, 0);
   freePages(pfn, 0);

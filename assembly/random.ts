@@ -1,6 +1,6 @@
 // Deterministic random numbers for workload generators: xoshiro256** seeded through splitmix64,
-// one stream per task, and Zipf sampling by rejection-inversion (Hörmann and Derflinger 1996,
-// as Apache Commons' RejectionInversionZipfSampler), O(1) per sample with no per-item table.
+// one stream per task, and Zipf sampling from an alias table over cells of ranks whose widths
+// grow with the rank (O(1) a draw, exact probabilities, a table of a few thousand cells).
 // Math here is AssemblyScript's own (compiled into the module), so results do not depend on
 // the host's libm.
 import { regionAlloc } from './mem';
@@ -51,39 +51,6 @@ export function randomSeed(stream: i32, seed: u64): void {
   return (x * n) >> 32;
 }
 
-// --- Zipf by rejection-inversion -----------------------------------------------------------
-
-function helper1(x: f64): f64 { return Math.abs(x) > 1e-8 ? Math.log1p(x) / x : 1.0 - x * (0.5 - x * (0.3333333333333333 - 0.25 * x)); }
-function helper2(x: f64): f64 { return Math.abs(x) > 1e-8 ? Math.expm1(x) / x : 1.0 + x * 0.5 * (1.0 + x * 0.3333333333333333 * (1.0 + 0.25 * x)); }
-@inline function zh(s: f64, x: f64): f64 { return Math.exp(-s * Math.log(x)); }
-@inline function zhIntegral(s: f64, x: f64): f64 { const lx = Math.log(x); return helper2((1.0 - s) * lx) * lx; }
-@inline function zhIntegralInverse(s: f64, x: f64): f64 {
-  let t = x * (1.0 - s);
-  if (t < -1.0) t = -1.0;
-  return Math.exp(helper1(t) * x);
-}
-
-/** Precomputed constants of one Zipf(n, s) distribution: 4 f64 at `z`. */
-export function zipfPrepare(z: usize, n: f64, s: f64): void {
-  store<f64>(z, s);
-  store<f64>(z, zhIntegral(s, 1.5) - 1.0, 8);
-  store<f64>(z, zhIntegral(s, n + 0.5), 16);
-  store<f64>(z, 2.0 - zhIntegralInverse(s, zhIntegral(s, 2.5) - zh(s, 2.0)), 24);
-}
-
-/** A rank in [1, n]; rank 1 is the most popular. */
-export function zipfSample(stream: i32, z: usize, n: f64): u64 {
-  const s = load<f64>(z); const hx1 = load<f64>(z, 8); const hn = load<f64>(z, 16); const sv = load<f64>(z, 24);
-  for (;;) {
-    const u = hn + nextF64(stream) * (hx1 - hn);
-    const x = zhIntegralInverse(s, u);
-    let k = Math.floor(x + 0.5);
-    if (k < 1.0) k = 1.0; else if (k > n) k = n;
-    if (k - x <= sv || u >= zhIntegral(s, k + 0.5) - zh(s, k)) return <u64>k;
-  }
-  return 1;
-}
-
 /**
  * Spread ranks over [0, n) as YCSB's scrambled Zipf does, but by a fixed permutation rather
  * than hash-mod-n (which would map about a third of the ranks onto others and shrink the
@@ -104,49 +71,120 @@ export function scrambleRank(rank: u64, n: u64): u64 {
   return x;
 }
 
-// --- Zipf by an alias table (Walker/Vose), for ranges up to ZIPF_ALIAS_MAX pages ---------------
-// O(1) with one random number and one table lookup; the table (8 bytes a rank) is built once at
-// init from the exact probabilities k^-s / H(n, s). Larger ranges use rejection-inversion.
-export const ZIPF_ALIAS_MAX: u64 = 1 << 20;
+// --- Zipf(n, s) by an alias table over cells (Walker/Vose) ---------------------------------------
+// Cells of consecutive ranks whose widths grow with the rank: a cell starting at rank a holds
+// max(1, ⌊a / ZIPF_SPAN⌋) ranks, so the first ZIPF_SPAN·2 ranks are a cell each and a 2^28-page
+// range needs about 3,800 cells (≈ 60 KiB, cache-resident). Each cell is weighted by its exact
+// mass; a draw picks a cell with one random number and one lookup, and a wider cell then picks
+// its rank by rejection from the uniform, accepting k with probability (k/a)^-s — that is
+// k^-s / a^-s — so every rank comes out with probability k^-s / H(n, s). Within a cell k/a < 1 +
+// 1/ZIPF_SPAN, so a fixed squeeze accepts nearly every proposal without computing a power.
+export const ZIPF_SPAN: u32 = 256;
+// Table header (u64/f64 slots), then the alias cells (u32 threshold, u32 alias), then the
+// cells' first ranks (cells + 1 of them, the last one n + 1).
+const ZH_N = 0; const ZH_CELLS = 8; const ZH_S = 16; const ZH_SQUEEZE = 24;
+const ZH_BYTES: usize = 64;
+
+/** Width of the cell that starts at rank a. */
+@inline function cellWidth(a: u64, span: u32): u64 { const w = a / <u64>span; return w < 1 ? 1 : w; }
+
+/** Cells of the Zipf table of n ranks. */
+export function zipfCells(n: u64, span: u32): u64 {
+  let cells: u64 = 0;
+  for (let a: u64 = 1; a <= n; a += cellWidth(a, span)) cells++;
+  return cells;
+}
+/** Bytes of the table of n ranks: the header, 8 B of alias and 8 B of first rank a cell. */
+export function zipfTableBytes(n: u64, span: u32): u64 { return <u64>ZH_BYTES + zipfCells(n, span) * 16 + 8; }
+
+/** k^-s summed over [a, b]: exactly for small ranks, else by Euler–Maclaurin (error far below 2^-32). */
+export function zipfMass(a: u64, b: u64, s: f64): f64 {
+  if (a < 1024 || b - a < 8) {
+    let m: f64 = 0;
+    for (let k = a; k <= b; k++) m += Math.exp(-s * Math.log(<f64>k));
+    return m;
+  }
+  // ∫ x^-s over [a − ½, b + ½] (midpoint rule), as A^(1−s)·expm1((1−s)L)/(1−s) with L = ln(B/A),
+  // less the first correction term (f'(B) − f'(A))/24
+  const A = <f64>a - 0.5; const B = <f64>b + 0.5;
+  const L = Math.log1p((B - A) / A);
+  const y = (1.0 - s) * L;
+  const e = Math.abs(y) > 1e-8 ? Math.expm1(y) / y : 1.0 + y * 0.5;
+  const integral = Math.exp((1.0 - s) * Math.log(A)) * e * L;
+  return integral + s / 24.0 * (Math.exp(-(s + 1.0) * Math.log(B)) - Math.exp(-(s + 1.0) * Math.log(A)));
+}
 
 /**
- * Build the alias table of Zipf(n, s) at `table` (u32 threshold, u32 alias per rank), using
- * `scratch` (8 bytes a rank) for Vose's work lists.
+ * Build the table of Zipf(n, s) at `table` (zipfTableBytes bytes), using `scratch` (8 B a
+ * cell) for Vose's work lists.
  */
-export function zipfAliasBuild(table: usize, scratch: usize, n: u32, s: f64): void {
+export function zipfBuild(table: usize, scratch: usize, n: u64, s: f64, span: u32): void {
+  const cells = zipfCells(n, span);
+  store<u64>(table, n, ZH_N); store<u64>(table, cells, ZH_CELLS); store<f64>(table, s, ZH_S);
+  store<f64>(table, Math.exp(-s * Math.log1p(1.0 / <f64>span)) * (1.0 - 1e-12), ZH_SQUEEZE);
+  const cell = table + ZH_BYTES;
+  const first = cell + (<usize>cells << 3);
   let total: f64 = 0;
-  for (let k: u32 = 1; k <= n; k++) total += Math.exp(-s * Math.log(<f64>k));
-  // scaled probabilities n·p_k, kept in the table's slots as f64 while the lists are built
-  const small = scratch; const large = scratch + (<usize>n << 2);
+  let a: u64 = 1;
+  for (let i: u64 = 0; i < cells; i++) {
+    const w = cellWidth(a, span);
+    const b = a + w - 1 < n ? a + w - 1 : n;
+    const m = zipfMass(a, b, s);
+    store<u64>(first + (<usize>i << 3), a);
+    store<f64>(cell + (<usize>i << 3), m);
+    total += m;
+    a = b + 1;
+  }
+  store<u64>(first + (<usize>cells << 3), n + 1);
+  // scaled probabilities cells·p_i, kept in the cells as f64 while the lists are built
+  const small = scratch; const large = scratch + (<usize>cells << 2);
   let ns: u32 = 0; let nl: u32 = 0;
-  const prob = table;                     // f64 view over the table during construction
-  for (let i: u32 = 0; i < n; i++) {
-    const q = Math.exp(-s * Math.log(<f64>(i + 1))) / total * <f64>n;
-    store<f64>(prob + (<usize>i << 3), q);
+  const scale = <f64>cells / total;
+  for (let i: u32 = 0; i < <u32>cells; i++) {
+    const c = cell + (<usize>i << 3);
+    const q = load<f64>(c) * scale;
+    store<f64>(c, q);
     if (q < 1.0) { store<u32>(small + (<usize>ns << 2), i); ns++; }
     else { store<u32>(large + (<usize>nl << 2), i); nl++; }
   }
-  // pair each small rank with a large one that tops it up to 1 (Vose)
+  // pair each small cell with a large one that tops it up to 1 (Vose)
   while (ns > 0 && nl > 0) {
     ns--; const l = load<u32>(small + (<usize>ns << 2));
     const g = load<u32>(large + (<usize>(nl - 1) << 2));
-    const ql = load<f64>(prob + (<usize>l << 3));
-    const qg = load<f64>(prob + (<usize>g << 3)) + ql - 1.0;
-    // rank l: kept with probability ql, otherwise g
+    const ql = load<f64>(cell + (<usize>l << 3));
+    const qg = load<f64>(cell + (<usize>g << 3)) + ql - 1.0;
+    // cell l: kept with probability ql, otherwise g
     const thr = ql >= 1.0 ? 0xFFFF_FFFF : <u32>(ql * 4294967296.0);
-    store<u64>(prob + (<usize>l << 3), (<u64>g << 32) | <u64>thr);
-    store<f64>(prob + (<usize>g << 3), qg);
+    store<u64>(cell + (<usize>l << 3), (<u64>g << 32) | <u64>thr);
+    store<f64>(cell + (<usize>g << 3), qg);
     if (qg < 1.0) { nl--; store<u32>(small + (<usize>ns << 2), g); ns++; }
   }
   // what is left has probability 1 (up to rounding): always itself
-  while (nl > 0) { nl--; const g = load<u32>(large + (<usize>nl << 2)); store<u64>(prob + (<usize>g << 3), (<u64>g << 32) | 0xFFFF_FFFF); }
-  while (ns > 0) { ns--; const l = load<u32>(small + (<usize>ns << 2)); store<u64>(prob + (<usize>l << 3), (<u64>l << 32) | 0xFFFF_FFFF); }
+  while (nl > 0) { nl--; const g = load<u32>(large + (<usize>nl << 2)); store<u64>(cell + (<usize>g << 3), (<u64>g << 32) | 0xFFFF_FFFF); }
+  while (ns > 0) { ns--; const l = load<u32>(small + (<usize>ns << 2)); store<u64>(cell + (<usize>l << 3), (<u64>l << 32) | 0xFFFF_FFFF); }
 }
 
-/** A rank in [1, n] from the alias table. */
-@inline export function zipfAliasSample(stream: i32, table: usize, n: u64): u64 {
+/** A rank in [1, n] from the table; rank 1 is the most popular. */
+@inline export function zipfDraw(stream: i32, table: usize): u64 {
+  const cells = load<u64>(table, ZH_CELLS);
   const r = nextU64(stream);
-  const i = ((r >> 32) * n) >> 32;
-  const e = load<u64>(table + (<usize>i << 3));
-  return ((<u32>r) < <u32>e ? i : (e >> 32)) + 1;
+  const i = ((r >> 32) * cells) >> 32;
+  const e = load<u64>(table + ZH_BYTES + (<usize>i << 3));
+  const c = (<u32>r) < <u32>e ? i : (e >> 32);
+  const first = table + ZH_BYTES + (<usize>cells << 3) + (<usize>c << 3);
+  const a = load<u64>(first);
+  const w = load<u64>(first, 8) - a;
+  return w == 1 ? a : zipfInCell(stream, table, a, w);
+}
+
+/** The rank within a cell of `w` ranks from `a`: uniform proposals, accepted with probability (k/a)^-s. */
+function zipfInCell(stream: i32, table: usize, a: u64, w: u64): u64 {
+  const squeeze = load<f64>(table, ZH_SQUEEZE); const s = load<f64>(table, ZH_S);
+  for (;;) {
+    const r = nextU64(stream);
+    const k = a + (((r >> 32) * w) >> 32);
+    const u = <f64>(<u32>r) * 2.3283064365386963e-10;
+    if (u < squeeze || u < Math.exp(-s * Math.log(<f64>k / <f64>a))) return k;
+  }
+  return a;
 }

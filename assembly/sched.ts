@@ -26,7 +26,7 @@ import { lruAddDrainCpu } from './lru';
 import { T_CLOCK, T_STATE, T_PHASE, T_PHASE_END, T_DONE, T_NEXT_ISSUE, T_SYS_LEFT, T_SYS_POS, T_POP_VMA,
   T_POP_VPN, T_N, T_BASE, T_PEND, T_PEND_WRITE, T_NOPROG, T_SLICED, T_BDP_AGAIN, T_SYNC_TARGET,
   T_SYNC_START, LOOKAHEAD_MIN_PAGES, LA_WRITE, TS_WAITING, TS_POPULATE, TS_RUNNING, TS_DONE, TS_DEAD, tf,
-  setTf, workloadInit, phaseIndex, enterNextPhase, nextPosition, nextAccessAhead } from './workload';
+  setTf, workloadInit, phaseIndex, enterNextPhase, nextPosition, nextAccessAhead, aheadPte } from './workload';
 import { checkInvariants, invariantMode, INV_EVERY_RECLAIM, INV_AT_SAMPLES } from './invariants';
 
 export const SAMPLER_ENTITY: i32 = 0;
@@ -229,6 +229,7 @@ function runTask(t: i32, limit: i64): void {
           setTf(t, T_NEXT_ISSUE, (issue > clock ? issue : clock) + interval);
         }
         let vpn: i64; let write: bool;
+        let pte: usize = 0;
         const pend = tf(t, T_PEND);
         if (pend >= 0) {
           vpn = pend; write = tf(t, T_PEND_WRITE) != 0;
@@ -244,11 +245,12 @@ function runTask(t: i32, limit: i64): void {
             if (a < 0) { setTf(t, T_PHASE_END, clock); break; }
             vpn = a & ~LA_WRITE;
             write = (a & LA_WRITE) != 0;
+            pte = aheadPte;
           }
           done++;
           countEvent(C_MMSIM_ACCESSES);
         }
-        const pte = pteOffset(pgd, vpn);
+        if (pte == 0) pte = pteOffset(pgd, vpn);
         if (pte != 0) {
           const e = load<u64>(pte);
           if ((e & _PAGE_PRESENT) != 0 && (!write || (e & _PAGE_RW) != 0)) {

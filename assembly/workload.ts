@@ -1,19 +1,19 @@
 // Workload generators (inside WASM, no per-access host calls) and the task table they drive:
-// each task walks its process's phases — sequential, uniform, Zipf (rejection-inversion,
-// optionally scrambled) or hot/cold positions over a VMA or a file, a read/write mix, a rate —
+// each task walks its process's phases — sequential, uniform, Zipf (an alias table over cells
+// of ranks, optionally scrambled) or hot/cold positions over a VMA or a file, a read/write mix, a rate —
 // and, over ranges whose page tables outgrow the host caches, draws accesses ahead (lookahead).
 import { regionAlloc } from './mem';
 import { cfg, procCfg, phaseCfg } from './config';
 import { PROC_FIRST_PHASE, PROC_N_PHASES, PROC_LOOP_PHASES, PH_OP, PH_TARGET, PH_PATTERN, PH_THETA,
   PH_HOT_FRACTION, PH_HOT_PROBABILITY, PH_ACCESSES, PH_DURATION_NS, PH_SCRAMBLE, PH_START_PAGE,
   PH_LENGTH_PAGES, G_N_PHASES, OP_ACCESS, OP_READ, OP_WRITE, OP_SLEEP, PAT_SEQUENTIAL, PAT_UNIFORM, PAT_ZIPF } from './generated/abi';
-import { pmdEntryAddr, entryAddr, entryPfn } from './pgtable';
+import { pmdEntryAddr, entryAddr, entryPfn, pgtableFrees } from './pgtable';
 let laScratch: usize = 0;   // the PMD entries of a lookahead batch
 import { vmaStart, vmaEnd } from './mm';
 import { fileNrPages } from './filemap';
-import { nextF64, nextBelow, zipfPrepare, zipfSample, scrambleRank, zipfAliasBuild, zipfAliasSample, ZIPF_ALIAS_MAX } from './random';
+import { nextF64, nextBelow, scrambleRank, zipfBuild, zipfDraw, zipfCells, zipfTableBytes, ZIPF_SPAN } from './random';
 
-// Task table: i64 fields, plus 4 f64 of Zipf constants per task.
+// Task table: i64 fields.
 export const T_CLOCK = 0; export const T_STATE = 1; export const T_PHASE = 2; export const T_PHASE_END = 3; export const T_DONE = 4;
 export const T_CURSOR = 5; export const T_NEXT_ISSUE = 6; export const T_SYS_LEFT = 7; export const T_SYS_POS = 8; export const T_POP_VMA = 9;
 export const T_POP_VPN = 10; export const T_N = 11; export const T_BASE = 12;
@@ -26,8 +26,9 @@ export const T_LA_N = 17; export const T_LA_NEXT = 18; export const T_LA_END = 1
 export const T_BDP_AGAIN = 20;   // file + 1 when balance_dirty_pages must check again after its sleep
 export const T_SYNC_TARGET = 21; // a sync(2) in progress: the completion count it waits for, or -1
 export const T_SYNC_START = 22;
-export const T_ZIPF_TABLE = 23;  // the phase's Zipf alias table, 0 = rejection-inversion
-export const T_LA = 24;
+export const T_ZIPF_TABLE = 23;  // the phase's Zipf table
+export const T_LA_GEN = 24;      // pgtableFrees when the batch was walked (its PTE addresses stay valid while equal)
+export const T_LA = 25;
 export const LOOKAHEAD: i32 = 32;
 /**
  * Ranges whose page tables outgrow the host's caches (8 bytes of PTE per page: 32 MiB of PTEs
@@ -35,15 +36,14 @@ export const LOOKAHEAD: i32 = 32;
  * would pay for the second walk. A function of the scenario only, so results stay deterministic.
  */
 export const LOOKAHEAD_MIN_PAGES: i64 = 1 << 22;
-export const T_STRIDE = T_LA + LOOKAHEAD;
+export const T_LA_PTE = T_LA + LOOKAHEAD;   // each access's PTE address, or 0 if a table was missing
+export const T_STRIDE = T_LA_PTE + LOOKAHEAD;
 export const LA_WRITE: i64 = 1 << 62;
 export const TS_WAITING = 0; export const TS_POPULATE = 1; export const TS_RUNNING = 2; export const TS_DONE = 3; export const TS_DEAD = 4;
 
 export let tasks: usize = 0;
-export let zipfConsts: usize = 0;
 @inline export function tf(t: i32, f: i32): i64 { return load<i64>(tasks + (<usize>(t * T_STRIDE + f) << 3)); }
 @inline export function setTf(t: i32, f: i32, v: i64): void { store<i64>(tasks + (<usize>(t * T_STRIDE + f) << 3), v); }
-@inline export function zipfOf(t: i32): usize { return zipfConsts + (<usize>t << 5); }
 
 /** Pages the range of phase `g` of task `t` spans (its target less start, up to length). */
 function phaseRange(g: i32): i64 {
@@ -59,32 +59,41 @@ function phaseRange(g: i32): i64 {
   return len;
 }
 
-/** Alias table of each Zipf phase small enough for one (0 for the others), by global phase index. */
+/** The Zipf table of each Zipf phase (0 for the others), by global phase index. */
 let zipfTables: usize = 0;
 
-/** Lay out the task table and build the Zipf alias tables; false if memory ran out. */
+/** Lay out the task table and build the Zipf tables; false if memory ran out. */
 export function workloadInit(n: i32): bool {
   tasks = regionAlloc(<u64>(n + 1) * T_STRIDE * 8);
-  zipfConsts = regionAlloc(<u64>(n + 1) * 32);
   const nPhases = <i32>cfg(G_N_PHASES);
   zipfTables = regionAlloc(<u64>(nPhases + 1) * 8);
   laScratch = regionAlloc(<u64>LOOKAHEAD * 8);
-  if (tasks == 0 || zipfConsts == 0 || zipfTables == 0 || laScratch == 0) return false;
-  let scratchPages: i64 = 0;
+  if (tasks == 0 || zipfTables == 0 || laScratch == 0) return false;
+  let scratchCells: u64 = 0;
   for (let g = 0; g < nPhases; g++) {
     if (<i32>phaseCfg(g, PH_PATTERN) != PAT_ZIPF) continue;
     const len = phaseRange(g);
-    if (len > 0 && <u64>len <= ZIPF_ALIAS_MAX && len > scratchPages) scratchPages = len;
+    if (len > 0) scratchCells = max<u64>(scratchCells, zipfCells(<u64>len, ZIPF_SPAN));
   }
-  const scratch = scratchPages > 0 ? regionAlloc(<u64>scratchPages * 8) : 0;
+  const scratch = scratchCells > 0 ? regionAlloc(scratchCells * 8) : 0;
   for (let g = 0; g < nPhases; g++) {
     store<u64>(zipfTables + (<usize>g << 3), 0);
     if (<i32>phaseCfg(g, PH_PATTERN) != PAT_ZIPF) continue;
     const len = phaseRange(g);
-    if (len <= 0 || <u64>len > ZIPF_ALIAS_MAX) continue;
-    const table = regionAlloc(<u64>len * 8);
-    if (table == 0 || scratch == 0) return false;
-    zipfAliasBuild(table, scratch, <u32>len, phaseCfg(g, PH_THETA));
+    if (len <= 0) continue;
+    const theta = phaseCfg(g, PH_THETA);
+    // phases over the same number of pages with the same skew share one table
+    let table: usize = 0;
+    for (let e = 0; e < g && table == 0; e++) {
+      if (load<u64>(zipfTables + (<usize>e << 3)) != 0 && phaseRange(e) == len && phaseCfg(e, PH_THETA) == theta) {
+        table = <usize>load<u64>(zipfTables + (<usize>e << 3));
+      }
+    }
+    if (table == 0) {
+      table = regionAlloc(zipfTableBytes(<u64>len, ZIPF_SPAN));
+      if (table == 0 || scratch == 0) return false;
+      zipfBuild(table, scratch, <u64>len, theta, ZIPF_SPAN);
+    }
     store<u64>(zipfTables + (<usize>g << 3), <u64>table);
   }
   return true;
@@ -122,7 +131,6 @@ export function enterNextPhase(t: i32, clock: i64): bool {
   setTf(t, T_NEXT_ISSUE, clock);
   const dur = <i64>phaseCfg(g, PH_DURATION_NS);
   setTf(t, T_PHASE_END, op == OP_SLEEP ? clock + dur : (dur > 0 ? clock + dur : -1));
-  if (<i32>phaseCfg(g, PH_PATTERN) == PAT_ZIPF && len > 0) zipfPrepare(zipfOf(t), <f64>len, phaseCfg(g, PH_THETA));
   return true;
 }
 
@@ -141,8 +149,7 @@ export function enterNextPhase(t: i32, clock: i64): bool {
   let pos: i64;
   if (pattern == PAT_UNIFORM) pos = <i64>nextBelow(t, <u64>n);
   else if (pattern == PAT_ZIPF) {
-    const table = <usize>tf(t, T_ZIPF_TABLE);
-    const rank = table != 0 ? zipfAliasSample(t, table, <u64>n) : zipfSample(t, zipfOf(t), <f64>n);
+    const rank = zipfDraw(t, <usize>tf(t, T_ZIPF_TABLE));
     pos = phaseCfg(g, PH_SCRAMBLE) != 0 ? <i64>scrambleRank(rank, <u64>n) : <i64>rank - 1;
   } else {
     let hot = <i64>(<f64>n * phaseCfg(g, PH_HOT_FRACTION));
@@ -182,18 +189,25 @@ function lookahead(t: i32, g: i32, pattern: i32, n: i64, base: i64, wf: f64, lef
   }
   for (let i = 0; i < got; i++) {
     const e = load<u64>(laScratch + (<usize>i << 3));
-    if (e == 0) continue;
-    const vpn = <u64>(tf(t, T_LA + i) & ~LA_WRITE);
-    sink += load<u64>(entryAddr(entryPfn(e), <u32>(vpn & 511)));
+    let pte: usize = 0;
+    if (e != 0) {
+      pte = entryAddr(entryPfn(e), <u32>(tf(t, T_LA + i) & 511));
+      sink += load<u64>(pte);
+    }
+    setTf(t, T_LA_PTE + i, <i64>pte);
   }
+  setTf(t, T_LA_GEN, pgtableFrees);
   prefetchSink += sink;
 }
 
 /**
  * The next access of a large range's access phase, drawn LOOKAHEAD at a time (lookahead()):
- * its vpn, with LA_WRITE set for a store; -1 when a single sequential pass is over.
+ * its vpn, with LA_WRITE set for a store; -1 when a single sequential pass is over. `aheadPte`
+ * is then its PTE's address as the walk-ahead found it, or 0 when it must be walked again (a
+ * table was missing, or tables were freed since).
  */
-export function nextAccessAhead(t: i32, g: i32, pattern: i32, n: i64, base: i64, wf: f64, left: i64, pgd: u32): i64 {
+export let aheadPte: usize = 0;
+@inline export function nextAccessAhead(t: i32, g: i32, pattern: i32, n: i64, base: i64, wf: f64, left: i64, pgd: u32): i64 {
   let next = tf(t, T_LA_NEXT);
   if (next >= tf(t, T_LA_N)) {
     if (tf(t, T_LA_END) != 0) return -1;
@@ -202,5 +216,6 @@ export function nextAccessAhead(t: i32, g: i32, pattern: i32, n: i64, base: i64,
     if (tf(t, T_LA_N) == 0) return -1;
   }
   setTf(t, T_LA_NEXT, next + 1);
+  aheadPte = tf(t, T_LA_GEN) == pgtableFrees ? <usize>tf(t, T_LA_PTE + <i32>next) : 0;
   return tf(t, T_LA + <i32>next);
 }

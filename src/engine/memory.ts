@@ -31,9 +31,21 @@ export function maxPageTables(s: Scenario): number {
   return Math.min(total, Math.floor(s.machine.memory / PAGE_SIZE));
 }
 
-/** Zipf phases over at most 2^20 pages get an alias table (8 B a page) and share a scratch of the largest. */
-function zipfAliasBytes(s: Scenario): number {
+/** Cells of the core's Zipf table (assembly/random.ts): a cell from rank a holds max(1, ⌊a/256⌋) ranks. */
+const ZIPF_SPAN = 256;
+function zipfCells(n: number): number {
+  let cells = 0;
+  for (let a = 1; a <= n; a += Math.max(1, Math.floor(a / ZIPF_SPAN))) cells++;
+  return cells;
+}
+
+/**
+ * Each Zipf phase gets a table of 16 B a cell (phases over as many pages with the same θ share
+ * one), and the build shares a scratch of the largest.
+ */
+function zipfTableBytes(s: Scenario): number {
   let total = 0; let scratch = 0;
+  const seen = new Set<string>();
   for (const p of Object.values(s.processes)) {
     for (const ph of p.workload) {
       if (ph.pattern !== 'zipf') continue;
@@ -41,9 +53,13 @@ function zipfAliasBytes(s: Scenario): number {
       const size = target ?? 0;
       const start = Math.min(ph.start, size);
       const len = Math.floor((ph.length === 0 || start + ph.length > size ? size - start : ph.length) / PAGE_SIZE);
-      if (len <= 0 || len > 2 ** 20) continue;
-      total += len * 8;
-      scratch = Math.max(scratch, len * 8);
+      if (len <= 0) continue;
+      const cells = zipfCells(len);
+      scratch = Math.max(scratch, cells * 8);
+      const key = `${len}/${ph.theta}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      total += 64 + cells * 16 + 8 + 64;   // header, alias and first rank a cell, aligned
     }
   }
   return total + scratch;
@@ -67,7 +83,7 @@ export function memoryNeed(s: Scenario): MemoryNeed {
     { name: 'per-task series', bytes: samples * (nProcs + 1) * 3 * 8, how: `${samples} samples × ${nProcs} tasks × 3 values` },
     { name: 'histograms and detectors', bytes: 12001 * 8 + 4096 * 6 * 8 + 1024 * 8, how: 'flush ages, pauses, 4096 detector records' },
     { name: 'device tags', bytes: Object.values(s.devices).reduce((a, d) => a + d.queueDepth * 8, 0), how: 'queueDepth × 8 B per device' },
-    { name: 'Zipf alias tables', bytes: zipfAliasBytes(s), how: '8 B × pages of each Zipf phase up to 2^20 pages' },
+    { name: 'Zipf tables', bytes: zipfTableBytes(s), how: '16 B a cell of each Zipf phase; a cell from rank a holds max(1, a/256) ranks' },
     { name: 'small tables', bytes: SLACK, how: 'tasks, events, inodes, static data' },
   ];
   return { total: terms.reduce((a, t) => a + t.bytes, 0), terms };

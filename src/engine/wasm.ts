@@ -46,7 +46,8 @@ export interface CoreExports {
   localDirtyable(): number;
   localCompletions(): number;
   tasksLive(): number;
-  zipfSelfCheck(n: number, theta: number, samples: number, method: number, seed: number): number;
+  zipfSelfCheck(n: number, theta: number, samples: number, span: number, bins: number, seed: number): number;
+  zipfMassCheck(a: number, b: number, s: number): number;
   checkInvariants(): number;
 }
 
