@@ -62,8 +62,12 @@ export function tableAlloc(): u32 {
   }
   setFlags(pfn, PG_table);
   store<u32>(tableFrame + (<usize>id << 2), pfn);
-  // a never-used slot is still the zero memory memory.grow gave; only a freed one needs clearing
+  // a never-used slot is still the zero memory memory.grow gave; only a freed one needs clearing.
+  // The fresh slot's host page is written first, though: the walk reads the new table before it
+  // stores an entry, and a first read would map the host's zero page, so that the store then
+  // takes a second (copy-on-write) host fault
   if (recycled) memory.fill(tableAddr(id), 0, 4096);
+  else store<u64>(tableAddr(id), 0);
   countAdd(C_NR_PAGE_TABLE_PAGES, 1);
   return id;
 }
