@@ -1,0 +1,45 @@
+/**
+ * The host's floor for `bench-reference`: what any implementation of its page tables must pay
+ * on this machine, measured by a plain loop in the same process. The run allocates
+ * `pageTableBytes` of page tables (the kernel's own count for this access stream) and every
+ * access reads one page-table entry at a random place among them; so the floor is one first
+ * touch of that many bytes, 4 KiB at a time, plus one independent random 8-byte load per access
+ * (drawn 32 at a time so the loads overlap, as the core's walk-ahead does). No Zipf, no PMD
+ * level, no fault handling: the real run can only be slower.
+ */
+export interface HostFloor {
+  bytes: number;
+  touchSeconds: number;
+  /** Seconds per 4 KiB first touch. */
+  touchPerPage: number;
+  loadSeconds: number;
+  loadNsPerAccess: number;
+  seconds: number;
+  accessesPerSecond: number;
+}
+
+export function hostFloor(pageTableBytes: number, accesses: number): HostFloor {
+  const pages = Math.ceil(pageTableBytes / 65536);
+  const mem = new WebAssembly.Memory({ initial: pages, maximum: pages });
+  const words = new Float64Array(mem.buffer);
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < words.length; i += 512) words[i] = 1;
+  const t1 = process.hrtime.bigint();
+  const batch = new Int32Array(32);
+  const mask = 2 ** Math.floor(Math.log2(words.length)) - 1;
+  let x = 0x9e3779b9 | 0;
+  let sink = 0;
+  for (let done = 0; done < accesses; done += batch.length) {
+    for (let i = 0; i < batch.length; i++) { x ^= x << 13; x ^= x >>> 17; x ^= x << 5; batch[i] = x & mask; }
+    for (let i = 0; i < batch.length; i++) sink += words[batch[i]!]!;
+  }
+  const t2 = process.hrtime.bigint();
+  if (sink < 0) throw new Error('unreachable');
+  const touchSeconds = Number(t1 - t0) / 1e9;
+  const loadSeconds = Number(t2 - t1) / 1e9;
+  return {
+    bytes: pages * 65536, touchSeconds, touchPerPage: touchSeconds / (pages * 16),
+    loadSeconds, loadNsPerAccess: (loadSeconds * 1e9) / accesses,
+    seconds: touchSeconds + loadSeconds, accessesPerSecond: accesses / (touchSeconds + loadSeconds),
+  };
+}
