@@ -129,7 +129,7 @@ export function tasksLive(): i32 { return liveTaskCount(); }
 // --- self-check of the Zipf sampler (tests compare the counts with the exact probabilities) ---
 const ZCHECK_CELLS: u64 = 4096;
 const ZCHECK_BINS: u32 = 256;
-const zcheckTable = memory.data(<i32>(ZCHECK_CELLS * 16 + 72));
+const zcheckTable = memory.data(<i32>(ZCHECK_CELLS * 16 + 80));
 const zcheckScratch = memory.data(<i32>(ZCHECK_CELLS * 8));
 const zcheckCounts = memory.data(<i32>(ZCHECK_BINS * 8));
 /**

@@ -80,8 +80,8 @@ export function scrambleRank(rank: u64, n: u64): u64 {
 // k^-s / a^-s — so every rank comes out with probability k^-s / H(n, s). Within a cell k/a < 1 +
 // 1/ZIPF_SPAN, so a fixed squeeze accepts nearly every proposal without computing a power.
 export const ZIPF_SPAN: u32 = 256;
-// Table header (u64/f64 slots), then the alias cells (u32 threshold, u32 alias), then the
-// cells' first ranks (cells + 1 of them, the last one n + 1).
+// Table header (u64/f64 slots), then 16 B a cell: its alias entry (u32 threshold, u32 alias)
+// and its first rank, side by side so that a draw reads one place; a last cell holds n + 1.
 const ZH_N = 0; const ZH_CELLS = 8; const ZH_S = 16; const ZH_SQUEEZE = 24;
 const ZH_BYTES: usize = 64;
 
@@ -94,8 +94,8 @@ export function zipfCells(n: u64, span: u32): u64 {
   for (let a: u64 = 1; a <= n; a += cellWidth(a, span)) cells++;
   return cells;
 }
-/** Bytes of the table of n ranks: the header, 8 B of alias and 8 B of first rank a cell. */
-export function zipfTableBytes(n: u64, span: u32): u64 { return <u64>ZH_BYTES + zipfCells(n, span) * 16 + 8; }
+/** Bytes of the table of n ranks: the header, and 16 B a cell plus the last one. */
+export function zipfTableBytes(n: u64, span: u32): u64 { return <u64>ZH_BYTES + (zipfCells(n, span) + 1) * 16; }
 
 /** k^-s summed over [a, b]: exactly for small ranks, else by Euler–Maclaurin (error far below 2^-32). */
 export function zipfMass(a: u64, b: u64, s: f64): f64 {
@@ -123,25 +123,25 @@ export function zipfBuild(table: usize, scratch: usize, n: u64, s: f64, span: u3
   store<u64>(table, n, ZH_N); store<u64>(table, cells, ZH_CELLS); store<f64>(table, s, ZH_S);
   store<f64>(table, Math.exp(-s * Math.log1p(1.0 / <f64>span)) * (1.0 - 1e-12), ZH_SQUEEZE);
   const cell = table + ZH_BYTES;
-  const first = cell + (<usize>cells << 3);
+  const first = cell + 8;
   let total: f64 = 0;
   let a: u64 = 1;
   for (let i: u64 = 0; i < cells; i++) {
     const w = cellWidth(a, span);
     const b = a + w - 1 < n ? a + w - 1 : n;
     const m = zipfMass(a, b, s);
-    store<u64>(first + (<usize>i << 3), a);
-    store<f64>(cell + (<usize>i << 3), m);
+    store<u64>(first + (<usize>i << 4), a);
+    store<f64>(cell + (<usize>i << 4), m);
     total += m;
     a = b + 1;
   }
-  store<u64>(first + (<usize>cells << 3), n + 1);
+  store<u64>(first + (<usize>cells << 4), n + 1);
   // scaled probabilities cells·p_i, kept in the cells as f64 while the lists are built
   const small = scratch; const large = scratch + (<usize>cells << 2);
   let ns: u32 = 0; let nl: u32 = 0;
   const scale = <f64>cells / total;
   for (let i: u32 = 0; i < <u32>cells; i++) {
-    const c = cell + (<usize>i << 3);
+    const c = cell + (<usize>i << 4);
     const q = load<f64>(c) * scale;
     store<f64>(c, q);
     if (q < 1.0) { store<u32>(small + (<usize>ns << 2), i); ns++; }
@@ -151,17 +151,17 @@ export function zipfBuild(table: usize, scratch: usize, n: u64, s: f64, span: u3
   while (ns > 0 && nl > 0) {
     ns--; const l = load<u32>(small + (<usize>ns << 2));
     const g = load<u32>(large + (<usize>(nl - 1) << 2));
-    const ql = load<f64>(cell + (<usize>l << 3));
-    const qg = load<f64>(cell + (<usize>g << 3)) + ql - 1.0;
+    const ql = load<f64>(cell + (<usize>l << 4));
+    const qg = load<f64>(cell + (<usize>g << 4)) + ql - 1.0;
     // cell l: kept with probability ql, otherwise g
     const thr = ql >= 1.0 ? 0xFFFF_FFFF : <u32>(ql * 4294967296.0);
-    store<u64>(cell + (<usize>l << 3), (<u64>g << 32) | <u64>thr);
-    store<f64>(cell + (<usize>g << 3), qg);
+    store<u64>(cell + (<usize>l << 4), (<u64>g << 32) | <u64>thr);
+    store<f64>(cell + (<usize>g << 4), qg);
     if (qg < 1.0) { nl--; store<u32>(small + (<usize>ns << 2), g); ns++; }
   }
   // what is left has probability 1 (up to rounding): always itself
-  while (nl > 0) { nl--; const g = load<u32>(large + (<usize>nl << 2)); store<u64>(cell + (<usize>g << 3), (<u64>g << 32) | 0xFFFF_FFFF); }
-  while (ns > 0) { ns--; const l = load<u32>(small + (<usize>ns << 2)); store<u64>(cell + (<usize>l << 3), (<u64>l << 32) | 0xFFFF_FFFF); }
+  while (nl > 0) { nl--; const g = load<u32>(large + (<usize>nl << 2)); store<u64>(cell + (<usize>g << 4), (<u64>g << 32) | 0xFFFF_FFFF); }
+  while (ns > 0) { ns--; const l = load<u32>(small + (<usize>ns << 2)); store<u64>(cell + (<usize>l << 4), (<u64>l << 32) | 0xFFFF_FFFF); }
 }
 
 /** A rank in [1, n] from the table; rank 1 is the most popular. */
@@ -169,11 +169,11 @@ export function zipfBuild(table: usize, scratch: usize, n: u64, s: f64, span: u3
   const cells = load<u64>(table, ZH_CELLS);
   const r = nextU64(stream);
   const i = ((r >> 32) * cells) >> 32;
-  const e = load<u64>(table + ZH_BYTES + (<usize>i << 3));
+  const e = load<u64>(table + ZH_BYTES + (<usize>i << 4));
   const c = (<u32>r) < <u32>e ? i : (e >> 32);
-  const first = table + ZH_BYTES + (<usize>cells << 3) + (<usize>c << 3);
-  const a = load<u64>(first);
-  const w = load<u64>(first, 8) - a;
+  const at = table + ZH_BYTES + (<usize>c << 4);
+  const a = load<u64>(at, 8);
+  const w = load<u64>(at, 24) - a;
   return w == 1 ? a : zipfInCell(stream, table, a, w);
 }
 

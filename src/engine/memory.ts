@@ -59,7 +59,7 @@ function zipfTableBytes(s: Scenario): number {
       const key = `${len}/${ph.theta}`;
       if (seen.has(key)) continue;
       seen.add(key);
-      total += 64 + cells * 16 + 8 + 64;   // header, alias and first rank a cell, aligned
+      total += 64 + (cells + 1) * 16 + 64;   // header, 16 B a cell and a last one, aligned
     }
   }
   return total + scratch;
