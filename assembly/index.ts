@@ -1,6 +1,7 @@
 // The exported ABI, and nothing else: the host allocates the config blob, fills it, calls
 // init(), then run() in slices, and reads counters, the time series, detectors and zone info
 // through typed-array views at the addresses these return. All numbers, no strings.
+import { setWalkAhead as setWalkAheadMode } from './workload';
 import { regionsReset, regionAlloc, regionsEnd } from './mem';
 import { setConfig, cfg, procCfg, vmaCfg } from './config';
 import { G_MEMORY_PAGES, G_DURATION_NS, G_SERIES_INTERVAL_NS, G_N_PROCS, G_N_DEVICES, G_SWAP_PAGES,
@@ -98,6 +99,8 @@ export function zoneCount(): i32 { return MAX_NR_ZONES; }
 export function memoryEnd(): f64 { return <f64>regionsEnd(); }
 export function framesCount(): f64 { return <f64>nrPages; }
 export function setInvariants(mode: i32): void { setInvariantMode(mode); }
+/** Walk ahead over large ranges (the default) or not: results must not change (tests). */
+export function setWalkAhead(on: i32): void { setWalkAheadMode(on != 0); }
 export function checkInvariants(): i32 { return check(); }
 export function wbInfoPtr(): usize { return wbInfoFill(); }
 export function wbInfoStride(): i32 { return WBINFO_STRIDE; }

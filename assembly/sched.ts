@@ -26,7 +26,7 @@ import { lruAddDrainCpu } from './lru';
 import { T_CLOCK, T_STATE, T_PHASE, T_PHASE_END, T_DONE, T_NEXT_ISSUE, T_SYS_LEFT, T_SYS_POS, T_POP_VMA,
   T_POP_VPN, T_N, T_BASE, T_PEND, T_PEND_WRITE, T_NOPROG, T_SLICED, T_BDP_AGAIN, T_SYNC_TARGET,
   T_SYNC_START, LOOKAHEAD_MIN_PAGES, LA_WRITE, TS_WAITING, TS_POPULATE, TS_RUNNING, TS_DONE, TS_DEAD, tf,
-  setTf, workloadInit, phaseIndex, enterNextPhase, nextPosition, nextAccessAhead, aheadPte } from './workload';
+  setTf, workloadInit, phaseIndex, enterNextPhase, nextPosition, nextAccessAhead, aheadPte, walkAhead } from './workload';
 import { checkInvariants, invariantMode, INV_EVERY_RECLAIM, INV_AT_SAMPLES } from './invariants';
 
 export const SAMPLER_ENTITY: i32 = 0;
@@ -235,7 +235,7 @@ function runTask(t: i32, limit: i64): void {
           vpn = pend; write = tf(t, T_PEND_WRITE) != 0;
           setTf(t, T_PEND, -1);
         } else {
-          if (n < LOOKAHEAD_MIN_PAGES) {
+          if (n < LOOKAHEAD_MIN_PAGES || !walkAhead) {
             const pos = nextPosition(t, g, pattern, n, 1);
             if (pos < 0) { setTf(t, T_PHASE_END, clock); break; }
             vpn = base + pos;

@@ -36,6 +36,9 @@ export const LOOKAHEAD: i32 = 32;
  * would pay for the second walk. A function of the scenario only, so results stay deterministic.
  */
 export const LOOKAHEAD_MIN_PAGES: i64 = 1 << 22;
+/** Tests turn the walk-ahead off to check that it changes nothing but speed. */
+export let walkAhead: bool = true;
+export function setWalkAhead(on: bool): void { walkAhead = on; }
 export const T_LA_PTE = T_LA + LOOKAHEAD;   // each access's PTE address, or 0 if a table was missing
 export const T_STRIDE = T_LA_PTE + LOOKAHEAD;
 export const LA_WRITE: i64 = 1 << 62;

@@ -40,6 +40,7 @@ export interface CoreExports {
   memoryEnd(): number;
   framesCount(): number;
   setInvariants(mode: number): void;
+  setWalkAhead(on: number): void;
   setRemote(dirty: number, fileDirty: number, dirtyable: number, completions: number): void;
   localDirty(): number;
   localFileDirty(): number;
