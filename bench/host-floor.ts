@@ -5,8 +5,11 @@
  * access reads one page-table entry at a random place among them; so the floor is one first
  * touch of that many bytes, 4 KiB at a time, plus one independent random 8-byte load per access
  * (drawn 32 at a time so the loads overlap, as the core's walk-ahead does). No Zipf, no PMD
- * level, no fault handling: the real run can only be slower.
+ * level, no fault handling: the real run can only be slower. It runs in a child process, so that
+ * its memory is a fresh process's (as the real run's is) and does not weigh on the RSS figures.
  */
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 export interface HostFloor {
   bytes: number;
   touchSeconds: number;
@@ -18,7 +21,7 @@ export interface HostFloor {
   accessesPerSecond: number;
 }
 
-export function hostFloor(pageTableBytes: number, accesses: number): HostFloor {
+function measure(pageTableBytes: number, accesses: number): HostFloor {
   const pages = Math.ceil(pageTableBytes / 65536);
   const mem = new WebAssembly.Memory({ initial: pages, maximum: pages });
   const words = new Float64Array(mem.buffer);
@@ -42,4 +45,14 @@ export function hostFloor(pageTableBytes: number, accesses: number): HostFloor {
     loadSeconds, loadNsPerAccess: (loadSeconds * 1e9) / accesses,
     seconds: touchSeconds + loadSeconds, accessesPerSecond: accesses / (touchSeconds + loadSeconds),
   };
+}
+
+/** The floor, measured in a child node process. */
+export function hostFloor(pageTableBytes: number, accesses: number): HostFloor {
+  const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), String(pageTableBytes), String(accesses)], { encoding: 'utf8' });
+  return JSON.parse(out) as HostFloor;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  process.stdout.write(JSON.stringify(measure(Number(process.argv[2]), Number(process.argv[3]))));
 }

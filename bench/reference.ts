@@ -21,7 +21,7 @@ const MAX_EVENTS_PER_CALL = 1 << 22;
 export function benchReference(mode: BenchMode) {
   const scenario = loadScenario('bench-reference',
     mode.quick ? [`processes.bench.workload.0.accesses=${QUICK_ACCESSES}`] : []);
-  // the floor first, on a fresh process's memory: the more favourable order for it
+  // the floor first (in a child process): on this VM a first touch is cheapest early on
   const floor = hostFloor(PAGE_TABLE_BYTES, mode.quick ? QUICK_ACCESSES : FULL_ACCESSES);
   const rssBefore = process.memoryUsage().rss;
 
