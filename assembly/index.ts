@@ -155,5 +155,5 @@ export function zipfSelfCheck(n: f64, theta: f64, samples: i32, span: u32, bins:
   return zcheckCounts;
 }
 
-/** The mass Σ k^-s over [a, b] a tail bucket of the Zipf table is given (for tests). */
+/** The mass Σ k^-s over [a, b] that a wide cell of the Zipf table is given (for tests). */
 export function zipfMassCheck(a: f64, b: f64, s: f64): f64 { return zipfMass(<u64>a, <u64>b, s); }

@@ -82,7 +82,7 @@ export function scrambleRank(rank: u64, n: u64): u64 {
 export const ZIPF_SPAN: u32 = 256;
 // Table header (u64/f64 slots), then 16 B a cell: its alias entry (u32 threshold, u32 alias)
 // and its first rank, side by side so that a draw reads one place; a last cell holds n + 1.
-const ZH_N = 0; const ZH_CELLS = 8; const ZH_S = 16; const ZH_SQUEEZE = 24;
+const ZH_CELLS = 8; const ZH_S = 16; const ZH_SQUEEZE = 24;
 const ZH_BYTES: usize = 64;
 
 /** Width of the cell that starts at rank a. */
@@ -120,7 +120,7 @@ export function zipfMass(a: u64, b: u64, s: f64): f64 {
  */
 export function zipfBuild(table: usize, scratch: usize, n: u64, s: f64, span: u32): void {
   const cells = zipfCells(n, span);
-  store<u64>(table, n, ZH_N); store<u64>(table, cells, ZH_CELLS); store<f64>(table, s, ZH_S);
+  store<u64>(table, cells, ZH_CELLS); store<f64>(table, s, ZH_S);
   store<f64>(table, Math.exp(-s * Math.log1p(1.0 / <f64>span)) * (1.0 - 1e-12), ZH_SQUEEZE);
   const cell = table + ZH_BYTES;
   const first = cell + 8;

@@ -8,7 +8,6 @@ import { PROC_FIRST_PHASE, PROC_N_PHASES, PROC_LOOP_PHASES, PH_OP, PH_TARGET, PH
   PH_HOT_FRACTION, PH_HOT_PROBABILITY, PH_ACCESSES, PH_DURATION_NS, PH_SCRAMBLE, PH_START_PAGE,
   PH_LENGTH_PAGES, G_N_PHASES, OP_ACCESS, OP_READ, OP_WRITE, OP_SLEEP, PAT_SEQUENTIAL, PAT_UNIFORM, PAT_ZIPF } from './generated/abi';
 import { pmdEntryAddr, entryAddr, entryPfn, pgtableFrees } from './pgtable';
-let laScratch: usize = 0;   // the PMD entries of a lookahead batch
 import { vmaStart, vmaEnd } from './mm';
 import { fileNrPages } from './filemap';
 import { nextF64, nextBelow, scrambleRank, zipfBuild, zipfDraw, zipfCells, zipfTableBytes, ZIPF_SPAN } from './random';
@@ -45,6 +44,7 @@ export const LA_WRITE: i64 = 1 << 62;
 export const TS_WAITING = 0; export const TS_POPULATE = 1; export const TS_RUNNING = 2; export const TS_DONE = 3; export const TS_DEAD = 4;
 
 export let tasks: usize = 0;
+let laScratch: usize = 0;   // the PMD entries of a lookahead batch
 @inline export function tf(t: i32, f: i32): i64 { return load<i64>(tasks + (<usize>(t * T_STRIDE + f) << 3)); }
 @inline export function setTf(t: i32, f: i32, v: i64): void { store<i64>(tasks + (<usize>(t * T_STRIDE + f) << 3), v); }
 
