@@ -10,7 +10,8 @@ import type { RunResult, DetectorHit, ZoneInfo, WbInfo, WritebackFigures } from 
 import { distribution } from './histogram.js';
 import { ScenarioError } from '../util/errors.js';
 import { encodeScenario, type Encoded } from './encode.js';
-import { checkMemoryNeed } from './memory.js';
+import { prepareHostPages, type HostPages } from './host-pages.js';
+import { checkMemoryNeed, memoryNeed } from './memory.js';
 import { instantiateCore, coreModule, type CoreExports } from './wasm.js';
 import { runShardedInThread } from './numa.js';
 
@@ -115,11 +116,12 @@ export function collect(core: CoreExports, s: Scenario, seed: number, enc: Encod
 }
 
 /** Set up an instance for `s` (throws ScenarioError when it cannot fit). */
-export function createCore(s: Scenario, seed: number, module?: WebAssembly.Module, opts: { noEarlyEnd?: boolean } = {}): { core: CoreExports; enc: Encoded } {
+export function createCore(s: Scenario, seed: number, module?: WebAssembly.Module, opts: { noEarlyEnd?: boolean } = {}): { core: CoreExports; enc: Encoded; hostPages: HostPages } {
   const refusal = checkMemoryNeed(s);
   if (refusal) throw new ScenarioError(refusal);
   const enc = encodeScenario(s, seed, opts);
   const core = instantiateCore(module ?? coreModule());
+  const hostPages = prepareHostPages(core.memory, memoryNeed(s).total);
   const ptr = core.configAlloc(enc.blob.byteLength);
   new Float64Array(core.memory.buffer, ptr, enc.blob.length).set(enc.blob);
   const st = core.init();
@@ -128,8 +130,9 @@ export function createCore(s: Scenario, seed: number, module?: WebAssembly.Modul
       ? `scenario "${s.name}" did not fit in one WASM instance (init ran out of its 4 GiB); make it smaller`
       : `scenario "${s.name}": the WASM core refused the config (status ${st})`);
   }
-  return { core, enc };
+  return { core, enc, hostPages };
 }
+
 
 export function runScenario(s: Scenario, opts: EngineOptions = {}): RunResult {
   if (s.machine.nodes > 1) return runShardedInThread(s, opts);
@@ -137,6 +140,7 @@ export function runScenario(s: Scenario, opts: EngineOptions = {}): RunResult {
   const t0 = process.hrtime.bigint();
   const created = createCore(s, seed, opts.module);
   const enc = created.enc;
+  const hostPages = created.hostPages.how;
   const core = opts.wrapCore ? opts.wrapCore(created.core) : created.core;
   core.setInvariants(opts.invariants ?? 0);
   const slice = opts.sliceNs ?? Math.max(1e6, Math.ceil(s.duration / 200));
@@ -161,5 +165,5 @@ export function runScenario(s: Scenario, opts: EngineOptions = {}): RunResult {
   }
   const out = collect(core, s, seed, enc);
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  return { ...out, status, ...(error ? { error } : {}), wall: { seconds, accesses: out.counters['mmsim_accesses'] ?? 0 } };
+  return { ...out, status, ...(error ? { error } : {}), wall: { seconds, accesses: out.counters['mmsim_accesses'] ?? 0, hostPages } };
 }

@@ -22,9 +22,9 @@ const locals = new Float64Array(data.sab, 16, n * LOCALS);
 const remotes = new Float64Array(data.sab, 16 + n * LOCALS * 8, n * LOCALS);
 
 const nodes = data.nodes.map((d) => {
-  const { core, enc } = createCore(d.scenario, d.seed, data.module, { noEarlyEnd: true });
+  const { core, enc, hostPages } = createCore(d.scenario, d.seed, data.module, { noEarlyEnd: true });
   core.setInvariants(data.invariants);
-  return { ...d, core, enc };
+  return { ...d, core, enc, hostPages };
 });
 
 let error: { message: string; simulatedNs: number; lastEvent: string } | undefined;
@@ -52,7 +52,7 @@ for (const node of nodes) {
   const raw: RawHistograms = { pauseHist: [], flushHist: [] };
   const out: NodeOutput = {
     result: collect(node.core, node.scenario, node.seed, node.enc, raw), raw,
-    status: error ? 'error' : 'ok', ...(error ? { error } : {}),
+    status: error ? 'error' : 'ok', ...(error ? { error } : {}), hostPages: node.hostPages.how,
   };
   parentPort!.postMessage({ k: node.k, out });
 }

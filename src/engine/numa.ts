@@ -64,7 +64,7 @@ export function runNodeEpoch(core: CoreExports, remotes: Float64Array, k: number
   do { st = core.run(until, 1 << 22); } while (st === STATUS.budget);
 }
 
-export interface NodeOutput { result: Omit<RunResult, 'status' | 'wall'>; raw: RawHistograms; status: RunResult['status']; error?: RunResult['error'] }
+export interface NodeOutput { result: Omit<RunResult, 'status' | 'wall'>; raw: RawHistograms; status: RunResult['status']; error?: RunResult['error']; hostPages?: string }
 
 function epochs(s: Scenario): number[] {
   const out: number[] = [];
@@ -80,9 +80,9 @@ export function runShardedInThread(s: Scenario, opts: EngineOptions = {}): RunRe
   const n = s.machine.nodes;
   const nodes = Array.from({ length: n }, (_, k) => {
     const ns = nodeScenario(s, k);
-    const { core, enc } = createCore(ns, nodeSeed(seed, k), opts.module, { noEarlyEnd: true });
+    const { core, enc, hostPages } = createCore(ns, nodeSeed(seed, k), opts.module, { noEarlyEnd: true });
     core.setInvariants(opts.invariants ?? 0);
-    return { ns, core, enc };
+    return { ns, core, enc, hostPages };
   });
   const locals = new Float64Array(n * LOCALS);
   const remotes = new Float64Array(n * LOCALS);
@@ -99,9 +99,9 @@ export function runShardedInThread(s: Scenario, opts: EngineOptions = {}): RunRe
   } catch (e) {
     error = { message: e instanceof Error ? e.message : String(e), simulatedNs: nodes[0]!.core.nowNs(), lastEvent: 'node epoch' };
   }
-  const outs: NodeOutput[] = nodes.map(({ ns, core, enc }, k) => {
+  const outs: NodeOutput[] = nodes.map(({ ns, core, enc, hostPages }, k) => {
     const raw: RawHistograms = { pauseHist: [], flushHist: [] };
-    return { result: collect(core, ns, nodeSeed(seed, k), enc, raw), raw, status: error ? 'error' : 'ok', ...(error ? { error } : {}) };
+    return { result: collect(core, ns, nodeSeed(seed, k), enc, raw), raw, status: error ? 'error' : 'ok', ...(error ? { error } : {}), hostPages: hostPages.how };
   });
   return mergeNodes(s, seed, outs, Number(process.hrtime.bigint() - t0) / 1e9, endNs);
 }
@@ -202,7 +202,7 @@ export function mergeNodes(s: Scenario, seed: number, outs: NodeOutput[], wallSe
     },
     series: { columns, rows },
     status: error ? 'error' : 'ok', ...(error ? { error } : {}),
-    wall: { seconds: wallSeconds, accesses: counters['mmsim_accesses'] ?? 0 },
+    wall: { seconds: wallSeconds, accesses: counters['mmsim_accesses'] ?? 0, ...(outs[0]?.hostPages ? { hostPages: outs[0].hostPages } : {}) },
   };
 }
 

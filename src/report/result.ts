@@ -72,5 +72,5 @@ export interface RunResult {
   status: 'ok' | 'error';
   error?: RunError;
   /** Host wall-clock figures: shown in the summary, never written to results.json. */
-  wall: { seconds: number; accesses: number };
+  wall: { seconds: number; accesses: number; /** How the host pages the core's memory (host-pages.ts). */ hostPages?: string };
 }

@@ -68,7 +68,8 @@ export function formatSummary(result: RunResult, options: SummaryOptions = {}): 
 
   const accesses = c('mmsim_accesses');
   lines.push(`wall ${formatSeconds(result.wall.seconds)}, ${formatCount(accesses)} accesses, ` +
-    `${result.wall.seconds > 0 ? formatPerSecond(accesses / result.wall.seconds) : '-'} simulated accesses per wall second`);
+    `${result.wall.seconds > 0 ? formatPerSecond(accesses / result.wall.seconds) : '-'} simulated accesses per wall second` +
+    (result.wall.hostPages ? `; ${result.wall.hostPages}` : ''));
   if (options.outDir !== undefined) lines.push(`outputs in ${options.outDir}`);
   return `${lines.join('\n')}\n`;
 }
