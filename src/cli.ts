@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { join } from 'node:path';
+import { HOST_HUGE_PAGES_ENV, HOST_HUGE_PAGES_MODES, isHostHugePagesMode, type HostHugePagesMode } from './engine/host-pages.js';
 import { addPlanCommand } from './plan/command.js';
 import { addSweepCommands } from './parallel/commands.js';
 import type { RunResult } from './report/result.js';
@@ -99,7 +100,13 @@ Examples:
   mmsim validate my.yaml                      check a scenario file
   mmsim validate --explain                    list every scenario field with its default
   mmsim sweep default --param vm.swappiness=0..200:50 --seeds 8   a parameter sweep on all cores
-  mmsim plan dirty storage-server --ratio 5..40:5   recommend vm.dirty_* settings`);
+  mmsim plan dirty storage-server --ratio 5..40:5   recommend vm.dirty_* settings
+
+Host huge pages: a large scenario's core memory is backed by the host's transparent huge pages
+(madvise), which only changes speed. --host-huge-pages off (or MMSIM_HOST_HUGE_PAGES=off) turns
+it off, on asks for it on every instance, auto (the default) on instances of 256 MiB or more.`)
+    .addOption(new Option('--host-huge-pages <mode>', 'back the core\'s memory with host huge pages: auto, on or off (default: MMSIM_HOST_HUGE_PAGES, else auto)').choices([...HOST_HUGE_PAGES_MODES]))
+    .hook('preAction', () => applyHostHugePages(program.opts<{ hostHugePages?: HostHugePagesMode }>().hostHugePages));
 
   addRunCommand(program, io, setStatus);
   addScenariosCommand(program, io);
@@ -107,6 +114,15 @@ Examples:
   addSweepCommands(program, io, setStatus);
   addPlanCommand(program, io, setStatus);
   return program;
+}
+
+/** The mode goes into the environment, where worker threads and child processes find it too. */
+function applyHostHugePages(flag: HostHugePagesMode | undefined): void {
+  if (flag !== undefined) process.env[HOST_HUGE_PAGES_ENV] = flag;
+  const value = process.env[HOST_HUGE_PAGES_ENV];
+  if (value !== undefined && !isHostHugePagesMode(value)) {
+    throw new UsageError(`${HOST_HUGE_PAGES_ENV}: ${JSON.stringify(value)} is not one of ${HOST_HUGE_PAGES_MODES.join(', ')}; e.g. ${HOST_HUGE_PAGES_ENV}=off`);
+  }
 }
 
 interface RunFlags {
