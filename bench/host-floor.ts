@@ -10,8 +10,11 @@
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { prepareHostPages, type HostHugePagesMode } from '../src/engine/host-pages.js';
 export interface HostFloor {
   bytes: number;
+  /** How the host paged the memory (as for the core's memory: see src/engine/host-pages.ts). */
+  hostPages: string;
   touchSeconds: number;
   /** Seconds per 4 KiB first touch. */
   touchPerPage: number;
@@ -21,9 +24,11 @@ export interface HostFloor {
   accessesPerSecond: number;
 }
 
-function measure(pageTableBytes: number, accesses: number): HostFloor {
+function measure(pageTableBytes: number, accesses: number, hugePages: HostHugePagesMode): HostFloor {
   const pages = Math.ceil(pageTableBytes / 65536);
-  const mem = new WebAssembly.Memory({ initial: pages, maximum: pages });
+  const mem = new WebAssembly.Memory({ initial: 1, maximum: pages });
+  const hostPages = prepareHostPages(mem, pages * 65536, hugePages).how;
+  if (mem.buffer.byteLength < pages * 65536) mem.grow(pages - mem.buffer.byteLength / 65536);
   const words = new Float64Array(mem.buffer);
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < words.length; i += 512) words[i] = 1;
@@ -41,18 +46,18 @@ function measure(pageTableBytes: number, accesses: number): HostFloor {
   const touchSeconds = Number(t1 - t0) / 1e9;
   const loadSeconds = Number(t2 - t1) / 1e9;
   return {
-    bytes: pages * 65536, touchSeconds, touchPerPage: touchSeconds / (pages * 16),
+    bytes: pages * 65536, hostPages, touchSeconds, touchPerPage: touchSeconds / (pages * 16),
     loadSeconds, loadNsPerAccess: (loadSeconds * 1e9) / accesses,
     seconds: touchSeconds + loadSeconds, accessesPerSecond: accesses / (touchSeconds + loadSeconds),
   };
 }
 
-/** The floor, measured in a child node process. */
-export function hostFloor(pageTableBytes: number, accesses: number): HostFloor {
-  const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), String(pageTableBytes), String(accesses)], { encoding: 'utf8' });
+/** The floor, measured in a child node process, with the host's huge pages as the core would get them. */
+export function hostFloor(pageTableBytes: number, accesses: number, hugePages: HostHugePagesMode): HostFloor {
+  const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), String(pageTableBytes), String(accesses), hugePages], { encoding: 'utf8' });
   return JSON.parse(out) as HostFloor;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  process.stdout.write(JSON.stringify(measure(Number(process.argv[2]), Number(process.argv[3]))));
+  process.stdout.write(JSON.stringify(measure(Number(process.argv[2]), Number(process.argv[3]), process.argv[4] as HostHugePagesMode)));
 }

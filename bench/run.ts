@@ -41,7 +41,7 @@ async function main(): Promise<void> {
   const sweep = await benchSweep(mode);
   log(`sharded machine: numa-1tib${mode.quick ? ' (4 of its 16 nodes)' : ''}, once`);
   const numa = await benchNuma(mode);
-  log(`bench-reference${mode.quick ? ' at 5M accesses' : ''}, once`);
+  log(`bench-reference${mode.quick ? ' at 5M accesses' : ''}: host floors, then fresh processes alternating host huge pages and 4 KiB pages`);
   const reference = benchReference(mode);
 
   const rows: Row[] = [...resident.rows, ...dflt.rows, ...writeback.rows, ...sweep.rows, ...numa.rows, ...reference.rows];
