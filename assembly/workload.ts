@@ -6,7 +6,8 @@ import { regionAlloc } from './mem';
 import { cfg, procCfg, phaseCfg } from './config';
 import { PROC_FIRST_PHASE, PROC_N_PHASES, PROC_LOOP_PHASES, PH_OP, PH_TARGET, PH_PATTERN, PH_THETA,
   PH_HOT_FRACTION, PH_HOT_PROBABILITY, PH_ACCESSES, PH_DURATION_NS, PH_SCRAMBLE, PH_START_PAGE,
-  PH_LENGTH_PAGES, G_N_PHASES, OP_ACCESS, OP_READ, OP_WRITE, OP_SLEEP, PAT_SEQUENTIAL, PAT_UNIFORM, PAT_ZIPF } from './generated/abi';
+  PH_LENGTH_PAGES, G_N_PHASES, OP_ACCESS, OP_READ, OP_WRITE, OP_SLEEP, PAT_SEQUENTIAL, PAT_UNIFORM, PAT_ZIPF,
+  TASK_FIXED_FIELDS, LOOKAHEAD } from './generated/abi';
 import { pmdEntryAddr, entryAddr, entryPfn, pgtableFrees } from './pgtable';
 import { vmaStart, vmaEnd } from './mm';
 import { fileNrPages } from './filemap';
@@ -27,8 +28,8 @@ export const T_SYNC_TARGET = 21; // a sync(2) in progress: the completion count 
 export const T_SYNC_START = 22;
 export const T_ZIPF_TABLE = 23;  // the phase's Zipf table
 export const T_LA_GEN = 24;      // pgtableFrees when the batch was walked (its PTE addresses stay valid while equal)
-export const T_LA = 25;
-export const LOOKAHEAD: i32 = 32;
+export const T_LA = TASK_FIXED_FIELDS;
+export { LOOKAHEAD };
 /**
  * Ranges whose page tables outgrow the host's caches (8 bytes of PTE per page: 32 MiB of PTEs
  * at 2^22 pages) walk ahead; smaller ones, whose tables stay cached, gain nothing from it and

@@ -52,6 +52,7 @@ config.DETECTOR_KINDS.forEach((k, i) => out.push(`export const DK_${k.toUpperCas
 out.push('');
 config.KERNEL_FUNCS.forEach((k, i) => out.push(`export const FN_${k.replace(/^_+/, '').toUpperCase()}: i32 = ${i};`));
 out.push('');
+out.push(`export const TASK_FIXED_FIELDS: i32 = ${config.TASK_FIXED_FIELDS};`, `export const LOOKAHEAD: i32 = ${config.LOOKAHEAD};`, '');
 
 mkdirSync(join(root, 'assembly/generated'), { recursive: true });
 writeFileSync(join(root, 'assembly/generated/abi.ts'), out.join('\n'));

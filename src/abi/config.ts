@@ -72,3 +72,12 @@ export const KERNEL_FUNCS = [
   'folio_put', 'folio_remove_rmap_pte', 'shrink_folio_list', 'check_lru_counts',
   '__free_pages', 'handle_mm_fault', 'out_of_memory', '__alloc_pages_slowpath',
 ] as const;
+
+/**
+ * Each task's table (assembly/workload.ts): TASK_FIXED_FIELDS i64 fields, then the walk-ahead's
+ * LOOKAHEAD drawn accesses and as many PTE addresses. Here so that the host's memory estimate
+ * and the core share the numbers.
+ */
+export const TASK_FIXED_FIELDS = 25;
+/** Accesses the walk-ahead of a large range draws at once (assembly/workload.ts lookahead). */
+export const LOOKAHEAD = 128;

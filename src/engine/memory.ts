@@ -4,6 +4,7 @@
  * the regions assembly/index.ts init() reserves (a test checks the estimate against the real
  * layout).
  */
+import { LOOKAHEAD, TASK_FIXED_FIELDS } from '../abi/config.js';
 import { COUNTERS } from '../abi/counters.js';
 import type { Scenario } from '../scenario/types.js';
 import { PAGE_SIZE } from './encode.js';
@@ -11,7 +12,8 @@ import { PAGE_SIZE } from './encode.js';
 export const INSTANCE_LIMIT = 0xFFFF_0000;      // what assembly/mem.ts lets regions reach
 const SENTINELS = 10 + 4 * 11;                   // LRU + private lists, buddy free lists
 const RING_BYTES = 2 * (1 << 18) * 12;           // per device: read and write completion rings
-const SLACK = 1 << 20;                           // small tables (tasks, events, inodes, static data)
+const SLACK = 1 << 20;                           // small tables (events, inodes, static data)
+const TASK_BYTES = (TASK_FIXED_FIELDS + 2 * LOOKAHEAD) * 8;
 
 export interface MemoryNeed {
   total: number;
@@ -84,7 +86,8 @@ export function memoryNeed(s: Scenario): MemoryNeed {
     { name: 'histograms and detectors', bytes: 12001 * 8 + 4096 * 6 * 8 + 1024 * 8, how: 'flush ages, pauses, 4096 detector records' },
     { name: 'device tags', bytes: Object.values(s.devices).reduce((a, d) => a + d.queueDepth * 8, 0), how: 'queueDepth × 8 B per device' },
     { name: 'Zipf tables', bytes: zipfTableBytes(s), how: '16 B a cell of each Zipf phase; a cell from rank a holds max(1, a/256) ranks' },
-    { name: 'small tables', bytes: SLACK, how: 'tasks, events, inodes, static data' },
+    { name: 'task table', bytes: (nProcs + 1) * TASK_BYTES, how: `${nProcs} tasks × ${TASK_BYTES} B (fields and the walk-ahead's ${LOOKAHEAD} accesses)` },
+    { name: 'small tables', bytes: SLACK, how: 'events, inodes, static data' },
   ];
   return { total: terms.reduce((a, t) => a + t.bytes, 0), terms };
 }
