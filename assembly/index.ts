@@ -3,7 +3,7 @@
 // through typed-array views at the addresses these return. All numbers, no strings.
 import { setWalkAhead as setWalkAheadMode } from './workload';
 import { regionsReset, regionAlloc, regionsEnd } from './mem';
-import { setConfig, cfg, procCfg, vmaCfg } from './config';
+import { setConfig, configTablesLoad, cfg, procCfg, vmaCfg } from './config';
 import { G_MEMORY_PAGES, G_DURATION_NS, G_SERIES_INTERVAL_NS, G_N_PROCS, G_N_DEVICES, G_SWAP_PAGES,
   G_SWAP_DEVICE, G_VERSION, PROC_FIRST_VMA, PROC_N_VMAS, VMA_SIZE_PAGES, NR_COUNTERS, DET_STRIDE,
   STATUS_OK, STATUS_BAD_CONFIG, STATUS_NO_MEMORY } from './generated/abi';
@@ -40,6 +40,7 @@ export function configAlloc(bytes: i32): usize {
 
 /** Upper bound of page-table pages the scenario can need (each one also takes a frame). */
 export function maxPageTables(): f64 {
+  configTablesLoad();
   const nProcs = <i32>cfg(G_N_PROCS);
   let total: u64 = 0;
   for (let m = 0; m < nProcs; m++) {
@@ -53,6 +54,7 @@ export function maxPageTables(): f64 {
 
 export function init(): i32 {
   if (<i32>cfg(G_VERSION) != ABI_VERSION) return STATUS_BAD_CONFIG;
+  configTablesLoad();
   const pages = <u32>cfg(G_MEMORY_PAGES);
   const interval = cfg(G_SERIES_INTERVAL_NS);
   const samples = interval > 0 ? <i32>(cfg(G_DURATION_NS) / interval) + 2 : 2;
