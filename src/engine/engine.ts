@@ -133,7 +133,6 @@ export function createCore(s: Scenario, seed: number, module?: WebAssembly.Modul
   return { core, enc, hostPages };
 }
 
-
 export function runScenario(s: Scenario, opts: EngineOptions = {}): RunResult {
   if (s.machine.nodes > 1) return runShardedInThread(s, opts);
   const seed = opts.seed ?? s.seed;
