@@ -117,11 +117,12 @@ export function collect(core: CoreExports, s: Scenario, seed: number, enc: Encod
 
 /** Set up an instance for `s` (throws ScenarioError when it cannot fit). */
 export function createCore(s: Scenario, seed: number, module?: WebAssembly.Module, opts: { noEarlyEnd?: boolean } = {}): { core: CoreExports; enc: Encoded; hostPages: HostPages } {
-  const refusal = checkMemoryNeed(s);
+  const need = memoryNeed(s);
+  const refusal = checkMemoryNeed(s, need);
   if (refusal) throw new ScenarioError(refusal);
   const enc = encodeScenario(s, seed, opts);
   const core = instantiateCore(module ?? coreModule());
-  const hostPages = prepareHostPages(core.memory, memoryNeed(s).total);
+  const hostPages = prepareHostPages(core.memory, need.total);
   const ptr = core.configAlloc(enc.blob.byteLength);
   new Float64Array(core.memory.buffer, ptr, enc.blob.length).set(enc.blob);
   const st = core.init();

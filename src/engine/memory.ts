@@ -96,8 +96,7 @@ const GiB = 2 ** 30;
 const fmt = (b: number): string => `${(b / GiB).toFixed(2)} GiB`;
 
 /** The refusal message for a scenario that does not fit one instance, or undefined if it fits. */
-export function checkMemoryNeed(s: Scenario): string | undefined {
-  const need = memoryNeed(s);
+export function checkMemoryNeed(s: Scenario, need: MemoryNeed = memoryNeed(s)): string | undefined {
   if (need.total <= INSTANCE_LIMIT) return undefined;
   const lines = need.terms.map((t) => `  ${t.name.padEnd(24)} ${fmt(t.bytes).padStart(10)}  (${t.how})`);
   return [
