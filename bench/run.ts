@@ -41,7 +41,7 @@ async function main(): Promise<void> {
   const sweep = await benchSweep(mode);
   log(`sharded machine: numa-1tib${mode.quick ? ' (4 of its 16 nodes)' : ''}, once`);
   const numa = await benchNuma(mode);
-  log(`bench-reference${mode.quick ? ' at 5M accesses' : ''}: host floors, then fresh processes alternating host huge pages and 4 KiB pages`);
+  log(`bench-reference${mode.quick ? ' at 5M accesses' : ''}: fresh processes, a block on host huge pages then one on 4 KiB pages, each after its floor and warm-up runs, then one cold run`);
   const reference = benchReference(mode);
 
   const rows: Row[] = [...resident.rows, ...dflt.rows, ...writeback.rows, ...sweep.rows, ...numa.rows, ...reference.rows];
