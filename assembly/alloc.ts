@@ -9,7 +9,7 @@ import { nrPages, flags, setFlags, PG_buddy, ORDER_SHIFT, listInit, listAdd, lis
   refcount, setRefcount, setMapcount, setMapping, setPageIndex, setPagePrivate, PG_lru, mapcount } from './page';
 import { cfg } from './config';
 import { G_MIN_FREE_KBYTES, G_WATERMARK_SCALE_FACTOR, G_LOWMEM_RESERVE_DMA, G_LOWMEM_RESERVE_DMA32,
-  G_LOWMEM_RESERVE_NORMAL, C_NR_FREE_PAGES, C_PGFREE, C_PGALLOC_DMA, C_ALLOCSTALL_DMA,
+  G_LOWMEM_RESERVE_NORMAL, C_NR_FREE_PAGES, C_PGFREE, C_PGALLOC_DMA,
   C_MMSIM_ALLOC_FAILURES, C_PGSCAN_DIRECT_THROTTLE,
   DK_ALLOC_FAILED, FN_ALLOC_PAGES_SLOWPATH, DK_FREE_PAGE_IN_USE, FN_FREE_PAGES } from './generated/abi';
 import { countEvent, countAdd } from './vmstat';
@@ -306,8 +306,7 @@ function allocPagesSlowpath(order: i32, highestZoneidx: i32): u32 {
       return NO_PAGE;
     }
     pfmemallocWaiting = false;
-    countEvent(C_ALLOCSTALL_DMA + highestZoneidx);
-    const progress = tryToFreePages(order, highestZoneidx);
+    const progress = tryToFreePages(order, highestZoneidx);   // counts allocstall_*
     p = getPageFromFreelist(order, WMARK_MIN, highestZoneidx);
     if (p != NO_PAGE) { noProgressLoops = 0; return p; }
     if (order > PAGE_ALLOC_COSTLY_ORDER) break;

@@ -11,6 +11,7 @@ import { G_N_DEVICES, DEV_READ_PAGES_PER_SEC, DEV_WRITE_PAGES_PER_SEC, DEV_READ_
 import { schedule, scheduleNoLater, isScheduled, scheduledAt, cancel } from './events';
 import { clearFlag, setFlag, PG_locked, PG_readio, PG_uptodate } from './page';
 import { endPageWriteback } from './writeback';
+import { acctReclaimWriteback } from './vmscan';
 import { countAdd } from './vmstat';
 import { deviceEntity } from './sched';
 
@@ -119,6 +120,7 @@ export function blkComplete(d: i32, now: i64): void {
         setFlag(pfn, PG_uptodate);
       } else {
         endPageWriteback(pfn);
+        acctReclaimWriteback(now);     // folio_end_writeback → acct_reclaim_writeback
       }
     }
   }

@@ -14,7 +14,7 @@ import { lruHead, lruSize, lruAdd, folioEvictable, folioLruList, lruNoteCost, an
   L_RET, L_SKIPPED, lruAddDrain } from './lru';
 import { folioReferenced, referencedVmFlags, tryToUnmap, folioMapped } from './rmap';
 import { VM_LOCKED, VM_EXEC } from './mm';
-import { addToSwap, nrSwapFree, vmSwapFull, folioFreeSwap, deleteFromSwapCache, swapWritepage, swapPlugFlush, swapQueueRoom } from './swap';
+import { addToSwap, nrSwapFree, totalSwapPages, vmSwapFull, folioFreeSwap, deleteFromSwapCache, swapWritepage, swapPlugFlush, swapQueueRoom } from './swap';
 import { workingsetEviction, workingsetAgeNonresident } from './workingset';
 import { filemapRemoveFolio } from './filemap';
 import { folioClearDirtyForIo } from './writeback';
@@ -27,8 +27,9 @@ import { G_SWAPPINESS, G_LAPTOP_MODE, G_COST_SCAN_PAGE, G_COST_FREE_PAGE,
   C_NR_VMSCAN_IMMEDIATE_RECLAIM, C_UNEVICTABLE_PGS_SCANNED, C_MMSIM_SWAP_FULL_ACTIVATIONS,
   C_MMSIM_SHRINK_NODE_CALLS, C_PAGEOUTRUN, C_KSWAPD_LOW_WMARK_HIT_QUICKLY, C_KSWAPD_HIGH_WMARK_HIT_QUICKLY,
   C_MMSIM_KSWAPD_WAKEUPS, C_MMSIM_KSWAPD_FAILURES, C_MMSIM_KSWAPD_NS, C_MMSIM_DIRECT_RECLAIM_NS,
+  C_MMSIM_KSWAPD_THROTTLED_NS, C_MMSIM_RECLAIM_THROTTLE_SKIPPED, C_NR_DIRTY, C_NR_WRITEBACK, C_ALLOCSTALL_DMA,
   C_NR_FREE_PAGES, C_NR_INACTIVE_ANON, C_WORKINGSET_ACTIVATE_ANON, C_WORKINGSET_ACTIVATE_FILE } from './generated/abi';
-import { schedule, cancel } from './events';
+import { schedule, scheduleNoLater, cancel } from './events';
 import { KSWAPD_ENTITY, curClock, setCurClock, chargeNs, jiffyNs, hz, checkAfterReclaim } from './sched';
 import { deliverIrqs } from './blkdev';
 
@@ -73,6 +74,8 @@ let refaultsSnapFile: u64 = 0;
 
 /** can_reclaim_anon_pages: swap has free slots. */
 @inline function canReclaimAnon(): bool { return nrSwapFree() > 0; }
+/** can_age_anon_pages: aging the anon LRU is worth it whenever swap exists, even when full. */
+@inline function canAgeAnon(): bool { return totalSwapPages > 0; }
 
 /** lruvec_lru_size for zones up to `idx`. */
 function lruvecLruSize(lru: i32, idx: i32): u64 {
@@ -418,7 +421,7 @@ function shrinkLruvec(): void {
     }
   }
   // keep aging anon even when only file was reclaimed
-  if (canReclaimAnon() && inactiveIsLow(LRU_INACTIVE_ANON)) shrinkActiveList(SWAP_CLUSTER_MAX, LRU_ACTIVE_ANON);
+  if (canAgeAnon() && inactiveIsLow(LRU_INACTIVE_ANON)) shrinkActiveList(SWAP_CLUSTER_MAX, LRU_ACTIVE_ANON);
 }
 
 /** prepare_scan_control (classic LRU, global reclaim) */
@@ -430,7 +433,8 @@ function prepareScanControl(): void {
     sc_may_deactivate_anon = refaultsAnon != refaultsSnapAnon || inactiveIsLow(LRU_INACTIVE_ANON);
     sc_may_deactivate_file = refaultsFile != refaultsSnapFile || inactiveIsLow(LRU_INACTIVE_FILE);
   }
-  sc_cache_trim_mode = (lruSize(LRU_INACTIVE_FILE) >> <u64>sc_priority) != 0 && !sc_may_deactivate_file;
+  sc_cache_trim_mode = (lruSize(LRU_INACTIVE_FILE) >> <u64>sc_priority) != 0 && !sc_may_deactivate_file &&
+    !(sc_is_kswapd && bpNoCacheTrimMode);
   const free = count(C_NR_FREE_PAGES);
   const file = lruSize(LRU_ACTIVE_FILE) + lruSize(LRU_INACTIVE_FILE);
   let totalHigh: u64 = 0;
@@ -445,14 +449,53 @@ function snapshotRefaults(): void {
 }
 
 /**
- * reclaim_throttle. kswapd sleeps in place (its clock moves on). A task in direct reclaim
- * cannot sleep inside this synchronous call, so reclaim stops and asks the caller to put the
- * task to sleep for `ns` and retry the allocation afterwards (see allocPagesSlowpath).
+ * skip_throttle_noprogress: no CONGESTED/NOPROGRESS sleep when kswapd is hopeless (the system
+ * is likely near OOM), or when write-pending pages (NR_ZONE_WRITE_PENDING: dirty + writeback)
+ * are at most half the reclaimable ones: reclaim then throttles on writeback instead, when
+ * those pages reach the LRU tail still under IO.
+ */
+function skipThrottleNoprogress(): bool {
+  if (kswapdFailures >= MAX_RECLAIM_RETRIES) return true;
+  let reclaimable: i64 = 0;
+  for (let z = 0; z < MAX_NR_ZONES; z++) if (populatedZone(z)) reclaimable += zoneReclaimablePages(z);
+  const writePending = <i64>(count(C_NR_DIRTY) + count(C_NR_WRITEBACK));
+  return 2 * writePending <= reclaimable;
+}
+
+/**
+ * reclaim_throttle for VMSCAN_THROTTLE_CONGESTED and _NOPROGRESS (a jiffy) from direct reclaim.
+ * A task in direct reclaim cannot sleep inside this synchronous call, so reclaim stops and asks
+ * the caller to put the task to sleep for `ns` and retry the allocation afterwards (see
+ * allocPagesSlowpath). kswapd's own throttle is reclaimThrottleWriteback.
  */
 export let directThrottleNs: i64 = 0;
-function reclaimThrottle(ns: i64): void {
-  if (sc_is_kswapd) { setCurClock(curClock + ns); return; }
+function reclaimThrottleNoprogress(ns: i64): void {
+  if (skipThrottleNoprogress()) { countEvent(C_MMSIM_RECLAIM_THROTTLE_SKIPPED); return; }
   if (ns > directThrottleNs) directThrottleNs = ns;
+}
+
+// reclaim_throttle(VMSCAN_THROTTLE_WRITEBACK) of kswapd: it sleeps HZ/10, or until more than
+// SWAP_CLUSTER_MAX pages have finished writeback since it started waiting (acctReclaimWriteback).
+// Its balance_pgdat step resumes when it wakes (kswapdRun).
+let kswapdWbThrottled = false;
+let kswapdThrottleStart: i64 = 0;
+let kswapdThrottleUntil: i64 = 0;
+let throttledWritten: u64 = 0;     // NR_THROTTLED_WRITTEN since the sleep began
+let throttledFinished = false;     // the balance_pgdat step's outcome, applied on waking
+let throttledIdx: i32 = 0;
+function reclaimThrottleWriteback(): void {
+  if (kswapdWbThrottled) return;
+  kswapdWbThrottled = true;
+  kswapdThrottleStart = curClock;
+  kswapdThrottleUntil = curClock + jiffyNs * <i64>hz / 10;
+  throttledWritten = 0;
+}
+
+/** __acct_reclaim_writeback, from folio_end_writeback at `now`: wake kswapd's throttle early. */
+export function acctReclaimWriteback(now: i64): void {
+  if (!kswapdWbThrottled) return;
+  throttledWritten++;
+  if (throttledWritten > SWAP_CLUSTER_MAX) scheduleNoLater(KSWAPD_ENTITY, now > kswapdThrottleStart ? now : kswapdThrottleStart);
 }
 
 /** shrink_node: one pass over the node's lruvec, then the congestion/writeback bookkeeping. */
@@ -470,11 +513,12 @@ function shrinkNode(): void {
   if (sc_is_kswapd) {
     if (nr_writeback != 0 && nr_writeback == nr_taken) pgdatWriteback = true;
     if (nr_unqueued_dirty == nr_file_taken) pgdatDirty = true;
-    if (nr_immediate != 0) reclaimThrottle(jiffyNs * <i64>hz / 10);    // VMSCAN_THROTTLE_WRITEBACK
+    if (nr_immediate != 0) reclaimThrottleWriteback();    // VMSCAN_THROTTLE_WRITEBACK
   }
   if (nr_dirty != 0 && nr_dirty == nr_congested && sc_is_kswapd) lruvecCongested = true;
-  if (!sc_is_kswapd && lruvecCongested) reclaimThrottle(jiffyNs);     // VMSCAN_THROTTLE_CONGESTED
+  if (!sc_is_kswapd && lruvecCongested) reclaimThrottleNoprogress(jiffyNs);     // VMSCAN_THROTTLE_CONGESTED
   if (reclaimable) kswapdFailures = 0;
+  else if (sc_cache_trim_mode && sc_is_kswapd) bpCacheTrimModeFailed = true;
   checkAfterReclaim();
 }
 
@@ -510,8 +554,12 @@ export function tryToFreePages(order: i32, highestZoneidx: i32): u64 {
   sc_force_deactivate = false;
   let result: u64 = 0;
   directThrottleNs = 0;
-  for (let retry = 0; retry < 2; retry++) {
-    sc_nr_reclaimed = 0; sc_nr_scanned = 0; sc_skipped_deactivate = false;
+  sc_skipped_deactivate = false;
+  // up to three passes: the first; one more as the memcg full walk (a whole second sweep even
+  // without memcgs); a last one forcing deactivation if some active list was skipped
+  for (let pass = 0; pass < 3; pass++) {
+    countEvent(C_ALLOCSTALL_DMA + highestZoneidx);     // counted on every pass (retry:)
+    sc_nr_reclaimed = 0; sc_nr_scanned = 0;
     sc_priority = DEF_PRIORITY;
     do {
       shrinkNode();
@@ -519,7 +567,7 @@ export function tryToFreePages(order: i32, highestZoneidx: i32): u64 {
       deliverIrqs(curClock);
       if (sc_nr_reclaimed >= sc_nr_to_reclaim) break;
       // consider_reclaim_throttle: no progress at high priority → VMSCAN_THROTTLE_NOPROGRESS
-      if (sc_priority == 1 && sc_nr_reclaimed == 0) reclaimThrottle(jiffyNs);
+      if (sc_priority == 1 && sc_nr_reclaimed == 0) reclaimThrottleNoprogress(jiffyNs);
       if (directThrottleNs > 0) break;
       if (sc_priority < DEF_PRIORITY - 2) sc_may_writepage = true;
       sc_priority--;
@@ -528,9 +576,10 @@ export function tryToFreePages(order: i32, highestZoneidx: i32): u64 {
     snapshotRefaults();
     result = sc_nr_reclaimed;
     if (result != 0) break;
+    if (pass == 0) continue;                    // !sc->memcg_full_walk: walk again
     // nothing reclaimed with some active list skipped: retry forcing deactivation
-    if (!sc_skipped_deactivate) break;
-    sc_force_deactivate = true;
+    if (pass == 2 || !sc_skipped_deactivate) break;
+    sc_force_deactivate = true; sc_skipped_deactivate = false;
   }
   sc_force_deactivate = false;
   countAdd(C_MMSIM_DIRECT_RECLAIM_NS, curClock - t0);
@@ -551,6 +600,9 @@ let kswapdWokenDuringNap = false;
 let bpPriority: i32 = DEF_PRIORITY;   // balance_pgdat in progress: its priority
 let bpActive = false;
 let bpReclaimed: u64 = 0;
+// sc.cache_trim_mode_failed / sc.no_cache_trim_mode of the balance_pgdat in progress
+let bpCacheTrimModeFailed = false;
+let bpNoCacheTrimMode = false;
 export let kswapdClock: i64 = 0;
 
 export function vmscanInit(): void {
@@ -558,6 +610,8 @@ export function vmscanInit(): void {
   kswapdOrder = 0; kswapdHighestZoneidx = -1; kswapdPrevZoneidx = ZONE_NORMAL;
   pgdatWriteback = false; pgdatDirty = false; lruvecCongested = false;
   refaultsSnapAnon = 0; refaultsSnapFile = 0;
+  bpCacheTrimModeFailed = false; bpNoCacheTrimMode = false;
+  kswapdWbThrottled = false; throttledWritten = 0;
 }
 
 /** pgdat_balanced: some eligible zone is above its high watermark for the order. */
@@ -590,6 +644,14 @@ export function wakeupKswapd(order: i32, highestZoneidx: i32): void {
  */
 export function kswapdRun(t: i64): void {
   setCurClock(t);
+  if (kswapdWbThrottled) {
+    // woken from reclaim_throttle(WRITEBACK): by the timeout, or early by writeback completions
+    if (t < kswapdThrottleUntil && throttledWritten <= SWAP_CLUSTER_MAX) { schedule(KSWAPD_ENTITY, kswapdThrottleUntil); return; }
+    kswapdWbThrottled = false;
+    countAdd(C_MMSIM_KSWAPD_THROTTLED_NS, t - kswapdThrottleStart);
+    balanceStepDone(t, throttledFinished, throttledIdx);
+    return;
+  }
   if (kswapdState == KSWAPD_NAPPING) {
     // no wake-up during the nap: sleep for good if still balanced
     if (prepareKswapdSleep(kswapdPrevZoneidx)) { kswapdState = KSWAPD_SLEEPING; return; }
@@ -603,10 +665,11 @@ export function kswapdRun(t: i64): void {
   if (!bpActive) {
     kswapdHighestZoneidx = -1;
     bpActive = true; bpPriority = DEF_PRIORITY; bpReclaimed = 0;
+    bpCacheTrimModeFailed = false; bpNoCacheTrimMode = false;
     countEvent(C_PAGEOUTRUN);
   }
   let finished = false;
-  if (pgdatBalanced(kswapdOrder, idx)) finished = true;
+  if (pgdatBalanced(kswapdOrder, idx)) finished = true;   // goto out
   else {
     sc_is_kswapd = true;
     sc_priority = bpPriority;
@@ -616,7 +679,7 @@ export function kswapdRun(t: i64): void {
     sc_may_unmap = true; sc_may_swap = true;
     sc_force_deactivate = false;
     // kswapd_age_node
-    if (canReclaimAnon() && inactiveIsLow(LRU_INACTIVE_ANON)) shrinkActiveList(SWAP_CLUSTER_MAX, LRU_ACTIVE_ANON);
+    if (canAgeAnon() && inactiveIsLow(LRU_INACTIVE_ANON)) shrinkActiveList(SWAP_CLUSTER_MAX, LRU_ACTIVE_ANON);
     // kswapd_shrink_node
     sc_nr_to_reclaim = 0;
     for (let z = 0; z <= idx; z++) if (populatedZone(z)) {
@@ -630,13 +693,30 @@ export function kswapdRun(t: i64): void {
     bpReclaimed += got;
     let raise = !(sc_nr_scanned >= sc_nr_to_reclaim);
     if (raise || got == 0) bpPriority--;
-    if (bpPriority < 1) finished = true;
+    if (bpPriority < 1) {
+      // the priority loop ran all the way: restart once with cache_trim_mode off if it failed
+      // in that mode, else count a failure
+      if (bpReclaimed == 0 && !bpNoCacheTrimMode && bpCacheTrimModeFailed) { bpNoCacheTrimMode = true; bpPriority = DEF_PRIORITY; }
+      else {
+        finished = true;
+        if (bpReclaimed == 0) { kswapdFailures++; countEvent(C_MMSIM_KSWAPD_FAILURES); }
+      }
+    }
   }
-  const elapsed = curClock - t;
-  countAdd(C_MMSIM_KSWAPD_NS, elapsed);
+  countAdd(C_MMSIM_KSWAPD_NS, curClock - t);
+  if (kswapdWbThrottled) {
+    // asleep in reclaim_throttle: the step ends when it wakes
+    throttledFinished = finished; throttledIdx = idx;
+    schedule(KSWAPD_ENTITY, kswapdThrottleUntil);
+    return;
+  }
+  balanceStepDone(t, finished, idx);
+}
+
+/** The end of one balance_pgdat step at `t`: the next step, or kswapd_try_to_sleep. */
+function balanceStepDone(t: i64, finished: bool, idx: i32): void {
   if (!finished) { schedule(KSWAPD_ENTITY, curClock > t ? curClock : t + 1); return; }
   // balance_pgdat done
-  if (bpReclaimed == 0 && !pgdatBalanced(kswapdOrder, idx)) { kswapdFailures++; countEvent(C_MMSIM_KSWAPD_FAILURES); }
   snapshotRefaults();
   bpActive = false;
   kswapdOrder = 0;
@@ -645,6 +725,8 @@ export function kswapdRun(t: i64): void {
     kswapdState = KSWAPD_NAPPING;
     schedule(KSWAPD_ENTITY, curClock + <i64>hz / 10 * jiffyNs);
   } else {
+    // no nap (remaining == 0) and still unbalanced: back to balance_pgdat at once
+    countEvent(C_KSWAPD_HIGH_WMARK_HIT_QUICKLY);
     schedule(KSWAPD_ENTITY, curClock > t ? curClock : t + 1);
   }
 }

@@ -90,6 +90,8 @@ export const COUNTERS: readonly CounterDef[] = [
   { name: 'mmsim_pagecache_misses', kind: 'event', doc: 'file page lookups that had to read from the device' },
   { name: 'mmsim_direct_reclaim_ns', kind: 'event', doc: 'simulated time tasks spent in direct reclaim (ns)' },
   { name: 'mmsim_kswapd_ns', kind: 'event', doc: 'simulated time kswapd spent reclaiming (ns)' },
+  { name: 'mmsim_kswapd_throttled_ns', kind: 'event', doc: 'simulated time kswapd slept in reclaim_throttle(VMSCAN_THROTTLE_WRITEBACK), up to HZ/10 each, until 32 pages finished writeback (ns)' },
+  { name: 'mmsim_reclaim_throttle_skipped', kind: 'event', doc: 'VMSCAN_THROTTLE_CONGESTED/NOPROGRESS throttles skipped by skip_throttle_noprogress (kswapd hopeless, or write-pending pages at most half the reclaimable ones)' },
   { name: 'mmsim_io_wait_ns', kind: 'event', doc: 'simulated time tasks waited for reads (major faults, page-cache misses) (ns)' },
   { name: 'mmsim_dirty_throttle_ns', kind: 'event', doc: 'simulated time dirtiers slept in balance_dirty_pages (ns)' },
   { name: 'mmsim_bdp_calls', kind: 'event', doc: 'balance_dirty_pages calls (after nr_dirtied_pause pages)' },
