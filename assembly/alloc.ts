@@ -15,7 +15,7 @@ import { G_MIN_FREE_KBYTES, G_WATERMARK_SCALE_FACTOR, G_LOWMEM_RESERVE_DMA, G_LO
 import { countEvent, countAdd } from './vmstat';
 import { lruvecDelFolio } from './lru';
 import { wakeupKswapd, tryToFreePages, directThrottleNs, allowDirectReclaim } from './vmscan';
-import { curClock, requestSleep, canSleep, jiffyNs } from './sched';
+import { curClock, requestSleep, canSleep, jiffyNs, wantSleepUntil } from './sched';
 import { outOfMemory } from './oom';
 import { recordBug } from './invariants';
 import { nrSwapFree } from './swap';
@@ -262,9 +262,8 @@ function shouldReclaimRetry(order: i32, highestZoneidx: i32, noProgressLoops: i3
   if (noProgressLoops > MAX_RECLAIM_RETRIES) return false;
   for (let z = highestZoneidx; z >= 0; z--) {
     if (!populatedZone(z)) continue;
-    let available = zoneReclaimablePages(z) + zf(z, ZF_FREE);
-    // scale down by the no-progress loops so far: DIV_ROUND_UP(loops * available, 16)
-    available -= (<i64>noProgressLoops * available + MAX_RECLAIM_RETRIES - 1) / MAX_RECLAIM_RETRIES;
+    // would the allocation succeed if all reclaimable pages were reclaimed?
+    const available = zoneReclaimablePages(z) + zf(z, ZF_FREE);
     if (zoneWatermarkOk(z, order, zf(z, ZF_WMARK + WMARK_MIN), highestZoneidx, available)) return true;
   }
   return false;
@@ -276,9 +275,21 @@ function shouldReclaimRetry(order: i32, highestZoneidx: i32, noProgressLoops: i3
  * OOM killer. Returns the pfn with refcount 1, or NO_PAGE.
  */
 export function allocPages(order: i32, highestZoneidx: i32): u32 {
-  const p = getPageFromFreelist(order, WMARK_LOW, highestZoneidx);
-  if (p != NO_PAGE) return p;
-  return allocPagesSlowpath(order, highestZoneidx);
+  let p = getPageFromFreelist(order, WMARK_LOW, highestZoneidx);
+  if (p == NO_PAGE) p = allocPagesSlowpath(order, highestZoneidx);
+  // the slow path's state belongs to one call: it is kept only for the retry after a sleep
+  if (p != NO_PAGE || wantSleepUntil < 0) { noProgressLoops = 0; pfmemallocWaiting = false; }
+  return p;
+}
+
+/**
+ * A failed allocation that will not be retried after the sleep its slow path asked for
+ * (readahead, which the kernel allocates with __GFP_NORETRY): the sleep is cancelled and the
+ * slow path's state dropped with it.
+ */
+export function allocRetryAbandoned(): void {
+  requestSleep(-1);
+  noProgressLoops = 0; pfmemallocWaiting = false;
 }
 
 /**
@@ -293,11 +304,13 @@ export let pfmemallocWaiting: bool = false;
 export function setPfmemallocWaiting(w: bool): void { pfmemallocWaiting = w; }
 
 function allocPagesSlowpath(order: i32, highestZoneidx: i32): u32 {
-  wakeupKswapd(order, highestZoneidx);
-  let p = getPageFromFreelist(order, WMARK_MIN, highestZoneidx);
-  if (p != NO_PAGE) return p;
+  let p: u32 = NO_PAGE;
   for (let iter = 0; iter < 1000; iter++) {
+    // retry: wake kswapd, then the free lists at the min watermark before reclaiming (after an
+    // OOM kill, the victim's memory is already free)
     wakeupKswapd(order, highestZoneidx);
+    p = getPageFromFreelist(order, WMARK_MIN, highestZoneidx);
+    if (p != NO_PAGE) return p;
     // throttle_direct_reclaim: below half the min watermarks, direct reclaimers wait on
     // pfmemalloc_wait for kswapd (modelled as a sleep of a jiffy and a retry of the allocation)
     if (canSleep() && !allowDirectReclaim()) {
@@ -308,7 +321,7 @@ function allocPagesSlowpath(order: i32, highestZoneidx: i32): u32 {
     pfmemallocWaiting = false;
     const progress = tryToFreePages(order, highestZoneidx);   // counts allocstall_*
     p = getPageFromFreelist(order, WMARK_MIN, highestZoneidx);
-    if (p != NO_PAGE) { noProgressLoops = 0; return p; }
+    if (p != NO_PAGE) return p;
     if (order > PAGE_ALLOC_COSTLY_ORDER) break;
     if (progress > 0) noProgressLoops = 0; else noProgressLoops++;
     if (shouldReclaimRetry(order, highestZoneidx, noProgressLoops)) {

@@ -8,13 +8,13 @@ import { G_N_FILES, G_READ_AHEAD_PAGES, FILE_SIZE_PAGES, FILE_DEVICE, C_NR_FILE_
   C_MMSIM_PAGECACHE_HITS, C_MMSIM_PAGECACHE_MISSES, C_MMSIM_IO_WAIT_NS } from './generated/abi';
 import { setFlag, testFlag, refcount, setRefcount, setMapping, setPageIndex, mapping, pageIndex,
   PG_locked, PG_readio, PG_uptodate } from './page';
-import { allocPages, folioPut, NO_PAGE, ZONE_MOVABLE } from './alloc';
+import { allocPages, allocRetryAbandoned, folioPut, NO_PAGE, ZONE_MOVABLE } from './alloc';
 import { folioAddLru, folioMarkAccessed } from './lru';
 import { countAdd, countEvent } from './vmstat';
 import { blkSubmit, blkAddPage, BLK_READ, readCompletionTime } from './blkdev';
 import { workingsetRefault } from './workingset';
 import { SHADOW_BIT } from './swap';
-import { curClock, waitUntil, requestSleep } from './sched';
+import { curClock, waitUntil } from './sched';
 
 let files: usize = 0;        // per file: [slots address, nr pages, device] as i64
 const F_SLOTS = 0; const F_PAGES = 1; const F_DEV = 2; const F_STRIDE = 3;
@@ -85,7 +85,7 @@ function readahead(f: i32, index: u32): i64 {
     if (filemapLookup(f, index + i) != NO_PAGE) { if (i == 0) return curClock; break; }
     const p = allocPages(0, ZONE_MOVABLE);
     if (p == NO_PAGE) {
-      if (got > 0) requestSleep(-1);       // what was allocated is read now; no throttled retry
+      if (got > 0) allocRetryAbandoned();   // what was allocated is read now; no throttled retry
       break;
     }
     // the page may have been brought in while we reclaimed

@@ -9,7 +9,7 @@ import { G_N_PROCS, G_N_VMAS, G_N_FILES, PROC_FIRST_VMA, PROC_N_VMAS, VMA_KIND, 
   C_MMSIM_IO_WAIT_NS, C_SWAP_RA, C_SWAP_RA_HIT, G_PAGE_CLUSTER, G_COST_MINOR_FAULT, G_COST_ZERO_FILL, DK_BAD_PTE, FN_HANDLE_MM_FAULT } from './generated/abi';
 import { flags, setFlag, testFlag, refcount, setRefcount, mapcount, setMapcount, setMapping, setPageIndex,
   PG_swapbacked, PG_anon_exclusive, PG_locked, PG_readio, PG_readahead, testClearFlag, PG_swapcache, PG_mlocked, PG_writeback, MAPPING_ANON, clearFlag } from './page';
-import { allocPages, folioPut, NO_PAGE, ZONE_MOVABLE } from './alloc';
+import { allocPages, allocRetryAbandoned, folioPut, NO_PAGE, ZONE_MOVABLE } from './alloc';
 import { pteAlloc, tablesAllocated, entryAddr, entryPfn, mkPte, isSwapPte, tableAlloc, freePgtables, _PAGE_PRESENT, _PAGE_RW,
   _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_SPECIAL, ZERO_PTE } from './pgtable';
 import { folioAddLruVma, folioAddLru, mlockFolio } from './lru';
@@ -20,7 +20,7 @@ import { blkSubmit, blkAddPage, BLK_READ, readCompletionTime } from './blkdev';
 import { workingsetRefault } from './workingset';
 import { filemapGetUptodate, fileNrPages } from './filemap';
 import { folioMarkDirty, balanceDirtyPagesRatelimited } from './writeback';
-import { curClock, chargeNs, waitUntil, requestSleep } from './sched';
+import { curClock, chargeNs, waitUntil } from './sched';
 import { recordBug } from './invariants';
 
 // vm_flags
@@ -179,7 +179,7 @@ function swapReadahead(slot: u32, target: u32): i64 {
     for (let off = start; off <= end; off++) {
       if (off == slot || swapCount(off) == 0 || swapCacheLookup(off) != NO_PAGE) continue;
       const p = allocUserPage();
-      requestSleep(-1);                     // readahead never sleeps: it just stops
+      allocRetryAbandoned();                // readahead never sleeps: it just stops
       if (p == NO_PAGE) break;
       if (swapCount(off) == 0 || swapCacheLookup(off) != NO_PAGE) { folioPut(p); continue; }
       setFlag(p, PG_swapbacked | PG_locked | PG_readio | PG_readahead);

@@ -27,7 +27,7 @@ import { G_SWAPPINESS, G_LAPTOP_MODE, G_COST_SCAN_PAGE, G_COST_FREE_PAGE,
   C_NR_VMSCAN_IMMEDIATE_RECLAIM, C_UNEVICTABLE_PGS_SCANNED, C_MMSIM_SWAP_FULL_ACTIVATIONS,
   C_MMSIM_SHRINK_NODE_CALLS, C_PAGEOUTRUN, C_KSWAPD_LOW_WMARK_HIT_QUICKLY, C_KSWAPD_HIGH_WMARK_HIT_QUICKLY,
   C_MMSIM_KSWAPD_WAKEUPS, C_MMSIM_KSWAPD_FAILURES, C_MMSIM_KSWAPD_NS, C_MMSIM_DIRECT_RECLAIM_NS,
-  C_MMSIM_KSWAPD_THROTTLED_NS, C_MMSIM_RECLAIM_THROTTLE_SKIPPED, C_NR_DIRTY, C_NR_WRITEBACK, C_ALLOCSTALL_DMA,
+  C_MMSIM_KSWAPD_THROTTLED_NS, C_MMSIM_KSWAPD_THROTTLES, C_MMSIM_RECLAIM_THROTTLE_SKIPPED, C_NR_DIRTY, C_NR_WRITEBACK, C_ALLOCSTALL_DMA,
   C_NR_FREE_PAGES, C_NR_INACTIVE_ANON, C_WORKINGSET_ACTIVATE_ANON, C_WORKINGSET_ACTIVATE_FILE } from './generated/abi';
 import { schedule, scheduleNoLater, cancel } from './events';
 import { KSWAPD_ENTITY, curClock, setCurClock, chargeNs, jiffyNs, hz, checkAfterReclaim } from './sched';
@@ -486,6 +486,7 @@ let throttledIdx: i32 = 0;
 function reclaimThrottleWriteback(): void {
   if (kswapdWbThrottled) return;
   kswapdWbThrottled = true;
+  countEvent(C_MMSIM_KSWAPD_THROTTLES);
   kswapdThrottleStart = curClock;
   kswapdThrottleUntil = curClock + jiffyNs * <i64>hz / 10;
   throttledWritten = 0;

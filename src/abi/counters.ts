@@ -90,6 +90,7 @@ export const COUNTERS: readonly CounterDef[] = [
   { name: 'mmsim_pagecache_misses', kind: 'event', doc: 'file page lookups that had to read from the device' },
   { name: 'mmsim_direct_reclaim_ns', kind: 'event', doc: 'simulated time tasks spent in direct reclaim (ns)' },
   { name: 'mmsim_kswapd_ns', kind: 'event', doc: 'simulated time kswapd spent reclaiming (ns)' },
+  { name: 'mmsim_kswapd_throttles', kind: 'event', doc: 'kswapd sleeps in reclaim_throttle(VMSCAN_THROTTLE_WRITEBACK): a reclaim pass met pages under writeback marked for immediate reclaim (the kernel traces them as mm_vmscan_throttled)' },
   { name: 'mmsim_kswapd_throttled_ns', kind: 'event', doc: 'simulated time kswapd slept in reclaim_throttle(VMSCAN_THROTTLE_WRITEBACK), up to HZ/10 each, until 32 pages finished writeback (ns)' },
   { name: 'mmsim_reclaim_throttle_skipped', kind: 'event', doc: 'VMSCAN_THROTTLE_CONGESTED/NOPROGRESS throttles skipped by skip_throttle_noprogress (kswapd hopeless, or write-pending pages at most half the reclaimable ones)' },
   { name: 'mmsim_io_wait_ns', kind: 'event', doc: 'simulated time tasks waited for reads (major faults, page-cache misses) (ns)' },
