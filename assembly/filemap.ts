@@ -133,25 +133,25 @@ export function filemapGetUptodate(f: i32, index: u32, forFault: bool): u32 {
 /**
  * The page generic_perform_write writes (f, index) into: a cached page, or a new one added
  * to the cache (a full-page write needs no read). NO_PAGE if memory could not be found.
+ * Writes do not mark pages accessed: write_begin looks pages up with FGP_WRITEBEGIN, which has
+ * no FGP_ACCESSED ("only do access activations on reads", v4.7).
  */
 export function filemapGetForWrite(f: i32, index: u32): u32 {
   let p = filemapLookup(f, index);
   if (p != NO_PAGE) {
     countEvent(C_MMSIM_PAGECACHE_HITS);
     if (testFlag(p, PG_readio)) waitUntil(readCompletionTime(p));
-    folioMarkAccessed(p);
     return p;
   }
   const np = allocPages(0, ZONE_MOVABLE);
   if (np == NO_PAGE) return NO_PAGE;
   p = filemapLookup(f, index);
-  if (p != NO_PAGE) { folioPut(np); folioMarkAccessed(p); return p; }
+  if (p != NO_PAGE) { folioPut(np); return p; }
   const shadow = pageCacheEntry(f, index);
   setFlag(np, PG_uptodate);
   addToPageCache(np, f, index);
   if (shadow != 0) workingsetRefault(np, shadow);
   folioAddLru(np);
   folioPut(np);
-  folioMarkAccessed(np);
   return np;
 }

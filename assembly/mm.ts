@@ -18,7 +18,7 @@ import { swapCacheLookup, swapCacheShadow, addToSwapCache, swapFree, folioFreeSw
   deleteFromSwapCache, swapCount, folioSwapSlot, swapinNrPages, swapReadaheadHit, totalSwapPages } from './swap';
 import { blkSubmit, blkAddPage, BLK_READ, readCompletionTime } from './blkdev';
 import { workingsetRefault } from './workingset';
-import { filemapGetUptodate, fileNrPages } from './filemap';
+import { filemapGetUptodate, filemapLookup, fileNrPages } from './filemap';
 import { folioMarkDirty, balanceDirtyPagesRatelimited } from './writeback';
 import { curClock, chargeNs, waitUntil } from './sched';
 import { recordBug } from './invariants';
@@ -265,9 +265,14 @@ function mapFilePage(m: i32, v: i32, pte: usize, p: u32, write: bool): void {
 
 /** filemap_fault's lookup: the uptodate page for `index`, reading it (and readahead) if needed. */
 function faultInFilePage(m: i32, v: i32, index: u32): u32 {
+  const f = vmaFile(v);
+  // a major fault only when the page cache had no page at all; waiting on another task's read
+  // of a cached page is a minor fault (its wait is counted by filemapGetUptodate)
+  const miss = filemapLookup(f, index) == NO_PAGE;
+  if (miss) countEvent(C_PGMAJFAULT);
   const t0 = curClock;
-  const p = filemapGetUptodate(vmaFile(v), index, true);
-  if (curClock > t0) { countEvent(C_PGMAJFAULT); countAdd(C_MMSIM_IO_WAIT_NS, curClock - t0); }
+  const p = filemapGetUptodate(f, index, true);
+  if (miss && curClock > t0) countAdd(C_MMSIM_IO_WAIT_NS, curClock - t0);
   return p;
 }
 
