@@ -12,7 +12,7 @@ import { flags, setFlag, testFlag, refcount, setRefcount, mapcount, setMapcount,
 import { allocPages, allocRetryAbandoned, folioPut, NO_PAGE, ZONE_MOVABLE } from './alloc';
 import { pteAlloc, tablesAllocated, entryAddr, entryPfn, mkPte, isSwapPte, tableAlloc, freePgtables, _PAGE_PRESENT, _PAGE_RW,
   _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_SPECIAL, ZERO_PTE } from './pgtable';
-import { folioAddLruVma, folioAddLru, mlockFolio } from './lru';
+import { folioAddLruVma, folioAddLru, lruAddDrain, mlockFolio } from './lru';
 import { countEvent, countAdd } from './vmstat';
 import { swapCacheLookup, swapCacheShadow, addToSwapCache, swapFree, folioFreeSwap, vmSwapFull, swapDevice,
   deleteFromSwapCache, swapCount, folioSwapSlot, swapinNrPages, swapReadaheadHit, totalSwapPages } from './swap';
@@ -162,41 +162,58 @@ function doAnonymousPage(m: i32, v: i32, vpn: i64, pte: usize, write: bool): i32
 
 const raPages: usize = memory.data(1024 * 4);
 
+/** Completion time of the request swapinReadahead submitted. */
+let raDone: i64 = 0;
+
 /**
- * swap_cluster_readahead: read the in-use slots of the aligned window around `slot` that are
- * not cached yet, together with the faulting page `target`, as one request. Readahead pages
- * are unmapped swap-cache pages marked PG_readahead; allocation failures just end the window.
+ * swapin_readahead → swap_cluster_readahead: allocate and add to the swap cache, in slot order,
+ * the in-use slots of the aligned window around `slot` that are not cached yet, the faulting
+ * one included (the others marked PG_readahead); drain this CPU's LRU batch when the window is
+ * wider than one page ("push any new pages onto the LRU now"); read them all as one request.
+ * Returns the faulting slot's page, or NO_PAGE if its allocation failed (any sleep it asked for
+ * stands) or the process died meanwhile; the pages allocated are read either way.
  */
-function swapReadahead(slot: u32, target: u32): i64 {
+function swapinReadahead(m: i32, v: i32, slot: u32): u32 {
   const window = swapinNrPages(slot, <u32>cfg(G_PAGE_CLUSTER));
   const mask = window - 1;
+  const start = slot & ~mask;
+  let end = slot | mask;
+  if (end >= totalSwapPages) end = totalSwapPages - 1;
   let n: u32 = 0;
-  store<u32>(raPages, target); n = 1;
-  if (mask != 0) {
-    const start = slot & ~mask;
-    let end = slot | mask;
-    if (end >= totalSwapPages) end = totalSwapPages - 1;
-    for (let off = start; off <= end; off++) {
-      if (off == slot || swapCount(off) == 0 || swapCacheLookup(off) != NO_PAGE) continue;
-      const p = allocUserPage();
-      allocRetryAbandoned();                // readahead never sleeps: it just stops
-      if (p == NO_PAGE) break;
+  let target: u32 = NO_PAGE;
+  for (let off = start; off <= end; off++) {
+    const isTarget = off == slot;
+    if (!isTarget && (swapCount(off) == 0 || swapCacheLookup(off) != NO_PAGE)) continue;
+    const p = allocUserPage();
+    if (isTarget && (p == NO_PAGE || mmDead(m))) { if (p != NO_PAGE) folioPut(p); break; }
+    if (!isTarget) {
+      allocRetryAbandoned();              // readahead never sleeps
+      if (p == NO_PAGE) continue;         // __read_swap_cache_async failed: the next slot
+      if (mmDead(m)) { folioPut(p); break; }
+      // the slot may have been freed or cached while the allocation reclaimed
       if (swapCount(off) == 0 || swapCacheLookup(off) != NO_PAGE) { folioPut(p); continue; }
-      setFlag(p, PG_swapbacked | PG_locked | PG_readio | PG_readahead);
-      const shadow = swapCacheShadow(off);
-      addToSwapCache(p, off);
-      if (shadow != 0) workingsetRefault(p, shadow);
-      folioAddLru(p);
-      folioPut(p);
-      store<u32>(raPages + (<usize>n << 2), p);
-      n++;
     }
+    setFlag(p, PG_swapbacked | PG_locked | PG_readio | (isTarget ? 0 : PG_readahead));
+    const shadow = swapCacheShadow(off);
+    addToSwapCache(p, off);
+    // the new folio goes on the LRU before the read (workingset decides which list)
+    if (shadow != 0) workingsetRefault(p, shadow);
+    if (isTarget) folioAddLruVma(p, (vmaFlags(v) & VM_LOCKED) != 0);
+    else folioAddLru(p);
+    folioPut(p);                          // the allocation reference: the swap cache holds it now
+    store<u32>(raPages + (<usize>n << 2), p);
+    n++;
+    if (isTarget) target = p;
   }
-  const done = blkSubmit(swapDevice, BLK_READ, n, curClock);
-  for (let i: u32 = 0; i < n; i++) blkAddPage(swapDevice, BLK_READ, load<u32>(raPages + (<usize>i << 2)), done);
+  if (mask != 0) lruAddDrain();
+  raDone = curClock;
+  if (n > 0) {
+    raDone = blkSubmit(swapDevice, BLK_READ, n, curClock);
+    for (let i: u32 = 0; i < n; i++) blkAddPage(swapDevice, BLK_READ, load<u32>(raPages + (<usize>i << 2)), raDone);
+  }
   countAdd(C_PSWPIN, <i64>n);
-  countAdd(C_SWAP_RA, <i64>(n - 1));
-  return done;
+  countAdd(C_SWAP_RA, <i64>(target != NO_PAGE ? n - 1 : n));
+  return target;
 }
 
 /** do_swap_page: bring the page back from the swap cache or the swap device. */
@@ -204,22 +221,12 @@ function doSwapPage(m: i32, v: i32, vpn: i64, pte: usize, entry: u64, write: boo
   const slot = entryPfn(entry);
   let p = swapCacheLookup(slot);
   if (p == NO_PAGE) {
-    const np = allocUserPage();
-    if (mmDead(m)) { if (np != NO_PAGE) folioPut(np); return FAULT_KILLED; }
-    if (np == NO_PAGE) return FAULT_OOM;
-    if (load<u64>(pte) != entry) { folioPut(np); return FAULT_RETRY; }
-    p = np;
-    setFlag(p, PG_swapbacked | PG_locked | PG_readio);
-    const shadow = swapCacheShadow(slot);
-    addToSwapCache(p, slot);
-    // the new folio goes on the LRU before the read (workingset decides which list)
-    if (shadow != 0) workingsetRefault(p, shadow);
-    folioAddLruVma(p, (vmaFlags(v) & VM_LOCKED) != 0);
-    folioPut(p);                          // the allocation reference: the swap cache holds it now
-    const done = swapReadahead(slot, p);
-    countEvent(C_PGMAJFAULT);
-    waitIo(done);
+    p = swapinReadahead(m, v, slot);
     if (mmDead(m)) return FAULT_KILLED;
+    if (p == NO_PAGE) return FAULT_OOM;
+    countEvent(C_PGMAJFAULT);
+    waitIo(raDone);
+    if (load<u64>(pte) != entry) return FAULT_RETRY;   // the page stays in the swap cache
   } else if (testClearFlag(p, PG_readahead)) {
     swapReadaheadHit();
     countEvent(C_SWAP_RA_HIT);
@@ -236,9 +243,19 @@ function doSwapPage(m: i32, v: i32, vpn: i64, pte: usize, entry: u64, write: boo
   setFlag(p, PG_anon_exclusive);
   store<u64>(pte, mkPte(p, _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | (write ? _PAGE_DIRTY : 0)));
   swapFree(slot);
-  // should_try_to_free_swap: keep the swap copy unless it is stale or swap is short
-  if (write || vmSwapFull() || testFlag(p, PG_mlocked)) folioFreeSwap(p);
+  if (shouldTryToFreeSwap(p, v, write)) folioFreeSwap(p);
   return FAULT_OK;
+}
+
+/**
+ * should_try_to_free_swap: drop the swap copy when swap runs short or the page is mlocked, or
+ * on a write by the only user: no reference but the swap cache's and this mapping's (a folio
+ * still in an LRU batch has one more, so it keeps its slot).
+ */
+function shouldTryToFreeSwap(p: u32, v: i32, write: bool): bool {
+  if (!testFlag(p, PG_swapcache)) return false;
+  if (vmSwapFull() || (vmaFlags(v) & VM_LOCKED) != 0 || testFlag(p, PG_mlocked)) return true;
+  return write && refcount(p) == 2;
 }
 
 function waitIo(done: i64): void {
