@@ -1,0 +1,96 @@
+/**
+ * Reclaim and fault rules checked against the kernel's code (mm/vmscan.c, mm/page_alloc.c,
+ * mm/filemap.c, mm/swap_state.c), each on a small scenario built to reach it.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { runScenario } from '../src/engine/engine.js';
+import { scenarioFromYaml } from './helpers.js';
+
+const HZ_10_NS = 100_000_000;   // HZ/10: reclaim_throttle(VMSCAN_THROTTLE_WRITEBACK)'s timeout
+
+/** Anonymous pages written twice as fast as memory allows, swapped to a device slow to complete. */
+function slowSwap(writeLatency: string, queueDepth: number) {
+  return scenarioFromYaml(`
+name: slow-swap
+description: swap writes that take long to complete, so kswapd meets pages still under writeback
+duration: 10s
+machine: { memory: 256MiB }
+devices:
+  disk: { readBandwidth: 40MB/s, writeBandwidth: 1GB/s, readLatency: 5ms, writeLatency: ${writeLatency}, queueDepth: ${queueDepth} }
+swap: { size: 1GiB, device: disk }
+processes:
+  app:
+    vmas:
+      heap: { type: anon, size: 512MiB }
+    workload:
+      - { op: access, target: heap, pattern: sequential, writeFraction: 1, rate: 50000 }
+`);
+}
+
+test('kswapd throttled on writeback wakes when 32 pages have finished, before HZ/10', () => {
+  const c = runScenario(slowSwap('50ms', 64)).counters;
+  const throttles = c.mmsim_kswapd_throttles!;
+  const slept = c.mmsim_kswapd_throttled_ns!;
+  assert.ok(throttles >= 1, `kswapd never throttled (${throttles})`);
+  // every sleep ends by HZ/10 at the latest, and completions end at least one sooner
+  assert.ok(slept <= throttles * HZ_10_NS, `slept ${slept} ns in ${throttles} throttles`);
+  assert.ok(slept < throttles * HZ_10_NS, `no throttle was woken early: ${slept} ns in ${throttles}`);
+  assert.ok(slept > 0);
+});
+
+test('CONGESTED/NOPROGRESS throttles are skipped when write-pending pages are few', () => {
+  // no file pages at all: nothing is ever write-pending but swap writes, far below half of
+  // the reclaimable anon pages at the start, so direct reclaim's no-progress throttle is skipped
+  const c = runScenario(slowSwap('50ms', 1024)).counters;
+  assert.ok(c.allocstall_movable! > 0, 'the run must reach direct reclaim');
+  assert.ok(c.mmsim_reclaim_throttle_skipped! >= 1, `skipped ${c.mmsim_reclaim_throttle_skipped}`);
+});
+
+test('write(2) does not mark pages accessed: rewriting a file activates nothing', () => {
+  // FGP_WRITEBEGIN has no FGP_ACCESSED: only reads count as accesses for the LRU
+  const c = runScenario(scenarioFromYaml(`
+name: rewriter
+description: a task rewriting a 16MiB file over and over, nothing else
+duration: 2s
+machine: { memory: 1GiB }
+devices:
+  ssd: { readBandwidth: 2GB/s, writeBandwidth: 1GB/s, readLatency: 50us, writeLatency: 100us }
+files:
+  log: { size: 16MiB, device: ssd }
+processes:
+  writer:
+    workload:
+      - { op: write, target: log, pattern: sequential, ioSize: 64KiB, duration: 2s }
+`)).counters;
+  assert.ok(c.mmsim_accesses! > 3 * 4096, `the file's 4096 pages must be rewritten several times (${c.mmsim_accesses} page writes)`);
+  assert.equal(c.pgactivate, 0);
+  assert.equal(c.nr_active_file, 0);
+});
+
+test('a read of the same file by a second task waits on the first one\'s IO as a minor fault', () => {
+  // two tasks map one file and read it in step: only the pages read from the device are major
+  // faults (filemap_fault counts PGMAJFAULT only when the page cache had no page at all)
+  const scenario = (tasks: number) => scenarioFromYaml(`
+name: shared-map
+description: tasks reading one mapped file in the same order
+duration: 1s
+machine: { memory: 1GiB }
+devices:
+  hdd: { readBandwidth: 100MB/s, writeBandwidth: 100MB/s, readLatency: 5ms, writeLatency: 5ms }
+files:
+  data: { size: 64MiB, device: hdd }
+processes:
+${Array.from({ length: tasks }, (_, i) => `  reader${i}:
+    vmas:
+      map: { type: file, file: data, size: 64MiB }
+    workload:
+      - { op: access, target: map, pattern: sequential, accesses: 16384 }`).join('\n')}
+`);
+  const one = runScenario(scenario(1)).counters;
+  const two = runScenario(scenario(2)).counters;
+  assert.ok(one.pgmajfault! > 0);
+  assert.equal(two.pgpgin, one.pgpgin, 'the second reader reads nothing from the device');
+  assert.equal(two.pgmajfault, one.pgmajfault, 'nor does it take major faults');
+  assert.equal(two.pgfault, 2 * one.pgfault!);
+});
