@@ -8,7 +8,7 @@ import { G_N_PROCS, G_N_VMAS, G_N_FILES, PROC_FIRST_VMA, PROC_N_VMAS, VMA_KIND, 
   C_PGFAULT, C_PGMAJFAULT, C_NR_ANON_PAGES, C_NR_MAPPED, C_PSWPIN, C_MMSIM_ZERO_FILL_FAULTS, C_PGREUSE,
   C_MMSIM_IO_WAIT_NS, C_SWAP_RA, C_SWAP_RA_HIT, G_PAGE_CLUSTER, G_COST_MINOR_FAULT, G_COST_ZERO_FILL, DK_BAD_PTE, FN_HANDLE_MM_FAULT } from './generated/abi';
 import { flags, setFlag, testFlag, refcount, setRefcount, mapcount, setMapcount, setMapping, setPageIndex,
-  PG_swapbacked, PG_anon_exclusive, PG_locked, PG_readio, PG_readahead, testClearFlag, PG_swapcache, PG_mlocked, PG_writeback, MAPPING_ANON, clearFlag } from './page';
+  PG_swapbacked, PG_anon_exclusive, PG_locked, PG_readio, PG_readahead, PG_uptodate, testClearFlag, PG_swapcache, PG_mlocked, PG_writeback, MAPPING_ANON, clearFlag } from './page';
 import { allocPages, allocRetryAbandoned, folioPut, NO_PAGE, ZONE_MOVABLE } from './alloc';
 import { pteAlloc, tablesAllocated, entryAddr, entryPfn, mkPte, isSwapPte, tableAlloc, freePgtables, _PAGE_PRESENT, _PAGE_RW,
   _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_SPECIAL, ZERO_PTE } from './pgtable';
@@ -355,6 +355,38 @@ function zapFilePte(m: i32, p: u32): void {
   folioPut(p);
 }
 
+/** fault_around_bytes (64 KiB, the kernel's default) in pages. */
+const FAULT_AROUND_PAGES: i64 = 16;
+
+/**
+ * do_fault_around → filemap_map_pages: map the pages of the aligned fault-around window
+ * (clamped to the VMA, its page table and the file) that are in the page cache, uptodate, not
+ * locked and not readahead markers, where the PTE is empty. x86 maps them young. True if the
+ * faulting page was among them (VM_FAULT_NOPAGE: no filemap_fault).
+ */
+function doFaultAround(m: i32, v: i32, vpn: i64, pte: usize): bool {
+  const pteOff = vpn & 511;
+  const vmaOff = vpn - vmaStart(v);
+  const from = max<i64>(pteOff & ~(FAULT_AROUND_PAGES - 1), pteOff - min<i64>(pteOff, vmaOff));
+  const to = min<i64>(min<i64>(from + FAULT_AROUND_PAGES, 512), pteOff + vmaEnd(v) - vpn) - 1;
+  const f = vmaFile(v);
+  const size = fileNrPages(f);
+  let hit = false;
+  for (let i = from; i <= to; i++) {
+    const a = <usize>(<i64>pte + ((i - pteOff) << 3));
+    if (load<u64>(a) != 0) continue;
+    const idx = linearPageIndex(v, vpn + i - pteOff);
+    if (idx >= size) break;
+    const p = filemapLookup(f, idx);
+    if (p == NO_PAGE) continue;
+    const fl = flags(p);
+    if ((fl & PG_uptodate) == 0 || (fl & (PG_locked | PG_readio | PG_readahead)) != 0) continue;
+    mapFilePage(m, v, a, p, false);
+    if (i == pteOff) hit = true;
+  }
+  return hit;
+}
+
 /**
  * handle_mm_fault for address `vpn` of vma `v`. Costs are charged to the current task's
  * clock; IO waits move it forward.
@@ -371,6 +403,8 @@ export function handleMmFault(v: i32, vpn: i64, write: bool): i32 {
   if (e == 0) {
     if (vmaIsAnon(v)) return doAnonymousPage(m, v, vpn, pte, write);
     if (write && (vmaFlags(v) & VM_SHARED) == 0) return doCowFault(m, v, vpn, pte);
+    // do_read_fault: map the cached pages around the address first
+    if (!write && doFaultAround(m, v, vpn, pte)) return FAULT_OK;
     const p = faultInFilePage(m, v, linearPageIndex(v, vpn));
     if (mmDead(m)) return FAULT_KILLED;
     if (p == NO_PAGE) return FAULT_OOM;

@@ -94,3 +94,29 @@ ${Array.from({ length: tasks }, (_, i) => `  reader${i}:
   assert.equal(two.pgmajfault, one.pgmajfault, 'nor does it take major faults');
   assert.equal(two.pgfault, 2 * one.pgfault!);
 });
+
+test('read faults on a cached file map the 16-page fault-around window at once', () => {
+  // do_fault_around with fault_around_bytes = 64 KiB: one fault per 16 cached pages
+  const pages = 16384;
+  const c = runScenario(scenarioFromYaml(`
+name: fault-around
+description: a file read into the page cache, then read through a mapping
+duration: 5s
+machine: { memory: 1GiB }
+devices:
+  ssd: { readBandwidth: 2GB/s, writeBandwidth: 1GB/s, readLatency: 50us, writeLatency: 100us }
+files:
+  data: { size: 64MiB, device: ssd }
+processes:
+  app:
+    vmas:
+      map: { type: file, file: data, size: 64MiB }
+    workload:
+      - { op: read, target: data, pattern: sequential, ioSize: 128KiB }
+      - { op: access, target: map, pattern: sequential, accesses: ${pages} }
+      - { op: sleep, duration: 1h }
+`)).counters;
+  assert.equal(c.nr_mapped, pages, 'every page of the file ends up mapped');
+  assert.ok(c.pgfault! >= pages / 16 && c.pgfault! <= pages / 16 + 2, `pgfault ${c.pgfault}, expected about ${pages / 16}`);
+  assert.equal(c.pgmajfault, 0, 'the pages were all cached');
+});
