@@ -278,9 +278,12 @@ export function allocPages(order: i32, highestZoneidx: i32): u32 {
   let p = getPageFromFreelist(order, WMARK_LOW, highestZoneidx);
   if (p == NO_PAGE) p = allocPagesSlowpath(order, highestZoneidx);
   // the slow path's state belongs to one call: it is kept only for the retry after a sleep
-  if (p != NO_PAGE || wantSleepUntil < 0) { noProgressLoops = 0; pfmemallocWaiting = false; }
+  if (p != NO_PAGE || wantSleepUntil < 0) slowpathDone();
   return p;
 }
+
+/** The end of an __alloc_pages_slowpath call: its no_progress_loops and throttle wait go. */
+function slowpathDone(): void { noProgressLoops = 0; pfmemallocWaiting = false; }
 
 /**
  * A failed allocation that will not be retried after the sleep its slow path asked for
@@ -289,7 +292,7 @@ export function allocPages(order: i32, highestZoneidx: i32): u32 {
  */
 export function allocRetryAbandoned(): void {
   requestSleep(-1);
-  noProgressLoops = 0; pfmemallocWaiting = false;
+  slowpathDone();
 }
 
 /**

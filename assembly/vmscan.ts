@@ -465,13 +465,13 @@ function skipThrottleNoprogress(): bool {
 /**
  * reclaim_throttle for VMSCAN_THROTTLE_CONGESTED and _NOPROGRESS (a jiffy) from direct reclaim.
  * A task in direct reclaim cannot sleep inside this synchronous call, so reclaim stops and asks
- * the caller to put the task to sleep for `ns` and retry the allocation afterwards (see
+ * the caller to put the task to sleep for the jiffy and retry the allocation afterwards (see
  * allocPagesSlowpath). kswapd's own throttle is reclaimThrottleWriteback.
  */
 export let directThrottleNs: i64 = 0;
-function reclaimThrottleNoprogress(ns: i64): void {
+function reclaimThrottleNoprogress(): void {
   if (skipThrottleNoprogress()) { countEvent(C_MMSIM_RECLAIM_THROTTLE_SKIPPED); return; }
-  if (ns > directThrottleNs) directThrottleNs = ns;
+  if (jiffyNs > directThrottleNs) directThrottleNs = jiffyNs;
 }
 
 // reclaim_throttle(VMSCAN_THROTTLE_WRITEBACK) of kswapd: it sleeps HZ/10, or until more than
@@ -517,7 +517,7 @@ function shrinkNode(): void {
     if (nr_immediate != 0) reclaimThrottleWriteback();    // VMSCAN_THROTTLE_WRITEBACK
   }
   if (nr_dirty != 0 && nr_dirty == nr_congested && sc_is_kswapd) lruvecCongested = true;
-  if (!sc_is_kswapd && lruvecCongested) reclaimThrottleNoprogress(jiffyNs);     // VMSCAN_THROTTLE_CONGESTED
+  if (!sc_is_kswapd && lruvecCongested) reclaimThrottleNoprogress();     // VMSCAN_THROTTLE_CONGESTED
   if (reclaimable) kswapdFailures = 0;
   else if (sc_cache_trim_mode && sc_is_kswapd) bpCacheTrimModeFailed = true;
   checkAfterReclaim();
@@ -568,7 +568,7 @@ export function tryToFreePages(order: i32, highestZoneidx: i32): u64 {
       deliverIrqs(curClock);
       if (sc_nr_reclaimed >= sc_nr_to_reclaim) break;
       // consider_reclaim_throttle: no progress at high priority → VMSCAN_THROTTLE_NOPROGRESS
-      if (sc_priority == 1 && sc_nr_reclaimed == 0) reclaimThrottleNoprogress(jiffyNs);
+      if (sc_priority == 1 && sc_nr_reclaimed == 0) reclaimThrottleNoprogress();
       if (directThrottleNs > 0) break;
       if (sc_priority < DEF_PRIORITY - 2) sc_may_writepage = true;
       sc_priority--;
