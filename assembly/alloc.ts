@@ -14,8 +14,13 @@ import { G_MIN_FREE_KBYTES, G_WATERMARK_SCALE_FACTOR, G_LOWMEM_RESERVE_DMA, G_LO
   DK_ALLOC_FAILED, FN_ALLOC_PAGES_SLOWPATH, DK_FREE_PAGE_IN_USE, FN_FREE_PAGES } from './generated/abi';
 import { countEvent, countAdd } from './vmstat';
 import { lruvecDelFolio } from './lru';
-import { wakeupKswapd, tryToFreePages, directThrottleNs, allowDirectReclaim } from './vmscan';
-import { curClock, requestSleep, canSleep, jiffyNs, wantSleepUntil } from './sched';
+import { wakeupKswapd, tryToFreePagesStart, tryToFreePagesStep, allowDirectReclaim, reclaimAbandon, STEP_DONE,
+  STEP_SLEEP, STEP_MORE } from './vmscan';
+import { curClock, canSleep, currentTask } from './sched';
+import { ScanControl, taskScanControl } from './scan_control';
+import { sleepOn, finishWait, abandonWait, mustYield, yieldAt, WQ_PFMEMALLOC } from './wait';
+import { mmDead } from './mm';
+import { regionAlloc } from './mem';
 import { outOfMemory } from './oom';
 import { recordBug } from './invariants';
 import { nrSwapFree } from './swap';
@@ -250,10 +255,14 @@ function getPageFromFreelist(order: i32, wm: i32, highestZoneidx: i32): u32 {
   return NO_PAGE;
 }
 
-/** zone_reclaimable_pages: file LRU pages, plus anon LRU pages when swap has room. */
+/**
+ * zone_reclaimable_pages: file LRU pages, plus anon LRU pages when swap has room; a zone with
+ * none counts its free pages, so that it is not skipped where they could still help (v6.16).
+ */
 export function zoneReclaimablePages(z: i32): i64 {
   let n = zoneLruSize(z, 2) + zoneLruSize(z, 3);
   if (nrSwapFree() > 0) n += zoneLruSize(z, 0) + zoneLruSize(z, 1);
+  if (n == 0) n = zf(z, ZF_FREE);
   return n;
 }
 
@@ -269,82 +278,165 @@ function shouldReclaimRetry(order: i32, highestZoneidx: i32, noProgressLoops: i3
   return false;
 }
 
+// The slow path of one task's allocation (__alloc_pages_slowpath), kept in a record so that it
+// can sleep (throttled on pfmemalloc_wait, or inside direct reclaim) and resume where it was,
+// while the rest of the machine runs. A fault or syscall whose allocation sleeps unwinds with
+// "not yet" (stopNow) and retries when the task runs again; by then the slow path has ended
+// and the retried path's first allocation of the same order and zone takes its result.
+@unmanaged class AllocContext {
+  result: u32;
+  stage: i32;
+  order: i32;
+  highestZoneidx: i32;
+  noProgressLoops: i32;
+  iterations: i32;
+}
+const SP_IDLE: i32 = 0;
+const SP_RETRY: i32 = 1;        // the top of the retry loop
+const SP_PFMEMALLOC: i32 = 2;   // asleep in throttle_direct_reclaim
+const SP_RECLAIM: i32 = 3;      // in direct reclaim (__alloc_pages_direct_reclaim)
+const SP_DONE: i32 = 4;         // ended: `result` waits for the retried path
+const AC_BYTES: usize = (offsetof<AllocContext>() + 31) & ~(<usize>31);
+let allocContexts: usize = 0;
+let nAllocContexts: i32 = 0;
+
+export function allocContextsInit(tasks: i32): bool {
+  nAllocContexts = tasks;
+  allocContexts = regionAlloc(<u64>(tasks + 1) * <u64>AC_BYTES);
+  return allocContexts != 0;
+}
+@inline function allocContextOf(t: i32): AllocContext { return changetype<AllocContext>(allocContexts + <usize>t * AC_BYTES); }
+
 /**
  * __alloc_pages: fast path at the low watermark; slow path wakes kswapd, tries the min
  * watermark, then direct reclaim (try_to_free_pages), retry per should_reclaim_retry, and the
- * OOM killer. Returns the pfn with refcount 1, or NO_PAGE.
+ * OOM killer. Returns the pfn with refcount 1, or NO_PAGE: failed, or — with stopNow set — the
+ * task sleeps in the slow path and the caller must unwind and retry.
  */
 export function allocPages(order: i32, highestZoneidx: i32): u32 {
+  const t = currentTask;
+  if (t >= 0) {
+    const ac = allocContextOf(t);
+    if (ac.stage == SP_DONE) {
+      ac.stage = SP_IDLE;
+      const r = ac.result;
+      if (ac.order == order && ac.highestZoneidx == highestZoneidx) return r;
+      if (r != NO_PAGE) folioPut(r);        // the retried path went another way
+    }
+  }
+  const p = getPageFromFreelist(order, WMARK_LOW, highestZoneidx);
+  if (p != NO_PAGE) return p;
+  if (t < 0 || !canSleep()) return allocPagesNowait(order, highestZoneidx);
+  const ac = allocContextOf(t);
+  ac.stage = SP_RETRY; ac.order = order; ac.highestZoneidx = highestZoneidx;
+  ac.noProgressLoops = 0; ac.iterations = 0; ac.result = NO_PAGE;
+  if (!allocSlowpathRun(t)) return NO_PAGE;
+  ac.stage = SP_IDLE;
+  return ac.result;
+}
+
+/**
+ * An allocation that does not enter direct reclaim (GFP_NOWAIT: wake kswapd, take what the min
+ * watermark allows): readahead beyond the page a fault or read needs, and kernel threads.
+ */
+export function allocPagesNowait(order: i32, highestZoneidx: i32): u32 {
   let p = getPageFromFreelist(order, WMARK_LOW, highestZoneidx);
-  if (p == NO_PAGE) p = allocPagesSlowpath(order, highestZoneidx);
-  // the slow path's state belongs to one call: it is kept only for the retry after a sleep
-  if (p != NO_PAGE || wantSleepUntil < 0) slowpathDone();
+  if (p != NO_PAGE) return p;
+  wakeupKswapd(order, highestZoneidx);
+  p = getPageFromFreelist(order, WMARK_MIN, highestZoneidx);
   return p;
 }
 
-/** The end of an __alloc_pages_slowpath call: its no_progress_loops and throttle wait go. */
-function slowpathDone(): void { noProgressLoops = 0; pfmemallocWaiting = false; }
-
-/**
- * A failed allocation that will not be retried after the sleep its slow path asked for
- * (readahead, which the kernel allocates with __GFP_NORETRY): the sleep is cancelled and the
- * slow path's state dropped with it.
- */
-export function allocRetryAbandoned(): void {
-  requestSleep(-1);
-  slowpathDone();
+/** Is task `t` inside the slow path (asleep, or yielded in the middle of it)? */
+export function allocInProgress(t: i32): bool {
+  const st = allocContextOf(t).stage;
+  return st == SP_RETRY || st == SP_PFMEMALLOC || st == SP_RECLAIM;
 }
 
 /**
- * __alloc_pages_slowpath's no_progress_loops. It survives a throttled sleep (the allocation
- * is retried after it, as the kernel's loop continues after reclaim_throttle); the scheduler
- * keeps one per task.
+ * Run task `t`'s slow path from where it stands until it ends (true: the result waits in its
+ * record) or the task sleeps or yields to an earlier event (false, stopNow).
  */
-export let noProgressLoops: i32 = 0;
-export function setNoProgressLoops(n: i32): void { noProgressLoops = n; }
-/** The task is waiting in throttle_direct_reclaim (counted once per wait); kept per task too. */
-export let pfmemallocWaiting: bool = false;
-export function setPfmemallocWaiting(w: bool): void { pfmemallocWaiting = w; }
+export function allocSlowpathRun(t: i32): bool {
+  const ac = allocContextOf(t);
+  const sc = taskScanControl(t);
+  for (;;) {
+    const r = slowpathStep(t, ac, sc);
+    if (r == STEP_DONE) return true;
+    if (r == STEP_SLEEP) return false;
+    if (mustYield(sc.entity, curClock)) { yieldAt(sc.entity, curClock); return false; }
+  }
+  return false;
+}
 
-function allocPagesSlowpath(order: i32, highestZoneidx: i32): u32 {
-  let p: u32 = NO_PAGE;
-  for (let iter = 0; iter < 1000; iter++) {
+/** The task was killed while asleep in the slow path: it leaves its queue and reclaim. */
+export function allocAbandon(t: i32): void {
+  const ac = allocContextOf(t);
+  const sc = taskScanControl(t);
+  abandonWait(sc.entity);
+  reclaimAbandon(sc);
+  if (ac.stage == SP_DONE && ac.result != NO_PAGE) folioPut(ac.result);
+  ac.stage = SP_IDLE;
+}
+
+function slowpathEnd(ac: AllocContext, p: u32): i32 {
+  ac.result = p;
+  ac.stage = SP_DONE;
+  return STEP_DONE;
+}
+
+function slowpathFail(ac: AllocContext): i32 {
+  countEvent(C_MMSIM_ALLOC_FAILURES);
+  recordBug(DK_ALLOC_FAILED, NO_PAGE, FN_ALLOC_PAGES_SLOWPATH, <f64>ac.order);
+  return slowpathEnd(ac, NO_PAGE);
+}
+
+/** One step of __alloc_pages_slowpath for task `t` (STEP_MORE / STEP_SLEEP / STEP_DONE). */
+function slowpathStep(t: i32, ac: AllocContext, sc: ScanControl): i32 {
+  const order = ac.order; const idx = ac.highestZoneidx;
+  if (ac.stage == SP_RETRY) {
+    if (mmDead(t)) return slowpathEnd(ac, NO_PAGE);       // killed meanwhile: the fault ends
+    if (++ac.iterations > 1000) return slowpathFail(ac);
     // retry: wake kswapd, then the free lists at the min watermark before reclaiming (after an
     // OOM kill, the victim's memory is already free)
-    wakeupKswapd(order, highestZoneidx);
-    p = getPageFromFreelist(order, WMARK_MIN, highestZoneidx);
-    if (p != NO_PAGE) return p;
+    wakeupKswapd(order, idx);
+    const p = getPageFromFreelist(order, WMARK_MIN, idx);
+    if (p != NO_PAGE) return slowpathEnd(ac, p);
     // throttle_direct_reclaim: below half the min watermarks, direct reclaimers wait on
-    // pfmemalloc_wait for kswapd (modelled as a sleep of a jiffy and a retry of the allocation)
-    if (canSleep() && !allowDirectReclaim()) {
-      if (!pfmemallocWaiting) { countEvent(C_PGSCAN_DIRECT_THROTTLE); pfmemallocWaiting = true; }
-      requestSleep(curClock + jiffyNs);
-      return NO_PAGE;
+    // pfmemalloc_wait until kswapd has restored them
+    if (!allowDirectReclaim()) {
+      countEvent(C_PGSCAN_DIRECT_THROTTLE);
+      sleepOn(WQ_PFMEMALLOC, sc.entity, curClock, -1);
+      ac.stage = SP_PFMEMALLOC;
+      return STEP_SLEEP;
     }
-    pfmemallocWaiting = false;
-    const progress = tryToFreePages(order, highestZoneidx);   // counts allocstall_*
-    p = getPageFromFreelist(order, WMARK_MIN, highestZoneidx);
-    if (p != NO_PAGE) return p;
-    if (order > PAGE_ALLOC_COSTLY_ORDER) break;
-    if (progress > 0) noProgressLoops = 0; else noProgressLoops++;
-    if (shouldReclaimRetry(order, highestZoneidx, noProgressLoops)) {
-      if (directThrottleNs > 0 && canSleep()) {
-        // reclaim throttled: the task sleeps, then retries the allocation (fault or syscall)
-        requestSleep(curClock + directThrottleNs);
-        return NO_PAGE;
-      }
-      continue;
-    }
-    // __alloc_pages_may_oom: last try at the high watermark, then the OOM killer.
-    p = getPageFromFreelist(order, WMARK_HIGH, highestZoneidx);
-    if (p != NO_PAGE) return p;
-    if (outOfMemory(order)) { noProgressLoops = 0; continue; }
-    noProgressLoops = 0;
-    break;
+    tryToFreePagesStart(sc, order, idx);
+    ac.stage = SP_RECLAIM;
+    return STEP_MORE;
   }
-  countEvent(C_MMSIM_ALLOC_FAILURES);
-  recordBug(DK_ALLOC_FAILED, NO_PAGE, FN_ALLOC_PAGES_SLOWPATH, <f64>order);
-  return NO_PAGE;
+  if (ac.stage == SP_PFMEMALLOC) {
+    // wait_event_killable(pfmemalloc_wait, allow_direct_reclaim(pgdat))
+    finishWait(sc.entity);
+    if (mmDead(t)) return slowpathEnd(ac, NO_PAGE);
+    if (!allowDirectReclaim()) { sleepOn(WQ_PFMEMALLOC, sc.entity, curClock, -1); return STEP_SLEEP; }
+    tryToFreePagesStart(sc, order, idx);
+    ac.stage = SP_RECLAIM;
+    return STEP_MORE;
+  }
+  // SP_RECLAIM
+  const r = tryToFreePagesStep(sc);
+  if (r != STEP_DONE) return r;
+  const progress = sc.nr_reclaimed;      // counted allocstall_* per pass
+  let p = getPageFromFreelist(order, WMARK_MIN, idx);
+  if (p != NO_PAGE) return slowpathEnd(ac, p);
+  if (order > PAGE_ALLOC_COSTLY_ORDER) return slowpathFail(ac);
+  if (progress > 0) ac.noProgressLoops = 0; else ac.noProgressLoops++;
+  if (shouldReclaimRetry(order, idx, ac.noProgressLoops)) { ac.stage = SP_RETRY; return STEP_MORE; }
+  // __alloc_pages_may_oom: last try at the high watermark, then the OOM killer.
+  p = getPageFromFreelist(order, WMARK_HIGH, idx);
+  if (p != NO_PAGE) return slowpathEnd(ac, p);
+  if (outOfMemory(order)) { ac.noProgressLoops = 0; ac.stage = SP_RETRY; return STEP_MORE; }
+  return slowpathFail(ac);
 }
 
 /** folio_put: drop a reference; the last one frees the page (__folio_put). */

@@ -8,7 +8,7 @@ import { G_N_FILES, G_READ_AHEAD_PAGES, FILE_SIZE_PAGES, FILE_DEVICE, C_NR_FILE_
   C_MMSIM_PAGECACHE_HITS, C_MMSIM_PAGECACHE_MISSES, C_MMSIM_IO_WAIT_NS } from './generated/abi';
 import { setFlag, testFlag, refcount, setRefcount, setMapping, setPageIndex, mapping, pageIndex,
   PG_locked, PG_readio, PG_uptodate } from './page';
-import { allocPages, allocRetryAbandoned, folioPut, NO_PAGE, ZONE_MOVABLE } from './alloc';
+import { allocPages, allocPagesNowait, folioPut, NO_PAGE, ZONE_MOVABLE } from './alloc';
 import { folioAddLru, folioMarkAccessed } from './lru';
 import { countAdd, countEvent } from './vmstat';
 import { blkSubmit, blkAddPage, BLK_READ, readCompletionTime } from './blkdev';
@@ -79,15 +79,15 @@ function readahead(f: i32, index: u32): i64 {
   if (n < 1) n = 1;
   if (index + n > size) n = size - index;
   const dev = fileDevice(f);
-  // allocate the pages first (each allocation may reclaim); stop at the first failure or hit
+  // allocate the pages first, stopping at the first failure or hit: the page asked for may
+  // reclaim (and sleep: the caller then unwinds, stopNow); the ones read ahead take only what
+  // is free (the kernel's __GFP_NORETRY makes one reclaim attempt; a sleep there would strand
+  // the pages already added to the cache)
   let got: u32 = 0;
   for (let i: u32 = 0; i < n; i++) {
     if (filemapLookup(f, index + i) != NO_PAGE) { if (i == 0) return curClock; break; }
-    const p = allocPages(0, ZONE_MOVABLE);
-    if (p == NO_PAGE) {
-      if (got > 0) allocRetryAbandoned();   // what was allocated is read now; no throttled retry
-      break;
-    }
+    const p = i == 0 ? allocPages(0, ZONE_MOVABLE) : allocPagesNowait(0, ZONE_MOVABLE);
+    if (p == NO_PAGE) break;
     // the page may have been brought in while we reclaimed
     if (filemapLookup(f, index + i) != NO_PAGE) { folioPut(p); break; }
     const shadow = pageCacheEntry(f, index + i);

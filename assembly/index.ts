@@ -12,19 +12,22 @@ import { vmstatInit, countersBase, seriesBase, seriesRows as rows } from './vmst
 import { eventsInit, now, lastEventId } from './events';
 import { randomInit, randomSeed, zipfBuild, zipfDraw, zipfCells, zipfMass } from './random';
 import { allocInit, zoneInfoFill, nrFreeListSentinels, ZONEINFO_STRIDE, MAX_NR_ZONES } from './alloc';
-import { lruInit, lruBatchesInit, NR_LRU_SENTINELS } from './lru';
+import { lruInit, lruBatchesInit, lruSentinels, NR_LRU_SENTINELS } from './lru';
+import { scanControlsInit } from './scan_control';
+import { waitInit } from './wait';
+import { allocContextsInit } from './alloc';
 import { pgtableInit, tablesForRange } from './pgtable';
 import { mmLayout, mmInit } from './mm';
 import { filemapInit } from './filemap';
 import { swapInit } from './swap';
 import { blkInit } from './blkdev';
-import { vmscanInit } from './vmscan';
+import { vmscanInit, reclaimHistPtr as rhp, RECLAIM_HIST_BUCKETS } from './vmscan';
 import { setRemote as setRemoteTotals, nodeDirtyableMemory, localCompletions as localCompl } from './writeback';
 import { count } from './vmstat';
 import { C_NR_DIRTY, C_NR_WRITEBACK } from './generated/abi';
 import { writebackInit, wbInfoFill, WBINFO_STRIDE, nWbs, taskSeriesPtr as tsp, taskSeriesRowsN, TASK_SERIES_FIELDS, pauseHistPtr as php, pauseHistLen as phl, flushHistPtr as fhp, flushHistLen as fhl } from './writeback';
 import { flusherInit } from './flusher';
-import { schedInit, runEvents, nrEntities, liveTaskCount } from './sched';
+import { schedInit, runEvents, nrEntities, liveTaskCount, KSWAPD_ENTITY } from './sched';
 import { invariantsInit, setInvariantMode, checkInvariants as check, detectorsBase, detectorsLen as dlen,
   detectorsTotal as dtotal } from './invariants';
 
@@ -59,21 +62,28 @@ export function init(): i32 {
   const interval = cfg(G_SERIES_INTERVAL_NS);
   const samples = interval > 0 ? <i32>(cfg(G_DURATION_NS) / interval) + 2 : 2;
   const nProcs = <i32>cfg(G_N_PROCS);
-  const sentinels = NR_LRU_SENTINELS + nrFreeListSentinels();
+  // reclaimers: kswapd and every task
+  const reclaimers = nProcs + 1;
+  const lruSlots = lruSentinels(reclaimers);
+  const sentinels = lruSlots + nrFreeListSentinels();
   if (!pagesInit(pages, sentinels)) return STATUS_NO_MEMORY;
   if (!vmstatInit(samples)) return STATUS_NO_MEMORY;
   if (!invariantsInit()) return STATUS_NO_MEMORY;
-  if (!eventsInit(nrEntities(nProcs, <i32>cfg(G_N_DEVICES)))) return STATUS_NO_MEMORY;
+  const entities = nrEntities(nProcs, <i32>cfg(G_N_DEVICES));
+  if (!eventsInit(entities)) return STATUS_NO_MEMORY;
+  if (!waitInit(entities)) return STATUS_NO_MEMORY;
   if (!randomInit(nProcs + 1)) return STATUS_NO_MEMORY;
   if (!blkInit()) return STATUS_NO_MEMORY;
   if (!filemapInit()) return STATUS_NO_MEMORY;
   if (!swapInit(<u32>cfg(G_SWAP_PAGES), <i32>cfg(G_SWAP_DEVICE))) return STATUS_NO_MEMORY;
   if (!mmLayout()) return STATUS_NO_MEMORY;
   if (!pgtableInit(<u32>maxPageTables())) return STATUS_NO_MEMORY;
-  lruInit(pages);
+  lruInit(pages, reclaimers);
   if (!lruBatchesInit(nProcs)) return STATUS_NO_MEMORY;
-  allocInit(pages + NR_LRU_SENTINELS);
-  vmscanInit();
+  if (!scanControlsInit(reclaimers, pages + NR_LRU_SENTINELS)) return STATUS_NO_MEMORY;
+  if (!allocContextsInit(nProcs)) return STATUS_NO_MEMORY;
+  allocInit(pages + lruSlots);
+  if (!vmscanInit(KSWAPD_ENTITY)) return STATUS_NO_MEMORY;
   if (!writebackInit(nProcs, samples)) return STATUS_NO_MEMORY;
   if (!flusherInit()) return STATUS_NO_MEMORY;
   if (!schedInit()) return STATUS_NO_MEMORY;
@@ -113,6 +123,9 @@ export function pauseHistLen(): i32 { return phl(); }
 /** Age of dirty data at writeback completion, 10 ms buckets (u64 counts; the last = older). */
 export function flushHistPtr(): usize { return fhp(); }
 export function flushHistLen(): i32 { return fhl(); }
+/** Direct reclaim call latencies: u64 counts, bucket b = [2^b, 2^(b+1)) µs (see vmscan.ts). */
+export function reclaimHistPtr(): usize { return rhp(); }
+export function reclaimHistLen(): i32 { return RECLAIM_HIST_BUCKETS; }
 /** Per-task series: rows × tasks × (dirtied pages, throttled ns, last pause ns), f64. */
 export function taskSeriesPtr(): usize { return tsp(); }
 export function taskSeriesRows(): i32 { return taskSeriesRowsN(); }

@@ -19,22 +19,27 @@ export const LRU_INACTIVE_FILE: i32 = 2;
 export const LRU_ACTIVE_FILE: i32 = 3;
 export const LRU_UNEVICTABLE: i32 = 4;
 export const NR_LRU_LISTS: i32 = 5;
-/** Private lists reclaim isolates onto (l_hold, l_active, l_inactive, the kept list, skipped). */
-export const L_HOLD: i32 = 5;
-export const L_ACTIVE: i32 = 6;
-export const L_INACTIVE: i32 = 7;
-export const L_RET: i32 = 8;
-export const L_SKIPPED: i32 = 9;
-export const NR_LRU_SENTINELS: u32 = 10;
+/**
+ * Scratch lists a reclaim step sorts folios onto and empties before it ends (l_active,
+ * l_inactive, the kept list, skipped); each reclaimer's l_hold is its own (scan_control.ts).
+ */
+export const L_ACTIVE: i32 = 5;
+export const L_INACTIVE: i32 = 6;
+export const L_RET: i32 = 7;
+export const L_SKIPPED: i32 = 8;
+export const NR_LRU_SENTINELS: u32 = 9;
 
 let lruBase: u32 = 0;
 /** lruvec->anon_cost / file_cost (lru_note_cost). */
 export let anonCost: u64 = 0;
 export let fileCost: u64 = 0;
 
-export function lruInit(sentinelBase: u32): void {
+/** The LRU and scratch lists, then one isolation list per reclaimer. */
+export function lruSentinels(reclaimers: i32): u32 { return NR_LRU_SENTINELS + <u32>reclaimers; }
+
+export function lruInit(sentinelBase: u32, reclaimers: i32): void {
   lruBase = sentinelBase;
-  for (let l = 0; l < <i32>NR_LRU_SENTINELS; l++) listInit(lruHead(l));
+  for (let l = 0; l < <i32>lruSentinels(reclaimers); l++) listInit(lruHead(l));
   anonCost = 0; fileCost = 0;
 }
 

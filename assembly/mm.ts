@@ -9,7 +9,7 @@ import { G_N_PROCS, G_N_VMAS, G_N_FILES, PROC_FIRST_VMA, PROC_N_VMAS, VMA_KIND, 
   C_MMSIM_IO_WAIT_NS, C_SWAP_RA, C_SWAP_RA_HIT, G_PAGE_CLUSTER, G_COST_MINOR_FAULT, G_COST_ZERO_FILL, DK_BAD_PTE, FN_HANDLE_MM_FAULT } from './generated/abi';
 import { flags, setFlag, testFlag, refcount, setRefcount, mapcount, setMapcount, setMapping, setPageIndex,
   PG_swapbacked, PG_anon_exclusive, PG_locked, PG_readio, PG_readahead, PG_uptodate, testClearFlag, PG_swapcache, PG_mlocked, PG_writeback, MAPPING_ANON, clearFlag } from './page';
-import { allocPages, allocRetryAbandoned, folioPut, NO_PAGE, ZONE_MOVABLE } from './alloc';
+import { allocPages, allocPagesNowait, folioPut, NO_PAGE, ZONE_MOVABLE } from './alloc';
 import { pteAlloc, tablesAllocated, entryAddr, entryPfn, mkPte, isSwapPte, tableAlloc, freePgtables, _PAGE_PRESENT, _PAGE_RW,
   _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_SPECIAL, ZERO_PTE } from './pgtable';
 import { folioAddLruVma, folioAddLru, lruAddDrain, mlockFolio } from './lru';
@@ -170,10 +170,15 @@ let raDone: i64 = 0;
  * the in-use slots of the aligned window around `slot` that are not cached yet, the faulting
  * one included (the others marked PG_readahead); drain this CPU's LRU batch when the window is
  * wider than one page ("push any new pages onto the LRU now"); read them all as one request.
- * Returns the faulting slot's page, or NO_PAGE if its allocation failed (any sleep it asked for
- * stands) or the process died meanwhile; the pages allocated are read either way.
+ * The faulting slot's page is allocated first, before anything else is done, since its
+ * allocation may sleep (the fault is then retried from the start); the others are allocated
+ * without direct reclaim and skipped if none is free. Returns the faulting slot's page, or
+ * NO_PAGE if its allocation failed or sleeps (stopNow), or the process died meanwhile.
  */
 function swapinReadahead(m: i32, v: i32, slot: u32): u32 {
+  const tp = allocUserPage();
+  if (tp == NO_PAGE) return NO_PAGE;
+  if (mmDead(m)) { folioPut(tp); return NO_PAGE; }
   const window = swapinNrPages(slot, <u32>cfg(G_PAGE_CLUSTER));
   const mask = window - 1;
   const start = slot & ~mask;
@@ -184,15 +189,8 @@ function swapinReadahead(m: i32, v: i32, slot: u32): u32 {
   for (let off = start; off <= end; off++) {
     const isTarget = off == slot;
     if (!isTarget && (swapCount(off) == 0 || swapCacheLookup(off) != NO_PAGE)) continue;
-    const p = allocUserPage();
-    if (isTarget && (p == NO_PAGE || mmDead(m))) { if (p != NO_PAGE) folioPut(p); break; }
-    if (!isTarget) {
-      allocRetryAbandoned();              // readahead never sleeps
-      if (p == NO_PAGE) continue;         // __read_swap_cache_async failed: the next slot
-      if (mmDead(m)) { folioPut(p); break; }
-      // the slot may have been freed or cached while the allocation reclaimed
-      if (swapCount(off) == 0 || swapCacheLookup(off) != NO_PAGE) { folioPut(p); continue; }
-    }
+    const p = isTarget ? tp : allocPagesNowait(0, ZONE_MOVABLE);
+    if (p == NO_PAGE) continue;           // __read_swap_cache_async failed: the next slot
     setFlag(p, PG_swapbacked | PG_locked | PG_readio | (isTarget ? 0 : PG_readahead));
     const shadow = swapCacheShadow(off);
     addToSwapCache(p, off);

@@ -21,10 +21,12 @@ import { flusherRun, syncStart, syncDone } from './flusher';
 import { blkComplete, nDevices } from './blkdev';
 import { kswapdRun } from './vmscan';
 import { nextF64, randomSeed } from './random';
-import { NO_PAGE, noProgressLoops, setNoProgressLoops, pfmemallocWaiting, setPfmemallocWaiting } from './alloc';
+import { NO_PAGE, allocInProgress, allocSlowpathRun, allocAbandon } from './alloc';
+import { taskScanControl } from './scan_control';
+import { stopNow, clearStop, abandonWait } from './wait';
 import { lruAddDrainCpu } from './lru';
 import { T_CLOCK, T_STATE, T_PHASE, T_PHASE_END, T_DONE, T_NEXT_ISSUE, T_SYS_LEFT, T_SYS_POS, T_POP_VMA,
-  T_POP_VPN, T_N, T_BASE, T_PEND, T_PEND_WRITE, T_NOPROG, T_SLICED, T_BDP_AGAIN, T_SYNC_TARGET,
+  T_POP_VPN, T_N, T_BASE, T_PEND, T_PEND_WRITE, T_SLICED, T_BDP_AGAIN, T_SYNC_TARGET,
   T_SYNC_START, LOOKAHEAD_MIN_PAGES, LA_WRITE, TS_WAITING, TS_POPULATE, TS_RUNNING, TS_DONE, TS_DEAD, tf,
   setTf, workloadInit, phaseIndex, enterNextPhase, nextPosition, nextAccessAhead, aheadPte, walkAhead } from './workload';
 import { checkInvariants, invariantMode, INV_EVERY_RECLAIM, INV_AT_SAMPLES } from './invariants';
@@ -44,9 +46,7 @@ export let jiffyNs: i64 = 1_000_000;
 export function setCurClock(t: i64): void { curClock = t; }
 /** The task running now, -1 for kernel threads (for detector records). */
 export let currentTask: i32 = -1;
-/** Set by a kernel path that wants the current task to sleep until then and retry. */
-export let wantSleepUntil: i64 = -1;
-export function requestSleep(t: i64): void { wantSleepUntil = t; }
+/** Only tasks sleep in the allocator; kernel threads' allocations never reclaim. */
 export function canSleep(): bool { return currentTask >= 0; }
 @inline export function chargeNs(ns: i64): void { curClock += ns; }
 /** Sleep until `t` (an IO completion, a throttle): the running actor's clock jumps. */
@@ -92,6 +92,7 @@ export function schedInit(): bool {
     setTf(t, T_POP_VMA, mmFirstVma(t));
     setTf(t, T_POP_VPN, -1);
     setTf(t, T_PEND, -1);
+    taskScanControl(t).entity = taskEntity(t);
     schedule(taskEntity(t), start);
   }
   schedule(SAMPLER_ENTITY, 0);
@@ -106,25 +107,27 @@ export function taskKilled(t: i32): void {
   if (st == TS_DEAD || st == TS_DONE) return;
   setTf(t, T_STATE, TS_DEAD);
   cancel(taskEntity(t));
+  // asleep in the allocator (not the task whose own allocation chose it: that one ends itself)
+  if (t != currentTask) allocAbandon(t);
   lruAddDrainCpu(t);            // its CPU's batch goes to the lists (or is freed)
   taskEnded(curClock);
 }
 
 const ACC_DONE: i32 = 0;
 const ACC_DEAD: i32 = 1;
-const ACC_SLEEP: i32 = 2;
+const ACC_BLOCKED: i32 = 2;
 
 /**
- * One memory access through the page tables. ACC_SLEEP: the allocation was throttled; the
- * task's clock is at its wake-up time and the access must be retried then.
+ * One memory access through the page tables. ACC_BLOCKED: the fault's kernel path sleeps (or
+ * yielded, stopNow); the access is retried when the task runs again.
  */
 function accessSlow(t: i32, v: i32, vpn: i64, write: bool): i32 {
   for (let tries = 0; tries < 8; tries++) {
     const r = handleMmFault(v, vpn, write);
     if (r == FAULT_OK) return ACC_DONE;
-    if (r == FAULT_RETRY) continue;
     if (r == FAULT_KILLED) return ACC_DEAD;
-    if (wantSleepUntil >= 0) { waitUntil(wantSleepUntil); wantSleepUntil = -1; return ACC_SLEEP; }
+    if (stopNow) return ACC_BLOCKED;
+    if (r == FAULT_RETRY) continue;
     // VM_FAULT_OOM with nothing left to kill: the task gets SIGBUS and exits
     countEvent(C_MMSIM_ALLOC_FAILURES);
     taskKilled(t);
@@ -145,7 +148,7 @@ function populateStep(t: i32): bool {
   const write = (vmaIsAnon(v) || (vmaFlags(v) & VM_SHARED) == 0) && vmaIsAnon(v);
   const r = accessSlow(t, v, vpn, write);
   if (r == ACC_DEAD) return true;
-  if (r == ACC_SLEEP) { setTf(t, T_POP_VMA, v); setTf(t, T_POP_VPN, vpn); return true; }
+  if (r == ACC_BLOCKED) { setTf(t, T_POP_VMA, v); setTf(t, T_POP_VPN, vpn); return true; }
   vpn++;
   if (vpn >= vmaEnd(v)) { v++; vpn = -1; }
   setTf(t, T_POP_VMA, v); setTf(t, T_POP_VPN, vpn);
@@ -156,17 +159,25 @@ function populateStep(t: i32): bool {
  * Run task `t` from its clock until it passes (hTime, hId) — the next other event — or
  * `limit`. The resident-hit path is inlined; everything else goes through the kernel paths.
  */
-function runTask(t: i32, limit: i64): void {
+function runTask(t: i32, limit: i64, now: i64): void {
   const me = taskEntity(t);
   let clock = tf(t, T_CLOCK);
-  let hTime = peekTime(); let hId = peekId();
-  if (hTime == EV_NONE || hTime > limit) { hTime = limit; hId = 0x7FFF_FFFF; }
+  if (clock < now) clock = now;                  // woken from a sleep
+  clearStop();
   let state = <i32>tf(t, T_STATE);
   if (state == TS_WAITING) { state = TS_POPULATE; setTf(t, T_STATE, state); }
+  let blocked = false;
+  if (allocInProgress(t)) {
+    // back in the allocator's slow path where it slept or yielded; the access (or syscall page)
+    // it was for is retried below and takes the result
+    curClock = clock;
+    blocked = !allocSlowpathRun(t);
+    clock = curClock;
+  }
+  let hTime = peekTime(); let hId = peekId();
+  if (hTime == EV_NONE || hTime > limit) { hTime = limit; hId = 0x7FFF_FFFF; }
   const pgd = mmPgd(t);
-  setNoProgressLoops(<i32>(tf(t, T_NOPROG) & 0xFFFF));
-  setPfmemallocWaiting((tf(t, T_NOPROG) >> 16) != 0);
-  while (clock < hTime || (clock == hTime && me < hId)) {
+  while (!blocked && (clock < hTime || (clock == hTime && me < hId))) {
     if (state == TS_POPULATE) {
       curClock = clock;
       if (!populateStep(t)) {
@@ -175,6 +186,7 @@ function runTask(t: i32, limit: i64): void {
       }
       clock = curClock;
       if (mmDead(t)) { state = TS_DEAD; break; }
+      if (stopNow) { blocked = true; break; }
       hTime = refreshHorizon(limit); hId = horizonId;
       continue;
     }
@@ -264,8 +276,12 @@ function runTask(t: i32, limit: i64): void {
         curClock = clock;
         const r = accessSlow(t, v, vpn, write);
         if (r == ACC_DEAD) { clock = curClock; state = TS_DEAD; break; }
-        if (r == ACC_SLEEP) { setTf(t, T_PEND, vpn); setTf(t, T_PEND_WRITE, write ? 1 : 0); clock = curClock; }
-        else clock = curClock + step;
+        if (r == ACC_BLOCKED) {
+          setTf(t, T_PEND, vpn); setTf(t, T_PEND_WRITE, write ? 1 : 0);
+          clock = curClock; blocked = true;
+          break;
+        }
+        clock = curClock + step;
         hTime = refreshHorizon(limit); hId = horizonId;
       }
       setTf(t, T_DONE, done);
@@ -310,12 +326,10 @@ function runTask(t: i32, limit: i64): void {
         if (balanceDirtyPagesRatelimited(f)) setTf(t, T_BDP_AGAIN, f + 1);
       }
     }
-    if (p == NO_PAGE && wantSleepUntil >= 0) {
-      // throttled in reclaim: sleep, then retry this page
-      clock = curClock > wantSleepUntil ? curClock : wantSleepUntil;
-      wantSleepUntil = -1;
-      hTime = refreshHorizon(limit); hId = horizonId;
-      continue;
+    if (p == NO_PAGE && stopNow) {
+      // asleep in the allocator: this page is retried when the task runs again
+      clock = curClock; blocked = true;
+      break;
     }
     clock = curClock + costSyscallPage;
     countEvent(C_MMSIM_ACCESSES);
@@ -325,11 +339,12 @@ function runTask(t: i32, limit: i64): void {
     hTime = refreshHorizon(limit); hId = horizonId;
   }
   setTf(t, T_CLOCK, clock);
-  setTf(t, T_NOPROG, <i64>noProgressLoops | (pfmemallocWaiting ? 0x10000 : 0));
   const prevState = <i32>tf(t, T_STATE);
   if (prevState == TS_DEAD) return;              // killed by the OOM killer during this run
   if (state == TS_DEAD || mmDead(t)) { taskKilled(t); return; }
   setTf(t, T_STATE, state);
+  // asleep or yielded inside a kernel path: the wait queue or the yield has scheduled it
+  if (blocked) { setTf(t, T_SLICED, 0); return; }
   if (state == TS_DONE) { countEvent(C_MMSIM_TASKS_FINISHED); lruAddDrainCpu(t); taskEnded(clock); return; }
   // a stop at the slice's end is not an event of the simulation (results must not depend on slicing)
   // (it is one when the task could have gone on but for the limit)
@@ -380,7 +395,7 @@ export function runEvents(until: i64, maxEvents: i32): i32 {
     } else if (id == KSWAPD_ENTITY) kswapdRun(t);
     else if (id == FLUSHER_ENTITY) flusherRun(t);
     else if (id < FIRST_DEVICE + nDevices) blkComplete(id - FIRST_DEVICE, t);
-    else { currentTask = id - FIRST_DEVICE - nDevices; runTask(currentTask, limit); currentTask = -1; }
+    else { currentTask = id - FIRST_DEVICE - nDevices; runTask(currentTask, limit, t); currentTask = -1; }
     if (liveTasks <= 0 && nTasks > 0 && cfg(G_NO_EARLY_END) == 0) break;
   }
   if (liveTasks <= 0 && nTasks > 0 && cfg(G_NO_EARLY_END) == 0) {

@@ -2,15 +2,22 @@
 // do_try_to_free_pages, and the shared shrink_node → shrink_lruvec → shrink_list →
 // shrink_active_list / shrink_inactive_list → shrink_folio_list path, with get_scan_count's
 // anon/file balance (swappiness and lru_note_cost costs, v5.9+) and the kernel's per-folio
-// decisions. The pass's parameters and tallies live in one scan_control record (sc_*):
-// reclaim never nests in this single-threaded simulation.
+// decisions.
+//
+// Reclaim takes simulated time and other actors run meanwhile, so a pass is a sequence of steps
+// over its own scan_control record (scan_control.ts): one step is one SWAP_CLUSTER_MAX batch —
+// an inactive batch is isolated in one step and put through shrink_folio_list in the next, so
+// it stays isolated while others run — or one piece of bookkeeping. After each step the driver
+// (kswapd's event, or the allocating task's slow path) yields if another event is due. Where
+// the kernel sleeps (reclaim_throttle, too_many_isolated), the step puts the reclaimer on a
+// wait queue and returns STEP_SLEEP; the same record resumes the pass when it runs again.
 import { flags, setFlags, testFlag, setFlag, clearFlag, testClearFlag, refcount, setRefcount, prev, next,
   listDel, listAdd, listAddTail, listEmpty, PG_lru, PG_active, PG_referenced, PG_dirty, PG_writeback,
   PG_reclaim, PG_swapbacked, PG_swapcache, PG_locked, PG_mlocked, PG_workingset, PG_private } from './page';
 import { pageZone, populatedZone, zoneLruSize, zoneLruAdd, wmark, zoneWatermarkOk, zoneFree, freePages, zoneReclaimablePages,
-  MAX_NR_ZONES, WMARK_HIGH, WMARK_MIN, ZONE_NORMAL } from './alloc';
-import { lruHead, lruSize, lruAdd, folioEvictable, folioLruList, lruNoteCost, anonCost, fileCost,
-  LRU_INACTIVE_ANON, LRU_ACTIVE_ANON, LRU_INACTIVE_FILE, LRU_ACTIVE_FILE, L_HOLD, L_ACTIVE, L_INACTIVE,
+  MAX_NR_ZONES, WMARK_HIGH, WMARK_MIN, ZONE_NORMAL, intSqrt } from './alloc';
+import { lruHead, lruSize, lruAdd, folioEvictable, lruNoteCost, anonCost, fileCost,
+  LRU_INACTIVE_ANON, LRU_ACTIVE_ANON, LRU_INACTIVE_FILE, LRU_ACTIVE_FILE, L_ACTIVE, L_INACTIVE,
   L_RET, L_SKIPPED, lruAddDrain } from './lru';
 import { folioReferenced, referencedVmFlags, tryToUnmap, folioMapped } from './rmap';
 import { VM_LOCKED, VM_EXEC } from './mm';
@@ -24,42 +31,45 @@ import { cfg } from './config';
 import { G_SWAPPINESS, G_LAPTOP_MODE, G_COST_SCAN_PAGE, G_COST_FREE_PAGE,
   C_NR_ISOLATED_ANON, C_NR_ISOLATED_FILE, C_PGSCAN_KSWAPD, C_PGSCAN_DIRECT, C_PGSCAN_ANON, C_PGSCAN_FILE,
   C_PGSTEAL_KSWAPD, C_PGSTEAL_DIRECT, C_PGSTEAL_ANON, C_PGSTEAL_FILE, C_PGACTIVATE, C_PGDEACTIVATE, C_PGREFILL,
-  C_NR_VMSCAN_IMMEDIATE_RECLAIM, C_UNEVICTABLE_PGS_SCANNED, C_MMSIM_SWAP_FULL_ACTIVATIONS,
+  C_NR_VMSCAN_IMMEDIATE_RECLAIM, C_MMSIM_SWAP_FULL_ACTIVATIONS,
   C_MMSIM_SHRINK_NODE_CALLS, C_PAGEOUTRUN, C_KSWAPD_LOW_WMARK_HIT_QUICKLY, C_KSWAPD_HIGH_WMARK_HIT_QUICKLY,
   C_MMSIM_KSWAPD_WAKEUPS, C_MMSIM_KSWAPD_FAILURES, C_MMSIM_KSWAPD_NS, C_MMSIM_DIRECT_RECLAIM_NS,
   C_MMSIM_KSWAPD_THROTTLED_NS, C_MMSIM_KSWAPD_THROTTLES, C_MMSIM_RECLAIM_THROTTLE_SKIPPED, C_NR_DIRTY, C_NR_WRITEBACK, C_ALLOCSTALL_DMA,
-  C_NR_FREE_PAGES, C_NR_INACTIVE_ANON, C_WORKINGSET_ACTIVATE_ANON, C_WORKINGSET_ACTIVATE_FILE } from './generated/abi';
-import { schedule, scheduleNoLater, cancel } from './events';
+  C_NR_FREE_PAGES, C_NR_INACTIVE_ANON, C_WORKINGSET_ACTIVATE_ANON, C_WORKINGSET_ACTIVATE_FILE,
+  C_MMSIM_RECLAIM_THROTTLE_CONGESTED, C_MMSIM_RECLAIM_THROTTLE_NOPROGRESS, C_MMSIM_RECLAIM_THROTTLE_ISOLATED,
+  C_MMSIM_RECLAIM_THROTTLED_NS, C_MMSIM_DIRECT_RECLAIM_CALLS, C_MMSIM_DIRECT_RECLAIM_MAX_NS } from './generated/abi';
+import { schedule } from './events';
 import { KSWAPD_ENTITY, curClock, setCurClock, chargeNs, jiffyNs, hz, checkAfterReclaim } from './sched';
-import { deliverIrqs } from './blkdev';
+import { ScanControl, scNr, scSetNr, scTarget, scSetTarget, kswapdScanControl } from './scan_control';
+import { sleepOn, finishWait, wakeUpAll, waitqueueActive, waitqueueLen, mustYield, yieldAt, clearStop,
+  WQ_RECLAIM_WRITEBACK, WQ_RECLAIM_ISOLATED, WQ_RECLAIM_NOPROGRESS, WQ_RECLAIM_CONGESTED, WQ_PFMEMALLOC } from './wait';
+import { regionAlloc } from './mem';
 
 export const DEF_PRIORITY: i32 = 12;
 export const SWAP_CLUSTER_MAX: u64 = 32;
 const MAX_RECLAIM_RETRIES: i32 = 16;
 
-// --- struct scan_control -------------------------------------------------------------------
-let sc_nr_to_reclaim: u64 = 0;
-let sc_nr_reclaimed: u64 = 0;
-let sc_nr_scanned: u64 = 0;
-let sc_priority: i32 = DEF_PRIORITY;
-let sc_may_writepage: bool = true;
-let sc_may_unmap: bool = true;
-let sc_may_swap: bool = true;
-let sc_reclaim_idx: i32 = 0;
-let sc_order: i32 = 0;
-let sc_is_kswapd: bool = false;
-let sc_may_deactivate_anon: bool = false;
-let sc_may_deactivate_file: bool = false;
-let sc_force_deactivate: bool = false;
-let sc_skipped_deactivate: bool = false;
-let sc_cache_trim_mode: bool = false;
-let sc_file_is_tiny: bool = false;
-// sc->nr, reset every shrink_node
-let nr_dirty: u64 = 0; let nr_unqueued_dirty: u64 = 0; let nr_congested: u64 = 0;
-let nr_writeback: u64 = 0; let nr_immediate: u64 = 0; let nr_taken: u64 = 0; let nr_file_taken: u64 = 0;
-// struct reclaim_stat of one shrink_folio_list call
-let st_dirty: u64 = 0; let st_unqueued_dirty: u64 = 0; let st_congested: u64 = 0; let st_writeback: u64 = 0;
-let st_immediate: u64 = 0; let st_pageout: u64 = 0; let st_activate: u64 = 0;
+/** What a reclaim step did: work (the driver may yield), went to sleep, or finished. */
+export const STEP_MORE: i32 = 0;
+export const STEP_SLEEP: i32 = 1;
+export const STEP_DONE: i32 = 2;
+
+// shrink_node stages
+const SN_IDLE: i32 = 0;
+const SN_LRUVEC: i32 = 1;          // shrink_lruvec's rounds
+const SN_END: i32 = 2;             // the congestion bookkeeping and throttles
+const SN_KSWAPD_WOKEN: i32 = 3;    // kswapd back from reclaim_throttle(WRITEBACK)
+const SN_DIRECT_WOKEN: i32 = 4;    // a direct reclaimer back from reclaim_throttle(CONGESTED)
+// an inactive-list batch of shrink_lruvec
+const BATCH_NONE: i32 = 0;
+const BATCH_ISOLATE: i32 = 1;      // to isolate (again after too_many_isolated's sleep)
+const BATCH_DECIDE: i32 = 2;       // isolated onto sc.hold, shrink_folio_list next
+// do_try_to_free_pages stages
+const DR_IDLE: i32 = 0;
+const DR_PASS: i32 = 1;
+const DR_PRIORITY: i32 = 2;
+const DR_NODE: i32 = 3;
+const DR_PRIORITY_END: i32 = 4;
 
 // --- pgdat state ---------------------------------------------------------------------------
 let pgdatWriteback = false;   // PGDAT_WRITEBACK
@@ -68,6 +78,8 @@ let lruvecCongested = false;  // LRUVEC_NODE_CONGESTED
 export let kswapdFailures: i32 = 0;
 let refaultsSnapAnon: u64 = 0;
 let refaultsSnapFile: u64 = 0;
+/** NR_THROTTLED_WRITTEN − pgdat->nr_reclaim_start: pages written since the first WRITEBACK sleeper. */
+let throttledWritten: u64 = 0;
 
 @inline function swappiness(): u64 { return <u64>cfg(G_SWAPPINESS); }
 @inline function laptopMode(): bool { return cfg(G_LAPTOP_MODE) != 0; }
@@ -89,48 +101,43 @@ export function inactiveIsLow(inactiveLru: i32): bool {
   const inactive = lruSize(inactiveLru);
   const active = lruSize(inactiveLru + 1);
   const gb = (inactive + active) >> (30 - 12);
-  const ratio: u64 = gb > 0 ? intSqrt64(10 * gb) : 1;
+  const ratio: u64 = gb > 0 ? intSqrt(10 * gb) : 1;
   return inactive * ratio < active;
-}
-
-function intSqrt64(x: u64): u64 {
-  let r = <u64>Math.sqrt(<f64>x);
-  while (r * r > x) r--;
-  while ((r + 1) * (r + 1) <= x) r++;
-  return r;
 }
 
 // --- isolation ---------------------------------------------------------------------------
 
-/** isolate_lru_folios from the tail of `lru` onto `dst`; returns nr_taken, scanned in isoScanned. */
-let isoScanned: u64 = 0;
-function isolateLruFolios(nrToScan: u64, lru: i32, dst: i32): u64 {
+@inline function isolatedCounter(lru: i32): i32 {
+  return lru == LRU_INACTIVE_FILE || lru == LRU_ACTIVE_FILE ? C_NR_ISOLATED_FILE : C_NR_ISOLATED_ANON;
+}
+
+/** isolate_lru_folios from the tail of `lru` onto `dst`; returns nr_taken, scanned in sc.batch_scanned. */
+function isolateLruFolios(sc: ScanControl, nrToScan: u64, lru: i32, dst: u32): u64 {
   const head = lruHead(lru);
   let scanned: u64 = 0; let taken: u64 = 0;
-  let skipped: i64 = 0;
   const skip = lruHead(L_SKIPPED);
   while (scanned < nrToScan && !listEmpty(head)) {
     const p = prev(head);
-    if (pageZone(p) > sc_reclaim_idx) {
-      listDel(p); listAddTail(p, skip); skipped++;
+    if (pageZone(p) > sc.reclaim_idx) {
+      listDel(p); listAddTail(p, skip);
       continue;
     }
     scanned++;
-    if (!sc_may_unmap && folioMapped(p)) { listDel(p); listAdd(p, head); continue; }
+    if (!sc.may_unmap && folioMapped(p)) { listDel(p); listAdd(p, head); continue; }
     // folio_try_get + folio_test_clear_lru; the list size follows
     countAdd(C_NR_INACTIVE_ANON + lru, -1);
     zoneLruAdd(pageZone(p), lru, -1);
     listDel(p);
     clearFlag(p, PG_lru);
     setRefcount(p, refcount(p) + 1);
-    listAddTail(p, lruHead(dst));
+    listAddTail(p, dst);
     taken++;
   }
   // put the skipped folios back on the head of the source list, in order
   while (!listEmpty(skip)) { const p = prev(skip); listDel(p); listAdd(p, head); }
   chargeNs(<i64>(scanned * <u64>cfg(G_COST_SCAN_PAGE)));
-  countAdd(lru == LRU_INACTIVE_FILE || lru == LRU_ACTIVE_FILE ? C_NR_ISOLATED_FILE : C_NR_ISOLATED_ANON, <i64>taken);
-  isoScanned = scanned;
+  countAdd(isolatedCounter(lru), <i64>taken);
+  sc.batch_scanned = scanned;
   return taken;
 }
 
@@ -138,8 +145,7 @@ function isolateLruFolios(nrToScan: u64, lru: i32, dst: i32): u64 {
  * move_folios_to_lru: give back isolated folios, dropping the isolation reference; a folio
  * whose last reference that was is freed; unevictable ones are culled. Returns folios moved.
  */
-function moveFoliosToLru(list: i32): u64 {
-  const head = lruHead(list);
+function moveFoliosToLru(head: u32): u64 {
   let moved: u64 = 0;
   while (!listEmpty(head)) {
     const p = next(head);
@@ -158,16 +164,30 @@ function moveFoliosToLru(list: i32): u64 {
   return moved;
 }
 
+/**
+ * too_many_isolated: a direct reclaimer waits while more pages of this type are isolated than
+ * an eighth of the inactive list (GFP_HIGHUSER_MOVABLE has __GFP_IO and __GFP_FS); when not,
+ * it wakes those waiting (wake_throttle_isolated). kswapd never waits here.
+ */
+function tooManyIsolated(sc: ScanControl, file: bool): bool {
+  if (sc.is_kswapd) return false;
+  const inactive = lruSize(file ? LRU_INACTIVE_FILE : LRU_INACTIVE_ANON) >> 3;
+  const isolated = count(file ? C_NR_ISOLATED_FILE : C_NR_ISOLATED_ANON);
+  const tooMany = isolated > inactive;
+  if (!tooMany && waitqueueActive(WQ_RECLAIM_ISOLATED)) wakeUpAll(WQ_RECLAIM_ISOLATED, curClock);
+  return tooMany;
+}
+
 // --- shrink_active_list ----------------------------------------------------------------------
 
-function shrinkActiveList(nrToScan: u64, lru: i32): void {
+function shrinkActiveList(sc: ScanControl, nrToScan: u64, lru: i32): void {
   const file = lru == LRU_ACTIVE_FILE;
   lruAddDrain();
-  const taken = isolateLruFolios(nrToScan, lru, L_HOLD);
-  countAdd(C_PGREFILL, <i64>isoScanned);
+  const hold = sc.hold;
+  const taken = isolateLruFolios(sc, nrToScan, lru, hold);
+  countAdd(C_PGREFILL, <i64>sc.batch_scanned);
   let nrRotated: u64 = 0;
   let nrDeactivate: u64 = 0;
-  const hold = lruHead(L_HOLD);
   while (!listEmpty(hold)) {
     const p = prev(hold);
     listDel(p);
@@ -185,10 +205,10 @@ function shrinkActiveList(nrToScan: u64, lru: i32): void {
     listAdd(p, lruHead(L_INACTIVE));
     nrDeactivate++;
   }
-  moveFoliosToLru(L_ACTIVE);
-  moveFoliosToLru(L_INACTIVE);
-  moveFoliosToLru(L_RET);
-  countAdd(file ? C_NR_ISOLATED_FILE : C_NR_ISOLATED_ANON, -<i64>taken);
+  moveFoliosToLru(lruHead(L_ACTIVE));
+  moveFoliosToLru(lruHead(L_INACTIVE));
+  moveFoliosToLru(lruHead(L_RET));
+  countAdd(isolatedCounter(lru), -<i64>taken);
   countAdd(C_PGDEACTIVATE, <i64>nrDeactivate);
   lruNoteCost(file, 0, nrRotated);
 }
@@ -222,23 +242,23 @@ const OUT_KEEP: i32 = 1;
 const OUT_ACTIVATE: i32 = 2;
 
 /** The decision sequence of shrink_folio_list for one isolated folio. */
-function shrinkFolio(p: u32): i32 {
+function shrinkFolio(sc: ScanControl, p: u32): i32 {
   if (testFlag(p, PG_locked)) return OUT_KEEP;                    // folio_trylock failed
-  sc_nr_scanned++;
+  sc.nr_scanned++;
   if (!folioEvictable(p)) return OUT_ACTIVATE;
-  if (!sc_may_unmap && folioMapped(p)) return OUT_KEEP;
+  if (!sc.may_unmap && folioMapped(p)) return OUT_KEEP;
   const file = !testFlag(p, PG_swapbacked);
   // folio_check_dirty_writeback (file folios only)
   if (file) {
     const dirty = testFlag(p, PG_dirty); const wb = testFlag(p, PG_writeback);
-    if (dirty || wb) st_dirty++;
-    if (dirty && !wb) st_unqueued_dirty++;
-    if (wb && testFlag(p, PG_reclaim)) st_congested++;
+    if (dirty || wb) sc.stat_dirty++;
+    if (dirty && !wb) sc.stat_unqueued_dirty++;
+    if (wb && testFlag(p, PG_reclaim)) sc.stat_congested++;
   }
   if (testFlag(p, PG_writeback)) {
-    if (sc_is_kswapd && testFlag(p, PG_reclaim) && pgdatWriteback) { st_immediate++; return OUT_ACTIVATE; }
+    if (sc.is_kswapd && testFlag(p, PG_reclaim) && pgdatWriteback) { sc.stat_immediate++; return OUT_ACTIVATE; }
     setFlag(p, PG_reclaim);            // free it as soon as its IO completes
-    st_writeback++;
+    sc.stat_writeback++;
     return OUT_ACTIVATE;
   }
   const references = folioCheckReferences(p);
@@ -260,7 +280,7 @@ function shrinkFolio(p: u32): i32 {
       return OUT_ACTIVATE;
     }
     if (references == FOLIOREF_RECLAIM_CLEAN) return OUT_KEEP;
-    if (!sc_may_writepage) return OUT_KEEP;
+    if (!sc.may_writepage) return OUT_KEEP;
     // pageout → swap_writepage. is_page_cache_freeable: isolation + swap cache references only
     const expected = 2 + (testFlag(p, PG_private) ? 1 : 0);
     if (refcount(p) != expected) return OUT_KEEP;
@@ -268,7 +288,7 @@ function shrinkFolio(p: u32): i32 {
     if (folioClearDirtyForIo(p)) {
       setFlag(p, PG_reclaim);
       swapWritepage(p);
-      st_pageout++;
+      sc.stat_pageout++;
       return OUT_KEEP;                 // IO in flight: it will rotate to the tail when done
     }
   }
@@ -285,82 +305,105 @@ function shrinkFolio(p: u32): i32 {
   return OUT_FREE;
 }
 
-function shrinkFolioList(list: i32): u64 {
-  st_dirty = 0; st_unqueued_dirty = 0; st_congested = 0; st_writeback = 0;
-  st_immediate = 0; st_pageout = 0; st_activate = 0;
+function shrinkFolioList(sc: ScanControl, head: u32): u64 {
+  sc.stat_dirty = 0; sc.stat_unqueued_dirty = 0; sc.stat_congested = 0; sc.stat_writeback = 0;
+  sc.stat_immediate = 0; sc.stat_pageout = 0; sc.stat_activate = 0;
   let reclaimed: u64 = 0;
-  const head = lruHead(list);
   const ret = lruHead(L_RET);
   while (!listEmpty(head)) {
     const p = next(head);
     listDel(p);
-    const out = shrinkFolio(p);
+    const out = shrinkFolio(sc, p);
     if (out == OUT_FREE) { reclaimed++; continue; }
     if (out == OUT_ACTIVATE) {
       // activate_locked: don't keep swap slots for pages staying in memory when swap is short
       if (testFlag(p, PG_swapcache) && (vmSwapFull() || testFlag(p, PG_mlocked))) folioFreeSwap(p);
-      if (!testFlag(p, PG_mlocked)) { setFlag(p, PG_active); st_activate++; }
+      if (!testFlag(p, PG_mlocked)) { setFlag(p, PG_active); sc.stat_activate++; }
     }
     listAddTail(p, ret);
   }
   swapPlugFlush();
-  countAdd(C_PGACTIVATE, <i64>st_activate);
+  countAdd(C_PGACTIVATE, <i64>sc.stat_activate);
   return reclaimed;
 }
 
-// --- shrink_inactive_list --------------------------------------------------------------------
+// --- shrink_inactive_list, in two steps ------------------------------------------------------
 
-function shrinkInactiveList(nrToScan: u64, lru: i32): u64 {
+/**
+ * The first half of shrink_inactive_list: wait while too many pages are isolated (once; a
+ * batch that still finds too many is skipped, as `stalled` does), then isolate the batch onto
+ * the reclaimer's own list. It stays there, isolated, until the next step decides on it.
+ */
+function shrinkInactiveIsolate(sc: ScanControl): i32 {
+  const lru = sc.batch_lru;
   const file = lru == LRU_INACTIVE_FILE;
+  if (sc.stalled) reclaimThrottleWoken(sc);    // back from the sleep below: check once more
+  if (tooManyIsolated(sc, file)) {
+    if (sc.stalled) { sc.batch = BATCH_NONE; return STEP_MORE; }
+    sc.stalled = true;
+    countEvent(C_MMSIM_RECLAIM_THROTTLE_ISOLATED);
+    reclaimThrottleSleep(sc, WQ_RECLAIM_ISOLATED, jiffyNs * hz / 50);   // VMSCAN_THROTTLE_ISOLATED
+    return STEP_SLEEP;
+  }
   lruAddDrain();
-  const taken = isolateLruFolios(nrToScan, lru, L_HOLD);
-  const scanned = isoScanned;
-  countAdd(sc_is_kswapd ? C_PGSCAN_KSWAPD : C_PGSCAN_DIRECT, <i64>scanned);
+  const taken = isolateLruFolios(sc, <u64>sc.batch_n, lru, sc.hold);
+  const scanned = sc.batch_scanned;
+  countAdd(sc.is_kswapd ? C_PGSCAN_KSWAPD : C_PGSCAN_DIRECT, <i64>scanned);
   countAdd(file ? C_PGSCAN_FILE : C_PGSCAN_ANON, <i64>scanned);
-  if (taken == 0) return 0;
-  const reclaimed = shrinkFolioList(L_HOLD);
-  moveFoliosToLru(L_RET);
-  countAdd(file ? C_NR_ISOLATED_FILE : C_NR_ISOLATED_ANON, -<i64>taken);
-  countAdd(sc_is_kswapd ? C_PGSTEAL_KSWAPD : C_PGSTEAL_DIRECT, <i64>reclaimed);
-  countAdd(file ? C_PGSTEAL_FILE : C_PGSTEAL_ANON, <i64>reclaimed);
-  sc_nr_reclaimed += reclaimed;
-  lruNoteCost(file, st_pageout, scanned - reclaimed);
-  // every isolated page was dirty and not queued for IO: the flushers are behind
-  if (st_unqueued_dirty == taken) wakeupFlusherThreads();
-  nr_dirty += st_dirty; nr_congested += st_congested; nr_unqueued_dirty += st_unqueued_dirty;
-  nr_writeback += st_writeback; nr_immediate += st_immediate; nr_taken += taken;
-  if (file) nr_file_taken += taken;
-  return reclaimed;
+  if (taken == 0) { sc.batch = BATCH_NONE; return STEP_MORE; }
+  sc.batch_taken = taken;
+  sc.batch = BATCH_DECIDE;
+  return STEP_MORE;
 }
 
-function shrinkList(lru: i32, n: u64): u64 {
-  if (lru == LRU_ACTIVE_ANON || lru == LRU_ACTIVE_FILE) {
-    const may = lru == LRU_ACTIVE_FILE ? sc_may_deactivate_file : sc_may_deactivate_anon;
-    if (may) shrinkActiveList(n, lru);
-    else sc_skipped_deactivate = true;
-    return 0;
+/** The second half: shrink_folio_list over the isolated batch, then the bookkeeping. */
+function shrinkInactiveDecide(sc: ScanControl): void {
+  const lru = sc.batch_lru;
+  const file = lru == LRU_INACTIVE_FILE;
+  const taken = sc.batch_taken;
+  const scanned = sc.batch_scanned;
+  const reclaimed = shrinkFolioList(sc, sc.hold);
+  moveFoliosToLru(lruHead(L_RET));
+  countAdd(isolatedCounter(lru), -<i64>taken);
+  countAdd(sc.is_kswapd ? C_PGSTEAL_KSWAPD : C_PGSTEAL_DIRECT, <i64>reclaimed);
+  countAdd(file ? C_PGSTEAL_FILE : C_PGSTEAL_ANON, <i64>reclaimed);
+  sc.nr_reclaimed += reclaimed;
+  lruNoteCost(file, sc.stat_pageout, scanned - reclaimed);
+  // every isolated page was dirty and not queued for IO: the flushers are behind
+  if (sc.stat_unqueued_dirty == taken) wakeupFlusherThreads();
+  sc.nr_dirty += sc.stat_dirty; sc.nr_congested += sc.stat_congested; sc.nr_unqueued_dirty += sc.stat_unqueued_dirty;
+  sc.nr_writeback += sc.stat_writeback; sc.nr_immediate += sc.stat_immediate; sc.nr_taken += taken;
+  if (file) sc.nr_file_taken += taken;
+  sc.batch = BATCH_NONE;
+  sc.batch_taken = 0;
+}
+
+/**
+ * A reclaimer that is killed while it sleeps with a batch isolated gives the batch back (the
+ * kernel's reclaimer would finish the batch first; the pages are the same either way).
+ */
+export function reclaimAbandon(sc: ScanControl): void {
+  if (sc.batch == BATCH_DECIDE) {
+    moveFoliosToLru(sc.hold);
+    countAdd(isolatedCounter(sc.batch_lru), -<i64>sc.batch_taken);
   }
-  return shrinkInactiveList(n, lru);
+  sc.batch = BATCH_NONE; sc.batch_taken = 0;
+  sc.node_stage = SN_IDLE; sc.stage = DR_IDLE;
 }
 
 // --- get_scan_count / shrink_lruvec / shrink_node --------------------------------------------
 
-const nrScan: usize = memory.data(4 * 8);
-const targets: usize = memory.data(4 * 8);
-@inline function nrAt(a: usize, l: i32): u64 { return load<u64>(a + (<usize>l << 3)); }
-@inline function setNrAt(a: usize, l: i32, v: u64): void { store<u64>(a + (<usize>l << 3), v); }
-
 const SCAN_EQUAL: i32 = 0; const SCAN_FRACT: i32 = 1; const SCAN_ANON: i32 = 2; const SCAN_FILE: i32 = 3;
 
-/** get_scan_count: how many pages of each evictable list this priority scans. */
-function getScanCount(): void {
+/** get_scan_count: how many pages of each evictable list this priority scans, into sc's nr[]. */
+function getScanCount(sc: ScanControl): void {
   const swp = swappiness();
   let balance = SCAN_FRACT;
   let ap: u64 = 0; let fp: u64 = 0;
-  if (!sc_may_swap || !canReclaimAnon()) balance = SCAN_FILE;
-  else if (sc_priority == 0 && swp != 0) balance = SCAN_EQUAL;
-  else if (sc_file_is_tiny) balance = SCAN_ANON;
-  else if (sc_cache_trim_mode) balance = SCAN_FILE;
+  if (!sc.may_swap || !canReclaimAnon()) balance = SCAN_FILE;
+  else if (sc.priority == 0 && swp != 0) balance = SCAN_EQUAL;
+  else if (sc.file_is_tiny) balance = SCAN_ANON;
+  else if (sc.cache_trim_mode) balance = SCAN_FILE;
   else {
     // calculate_pressure_balance
     let total = anonCost + fileCost;
@@ -373,74 +416,86 @@ function getScanCount(): void {
   const denominator = ap + fp;
   for (let lru = 0; lru < 4; lru++) {
     const file = lru >= LRU_INACTIVE_FILE;
-    const size = lruvecLruSize(lru, sc_reclaim_idx);
-    let scan = size >> <u64>sc_priority;
+    const size = lruvecLruSize(lru, sc.reclaim_idx);
+    let scan = size >> <u64>sc.priority;
     if (balance == SCAN_FRACT) scan = denominator > 0 ? scan * (file ? fp : ap) / denominator : 0;
     else if (balance == SCAN_FILE) { if (!file) scan = 0; }
     else if (balance == SCAN_ANON) { if (file) scan = 0; }
-    setNrAt(nrScan, lru, scan);
+    scSetNr(sc, lru, scan);
   }
 }
 
-/** shrink_lruvec */
-function shrinkLruvec(): void {
-  getScanCount();
-  for (let l = 0; l < 4; l++) setNrAt(targets, l, nrAt(nrScan, l));
-  const proportional = !sc_is_kswapd && sc_priority == DEF_PRIORITY;
-  let reclaimed: u64 = 0;
-  const before = sc_nr_reclaimed;
-  while (nrAt(nrScan, LRU_INACTIVE_ANON) != 0 || nrAt(nrScan, LRU_ACTIVE_FILE) != 0 || nrAt(nrScan, LRU_INACTIVE_FILE) != 0) {
-    for (let lru = 0; lru < 4; lru++) {
-      const left = nrAt(nrScan, lru);
-      if (left == 0) continue;
-      const n = left < SWAP_CLUSTER_MAX ? left : SWAP_CLUSTER_MAX;
-      setNrAt(nrScan, lru, left - n);
-      shrinkList(lru, n);
+/**
+ * One step of shrink_lruvec: the next batch of the current round over the lists (nr[lru] less
+ * up to SWAP_CLUSTER_MAX each), or, after a round, the proportional scaling once enough was
+ * reclaimed. STEP_DONE when no list has anything left to scan.
+ */
+function shrinkLruvecStep(sc: ScanControl): i32 {
+  if (sc.batch == BATCH_ISOLATE) return shrinkInactiveIsolate(sc);
+  if (sc.batch == BATCH_DECIDE) { shrinkInactiveDecide(sc); return STEP_MORE; }
+  // while (nr[LRU_INACTIVE_ANON] || nr[LRU_ACTIVE_FILE] || nr[LRU_INACTIVE_FILE])
+  if (sc.lru == 0 && scNr(sc, LRU_INACTIVE_ANON) == 0 && scNr(sc, LRU_ACTIVE_FILE) == 0 && scNr(sc, LRU_INACTIVE_FILE) == 0) return STEP_DONE;
+  while (sc.lru < 4) {
+    const lru = sc.lru;
+    sc.lru = lru + 1;
+    const left = scNr(sc, lru);
+    if (left == 0) continue;
+    const n = left < SWAP_CLUSTER_MAX ? left : SWAP_CLUSTER_MAX;
+    scSetNr(sc, lru, left - n);
+    if (lru == LRU_ACTIVE_ANON || lru == LRU_ACTIVE_FILE) {
+      // shrink_list on an active list
+      const may = lru == LRU_ACTIVE_FILE ? sc.may_deactivate_file : sc.may_deactivate_anon;
+      if (may) shrinkActiveList(sc, n, lru);
+      else sc.skipped_deactivate = true;
+      return STEP_MORE;
     }
-    reclaimed = sc_nr_reclaimed - before;
-    if (reclaimed < sc_nr_to_reclaim || proportional) continue;
-    // Enough: stop the smaller type and scale the other to the same share of its target.
-    const nrFile = nrAt(nrScan, LRU_INACTIVE_FILE) + nrAt(nrScan, LRU_ACTIVE_FILE);
-    const nrAnon = nrAt(nrScan, LRU_INACTIVE_ANON) + nrAt(nrScan, LRU_ACTIVE_ANON);
-    if (nrFile == 0 || nrAnon == 0) break;
-    let stop: i32; let other: i32; let percentage: u64;
-    if (nrFile > nrAnon) {
-      const t = nrAt(targets, LRU_INACTIVE_ANON) + nrAt(targets, LRU_ACTIVE_ANON) + 1;
-      stop = LRU_INACTIVE_ANON; other = LRU_INACTIVE_FILE; percentage = nrAnon * 100 / t;
-    } else {
-      const t = nrAt(targets, LRU_INACTIVE_FILE) + nrAt(targets, LRU_ACTIVE_FILE) + 1;
-      stop = LRU_INACTIVE_FILE; other = LRU_INACTIVE_ANON; percentage = nrFile * 100 / t;
-    }
-    setNrAt(nrScan, stop, 0); setNrAt(nrScan, stop + 1, 0);
-    for (let k = 0; k < 2; k++) {
-      const l = other + k;
-      const done = nrAt(targets, l) - nrAt(nrScan, l);
-      let v = nrAt(targets, l) * (100 - percentage) / 100;
-      v -= v < done ? v : done;
-      setNrAt(nrScan, l, v);
-    }
+    sc.batch = BATCH_ISOLATE; sc.batch_lru = lru; sc.batch_n = <i32>n; sc.stalled = false;
+    return shrinkInactiveIsolate(sc);
   }
-  // keep aging anon even when only file was reclaimed
-  if (canAgeAnon() && inactiveIsLow(LRU_INACTIVE_ANON)) shrinkActiveList(SWAP_CLUSTER_MAX, LRU_ACTIVE_ANON);
+  // the round is over
+  sc.lru = 0;
+  const reclaimed = sc.nr_reclaimed - sc.lruvec_reclaimed0;
+  if (reclaimed < sc.nr_to_reclaim || sc.proportional) return STEP_MORE;
+  // Enough: stop the smaller type and scale the other to the same share of its target.
+  const nrFile = scNr(sc, LRU_INACTIVE_FILE) + scNr(sc, LRU_ACTIVE_FILE);
+  const nrAnon = scNr(sc, LRU_INACTIVE_ANON) + scNr(sc, LRU_ACTIVE_ANON);
+  if (nrFile == 0 || nrAnon == 0) return STEP_DONE;
+  let stop: i32; let other: i32; let percentage: u64;
+  if (nrFile > nrAnon) {
+    const t = scTarget(sc, LRU_INACTIVE_ANON) + scTarget(sc, LRU_ACTIVE_ANON) + 1;
+    stop = LRU_INACTIVE_ANON; other = LRU_INACTIVE_FILE; percentage = nrAnon * 100 / t;
+  } else {
+    const t = scTarget(sc, LRU_INACTIVE_FILE) + scTarget(sc, LRU_ACTIVE_FILE) + 1;
+    stop = LRU_INACTIVE_FILE; other = LRU_INACTIVE_ANON; percentage = nrFile * 100 / t;
+  }
+  scSetNr(sc, stop, 0); scSetNr(sc, stop + 1, 0);
+  for (let k = 0; k < 2; k++) {
+    const l = other + k;
+    const done = scTarget(sc, l) - scNr(sc, l);
+    let v = scTarget(sc, l) * (100 - percentage) / 100;
+    v -= v < done ? v : done;
+    scSetNr(sc, l, v);
+  }
+  return STEP_MORE;
 }
 
 /** prepare_scan_control (classic LRU, global reclaim) */
-function prepareScanControl(): void {
+function prepareScanControl(sc: ScanControl): void {
   const refaultsAnon = count(C_WORKINGSET_ACTIVATE_ANON);
   const refaultsFile = count(C_WORKINGSET_ACTIVATE_FILE);
-  if (sc_force_deactivate) { sc_may_deactivate_anon = true; sc_may_deactivate_file = true; }
+  if (sc.force_deactivate) { sc.may_deactivate_anon = true; sc.may_deactivate_file = true; }
   else {
-    sc_may_deactivate_anon = refaultsAnon != refaultsSnapAnon || inactiveIsLow(LRU_INACTIVE_ANON);
-    sc_may_deactivate_file = refaultsFile != refaultsSnapFile || inactiveIsLow(LRU_INACTIVE_FILE);
+    sc.may_deactivate_anon = refaultsAnon != refaultsSnapAnon || inactiveIsLow(LRU_INACTIVE_ANON);
+    sc.may_deactivate_file = refaultsFile != refaultsSnapFile || inactiveIsLow(LRU_INACTIVE_FILE);
   }
-  sc_cache_trim_mode = (lruSize(LRU_INACTIVE_FILE) >> <u64>sc_priority) != 0 && !sc_may_deactivate_file &&
-    !(sc_is_kswapd && bpNoCacheTrimMode);
+  sc.cache_trim_mode = (lruSize(LRU_INACTIVE_FILE) >> <u64>sc.priority) != 0 && !sc.may_deactivate_file &&
+    !(sc.is_kswapd && bpNoCacheTrimMode);
   const free = count(C_NR_FREE_PAGES);
   const file = lruSize(LRU_ACTIVE_FILE) + lruSize(LRU_INACTIVE_FILE);
   let totalHigh: u64 = 0;
   for (let z = 0; z < MAX_NR_ZONES; z++) if (populatedZone(z)) totalHigh += <u64>wmark(z, WMARK_HIGH);
   const anon = lruSize(LRU_INACTIVE_ANON);
-  sc_file_is_tiny = file + free <= totalHigh && !sc_may_deactivate_anon && (anon >> <u64>sc_priority) != 0;
+  sc.file_is_tiny = file + free <= totalHigh && !sc.may_deactivate_anon && (anon >> <u64>sc.priority) != 0;
 }
 
 function snapshotRefaults(): void {
@@ -462,68 +517,126 @@ function skipThrottleNoprogress(): bool {
   return 2 * writePending <= reclaimable;
 }
 
+/** reclaim_throttle's sleep: prepare_to_wait on the reason's queue + schedule_timeout. */
+function reclaimThrottleSleep(sc: ScanControl, q: i32, timeoutNs: i64): void {
+  sc.t_throttle = curClock;
+  sleepOn(q, sc.entity, curClock, timeoutNs);
+}
+
+/** Back from reclaim_throttle: how long it slept goes to the counters. */
+function reclaimThrottleWoken(sc: ScanControl): void {
+  finishWait(sc.entity);
+  countAdd(C_MMSIM_RECLAIM_THROTTLED_NS, curClock - sc.t_throttle);
+}
+
 /**
- * reclaim_throttle for VMSCAN_THROTTLE_CONGESTED and _NOPROGRESS (a jiffy) from direct reclaim.
- * A task in direct reclaim cannot sleep inside this synchronous call, so reclaim stops and asks
- * the caller to put the task to sleep for the jiffy and retry the allocation afterwards (see
- * allocPagesSlowpath). kswapd's own throttle is reclaimThrottleWriteback.
+ * __acct_reclaim_writeback, from folio_end_writeback at `now`: while reclaimers sleep in
+ * reclaim_throttle(WRITEBACK), more than SWAP_CLUSTER_MAX written pages per sleeper wake them.
  */
-export let directThrottleNs: i64 = 0;
-function reclaimThrottleNoprogress(): void {
-  if (skipThrottleNoprogress()) { countEvent(C_MMSIM_RECLAIM_THROTTLE_SKIPPED); return; }
-  if (jiffyNs > directThrottleNs) directThrottleNs = jiffyNs;
-}
-
-// reclaim_throttle(VMSCAN_THROTTLE_WRITEBACK) of kswapd: it sleeps HZ/10, or until more than
-// SWAP_CLUSTER_MAX pages have finished writeback since it started waiting (acctReclaimWriteback).
-// Its balance_pgdat step resumes when it wakes (kswapdRun).
-let kswapdWbThrottled = false;
-let kswapdThrottleStart: i64 = 0;
-let kswapdThrottleUntil: i64 = 0;
-let throttledWritten: u64 = 0;     // NR_THROTTLED_WRITTEN since the sleep began
-let throttledFinished = false;     // the balance_pgdat step's outcome, applied on waking
-let throttledIdx: i32 = 0;
-function reclaimThrottleWriteback(): void {
-  if (kswapdWbThrottled) return;
-  kswapdWbThrottled = true;
-  countEvent(C_MMSIM_KSWAPD_THROTTLES);
-  kswapdThrottleStart = curClock;
-  kswapdThrottleUntil = curClock + jiffyNs * <i64>hz / 10;
-  throttledWritten = 0;
-}
-
-/** __acct_reclaim_writeback, from folio_end_writeback at `now`: wake kswapd's throttle early. */
 export function acctReclaimWriteback(now: i64): void {
-  if (!kswapdWbThrottled) return;
+  const sleepers = waitqueueLen(WQ_RECLAIM_WRITEBACK);
+  if (sleepers == 0) return;
   throttledWritten++;
-  if (throttledWritten > SWAP_CLUSTER_MAX) scheduleNoLater(KSWAPD_ENTITY, now > kswapdThrottleStart ? now : kswapdThrottleStart);
+  if (throttledWritten > SWAP_CLUSTER_MAX * <u64>sleepers) wakeUpAll(WQ_RECLAIM_WRITEBACK, now);
 }
 
-/** shrink_node: one pass over the node's lruvec, then the congestion/writeback bookkeeping. */
-function shrinkNode(): void {
+/** shrink_node's start: a fresh sc.nr, prepare_scan_control, and shrink_lruvec's nr[]/targets[]. */
+function shrinkNodeStart(sc: ScanControl): void {
   countEvent(C_MMSIM_SHRINK_NODE_CALLS);
   // a pass costs at least one batch's worth of scanning, even when every list is empty or
   // every page is busy: otherwise a kswapd that cannot progress would spin in zero time
   chargeNs(<i64>(SWAP_CLUSTER_MAX * <u64>cfg(G_COST_SCAN_PAGE)));
-  nr_dirty = 0; nr_unqueued_dirty = 0; nr_congested = 0; nr_writeback = 0; nr_immediate = 0;
-  nr_taken = 0; nr_file_taken = 0;
-  const reclaimed0 = sc_nr_reclaimed;
-  prepareScanControl();
-  shrinkLruvec();
-  const reclaimable = sc_nr_reclaimed > reclaimed0;
-  if (sc_is_kswapd) {
-    if (nr_writeback != 0 && nr_writeback == nr_taken) pgdatWriteback = true;
-    if (nr_unqueued_dirty == nr_file_taken) pgdatDirty = true;
-    if (nr_immediate != 0) reclaimThrottleWriteback();    // VMSCAN_THROTTLE_WRITEBACK
+  sc.nr_dirty = 0; sc.nr_unqueued_dirty = 0; sc.nr_congested = 0; sc.nr_writeback = 0; sc.nr_immediate = 0;
+  sc.nr_taken = 0; sc.nr_file_taken = 0;
+  sc.node_reclaimed0 = sc.nr_reclaimed;
+  prepareScanControl(sc);
+  getScanCount(sc);
+  for (let l = 0; l < 4; l++) scSetTarget(sc, l, scNr(sc, l));
+  // global direct reclaim at the first priority just scans what was asked
+  sc.proportional = !sc.is_kswapd && sc.priority == DEF_PRIORITY;
+  sc.lruvec_reclaimed0 = sc.nr_reclaimed;
+  sc.lru = 0; sc.batch = BATCH_NONE;
+  sc.node_stage = SN_LRUVEC;
+}
+
+/** One step of shrink_node (see STEP_*). */
+function shrinkNodeStep(sc: ScanControl): i32 {
+  const stage = sc.node_stage;
+  if (stage == SN_LRUVEC) {
+    const r = shrinkLruvecStep(sc);
+    if (r != STEP_DONE) return r;
+    // keep aging anon even when only file was reclaimed
+    if (canAgeAnon() && inactiveIsLow(LRU_INACTIVE_ANON)) shrinkActiveList(sc, SWAP_CLUSTER_MAX, LRU_ACTIVE_ANON);
+    sc.node_stage = SN_END;
+    return STEP_MORE;
   }
-  if (nr_dirty != 0 && nr_dirty == nr_congested && sc_is_kswapd) lruvecCongested = true;
-  if (!sc_is_kswapd && lruvecCongested) reclaimThrottleNoprogress();     // VMSCAN_THROTTLE_CONGESTED
-  if (reclaimable) kswapdFailures = 0;
-  else if (sc_cache_trim_mode && sc_is_kswapd) bpCacheTrimModeFailed = true;
+  if (stage == SN_END) {
+    sc.reclaimable = sc.nr_reclaimed > sc.node_reclaimed0;
+    if (sc.is_kswapd) {
+      if (sc.nr_writeback != 0 && sc.nr_writeback == sc.nr_taken) pgdatWriteback = true;
+      if (sc.nr_unqueued_dirty == sc.nr_file_taken) pgdatDirty = true;
+      if (sc.nr_immediate != 0) {
+        // reclaim_throttle(VMSCAN_THROTTLE_WRITEBACK): HZ/10, woken early by completions
+        if (waitqueueLen(WQ_RECLAIM_WRITEBACK) == 0) throttledWritten = 0;
+        countEvent(C_MMSIM_KSWAPD_THROTTLES);
+        reclaimThrottleSleep(sc, WQ_RECLAIM_WRITEBACK, jiffyNs * hz / 10);
+        sc.node_stage = SN_KSWAPD_WOKEN;
+        return STEP_SLEEP;
+      }
+    }
+    return shrinkNodeCongestion(sc);
+  }
+  if (stage == SN_KSWAPD_WOKEN) {
+    const t0 = sc.t_throttle;
+    reclaimThrottleWoken(sc);
+    countAdd(C_MMSIM_KSWAPD_THROTTLED_NS, curClock - t0);
+    return shrinkNodeCongestion(sc);
+  }
+  // SN_DIRECT_WOKEN
+  reclaimThrottleWoken(sc);
+  return shrinkNodeFinish(sc);
+}
+
+/** shrink_node's congestion flags and the direct reclaimer's CONGESTED throttle. */
+function shrinkNodeCongestion(sc: ScanControl): i32 {
+  if (sc.nr_dirty != 0 && sc.nr_dirty == sc.nr_congested && sc.is_kswapd) lruvecCongested = true;
+  if (!sc.is_kswapd && lruvecCongested) {
+    // reclaim_throttle(VMSCAN_THROTTLE_CONGESTED): a jiffy, unless skip_throttle_noprogress
+    if (skipThrottleNoprogress()) countEvent(C_MMSIM_RECLAIM_THROTTLE_SKIPPED);
+    else {
+      countEvent(C_MMSIM_RECLAIM_THROTTLE_CONGESTED);
+      reclaimThrottleSleep(sc, WQ_RECLAIM_CONGESTED, jiffyNs);
+      sc.node_stage = SN_DIRECT_WOKEN;
+      return STEP_SLEEP;
+    }
+  }
+  return shrinkNodeFinish(sc);
+}
+
+function shrinkNodeFinish(sc: ScanControl): i32 {
+  if (sc.reclaimable) kswapdFailures = 0;
+  else if (sc.cache_trim_mode && sc.is_kswapd) bpCacheTrimModeFailed = true;
   checkAfterReclaim();
+  sc.node_stage = SN_IDLE;
+  return STEP_DONE;
 }
 
 // --- direct reclaim ---------------------------------------------------------------------------
+
+/**
+ * Latencies of whole direct reclaim calls (try_to_free_pages, sleeps included): bucket b counts
+ * calls of [2^b, 2^(b+1)) µs, bucket 0 everything under 2 µs, the last everything longer.
+ */
+export const RECLAIM_HIST_BUCKETS: i32 = 32;
+let reclaimHist: usize = 0;
+export function reclaimHistPtr(): usize { return reclaimHist; }
+function reclaimLatencyRecord(ns: i64): void {
+  let us = <u64>(ns / 1000);
+  let b = 0;
+  while (us >= 2 && b < RECLAIM_HIST_BUCKETS - 1) { us >>= 1; b++; }
+  const a = reclaimHist + (<usize>b << 3);
+  store<u64>(a, load<u64>(a) + 1);
+}
 
 /**
  * allow_direct_reclaim: free pages of the zones up to NORMAL (with reclaimable pages) above half
@@ -543,48 +656,87 @@ export function allowDirectReclaim(): bool {
   return ok;
 }
 
-/** try_to_free_pages → do_try_to_free_pages for the current task. Returns pages reclaimed. */
-export function tryToFreePages(order: i32, highestZoneidx: i32): u64 {
-  const t0 = curClock;
-  sc_nr_to_reclaim = SWAP_CLUSTER_MAX;
-  sc_may_writepage = !laptopMode();
-  sc_may_unmap = true; sc_may_swap = true;
-  sc_reclaim_idx = highestZoneidx > ZONE_NORMAL ? ZONE_NORMAL : highestZoneidx;
-  sc_order = order;
-  sc_is_kswapd = false;
-  sc_force_deactivate = false;
-  let result: u64 = 0;
-  directThrottleNs = 0;
-  sc_skipped_deactivate = false;
-  // up to three passes: the first; one more as the memcg full walk (a whole second sweep even
-  // without memcgs); a last one forcing deactivation if some active list was skipped
-  for (let pass = 0; pass < 3; pass++) {
-    countEvent(C_ALLOCSTALL_DMA + highestZoneidx);     // counted on every pass (retry:)
-    sc_nr_reclaimed = 0; sc_nr_scanned = 0;
-    sc_priority = DEF_PRIORITY;
-    do {
-      shrinkNode();
-      // IO completes while we scan: deliver the completions now due (interrupts)
-      deliverIrqs(curClock);
-      if (sc_nr_reclaimed >= sc_nr_to_reclaim) break;
-      // consider_reclaim_throttle: no progress at high priority → VMSCAN_THROTTLE_NOPROGRESS
-      if (sc_priority == 1 && sc_nr_reclaimed == 0) reclaimThrottleNoprogress();
-      if (directThrottleNs > 0) break;
-      if (sc_priority < DEF_PRIORITY - 2) sc_may_writepage = true;
-      sc_priority--;
-    } while (sc_priority >= 0);
-    if (directThrottleNs > 0) { snapshotRefaults(); result = sc_nr_reclaimed; break; }
-    snapshotRefaults();
-    result = sc_nr_reclaimed;
-    if (result != 0) break;
-    if (pass == 0) continue;                    // !sc->memcg_full_walk: walk again
-    // nothing reclaimed with some active list skipped: retry forcing deactivation
-    if (pass == 2 || !sc_skipped_deactivate) break;
-    sc_force_deactivate = true; sc_skipped_deactivate = false;
+/** try_to_free_pages: set up a direct reclaim pass of `sc` (do_try_to_free_pages follows in steps). */
+export function tryToFreePagesStart(sc: ScanControl, order: i32, highestZoneidx: i32): void {
+  sc.t0 = curClock;
+  sc.nr_to_reclaim = SWAP_CLUSTER_MAX;
+  sc.may_writepage = !laptopMode();
+  sc.may_unmap = true; sc.may_swap = true;
+  sc.reclaim_idx = highestZoneidx > ZONE_NORMAL ? ZONE_NORMAL : highestZoneidx;
+  sc.alloc_zoneidx = highestZoneidx;
+  sc.order = order;
+  sc.is_kswapd = false;
+  sc.force_deactivate = false;
+  sc.skipped_deactivate = false;
+  sc.nr_reclaimed = 0;
+  sc.pass = 0;
+  sc.stage = DR_PASS;
+  countEvent(C_MMSIM_DIRECT_RECLAIM_CALLS);
+}
+
+/**
+ * One step of do_try_to_free_pages. Up to three passes: the first; one more as the memcg full
+ * walk (a whole second sweep even without memcgs); a last one forcing deactivation if some
+ * active list was skipped. STEP_DONE leaves the pages reclaimed in sc.nr_reclaimed.
+ */
+export function tryToFreePagesStep(sc: ScanControl): i32 {
+  let stage = sc.stage;
+  if (stage == DR_PASS) {
+    countEvent(C_ALLOCSTALL_DMA + sc.alloc_zoneidx);     // retry: counted on every pass
+    sc.nr_reclaimed = 0;
+    sc.priority = DEF_PRIORITY;
+    stage = DR_PRIORITY;
   }
-  sc_force_deactivate = false;
-  countAdd(C_MMSIM_DIRECT_RECLAIM_NS, curClock - t0);
-  return result;
+  if (stage == DR_PRIORITY) {
+    sc.nr_scanned = 0;
+    shrinkNodeStart(sc);
+    sc.stage = DR_NODE;
+    return STEP_MORE;
+  }
+  if (stage == DR_NODE) {
+    const r = shrinkNodeStep(sc);
+    if (r != STEP_DONE) return r;
+    // consider_reclaim_throttle: good efficiency wakes the NOPROGRESS sleepers; none at
+    // priority 1 puts this one to sleep
+    if (sc.nr_reclaimed > (sc.nr_scanned >> 3)) {
+      if (waitqueueActive(WQ_RECLAIM_NOPROGRESS)) wakeUpAll(WQ_RECLAIM_NOPROGRESS, curClock);
+    } else if (sc.priority == 1 && sc.nr_reclaimed == 0) {
+      if (skipThrottleNoprogress()) countEvent(C_MMSIM_RECLAIM_THROTTLE_SKIPPED);
+      else {
+        countEvent(C_MMSIM_RECLAIM_THROTTLE_NOPROGRESS);
+        reclaimThrottleSleep(sc, WQ_RECLAIM_NOPROGRESS, jiffyNs);
+        sc.stage = DR_PRIORITY_END;
+        sc.throttled = true;
+        return STEP_SLEEP;
+      }
+    }
+    stage = DR_PRIORITY_END;
+  }
+  // DR_PRIORITY_END
+  if (sc.throttled) { sc.throttled = false; reclaimThrottleWoken(sc); }
+  if (sc.nr_reclaimed < sc.nr_to_reclaim) {
+    if (sc.priority < DEF_PRIORITY - 2) sc.may_writepage = true;
+    sc.priority--;
+    if (sc.priority >= 0) { sc.stage = DR_PRIORITY; return STEP_MORE; }
+  }
+  // the pass is over
+  snapshotRefaults();
+  if (sc.nr_reclaimed == 0) {
+    if (sc.pass == 0) { sc.pass = 1; sc.stage = DR_PASS; return STEP_MORE; }   // !memcg_full_walk: walk again
+    // nothing reclaimed with some active list skipped: retry forcing deactivation
+    if (sc.pass == 1 && sc.skipped_deactivate) {
+      sc.pass = 2; sc.force_deactivate = true; sc.skipped_deactivate = false;
+      sc.stage = DR_PASS;
+      return STEP_MORE;
+    }
+  }
+  sc.force_deactivate = false;
+  sc.stage = DR_IDLE;
+  const ns = curClock - sc.t0;
+  countAdd(C_MMSIM_DIRECT_RECLAIM_NS, ns);
+  if (<u64>ns > count(C_MMSIM_DIRECT_RECLAIM_MAX_NS)) countAdd(C_MMSIM_DIRECT_RECLAIM_MAX_NS, <i64>(<u64>ns - count(C_MMSIM_DIRECT_RECLAIM_MAX_NS)));
+  reclaimLatencyRecord(ns);
+  return STEP_DONE;
 }
 
 // --- kswapd ----------------------------------------------------------------------------------
@@ -604,15 +756,19 @@ let bpReclaimed: u64 = 0;
 // sc.cache_trim_mode_failed / sc.no_cache_trim_mode of the balance_pgdat in progress
 let bpCacheTrimModeFailed = false;
 let bpNoCacheTrimMode = false;
-export let kswapdClock: i64 = 0;
 
-export function vmscanInit(): void {
+export function vmscanInit(kswapdEntity: i32): bool {
+  reclaimHist = regionAlloc(<u64>RECLAIM_HIST_BUCKETS * 8);
   kswapdState = KSWAPD_SLEEPING; bpActive = false; kswapdFailures = 0;
   kswapdOrder = 0; kswapdHighestZoneidx = -1; kswapdPrevZoneidx = ZONE_NORMAL;
   pgdatWriteback = false; pgdatDirty = false; lruvecCongested = false;
   refaultsSnapAnon = 0; refaultsSnapFile = 0;
   bpCacheTrimModeFailed = false; bpNoCacheTrimMode = false;
-  kswapdWbThrottled = false; throttledWritten = 0;
+  throttledWritten = 0;
+  const sc = kswapdScanControl();
+  sc.entity = kswapdEntity;
+  sc.is_kswapd = true;
+  return reclaimHist != 0;
 }
 
 /** pgdat_balanced: some eligible zone is above its high watermark for the order. */
@@ -641,18 +797,14 @@ export function wakeupKswapd(order: i32, highestZoneidx: i32): void {
 
 /**
  * kswapd's event. RUNNING: one priority iteration of balance_pgdat (starting a run if none is
- * in progress). NAPPING: the HZ/10 nap of kswapd_try_to_sleep ended.
+ * in progress), its kswapd_shrink_node in steps, yielding between them while others are due,
+ * and sleeping where shrink_node throttles. NAPPING: the HZ/10 nap of kswapd_try_to_sleep ended.
  */
 export function kswapdRun(t: i64): void {
   setCurClock(t);
-  if (kswapdWbThrottled) {
-    // woken from reclaim_throttle(WRITEBACK): by the timeout, or early by writeback completions
-    if (t < kswapdThrottleUntil && throttledWritten <= SWAP_CLUSTER_MAX) { schedule(KSWAPD_ENTITY, kswapdThrottleUntil); return; }
-    kswapdWbThrottled = false;
-    countAdd(C_MMSIM_KSWAPD_THROTTLED_NS, t - kswapdThrottleStart);
-    balanceStepDone(t, throttledFinished, throttledIdx);
-    return;
-  }
+  clearStop();
+  const sc = kswapdScanControl();
+  if (sc.node_stage != SN_IDLE) { kswapdShrinkNode(t); return; }
   if (kswapdState == KSWAPD_NAPPING) {
     // no wake-up during the nap: sleep for good if still balanced
     if (prepareKswapdSleep(kswapdPrevZoneidx)) { kswapdState = KSWAPD_SLEEPING; return; }
@@ -669,48 +821,63 @@ export function kswapdRun(t: i64): void {
     bpCacheTrimModeFailed = false; bpNoCacheTrimMode = false;
     countEvent(C_PAGEOUTRUN);
   }
-  let finished = false;
-  if (pgdatBalanced(kswapdOrder, idx)) finished = true;   // goto out
-  else {
-    sc_is_kswapd = true;
-    sc_priority = bpPriority;
-    sc_reclaim_idx = idx;
-    sc_order = kswapdOrder;
-    sc_may_writepage = !laptopMode() || bpPriority < DEF_PRIORITY - 2;
-    sc_may_unmap = true; sc_may_swap = true;
-    sc_force_deactivate = false;
-    // kswapd_age_node
-    if (canAgeAnon() && inactiveIsLow(LRU_INACTIVE_ANON)) shrinkActiveList(SWAP_CLUSTER_MAX, LRU_ACTIVE_ANON);
-    // kswapd_shrink_node
-    sc_nr_to_reclaim = 0;
-    for (let z = 0; z <= idx; z++) if (populatedZone(z)) {
-      const h = <u64>wmark(z, WMARK_HIGH);
-      sc_nr_to_reclaim += h > SWAP_CLUSTER_MAX ? h : SWAP_CLUSTER_MAX;
+  if (pgdatBalanced(kswapdOrder, idx)) {       // goto out
+    countAdd(C_MMSIM_KSWAPD_NS, curClock - t);
+    balanceStepDone(t, true, idx);
+    return;
+  }
+  sc.priority = bpPriority;
+  sc.reclaim_idx = idx;
+  sc.order = kswapdOrder;
+  sc.may_writepage = !laptopMode() || bpPriority < DEF_PRIORITY - 2;
+  sc.may_unmap = true; sc.may_swap = true;
+  sc.force_deactivate = false;
+  // kswapd_age_node
+  if (canAgeAnon() && inactiveIsLow(LRU_INACTIVE_ANON)) shrinkActiveList(sc, SWAP_CLUSTER_MAX, LRU_ACTIVE_ANON);
+  // kswapd_shrink_node: reclaim to the high watermarks
+  sc.nr_to_reclaim = 0;
+  for (let z = 0; z <= idx; z++) if (populatedZone(z)) {
+    const h = <u64>wmark(z, WMARK_HIGH);
+    sc.nr_to_reclaim += h > SWAP_CLUSTER_MAX ? h : SWAP_CLUSTER_MAX;
+  }
+  sc.nr_scanned = 0;
+  sc.nr_reclaimed = 0;
+  shrinkNodeStart(sc);
+  kswapdShrinkNode(t);
+}
+
+/** kswapd's shrink_node, step by step from event time `t`; then the rest of the iteration. */
+function kswapdShrinkNode(t: i64): void {
+  const sc = kswapdScanControl();
+  for (;;) {
+    const r = shrinkNodeStep(sc);
+    if (r == STEP_DONE) break;
+    if (r == STEP_SLEEP) { countAdd(C_MMSIM_KSWAPD_NS, curClock - t); return; }
+    if (mustYield(KSWAPD_ENTITY, curClock)) {
+      countAdd(C_MMSIM_KSWAPD_NS, curClock - t);
+      yieldAt(KSWAPD_ENTITY, curClock);
+      return;
     }
-    sc_nr_scanned = 0;
-    sc_nr_reclaimed = 0;
-    shrinkNode();
-    const got = sc_nr_reclaimed;
-    bpReclaimed += got;
-    let raise = !(sc_nr_scanned >= sc_nr_to_reclaim);
-    if (raise || got == 0) bpPriority--;
-    if (bpPriority < 1) {
-      // the priority loop ran all the way: restart once with cache_trim_mode off if it failed
-      // in that mode, else count a failure
-      if (bpReclaimed == 0 && !bpNoCacheTrimMode && bpCacheTrimModeFailed) { bpNoCacheTrimMode = true; bpPriority = DEF_PRIORITY; }
-      else {
-        finished = true;
-        if (bpReclaimed == 0) { kswapdFailures++; countEvent(C_MMSIM_KSWAPD_FAILURES); }
-      }
+  }
+  const idx = kswapdPrevZoneidx;
+  let finished = false;
+  const got = sc.nr_reclaimed;
+  bpReclaimed += got;
+  // no need to raise the priority if enough was scanned to meet the high watermark
+  const raise = !(sc.nr_scanned >= sc.nr_to_reclaim);
+  // processes throttled on pfmemalloc_wait may go on once the low watermark is met
+  if (waitqueueActive(WQ_PFMEMALLOC) && allowDirectReclaim()) wakeUpAll(WQ_PFMEMALLOC, curClock);
+  if (raise || got == 0) bpPriority--;
+  if (bpPriority < 1) {
+    // the priority loop ran all the way: restart once with cache_trim_mode off if it failed
+    // in that mode, else count a failure
+    if (bpReclaimed == 0 && !bpNoCacheTrimMode && bpCacheTrimModeFailed) { bpNoCacheTrimMode = true; bpPriority = DEF_PRIORITY; }
+    else {
+      finished = true;
+      if (bpReclaimed == 0) { kswapdFailures++; countEvent(C_MMSIM_KSWAPD_FAILURES); }
     }
   }
   countAdd(C_MMSIM_KSWAPD_NS, curClock - t);
-  if (kswapdWbThrottled) {
-    // asleep in reclaim_throttle: the step ends when it wakes
-    throttledFinished = finished; throttledIdx = idx;
-    schedule(KSWAPD_ENTITY, kswapdThrottleUntil);
-    return;
-  }
   balanceStepDone(t, finished, idx);
 }
 
@@ -734,6 +901,8 @@ function balanceStepDone(t: i64, finished: bool, idx: i32): void {
 
 /** prepare_kswapd_sleep */
 function prepareKswapdSleep(idx: i32): bool {
+  // no process may stay throttled on pfmemalloc_wait while kswapd sleeps
+  if (waitqueueActive(WQ_PFMEMALLOC)) wakeUpAll(WQ_PFMEMALLOC, curClock);
   if (kswapdFailures >= MAX_RECLAIM_RETRIES) return true;
   if (pgdatBalanced(kswapdOrder, idx)) {
     pgdatWriteback = false; pgdatDirty = false; lruvecCongested = false;   // clear_pgdat_congested
@@ -741,4 +910,3 @@ function prepareKswapdSleep(idx: i32): bool {
   }
   return false;
 }
-

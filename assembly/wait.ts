@@ -1,0 +1,131 @@
+// Sleeping inside kernel paths (kernel/sched/wait.c: prepare_to_wait, finish_wait, wake_up;
+// kernel/time/timer.c: schedule_timeout). A sleeper is an entity of the event queue: while it
+// waits it has no event, or one at its timeout; a wake-up moves that event to the waker's
+// time. The event heap stays the only clock. The code that sleeps keeps its own resume point
+// (a stage in its record); this file only queues, times and wakes.
+//
+// A kernel path that sleeps or yields sets `stopNow` and returns to its caller with "not yet";
+// the caller unwinds to the scheduler without rescheduling the entity, which is already
+// queued (at its timeout, its wake-up, or — for a yield — at its own clock).
+import { regionAlloc } from './mem';
+import { schedule, scheduleNoLater, cancel, peekTime, peekId, EV_NONE } from './events';
+
+/** pgdat->reclaim_wait[VMSCAN_THROTTLE_*] */
+export const WQ_RECLAIM_WRITEBACK: i32 = 0;
+export const WQ_RECLAIM_ISOLATED: i32 = 1;
+export const WQ_RECLAIM_NOPROGRESS: i32 = 2;
+export const WQ_RECLAIM_CONGESTED: i32 = 3;
+/** pgdat->pfmemalloc_wait: direct reclaimers throttled until kswapd restores free pages */
+export const WQ_PFMEMALLOC: i32 = 4;
+export const NR_WAIT_QUEUES: i32 = 5;
+
+let nEntities: i32 = 0;
+let waitingOn: usize = 0;   // i32 per entity: the queue it waits on, or -1
+let nextWaiter: usize = 0;  // i32 per entity: the next waiter in its queue, or -1
+let wokenFlag: usize = 0;   // u8 per entity: a wake-up (not the timeout) ended its last sleep
+const qHead: usize = memory.data(NR_WAIT_QUEUES * 4);
+const qTail: usize = memory.data(NR_WAIT_QUEUES * 4);
+const qLen: usize = memory.data(NR_WAIT_QUEUES * 4);
+
+/** Set when the running actor's kernel path went to sleep or yielded: unwind, don't reschedule. */
+export let stopNow: bool = false;
+export function clearStop(): void { stopNow = false; }
+
+@inline function ld(base: usize, i: i32): i32 { return load<i32>(base + (<usize>i << 2)); }
+@inline function st(base: usize, i: i32, v: i32): void { store<i32>(base + (<usize>i << 2), v); }
+
+export function waitInit(entities: i32): bool {
+  nEntities = entities;
+  waitingOn = regionAlloc(<u64>entities * 4);
+  nextWaiter = regionAlloc(<u64>entities * 4);
+  wokenFlag = regionAlloc(<u64>entities);
+  if (waitingOn == 0 || nextWaiter == 0 || wokenFlag == 0) return false;
+  for (let e = 0; e < entities; e++) { st(waitingOn, e, -1); st(nextWaiter, e, -1); }
+  for (let q = 0; q < NR_WAIT_QUEUES; q++) { st(qHead, q, -1); st(qTail, q, -1); st(qLen, q, 0); }
+  stopNow = false;
+  return true;
+}
+
+/** waitqueue_active */
+export function waitqueueActive(q: i32): bool { return ld(qLen, q) > 0; }
+export function waitqueueLen(q: i32): i32 { return ld(qLen, q); }
+export function waitingQueue(e: i32): i32 { return ld(waitingOn, e); }
+
+function enqueue(q: i32, e: i32): void {
+  st(waitingOn, e, q); st(nextWaiter, e, -1);
+  const tail = ld(qTail, q);
+  if (tail < 0) st(qHead, q, e); else st(nextWaiter, tail, e);
+  st(qTail, q, e);
+  st(qLen, q, ld(qLen, q) + 1);
+}
+
+/** Unlink `e` from the queue it waits on (a no-op if none). */
+function dequeue(e: i32): void {
+  const q = ld(waitingOn, e);
+  if (q < 0) return;
+  let prev = -1; let cur = ld(qHead, q);
+  while (cur >= 0 && cur != e) { prev = cur; cur = ld(nextWaiter, cur); }
+  if (cur == e) {
+    const nx = ld(nextWaiter, e);
+    if (prev < 0) st(qHead, q, nx); else st(nextWaiter, prev, nx);
+    if (ld(qTail, q) == e) st(qTail, q, prev);
+    st(qLen, q, ld(qLen, q) - 1);
+  }
+  st(waitingOn, e, -1); st(nextWaiter, e, -1);
+}
+
+/**
+ * prepare_to_wait + schedule_timeout: entity `e` sleeps on `q` from `now` until a wake-up or,
+ * if `timeoutNs` ≥ 0, until `now + timeoutNs`. The caller returns "not yet" (stopNow).
+ */
+export function sleepOn(q: i32, e: i32, now: i64, timeoutNs: i64): void {
+  if (ld(waitingOn, e) != q) { dequeue(e); enqueue(q, e); }
+  store<u8>(wokenFlag + <usize>e, 0);
+  if (timeoutNs >= 0) schedule(e, now + timeoutNs); else cancel(e);
+  stopNow = true;
+}
+
+/** schedule_timeout without a queue: sleep until `t`. */
+export function sleepUntil(e: i32, t: i64): void {
+  dequeue(e);
+  store<u8>(wokenFlag + <usize>e, 0);
+  schedule(e, t);
+  stopNow = true;
+}
+
+/** finish_wait: leave the queue (after a timeout). True if a wake-up ended the sleep. */
+export function finishWait(e: i32): bool {
+  dequeue(e);
+  return load<u8>(wokenFlag + <usize>e) != 0;
+}
+
+/** wake_up_all at time `t`: every waiter of `q` runs again at `t` (or earlier, if it was due). */
+export function wakeUpAll(q: i32, t: i64): void {
+  let e = ld(qHead, q);
+  while (e >= 0) {
+    const nx = ld(nextWaiter, e);
+    st(waitingOn, e, -1); st(nextWaiter, e, -1);
+    store<u8>(wokenFlag + <usize>e, 1);
+    scheduleNoLater(e, t);
+    e = nx;
+  }
+  st(qHead, q, -1); st(qTail, q, -1); st(qLen, q, 0);
+}
+
+/** A killed or finished entity leaves whatever queue it was on. */
+export function abandonWait(e: i32): void { dequeue(e); }
+
+/**
+ * cond_resched for a simulated kernel path: true when another entity's event is due before
+ * (t, e) — the path must yield so that it runs first.
+ */
+@inline export function mustYield(e: i32, t: i64): bool {
+  const h = peekTime();
+  return h != EV_NONE && (h < t || (h == t && peekId() < e));
+}
+
+/** Yield: run again at `t`, after whatever is due before. */
+export function yieldAt(e: i32, t: i64): void {
+  schedule(e, t);
+  stopNow = true;
+}
