@@ -71,7 +71,9 @@ export function populatedZone(z: i32): bool { return zf(z, ZF_MANAGED) > 0; }
   return pfn < DMA_END ? ZONE_DMA : (pfn < DMA32_END ? ZONE_DMA32 : ZONE_NORMAL);
 }
 
-@inline function freeHead(z: i32, order: i32): u32 { return freeListBase + <u32>(z * NR_ORDERS + order); }
+@inline export function freeHead(z: i32, order: i32): u32 { return freeListBase + <u32>(z * NR_ORDERS + order); }
+/** zone->free_area[order].nr_free (for the invariant checks). */
+export function zoneNrFree(z: i32, order: i32): i64 { return zf(z, ZF_NR_FREE + order); }
 export function nrFreeListSentinels(): u32 { return <u32>(MAX_NR_ZONES * NR_ORDERS); }
 
 /** int_sqrt as the kernel computes it (floor of the square root). */

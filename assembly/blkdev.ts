@@ -8,7 +8,7 @@ import { regionAlloc } from './mem';
 import { cfg, devCfg } from './config';
 import { G_N_DEVICES, DEV_READ_PAGES_PER_SEC, DEV_WRITE_PAGES_PER_SEC, DEV_READ_LATENCY_NS,
   DEV_WRITE_LATENCY_NS, DEV_QUEUE_DEPTH, C_PGPGIN, C_PGPGOUT } from './generated/abi';
-import { schedule, scheduleNoLater, isScheduled, scheduledAt, cancel } from './events';
+import { schedule, scheduleNoLater } from './events';
 import { clearFlag, setFlag, PG_locked, PG_readio, PG_uptodate } from './page';
 import { endPageWriteback } from './writeback';
 import { acctReclaimWriteback } from './vmscan';
@@ -136,14 +136,6 @@ export function blkComplete(d: i32, now: i64): void {
   if (next >= 0) schedule(deviceEntity(d), next);
 }
 
-
-/** Complete, from inside a long kernel path, the IO of every device that is due by `t`. */
-export function deliverIrqs(t: i64): void {
-  for (let d = 0; d < nDevices; d++) {
-    const id = deviceEntity(d);
-    if (isScheduled(id) && scheduledAt(id) <= t) { cancel(id); blkComplete(d, t); }
-  }
-}
 
 /** When the tag the next request on device `d` would take is free (0 if it never was used). */
 export function blkTagFreeAt(d: i32): i64 {

@@ -3,6 +3,8 @@
 // Ties are broken by entity id, never by insertion order, so the order of events does not
 // depend on how the host slices run() calls.
 import { regionAlloc } from './mem';
+import { recordBug } from './invariants';
+import { DK_TIME_BACKWARDS, FN_SCHEDULE } from './generated/abi';
 
 export const EV_NONE: i64 = -1;
 
@@ -60,8 +62,12 @@ function siftDown(i: i32): void {
   place(i, id);
 }
 
-/** Schedule (or move) entity `id`'s wake-up to time `t`. */
+/**
+ * Schedule (or move) entity `id`'s wake-up to time `t`. Time is causal: nothing is scheduled
+ * before the event being processed; a request to is a detector hit and runs at `now`.
+ */
 export function schedule(id: i32, t: i64): void {
+  if (t < now) { recordBug(DK_TIME_BACKWARDS, 0xFFFF_FFFF, FN_SCHEDULE, <f64>(t - now)); t = now; }
   store<i64>(when + (<usize>id << 3), t);
   const p = load<i32>(pos + (<usize>id << 2));
   if (p < 0) {
@@ -100,7 +106,9 @@ export function peekId(): i32 { return size == 0 ? -1 : idAt(0); }
 /** Remove and return the earliest entity; the clock moves to its time. */
 export function pop(): i32 {
   const id = idAt(0);
-  now = timeOf(id);
+  const t = timeOf(id);
+  if (t < now) recordBug(DK_TIME_BACKWARDS, 0xFFFF_FFFF, FN_SCHEDULE, <f64>(t - now));
+  now = t;
   cancel(id);
   lastEventId = id;
   return id;

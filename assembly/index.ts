@@ -3,9 +3,9 @@
 // through typed-array views at the addresses these return. All numbers, no strings.
 import { setWalkAhead as setWalkAheadMode } from './workload';
 import { regionsReset, regionAlloc, regionsEnd } from './mem';
-import { setConfig, configTablesLoad, cfg, procCfg, vmaCfg } from './config';
+import { setConfig, configTablesLoad, cfg, procCfg, vmaCfg, lockCfg } from './config';
 import { G_MEMORY_PAGES, G_DURATION_NS, G_SERIES_INTERVAL_NS, G_N_PROCS, G_N_DEVICES, G_SWAP_PAGES,
-  G_SWAP_DEVICE, G_VERSION, PROC_FIRST_VMA, PROC_N_VMAS, VMA_SIZE_PAGES, NR_COUNTERS, DET_STRIDE,
+  G_SWAP_DEVICE, G_VERSION, G_N_LOCKS, G_CHECK, LOCK_KIND, LOCK_KIND_RWSEM, PROC_FIRST_VMA, PROC_N_VMAS, VMA_SIZE_PAGES, NR_COUNTERS, DET_STRIDE,
   STATUS_OK, STATUS_BAD_CONFIG, STATUS_NO_MEMORY } from './generated/abi';
 import { pagesInit, nrPages } from './page';
 import { vmstatInit, countersBase, seriesBase, seriesRows as rows } from './vmstat';
@@ -27,8 +27,9 @@ import { count } from './vmstat';
 import { C_NR_DIRTY, C_NR_WRITEBACK } from './generated/abi';
 import { writebackInit, wbInfoFill, WBINFO_STRIDE, nWbs, taskSeriesPtr as tsp, taskSeriesRowsN, TASK_SERIES_FIELDS, pauseHistPtr as php, pauseHistLen as phl, flushHistPtr as fhp, flushHistLen as fhl } from './writeback';
 import { flusherInit } from './flusher';
-import { schedInit, runEvents, nrEntities, liveTaskCount, KSWAPD_ENTITY } from './sched';
-import { invariantsInit, setInvariantMode, checkInvariants as check, detectorsBase, detectorsLen as dlen,
+import { schedInit, runEvents, nrEntities, firstTaskEntity, liveTaskCount, KSWAPD_ENTITY } from './sched';
+import { lockingInit, setLockKind, LOCK_MUTEX, LOCK_RWSEM } from './locking';
+import { invariantsInit, invariantsScratchInit, breakInvariant as breakInv, setInvariantMode, checkInvariants as check, detectorsBase, detectorsLen as dlen,
   detectorsTotal as dtotal } from './invariants';
 
 export const ABI_VERSION: i32 = 1;
@@ -69,9 +70,13 @@ export function init(): i32 {
   if (!pagesInit(pages, sentinels)) return STATUS_NO_MEMORY;
   if (!vmstatInit(samples)) return STATUS_NO_MEMORY;
   if (!invariantsInit()) return STATUS_NO_MEMORY;
+  if (cfg(G_CHECK) != 0 && !invariantsScratchInit(pages, <u32>cfg(G_SWAP_PAGES))) return STATUS_NO_MEMORY;
   const entities = nrEntities(nProcs, <i32>cfg(G_N_DEVICES));
   if (!eventsInit(entities)) return STATUS_NO_MEMORY;
   if (!waitInit(entities)) return STATUS_NO_MEMORY;
+  const nLockDefs = <i32>cfg(G_N_LOCKS);
+  if (!lockingInit(nLockDefs, entities, firstTaskEntity(<i32>cfg(G_N_DEVICES)))) return STATUS_NO_MEMORY;
+  for (let l = 0; l < nLockDefs; l++) setLockKind(l, <i32>lockCfg(l, LOCK_KIND) == LOCK_KIND_RWSEM ? LOCK_RWSEM : LOCK_MUTEX);
   if (!randomInit(nProcs + 1)) return STATUS_NO_MEMORY;
   if (!blkInit()) return STATUS_NO_MEMORY;
   if (!filemapInit()) return STATUS_NO_MEMORY;
@@ -114,6 +119,8 @@ export function setInvariants(mode: i32): void { setInvariantMode(mode); }
 /** Walk ahead over large ranges (the default) or not: results must not change (tests). */
 export function setWalkAhead(on: i32): void { setWalkAheadMode(on != 0); }
 export function checkInvariants(): i32 { return check(); }
+/** Tests of the checker only: break an invariant on purpose (see invariants.ts). */
+export function breakInvariant(kind: i32): i32 { return breakInv(kind); }
 export function wbInfoPtr(): usize { return wbInfoFill(); }
 export function wbInfoStride(): i32 { return WBINFO_STRIDE; }
 export function wbCount(): i32 { return nWbs; }

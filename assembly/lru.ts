@@ -113,6 +113,11 @@ export function lruBatchesInit(cpus: i32): bool {
   return batches != 0;
 }
 
+/** CPUs with an lru_add batch (tasks' and the kernel threads' one), their lengths and folios. */
+export function lruBatchCpus(): i32 { return nCpus + 1; }
+export function lruBatchLen(cpu: i32): i32 { return load<i32>(batchAddr(cpu)); }
+export function lruBatchAt(cpu: i32, i: i32): u32 { return load<u32>(batchAddr(cpu) + 4 + (<usize>i << 2)); }
+
 @inline function batchAddr(cpu: i32): usize { return batches + <usize>(cpu * (FOLIO_BATCH_SIZE + 1)) * 4; }
 @inline function thisCpu(): i32 { return currentTask >= 0 ? currentTask : nCpus; }
 

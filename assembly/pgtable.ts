@@ -3,7 +3,7 @@
 // from the page allocator (GFP_PGTABLE_USER), so page tables cost memory as they do in the
 // kernel (NR_PAGETABLE) and their allocation can enter reclaim.
 import { regionAlloc } from './mem';
-import { setFlags, PG_table } from './page';
+import { setFlags, setRefcount, PG_table } from './page';
 import { allocPages, freePages, ZONE_NORMAL, NO_PAGE } from './alloc';
 import { countAdd } from './vmstat';
 import { C_NR_PAGE_TABLE_PAGES } from './generated/abi';
@@ -80,6 +80,7 @@ export function tableFree(id: u32): void {
   pgtableFrees++;
   const pfn = load<u32>(tableFrame + (<usize>id << 2));
   setFlags(pfn, 0);
+  setRefcount(pfn, 0);          // pagetable_free → __free_page drops the allocation's reference
   freePages(pfn, 0);
   countAdd(C_NR_PAGE_TABLE_PAGES, -1);
   store<u32>(freeIds + (<usize>nFree << 2), id); nFree++;

@@ -109,5 +109,6 @@ export function scanControlsInit(reclaimers: i32, holdBase: u32): bool {
 @inline export function scanControlOf(reclaimer: i32): ScanControl {
   return changetype<ScanControl>(records + <usize>reclaimer * RECORD_BYTES);
 }
+export function nrReclaimers(): i32 { return nRecords; }
 @inline export function kswapdScanControl(): ScanControl { return scanControlOf(0); }
 @inline export function taskScanControl(t: i32): ScanControl { return scanControlOf(1 + t); }

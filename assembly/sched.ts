@@ -6,7 +6,8 @@
 import { cfg, procCfg, phaseCfg } from './config';
 import { G_N_PROCS, G_HZ, G_DURATION_NS, G_SERIES_INTERVAL_NS, G_COST_ACCESS, G_COST_SYSCALL_PAGE, G_SEED,
   G_NO_EARLY_END, PROC_START_NS, PH_OP, PH_TARGET, PH_PATTERN, PH_WRITE_FRACTION, PH_RATE_PER_SEC,
-  PH_ACCESSES, PH_IO_PAGES, PH_THINK_NS, OP_ACCESS, OP_READ, OP_SLEEP, OP_SYNC, C_MMSIM_SYNC_CALLS,
+  PH_ACCESSES, PH_IO_PAGES, PH_THINK_NS, PH_LOCK_WRITE, OP_ACCESS, OP_READ, OP_SLEEP, OP_SYNC, OP_LOCK, OP_UNLOCK,
+  FN_MUTEX_LOCK, FN_DOWN_WRITE, FN_DOWN_READ, G_HUNG_TASK_TIMEOUT_NS, C_MMSIM_SYNC_CALLS,
   C_MMSIM_SYNC_NS, C_MMSIM_ACCESSES, C_MMSIM_RESIDENT_HITS, C_MMSIM_TASKS_FINISHED, C_MMSIM_EVENTS,
   C_MMSIM_ALLOC_FAILURES, STATUS_TIME_LIMIT, STATUS_BUDGET, STATUS_FINISHED } from './generated/abi';
 import { now, pop, peekTime, peekId, schedule, cancel, setNow, EV_NONE } from './events';
@@ -23,7 +24,8 @@ import { kswapdRun } from './vmscan';
 import { nextF64, randomSeed } from './random';
 import { NO_PAGE, allocInProgress, allocSlowpathRun, allocAbandon } from './alloc';
 import { taskScanControl } from './scan_control';
-import { stopNow, clearStop, abandonWait } from './wait';
+import { lockAcquire, lockRelease, lockKind, locksAbandon, checkHungTasks, LOCK_MUTEX } from './locking';
+import { stopNow, clearStop } from './wait';
 import { lruAddDrainCpu } from './lru';
 import { T_CLOCK, T_STATE, T_PHASE, T_PHASE_END, T_DONE, T_NEXT_ISSUE, T_SYS_LEFT, T_SYS_POS, T_POP_VMA,
   T_POP_VPN, T_N, T_BASE, T_PEND, T_PEND_WRITE, T_SLICED, T_BDP_AGAIN, T_SYNC_TARGET,
@@ -38,6 +40,8 @@ const FIRST_DEVICE: i32 = 3;
 @inline export function deviceEntity(d: i32): i32 { return FIRST_DEVICE + d; }
 @inline function taskEntity(t: i32): i32 { return FIRST_DEVICE + nDevices + t; }
 export function nrEntities(nProcs: i32, nDevs: i32): i32 { return FIRST_DEVICE + nDevs + nProcs; }
+/** The entity of the first task (tasks follow in order). */
+export function firstTaskEntity(nDevs: i32): i32 { return FIRST_DEVICE + nDevs; }
 
 /** The clock of the actor running now (a task, kswapd or the flusher). */
 export let curClock: i64 = 0;
@@ -54,6 +58,7 @@ export function canSleep(): bool { return currentTask >= 0; }
 
 export let nTasks: i32 = 0;
 let durationNs: i64 = 0;
+let hungTaskTimeoutNs: i64 = 0;
 let intervalNs: i64 = 0;
 let costAccess: i64 = 1;
 let costSyscallPage: i64 = 1;
@@ -78,6 +83,7 @@ export function schedInit(): bool {
   if (hz < 1) hz = 1000;
   jiffyNs = 1_000_000_000 / hz;
   durationNs = <i64>cfg(G_DURATION_NS);
+  hungTaskTimeoutNs = <i64>cfg(G_HUNG_TASK_TIMEOUT_NS);
   intervalNs = <i64>cfg(G_SERIES_INTERVAL_NS);
   costAccess = <i64>cfg(G_COST_ACCESS); if (costAccess < 1) costAccess = 1;
   costSyscallPage = <i64>cfg(G_COST_SYSCALL_PAGE); if (costSyscallPage < 1) costSyscallPage = 1;
@@ -109,6 +115,7 @@ export function taskKilled(t: i32): void {
   cancel(taskEntity(t));
   // asleep in the allocator (not the task whose own allocation chose it: that one ends itself)
   if (t != currentTask) allocAbandon(t);
+  locksAbandon(taskEntity(t), curClock);     // exit drops the locks it holds or waits for
   lruAddDrainCpu(t);            // its CPU's batch goes to the lists (or is freed)
   taskEnded(curClock);
 }
@@ -216,6 +223,19 @@ function runTask(t: i32, limit: i64, now: i64): void {
         continue;
       }
       clock += jiffyNs;
+      hTime = refreshHorizon(limit); hId = horizonId;
+      continue;
+    }
+    if (op == OP_LOCK || op == OP_UNLOCK) {
+      // a driver's object lock (or an rwsem) taken or released in a kernel path of the task
+      const l = <i32>phaseCfg(g, PH_TARGET);
+      const write = phaseCfg(g, PH_LOCK_WRITE) != 0;
+      if (op == OP_LOCK) {
+        const func = lockKind(l) == LOCK_MUTEX ? FN_MUTEX_LOCK : (write ? FN_DOWN_WRITE : FN_DOWN_READ);
+        if (!lockAcquire(l, me, write, func, clock)) { blocked = true; break; }
+      } else lockRelease(l, me, clock);
+      clock += costAccess;
+      if (!enterNextPhase(t, clock)) { state = TS_DONE; break; }
       hTime = refreshHorizon(limit); hId = horizonId;
       continue;
     }
@@ -345,7 +365,14 @@ function runTask(t: i32, limit: i64, now: i64): void {
   setTf(t, T_STATE, state);
   // asleep or yielded inside a kernel path: the wait queue or the yield has scheduled it
   if (blocked) { setTf(t, T_SLICED, 0); return; }
-  if (state == TS_DONE) { countEvent(C_MMSIM_TASKS_FINISHED); lruAddDrainCpu(t); taskEnded(clock); return; }
+  if (state == TS_DONE) {
+    countEvent(C_MMSIM_TASKS_FINISHED);
+    allocAbandon(t);             // a page its last, unretried allocation left behind
+    locksAbandon(me, clock);     // a task that ends gives back the locks it still holds
+    lruAddDrainCpu(t);
+    taskEnded(clock);
+    return;
+  }
   // a stop at the slice's end is not an event of the simulation (results must not depend on slicing)
   // (it is one when the task could have gone on but for the limit)
   const nt = peekTime(); const nid = peekId();
@@ -367,13 +394,14 @@ function sampleNow(t: i64): void {
   // /proc/vmstat computes nr_dirty_threshold and nr_dirty_background_threshold when read
   globalDirtyLimits();
   if (invariantMode >= INV_AT_SAMPLES) checkInvariants();
+  checkHungTasks(t, hungTaskTimeoutNs);
   seriesSample(t);
   taskSeriesSample();
   lastSampleAt = t;
 }
 
 /** After each shrink_node in the strictest checking mode. */
-export function checkAfterReclaim(): void { if (invariantMode >= INV_EVERY_RECLAIM) checkInvariants(); }
+export function checkAfterReclaim(): void { if (invariantMode >= INV_EVERY_RECLAIM) checkInvariants(false); }
 
 /** run(): process events up to `until` (and the scenario's duration) or `maxEvents`. */
 export function runEvents(until: i64, maxEvents: i32): i32 {

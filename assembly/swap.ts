@@ -38,6 +38,8 @@ export function swapInit(pages: u32, device: i32): bool {
 }
 
 @inline export function nrSwapFree(): u32 { return freeSlots; }
+/** SWAP_HAS_CACHE of `slot`'s swap_map entry. */
+export function swapHasCache(slot: u32): bool { return (mapAt(slot) & SWAP_HAS_CACHE) != 0; }
 @inline function mapAt(slot: u32): u8 { return load<u8>(swapMap + <usize>slot); }
 @inline function setMapAt(slot: u32, v: u8): void { store<u8>(swapMap + <usize>slot, v); }
 @inline export function swapCacheEntry(slot: u32): u32 { return load<u32>(swapCache + (<usize>slot << 2)); }

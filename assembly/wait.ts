@@ -30,6 +30,7 @@ const qLen: usize = memory.data(NR_WAIT_QUEUES * 4);
 /** Set when the running actor's kernel path went to sleep or yielded: unwind, don't reschedule. */
 export let stopNow: bool = false;
 export function clearStop(): void { stopNow = false; }
+export function setStop(): void { stopNow = true; }
 
 @inline function ld(base: usize, i: i32): i32 { return load<i32>(base + (<usize>i << 2)); }
 @inline function st(base: usize, i: i32, v: i32): void { store<i32>(base + (<usize>i << 2), v); }

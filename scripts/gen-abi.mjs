@@ -39,6 +39,7 @@ fields('FILE_', config.FILE_FIELDS);
 fields('PROC_', config.PROC_FIELDS);
 fields('VMA_', config.VMA_FIELDS);
 fields('PH_', config.PHASE_FIELDS);
+fields('LOCK_', config.LOCK_FIELDS);
 fields('DET_', config.DETECTOR_FIELDS);
 function enumOf(prefix, obj) {
   for (const [k, v] of Object.entries(obj)) out.push(`export const ${prefix}${constName(k)}: i32 = ${v};`);
@@ -46,6 +47,7 @@ function enumOf(prefix, obj) {
 }
 enumOf('VMA_KIND_', config.VMA_KIND);
 enumOf('OP_', config.PHASE_OP);
+enumOf('LOCK_KIND_', config.LOCK_KIND);
 enumOf('PAT_', config.PATTERN);
 enumOf('STATUS_', config.STATUS);
 config.DETECTOR_KINDS.forEach((k, i) => out.push(`export const DK_${k.toUpperCase()}: i32 = ${i};`));

@@ -132,6 +132,7 @@ interface RunFlags {
   format: 'text' | 'json';
   quiet?: boolean;
   jobs?: string;
+  check?: boolean;
 }
 
 function addRunCommand(program: Command, io: CliIo, setStatus: (code: number) => void): void {
@@ -147,6 +148,7 @@ function addRunCommand(program: Command, io: CliIo, setStatus: (code: number) =>
     .option('--policy <field=value>', 'same as --set, for policy fields', collectInto(overrides, '--policy'))
     .option('--quiet', 'no progress line and no summary (errors still go to stderr)')
     .option('-j, --jobs <n>', 'worker threads for a machine of several NUMA nodes (default: the available cores); results do not depend on it')
+    .option('--check', 'checking mode (the scenario field check: true): assert that simulated time never goes backwards and check the invariants at every sample; hits are detectors, the exit status stays 0')
     .addHelpText('after', `
 Outputs (written together, or not at all): vmstat.txt, results.json, series.csv.
 
@@ -163,6 +165,7 @@ async function runCommand(name: string, flags: RunFlags, sets: OverrideSpec[], i
   const overrides = [...sets];
   if (flags.seed !== undefined) overrides.push({ set: `seed=${flags.seed}`, label: `--seed ${flags.seed}` });
   if (flags.duration !== undefined) overrides.push({ set: `duration=${flags.duration}`, label: `--duration ${flags.duration}` });
+  if (flags.check) overrides.push({ set: 'check=true', label: '--check' });
   const scenario = loadScenario(name, overrides);
   const outDir = flags.out ?? join('out', scenario.name);
   await assertReplaceableDirectory(outDir, OUTPUT_FILES).catch((error: Error) => {

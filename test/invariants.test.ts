@@ -1,7 +1,9 @@
 /**
  * Property test: over random machines and workloads, every frame keeps 0 ≤ mapcount ≤ refcount
  * and every LRU list's length equals its counter after every shrink_node pass (the core's
- * checker runs in mode 2 and records any violation as a detector hit).
+ * checker runs in mode 2 and records any violation as a detector hit); in the checking mode
+ * (check: true) also the free lists, mapcounts against PTEs, swap counts against swap PTEs and
+ * the one state of every frame, with two tasks reclaiming at once.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -35,6 +37,8 @@ function build(p: Params) {
 name: prop
 description: random machine
 duration: 300ms
+check: true
+series: { interval: 10ms }
 machine: { memory: ${p.memoryMiB}MiB }
 vm: { swappiness: ${p.swappiness} }
 devices:
@@ -51,6 +55,11 @@ ${locked}
       - { op: access, target: heap, pattern: ${p.pattern}, writeFraction: ${p.writeFraction}, duration: 100ms }
 ${mappedPhase}
     loop: true
+  app2:
+    vmas:
+      heap: { type: anon, size: ${Math.max(4, p.heapMiB >> 1)}MiB }
+    workload:
+      - { op: access, target: heap, pattern: uniform, writeFraction: 0.5, rate: 100000 }
 ${file ? `  io:\n    workload:\n      - { op: ${p.fileOp}, target: data, pattern: sequential, ioSize: 64KiB, duration: 100ms }\n    loop: true` : ''}
 `);
 }
@@ -67,4 +76,39 @@ test('refcount ≥ mapcount ≥ 0 and LRU lengths equal their counters after eve
     }),
     { numRuns: 25, seed: 42 },
   );
+});
+
+test('the checking mode finds a broken mapcount, swap count and a leaked frame', () => {
+  const scenario = scenarioFromYaml(`
+name: broken
+description: a run whose core state is broken on purpose after its first slice
+duration: 200ms
+check: true
+machine: { memory: 64MiB }
+devices:
+  ssd: { readBandwidth: 1GB/s, writeBandwidth: 500MB/s, readLatency: 50us, writeLatency: 100us }
+swap: { size: 128MiB, device: ssd }
+processes:
+  app:
+    vmas: { heap: { type: anon, size: 96MiB } }
+    workload: [{ op: access, target: heap, pattern: uniform, writeFraction: 1 }]
+`);
+  const expected = { 1: 'mmsim_mapcount_mismatch', 2: 'mmsim_swap_count_mismatch', 3: 'mmsim_frame_state' } as const;
+  for (const kind of [1, 2, 3] as const) {
+    let broken = -1;
+    const r = runScenario(scenario, {
+      sliceNs: 50e6,
+      wrapCore: (core) => ({
+        ...core,
+        run: (until: number, maxEvents: number) => {
+          const status = core.run(until, maxEvents);
+          if (broken < 0 && core.nowNs() >= 100e6) broken = core.breakInvariant(kind);
+          return status;
+        },
+      }),
+    });
+    assert.ok(broken >= 0, `nothing to break for kind ${kind}`);
+    const kinds = new Set(r.detectors.map((d) => d.kind));
+    assert.ok(kinds.has(expected[kind]), `kind ${kind}: ${[...kinds].join(', ')}`);
+  }
 });

@@ -118,7 +118,7 @@ describe('defaults', () => {
     });
     assert.deepEqual(app.workload[0], {
       op: 'access', target: 'heap', pattern: 'sequential', theta: 0.99, hotFraction: 0.2, hotProbability: 0.8,
-      writeFraction: 0, rate: 0, accesses: 0, duration: 0, scramble: true, start: 0, length: 0, ioSize: 4096, think: 0,
+      writeFraction: 0, rate: 0, accesses: 0, duration: 0, scramble: true, start: 0, length: 0, ioSize: 4096, think: 0, mode: 'write',
     });
   });
 
@@ -281,12 +281,13 @@ describe('field reference', () => {
   const byPath = new Map(fields.map((f) => [f.path, f]));
 
   it('lists every field with a description', () => {
-    // top 4 + machine 5 + vm 12 + costs 7 + device 8 + swap 2 + file 2 + process 4 + vma 8 + phase 15 + series 1
-    assert.equal(fields.length, 68);
+    // top 5 (check) + machine 5 + vm 12 + costs 7 + device 8 + swap 2 + file 2 + kernel 1 + lock 1 + process 4
+    // + vma 8 + phase 16 + series 1
+    assert.equal(fields.length, 72);
     for (const f of fields) assert.ok(f.description.length > 5, `${f.path} has a description`);
     for (const path of ['machine.memory', 'vm.lowmem_reserve_ratio', 'costs.rmapWalk', 'devices.<name>.queueDepth',
       'swap.device', 'files.<name>.size', 'processes.<name>.vmas.<name>.populate', 'processes.<name>.workload.<i>.think',
-      'series.interval']) {
+      'series.interval', 'kernel.hung_task_timeout_secs', 'locks.<name>.kind', 'check', 'processes.<name>.workload.<i>.mode']) {
       assert.ok(byPath.has(path), path);
     }
   });

@@ -25,8 +25,14 @@ export const GLOBAL_FIELDS = [
   'costRmapWalk',
   // tables
   'devicesOff', 'nDevices', 'filesOff', 'nFiles', 'procsOff', 'nProcs', 'vmasOff', 'nVmas',
-  'phasesOff', 'nPhases',
+  'phasesOff', 'nPhases', 'locksOff', 'nLocks',
+  // kernel.hung_task_timeout_secs in ns (0 = off); the checking mode (--check)
+  'hungTaskTimeoutNs', 'check',
 ] as const;
+
+/** Sleeping locks the workloads take (kernel/locking): a mutex, or an rwsem like mmap_lock. */
+export const LOCK_FIELDS = ['kind'] as const;
+export const LOCK_KIND = { mutex: 0, rwsem: 1 } as const;
 
 /** Block devices: a FIFO queue of requests served at the given bandwidth after a fixed latency. */
 export const DEVICE_FIELDS = [
@@ -48,9 +54,9 @@ export const VMA_KIND = { anon: 0, file: 1 } as const;
 export const PHASE_FIELDS = [
   'op', 'target', 'pattern', 'theta', 'hotFraction', 'hotProbability', 'writeFraction',
   'ratePerSec', 'accesses', 'durationNs', 'scramble', 'startPage', 'lengthPages', 'ioPages',
-  'thinkNs',
+  'thinkNs', 'lockWrite',
 ] as const;
-export const PHASE_OP = { access: 0, read: 1, write: 2, sleep: 3, sync: 4 } as const;
+export const PHASE_OP = { access: 0, read: 1, write: 2, sleep: 3, sync: 4, lock: 5, unlock: 6 } as const;
 export const PATTERN = { sequential: 0, uniform: 1, zipf: 2, hotcold: 3 } as const;
 
 /** Status codes returned by init() and run(). */
@@ -59,18 +65,21 @@ export const STATUS = {
   badConfig: 10, noMemory: 11, bug: 12,
 } as const;
 
-/** Detector record: 6 f64 per hit. */
-export const DETECTOR_FIELDS = ['kind', 'timeNs', 'pfn', 'task', 'func', 'value'] as const;
+/** Detector record: 8 f64 per hit (`lock` and `owner`, an entity, for the lock detectors; else -1). */
+export const DETECTOR_FIELDS = ['kind', 'timeNs', 'pfn', 'task', 'func', 'value', 'lock', 'owner'] as const;
 
 /** Kinds of detector hits; `func` indexes KERNEL_FUNCS. */
 export const DETECTOR_KINDS = [
   'refcount_negative', 'mapcount_exceeds_refcount', 'lru_count_mismatch', 'free_page_in_use',
-  'bad_pte', 'oom_no_victim', 'alloc_failed',
+  'bad_pte', 'oom_no_victim', 'alloc_failed', 'deadlock', 'hung_task', 'unlock_not_held', 'time_backwards',
+  'free_list_mismatch', 'mapcount_mismatch', 'swap_count_mismatch', 'frame_state',
 ] as const;
 
 export const KERNEL_FUNCS = [
   'folio_put', 'folio_remove_rmap_pte', 'shrink_folio_list', 'check_lru_counts',
   '__free_pages', 'handle_mm_fault', 'out_of_memory', '__alloc_pages_slowpath',
+  'mutex_lock', 'down_write', 'down_read', 'mutex_unlock', 'schedule',
+  'check_free_lists', 'check_mapcounts', 'check_swap_map', 'check_frame_states',
 ] as const;
 
 /**

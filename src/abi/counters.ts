@@ -139,5 +139,7 @@ export const COUNTERS: readonly CounterDef[] = [
   { name: 'mmsim_oom_pages_freed', kind: 'event', doc: 'pages freed by tearing down OOM-killed processes' },
   { name: 'mmsim_tasks_finished', kind: 'event', doc: 'tasks whose workload completed' },
   { name: 'mmsim_events', kind: 'event', doc: 'discrete events processed' },
+  { name: 'mmsim_deadlock', kind: 'event', doc: 'wait-for cycles over sleeping locks: each is listed under detectors with every member (task, the lock it waits for, its owner, the kernel function it waits in); the members stay asleep' },
+  { name: 'mmsim_hung_task', kind: 'event', doc: 'tasks asleep on a lock, outside any cycle, for longer than kernel.hung_task_timeout_secs (khungtaskd), each listed under detectors' },
   { name: 'mmsim_bug', kind: 'event', doc: 'simulated kernel BUG_ON/WARN_ON analogs hit (each listed under detectors)' },
 ];

@@ -3,8 +3,8 @@
  * indices here; sizes become pages, rates pages per second, times nanoseconds.
  */
 import {
-  GLOBAL_FIELDS, DEVICE_FIELDS, FILE_FIELDS, PROC_FIELDS, VMA_FIELDS, PHASE_FIELDS,
-  VMA_KIND, PHASE_OP, PATTERN,
+  GLOBAL_FIELDS, DEVICE_FIELDS, FILE_FIELDS, PROC_FIELDS, VMA_FIELDS, PHASE_FIELDS, LOCK_FIELDS,
+  VMA_KIND, PHASE_OP, PATTERN, LOCK_KIND,
 } from '../abi/config.js';
 import type { Scenario } from '../scenario/types.js';
 
@@ -29,12 +29,14 @@ export interface Encoded {
   deviceNames: string[];
   fileNames: string[];
   processNames: string[];
+  lockNames: string[];
 }
 
 export function encodeScenario(s: Scenario, seed: number, opts: { noEarlyEnd?: boolean } = {}): Encoded {
   const deviceNames = Object.keys(s.devices);
   const fileNames = Object.keys(s.files);
   const processNames = Object.keys(s.processes);
+  const lockNames = Object.keys(s.locks);
   const devIndex = (name: string): number => {
     const i = deviceNames.indexOf(name);
     if (i < 0) throw new Error(`encode: unknown device ${name}`);
@@ -80,12 +82,13 @@ export function encodeScenario(s: Scenario, seed: number, opts: { noEarlyEnd?: b
       let target = -1;
       if (ph.op === 'access') target = firstVma + vmaNames.indexOf(ph.target);
       else if (ph.op === 'read' || ph.op === 'write') target = fileIndex(ph.target);
+      else if (ph.op === 'lock' || ph.op === 'unlock') target = lockNames.indexOf(ph.target);
       pack(PHASE_FIELDS, {
         op: PHASE_OP[ph.op], target, pattern: PATTERN[ph.pattern], theta: ph.theta,
         hotFraction: ph.hotFraction, hotProbability: ph.hotProbability, writeFraction: ph.writeFraction,
         ratePerSec: ph.rate, accesses: ph.accesses, durationNs: ph.duration, scramble: ph.scramble ? 1 : 0,
         startPage: pages(ph.start), lengthPages: pages(ph.length), ioPages: Math.max(1, Math.ceil(ph.ioSize / PAGE_SIZE)),
-        thinkNs: ph.think,
+        thinkNs: ph.think, lockWrite: ph.mode === 'write' ? 1 : 0,
       }, phases);
       nPhases++;
     }
@@ -101,6 +104,9 @@ export function encodeScenario(s: Scenario, seed: number, opts: { noEarlyEnd?: b
   const procsOff = filesOff + files.length;
   const vmasOff = procsOff + procs.length;
   const phasesOff = vmasOff + vmas.length;
+  const locksOff = phasesOff + phases.length;
+  const locks: number[] = [];
+  for (const name of lockNames) pack(LOCK_FIELDS, { kind: LOCK_KIND[s.locks[name]!.kind] }, locks);
   const head: number[] = [];
   pack(GLOBAL_FIELDS, {
     version: ABI_VERSION,
@@ -120,8 +126,9 @@ export function encodeScenario(s: Scenario, seed: number, opts: { noEarlyEnd?: b
     costScanPage: s.costs.scanPage, costFreePage: s.costs.freePage, costSyscallPage: s.costs.syscallPage,
     costRmapWalk: s.costs.rmapWalk,
     devicesOff, nDevices: deviceNames.length, filesOff, nFiles: fileNames.length, procsOff,
-    nProcs: processNames.length, vmasOff, nVmas, phasesOff, nPhases,
+    nProcs: processNames.length, vmasOff, nVmas, phasesOff, nPhases, locksOff, nLocks: lockNames.length,
+    hungTaskTimeoutNs: s.kernel.hung_task_timeout_secs * 1e9, check: s.check ? 1 : 0,
   }, head);
-  const blob = Float64Array.from([...head, ...devices, ...files, ...procs, ...vmas, ...phases]);
-  return { blob, deviceNames, fileNames, processNames };
+  const blob = Float64Array.from([...head, ...devices, ...files, ...procs, ...vmas, ...phases, ...locks]);
+  return { blob, deviceNames, fileNames, processNames, lockNames };
 }

@@ -77,10 +77,17 @@ export function collect(core: CoreExports, s: Scenario, seed: number, enc: Encod
   const detectors: DetectorHit[] = [];
   for (let i = 0; i < dlen; i++) {
     const d = det.subarray(i * dstride, (i + 1) * dstride);
-    detectors.push({
+    const hit: DetectorHit = {
       kind: `mmsim_${DETECTOR_KINDS[d[0]!] ?? 'unknown'}`, timeNs: d[1]!, pfn: d[2]!,
       task: d[3]!, func: KERNEL_FUNCS[d[4]!] ?? 'unknown', value: d[5]!,
-    });
+    };
+    if (d[6]! >= 0) {
+      // a lock detector: the task by name, the lock it waits for and that lock's owner
+      hit.taskName = d[3]! >= 0 ? enc.processNames[d[3]!] ?? String(d[3]) : 'none';
+      hit.waitsFor = enc.lockNames[d[6]!] ?? String(d[6]);
+      hit.owner = entityName(d[7]!, enc);
+    }
+    detectors.push(hit);
   }
   const zstride = core.zoneInfoStride();
   const zptr = core.zoneInfoPtr();
@@ -142,7 +149,7 @@ export function runScenario(s: Scenario, opts: EngineOptions = {}): RunResult {
   const enc = created.enc;
   const hostPages = created.hostPages.how;
   const core = opts.wrapCore ? opts.wrapCore(created.core) : created.core;
-  core.setInvariants(opts.invariants ?? 0);
+  core.setInvariants(Math.max(opts.invariants ?? 0, s.check ? 1 : 0));
   const slice = opts.sliceNs ?? Math.max(1e6, Math.ceil(s.duration / 200));
   let status: RunResult['status'] = 'ok';
   let error: RunResult['error'];

@@ -10,7 +10,7 @@ import type { Scenario } from '../scenario/types.js';
 import { PAGE_SIZE } from './encode.js';
 
 export const INSTANCE_LIMIT = 0xFFFF_0000;      // what assembly/mem.ts lets regions reach
-const SENTINELS = 10 + 4 * 11;                   // LRU + private lists, buddy free lists
+const SCRATCH_LISTS = 9;                         // LRU lists and reclaim's scratch lists
 const RING_BYTES = 2 * (1 << 18) * 12;           // per device: read and write completion rings
 const SLACK = 1 << 20;                           // small tables (events, inodes, static data)
 const TASK_BYTES = (TASK_FIXED_FIELDS + 2 * LOOKAHEAD) * 8;
@@ -76,19 +76,22 @@ export function memoryNeed(s: Scenario): MemoryNeed {
   const nDevices = Object.keys(s.devices).length;
   const nProcs = Object.keys(s.processes).length;
   const terms = [
-    { name: 'frame table', bytes: 32 * (frames + SENTINELS), how: `32 B × ${frames} frames` },
+    // the sentinels: LRU and scratch lists, one isolation list per reclaimer, buddy free lists
+    { name: 'frame table', bytes: 32 * (frames + SCRATCH_LISTS + nProcs + 1 + 4 * 11), how: `32 B × ${frames} frames` },
     { name: 'page tables', bytes: tables * (4096 + 8), how: `≤ ${tables} tables × 4 KiB (each VMA fully mapped)` },
     { name: 'page cache slots', bytes: filePages * 4, how: `4 B × ${filePages} file pages` },
     { name: 'swap map and swap cache', bytes: swapPages * 5, how: `5 B × ${swapPages} swap slots` },
     { name: 'device queues', bytes: nDevices * RING_BYTES, how: `${nDevices} devices × ${RING_BYTES} B` },
     { name: 'time series', bytes: samples * (COUNTERS.length + 1) * 8, how: `${samples} samples × ${COUNTERS.length + 1} values` },
     { name: 'per-task series', bytes: samples * (nProcs + 1) * 3 * 8, how: `${samples} samples × ${nProcs} tasks × 3 values` },
-    { name: 'histograms and detectors', bytes: 12001 * 8 + 4096 * 6 * 8 + 1024 * 8, how: 'flush ages, pauses, 4096 detector records' },
+    { name: 'histograms and detectors', bytes: 12001 * 8 + 4096 * 8 * 8 + 1024 * 8 + 32 * 8, how: 'flush ages, pauses, reclaim latencies, 4096 detector records' },
     { name: 'device tags', bytes: Object.values(s.devices).reduce((a, d) => a + d.queueDepth * 8, 0), how: 'queueDepth × 8 B per device' },
     { name: 'Zipf tables', bytes: zipfTableBytes(s), how: '16 B a cell of each Zipf phase; a cell from rank a holds max(1, a/256) ranks' },
     { name: 'task table', bytes: (nProcs + 1) * TASK_BYTES, how: `${nProcs} tasks × ${TASK_BYTES} B (fields and the walk-ahead's ${LOOKAHEAD} accesses)` },
+    { name: 'reclaimers and lock waiters', bytes: (nProcs + 1) * 512 + (nProcs + 8) * 96 + Object.keys(s.locks).length * 20, how: 'a scan_control and an allocation record per task and kswapd, wait and lock state per entity' },
     { name: 'small tables', bytes: SLACK, how: 'events, inodes, static data' },
   ];
+  if (s.check) terms.push({ name: 'checking mode', bytes: frames * 5 + swapPages * 4 + 64, how: `5 B × ${frames} frames, 4 B × ${swapPages} swap slots (check: true)` });
   return { total: terms.reduce((a, t) => a + t.bytes, 0), terms };
 }
 

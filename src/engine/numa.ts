@@ -81,7 +81,7 @@ export function runShardedInThread(s: Scenario, opts: EngineOptions = {}): RunRe
   const nodes = Array.from({ length: n }, (_, k) => {
     const ns = nodeScenario(s, k);
     const { core, enc, hostPages } = createCore(ns, nodeSeed(seed, k), opts.module, { noEarlyEnd: true });
-    core.setInvariants(opts.invariants ?? 0);
+    core.setInvariants(Math.max(opts.invariants ?? 0, s.check ? 1 : 0));
     return { ns, core, enc, hostPages };
   });
   const locals = new Float64Array(n * LOCALS);
@@ -127,7 +127,7 @@ export async function runShardedOnWorkers(s: Scenario, workers: number, opts: En
   const threads = Array.from({ length: w }, (_, i) => {
     const mine = Array.from({ length: n }, (_, k) => k).filter((k) => k % w === i);
     const worker = new Worker(new URL('./numa-worker.js', import.meta.url), {
-      workerData: { module, sab, nodes: mine.map((k) => ({ k, scenario: nodeScenario(s, k), seed: nodeSeed(seed, k) })), bounds, invariants: opts.invariants ?? 0 },
+      workerData: { module, sab, nodes: mine.map((k) => ({ k, scenario: nodeScenario(s, k), seed: nodeSeed(seed, k) })), bounds, invariants: Math.max(opts.invariants ?? 0, s.check ? 1 : 0) as 0 | 1 | 2 },
     });
     const done = new Promise<void>((resolve, reject) => {
       worker.on('message', (m: { k: number; out: NodeOutput }) => { outs[m.k] = m.out; });

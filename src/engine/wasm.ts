@@ -50,6 +50,9 @@ export interface CoreExports {
   zipfSelfCheck(n: number, theta: number, samples: number, span: number, bins: number, seed: number): number;
   zipfMassCheck(a: number, b: number, s: number): number;
   checkInvariants(): number;
+  breakInvariant(kind: number): number;
+  reclaimHistPtr(): number;
+  reclaimHistLen(): number;
 }
 
 /** A trap or abort inside the core, with where AssemblyScript says it happened. */

@@ -11,7 +11,12 @@ export interface DetectorHit {
   pfn: number;
   task: number;
   func: string;
+  /** mmsim_deadlock: the member's place in its cycle; mmsim_hung_task: ns asleep. */
   value: number;
+  /** Lock detectors: the task's name, the lock it waits for and that lock's owner. */
+  taskName?: string;
+  waitsFor?: string;
+  owner?: string;
 }
 
 /** A zone's size and watermarks in pages, as /proc/zoneinfo shows them. */

@@ -145,6 +145,18 @@ function phaseTargetSize(s: Scenario, procName: string, proc: Process, phase: Ph
   if (phase.op === 'sleep' || phase.op === 'sync') {
     return phase.target === '' ? 0 : { path: targetPath, message: `"${phase.target}" given for a ${phase.op} phase; remove it` };
   }
+  if (phase.op === 'lock' || phase.op === 'unlock') {
+    const lock = s.locks[phase.target];
+    if (lock) {
+      return lock.kind === 'mutex' && phase.mode === 'read'
+        ? { path: [...path, 'mode'], message: `read given for ${phase.target}, a mutex, which has no shared mode; e.g. mode: write, or locks: { ${phase.target}: { kind: rwsem } }` }
+        : 0;
+    }
+    const known = Object.keys(s.locks);
+    const hint = known.length > 0 ? `the locks are: ${known.join(', ')} (e.g. target: ${known[0]})` : 'define one first, e.g. locks: { obj: { kind: mutex } }';
+    const shown = phase.target === '' ? `missing; op ${phase.op} needs a lock` : `"${phase.target}" is not a lock`;
+    return { path: targetPath, message: `${shown}; ${hint}` };
+  }
   const [pool, what, whatPlural, example] = phase.op === 'access'
     ? [proc.vmas, `VMA of process ${procName}`, `the VMAs of process ${procName}`, 'heap']
     : [s.files, 'file', 'the files', 'data'];
@@ -157,6 +169,9 @@ function phaseTargetSize(s: Scenario, procName: string, proc: Process, phase: Ph
   const shown = phase.target === '' ? `missing; op ${phase.op} needs a ${what}` : `"${phase.target}" is not a ${what}`;
   return { path: targetPath, message: `${shown}; ${hint}` };
 }
+
+/** Phases that walk a range of a VMA or a file. */
+const isRangeOp = (phase: Phase): boolean => phase.op === 'access' || phase.op === 'read' || phase.op === 'write';
 
 function checkWorkload(s: Scenario, procName: string, proc: Process): RawIssue[] {
   const issues: RawIssue[] = [];
@@ -171,13 +186,13 @@ function checkWorkload(s: Scenario, procName: string, proc: Process): RawIssue[]
     const targetSize = phaseTargetSize(s, procName, proc, phase, path);
     if (typeof targetSize !== 'number') {
       issues.push(targetSize);
-    } else if (phase.op !== 'sleep' && phase.op !== 'sync' && phase.start + phase.length > targetSize) {
+    } else if (isRangeOp(phase) && phase.start + phase.length > targetSize) {
       issues.push({
         path: [...path, phase.length > 0 ? 'length' : 'start'],
         message: `start ${formatSizeExact(phase.start)} + length ${formatSizeExact(phase.length)} runs past the end of ` +
           `${phase.target} (${formatSizeExact(targetSize)}); e.g. start: 0, length: ${formatSizeExact(targetSize)}`,
       });
-    } else if (phase.op !== 'sleep' && phase.op !== 'sync' && phase.length === 0 && phase.start >= targetSize) {
+    } else if (isRangeOp(phase) && phase.length === 0 && phase.start >= targetSize) {
       issues.push({
         path: [...path, 'start'],
         message: `${formatSize(phase.start)} leaves nothing of ${phase.target} (${formatSize(targetSize)}); e.g. start: 0`,

@@ -120,9 +120,11 @@ const vma = section('{ type: anon, size: 1GiB }', {
 }).describe('A virtual memory area of a process');
 
 const phase = section('{ op: access, target: heap }', {
-  op: choice(['access', 'read', 'write', 'sleep', 'sync'] as const,
-    'access: loads/stores to a VMA; read/write: syscalls on a file; sleep: idle for duration; sync: sync(2), write every dirty page and wait for it'),
-  target: text('a VMA of this process (access) or a file (read/write); omitted for sleep and sync', { example: 'heap', default: '', pattern: NAME_PATTERN, rule: NAME_RULE }),
+  op: choice(['access', 'read', 'write', 'sleep', 'sync', 'lock', 'unlock'] as const,
+    'access: loads/stores to a VMA; read/write: syscalls on a file; sleep: idle for duration; sync: sync(2), write every dirty page and wait for it; ' +
+    'lock/unlock: take or release one of the scenario\'s sleeping locks (sleeping until it is free), as a driver holds its object lock'),
+  target: text('a VMA of this process (access), a file (read/write) or a lock (lock/unlock); omitted for sleep and sync', { example: 'heap', default: '', pattern: NAME_PATTERN, rule: NAME_RULE }),
+  mode: choice(['write', 'read'] as const, 'lock/unlock of an rwsem: write (down_write, exclusive) or read (down_read, shared); a mutex is always exclusive', 'write'),
   pattern: choice(['sequential', 'uniform', 'zipf', 'hotcold'] as const, 'order of pages touched in the range', 'sequential'),
   theta: number('zipf: skew exponent; higher = more concentrated on few pages', { min: 0, max: 100, exclusiveMin: true, example: '0.99', default: 0.99 }),
   hotFraction: fraction('hotcold: share of the range that is hot', 0.2),
@@ -149,6 +151,15 @@ const processDef = section('{ vmas: { heap: { type: anon, size: 1GiB } }, worklo
     .describe('Phases run in order'),
 }).describe('A task with its own mm');
 
+const kernel = section('{ hung_task_timeout_secs: 120 }', {
+  hung_task_timeout_secs: integer('a task asleep on a lock (outside a deadlock) this long is reported as hung (khungtaskd); 0 = never',
+    { min: 0, max: 2 ** 31 - 1, example: '120', default: 120 }),
+}).prefault({}).describe('Kernel tunables under their /proc/sys/kernel names');
+
+const lock = section('{ kind: mutex }', {
+  kind: choice(['mutex', 'rwsem'] as const, 'mutex: one owner; rwsem: one writer or many readers (like mmap_lock); waiters queue FIFO', 'mutex'),
+}).describe('A sleeping lock');
+
 export const scenarioFileSchema = section('{ machine: { memory: 2GiB }, processes: { ... } }', {
   name: text('scenario name, used for the default output directory (defaults to the file name)', { example: 'default', pattern: NAME_PATTERN, rule: NAME_RULE }),
   description: text('one line saying what the scenario shows', { example: 'reclaim under an anon working set larger than RAM', default: '' }),
@@ -160,6 +171,9 @@ export const scenarioFileSchema = section('{ machine: { memory: 2GiB }, processe
   devices: namedMap('{ ssd: { readBandwidth: 2GB/s } }', device).prefault({}).describe('Block devices, by name'),
   swap,
   files: namedMap('{ data: { size: 8GiB, device: ssd } }', file).prefault({}).describe('Files, by name'),
+  kernel,
+  locks: namedMap('{ obj: { kind: mutex } }', lock).prefault({}).describe("Sleeping locks the workloads' lock/unlock phases take, by name"),
+  check: boolean('checking mode (as mmsim run --check): assert that simulated time never goes backwards and check the invariants at every sample; hits are detectors', false),
   processes: namedMap('{ app: { workload: [{ op: sleep }] } }', processDef).describe('Processes, by name, started in this order'),
   series: section('{ interval: 100ms }', {
     interval: duration('simulated time between time-series samples', { example: '100ms', default: '100ms', positive: true }),

@@ -16,8 +16,16 @@ export interface Scenario {
   devices: Record<string, Device>;
   swap: Swap;
   files: Record<string, FileDef>;
+  kernel: { hung_task_timeout_secs: number };   // /proc/sys/kernel
+  locks: Record<string, LockDef>;
+  check: boolean;                 // checking mode: causality and invariants asserted as it runs
   processes: Record<string, Process>;
   series: { interval: number };   // ns between samples
+}
+
+/** A sleeping lock the workloads take. */
+export interface LockDef {
+  kind: 'mutex' | 'rwsem';
 }
 
 export interface Machine {
@@ -97,8 +105,9 @@ export interface Vma {
 }
 
 export interface Phase {
-  op: 'access' | 'read' | 'write' | 'sleep' | 'sync';
-  target: string;                 // a vma of this process (access) or a file (read/write); '' for sleep
+  op: 'access' | 'read' | 'write' | 'sleep' | 'sync' | 'lock' | 'unlock';
+  target: string;                 // a vma of this process (access), a file (read/write) or a lock; '' for sleep
+  mode: 'write' | 'read';         // lock/unlock of an rwsem
   pattern: 'sequential' | 'uniform' | 'zipf' | 'hotcold';
   theta: number;                  // zipf exponent
   hotFraction: number;            // hotcold: share of pages that are hot
