@@ -35,6 +35,7 @@ function fakeEngine(status: 'ok' | 'error' = 'ok') {
       zones: [{ name: 'Normal', managed: 500_000, min: 1448, low: 1972, high: 2496, lowmemReserve: [0, 0, 0] }],
       wbs: [],
       writeback: { pauses: { count: 0, p50Ms: 0, p90Ms: 0, p99Ms: 0, maxMs: 0 }, flushAge: { count: 0, p50Ms: 0, p90Ms: 0, p99Ms: 0, maxMs: 0 } },
+      reclaim: { directLatency: { count: 0, p50Ms: 0, p90Ms: 0, p99Ms: 0, maxMs: 0 } },
       series: { columns: ['time_s', 'nr_free_pages'], rows: [[0.1, 1000], [0.2, 900]] },
       status,
       ...(status === 'error' ? { error: { message: 'trap: unreachable', simulatedNs: 1.5e9, lastEvent: 'kswapd wakeup' } } : {}),
@@ -87,7 +88,7 @@ describe('mmsim run', () => {
     assert.ok(vmstat.slice(firstSim).every((l) => l.startsWith('mmsim_')), 'simulator counters come after the kernel ones');
 
     const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Record<string, unknown>;
-    assert.deepEqual(Object.keys(results), ['scenario', 'seed', 'simulatedSeconds', 'status', 'counters', 'zones', 'wbs', 'writeback', 'detectorsTotal', 'detectors']);
+    assert.deepEqual(Object.keys(results), ['scenario', 'seed', 'simulatedSeconds', 'status', 'counters', 'zones', 'wbs', 'writeback', 'reclaim', 'detectorsTotal', 'detectors']);
     assert.equal(results.scenario, 'default');
     assert.deepEqual(Object.keys(results.counters as object), COUNTERS.map((c) => c.name));
     assert.ok(!readFileSync(join(out, 'results.json'), 'utf8').includes('wall'), 'no wall-clock figures');
@@ -229,7 +230,7 @@ describe('mmsim scenarios, validate, help', () => {
     const r = await cli(['scenarios']);
     assert.equal(r.code, 0);
     const lines = r.stdout.trimEnd().split('\n');
-    assert.deepEqual(lines.map((l) => l.split(/\s+/)[0]), ['bench-reference', 'default', 'laptop', 'numa-1tib', 'small-fits', 'storage-server']);
+    assert.deepEqual(lines.map((l) => l.split(/\s+/)[0]), ['bench-reference', 'default', 'laptop', 'numa-1tib', 'small-fits', 'storage-server', 'streaming-mmap']);
     assert.ok(lines.every((l) => l.length > 40));
   });
 

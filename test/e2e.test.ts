@@ -83,3 +83,21 @@ test('bad input exits 2 with the field, the value and an example, and writes not
   assert.ok(!existsSync(out));
   assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('bad')), []);
 });
+
+test('vm.dirty_bytes below two pages is refused as the kernel\'s dirty_bytes_min does, exit 2', () => {
+  const out = join(dir, 'bad-dirty');
+  const r = mmsim('run', scenario, '--out', out, '--set', 'vm.dirty_bytes=4KiB');
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /vm\.dirty_bytes/);
+  assert.match(r.stderr, /4KiB is below the kernel's dirty_bytes_min of 2 pages/);
+  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  assert.ok(!existsSync(out));
+  assert.equal(mmsim('validate', scenario, '--set', 'vm.dirty_bytes=8KiB').status, 0);
+});
+
+test('a lock phase on an unknown lock is bad input: exit 2 naming the field and the locks', () => {
+  const r = mmsim('validate', scenario, '--set', 'processes.app.workload.0.op=lock');
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /processes\.app\.workload\.0\.target/);
+  assert.match(r.stderr, /"heap" is not a lock; define one first, e\.g\. locks: \{ obj: \{ kind: mutex \} \}/);
+});

@@ -34,7 +34,7 @@ function assertInvalid(text: string, patterns: RegExp[], overrides: OverrideSpec
 describe('built-in scenarios', () => {
   it('are listed with a one-line description each', () => {
     const names = listBuiltins().map((b) => b.name);
-    assert.deepEqual(names, ['bench-reference', 'default', 'laptop', 'numa-1tib', 'small-fits', 'storage-server']);
+    assert.deepEqual(names, ['bench-reference', 'default', 'laptop', 'numa-1tib', 'small-fits', 'storage-server', 'streaming-mmap']);
     for (const b of listBuiltins()) {
       assert.ok(b.description.length > 20, `${b.name} has a description`);
       assert.ok(!b.description.includes('\n'));

@@ -6,8 +6,8 @@
 import { COUNTERS } from '../abi/counters.js';
 import { STATUS, DETECTOR_KINDS, KERNEL_FUNCS } from '../abi/config.js';
 import type { Scenario } from '../scenario/types.js';
-import type { RunResult, DetectorHit, ZoneInfo, WbInfo, WritebackFigures } from '../report/result.js';
-import { distribution } from './histogram.js';
+import type { RunResult, DetectorHit, ZoneInfo, WbInfo, WritebackFigures, ReclaimFigures } from '../report/result.js';
+import { distribution, log2Distribution } from './histogram.js';
 import { ScenarioError } from '../util/errors.js';
 import { encodeScenario, type Encoded } from './encode.js';
 import { prepareHostPages, type HostPages } from './host-pages.js';
@@ -42,7 +42,7 @@ function entityName(id: number, enc: Encoded): string {
 }
 
 /** The raw histograms behind RunResult.writeback (merged across the nodes of a sharded machine). */
-export interface RawHistograms { pauseHist: number[]; flushHist: number[] }
+export interface RawHistograms { pauseHist: number[]; flushHist: number[]; reclaimHist: number[] }
 
 /** Read everything the core exposes into a RunResult (also after a trap). */
 export function collect(core: CoreExports, s: Scenario, seed: number, enc: Encoded, raw?: RawHistograms): Omit<RunResult, 'status' | 'wall'> {
@@ -110,14 +110,16 @@ export function collect(core: CoreExports, s: Scenario, seed: number, enc: Encod
   });
   const pauseHist = Array.from(new BigUint64Array(buf, core.pauseHistPtr(), core.pauseHistLen()), Number);
   const flushHist = Array.from(new BigUint64Array(buf, core.flushHistPtr(), core.flushHistLen()), Number);
-  if (raw) { raw.pauseHist = pauseHist; raw.flushHist = flushHist; }
+  const reclaimHist = Array.from(new BigUint64Array(buf, core.reclaimHistPtr(), core.reclaimHistLen()), Number);
+  if (raw) { raw.pauseHist = pauseHist; raw.flushHist = flushHist; raw.reclaimHist = reclaimHist; }
+  const reclaim: ReclaimFigures = { directLatency: log2Distribution(reclaimHist, counters['mmsim_direct_reclaim_max_ns'] ?? 0) };
   const writeback: WritebackFigures = {
     pauses: distribution(pauseHist, 1000 / s.machine.hz),
     flushAge: distribution(flushHist, 10),
   };
   return {
     scenario: s.name, seed, simulatedSeconds: core.nowNs() / 1e9, counters, detectors,
-    detectorsTotal: core.detectorsTotal(), zones, wbs, writeback,
+    detectorsTotal: core.detectorsTotal(), zones, wbs, writeback, reclaim,
     series: { columns: ['time_s', ...COUNTERS.map((c) => c.name), ...taskColumns], rows },
   };
 }

@@ -21,3 +21,24 @@ export function distribution(hist: readonly number[], bucketMs: number): Distrib
   for (let i = hist.length - 1; i >= 0; i--) if (hist[i]! > 0) { max = i * bucketMs; break; }
   return { count, p50Ms: at(0.5), p90Ms: at(0.9), p99Ms: at(0.99), maxMs: max };
 }
+
+/**
+ * Percentiles from a power-of-two histogram (bucket b holds values of [2^b, 2^(b+1)) µs, bucket
+ * 0 everything under 2 µs): each percentile is its bucket's upper edge, so it bounds the true
+ * value from above within a factor of two; the maximum is the exact one the core kept.
+ */
+export function log2Distribution(hist: readonly number[], maxNs: number): Distribution {
+  const count = hist.reduce((a, b) => a + b, 0);
+  const upperMs = (b: number): number => 2 ** (b + 1) / 1000;
+  const at = (q: number): number => {
+    if (count === 0) return 0;
+    const rank = Math.ceil(q * count);
+    let seen = 0;
+    for (let b = 0; b < hist.length; b++) {
+      seen += hist[b]!;
+      if (seen >= rank) return Math.min(upperMs(b), maxNs / 1e6);
+    }
+    return maxNs / 1e6;
+  };
+  return { count, p50Ms: at(0.5), p90Ms: at(0.9), p99Ms: at(0.99), maxMs: maxNs / 1e6 };
+}

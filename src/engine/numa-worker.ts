@@ -49,7 +49,7 @@ for (;;) {
   }
 }
 for (const node of nodes) {
-  const raw: RawHistograms = { pauseHist: [], flushHist: [] };
+  const raw: RawHistograms = { pauseHist: [], flushHist: [], reclaimHist: [] };
   const out: NodeOutput = {
     result: collect(node.core, node.scenario, node.seed, node.enc, raw), raw,
     status: error ? 'error' : 'ok', ...(error ? { error } : {}), hostPages: node.hostPages.how,

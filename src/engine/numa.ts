@@ -15,7 +15,7 @@ import type { Scenario } from '../scenario/types.js';
 import type { RunResult, DetectorHit } from '../report/result.js';
 import { collect, createCore, type EngineOptions, type RawHistograms } from './engine.js';
 import { coreModule, type CoreExports } from './wasm.js';
-import { distribution } from './histogram.js';
+import { distribution, log2Distribution } from './histogram.js';
 import type { Encoded } from './encode.js';
 
 /** Node k's own scenario: its share of memory and the processes bound to it; devices and files are its own copies. */
@@ -100,7 +100,7 @@ export function runShardedInThread(s: Scenario, opts: EngineOptions = {}): RunRe
     error = { message: e instanceof Error ? e.message : String(e), simulatedNs: nodes[0]!.core.nowNs(), lastEvent: 'node epoch' };
   }
   const outs: NodeOutput[] = nodes.map(({ ns, core, enc, hostPages }, k) => {
-    const raw: RawHistograms = { pauseHist: [], flushHist: [] };
+    const raw: RawHistograms = { pauseHist: [], flushHist: [], reclaimHist: [] };
     return { result: collect(core, ns, nodeSeed(seed, k), enc, raw), raw, status: error ? 'error' : 'ok', ...(error ? { error } : {}), hostPages: hostPages.how };
   });
   return mergeNodes(s, seed, outs, Number(process.hrtime.bigint() - t0) / 1e9, endNs);
@@ -200,6 +200,7 @@ export function mergeNodes(s: Scenario, seed: number, outs: NodeOutput[], wallSe
       pauses: distribution(sumHist((o) => o.raw.pauseHist), 1000 / s.machine.hz),
       flushAge: distribution(sumHist((o) => o.raw.flushHist), 10),
     },
+    reclaim: { directLatency: log2Distribution(sumHist((o) => o.raw.reclaimHist), counters['mmsim_direct_reclaim_max_ns'] ?? 0) },
     series: { columns, rows },
     status: error ? 'error' : 'ok', ...(error ? { error } : {}),
     wall: { seconds: wallSeconds, accesses: counters['mmsim_accesses'] ?? 0, ...(outs[0]?.hostPages ? { hostPages: outs[0].hostPages } : {}) },

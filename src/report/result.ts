@@ -53,6 +53,11 @@ export interface WritebackFigures {
   flushAge: Distribution;
 }
 
+export interface ReclaimFigures {
+  /** Whole direct reclaim calls (try_to_free_pages, its sleeps included), power-of-two µs buckets. */
+  directLatency: Distribution;
+}
+
 export interface RunError {
   message: string;
   simulatedNs: number;
@@ -72,6 +77,7 @@ export interface RunResult {
   /** Per backing device, in the scenario's device order. */
   wbs: WbInfo[];
   writeback: WritebackFigures;
+  reclaim: ReclaimFigures;
   /** columns[0] is 'time_s'; one row per sample. */
   series: { columns: string[]; rows: number[][] };
   status: 'ok' | 'error';

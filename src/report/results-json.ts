@@ -24,6 +24,7 @@ export function resultsObject(result: RunResult): Record<string, unknown> {
     zones: result.zones.map(zoneObject),
     wbs: (result.wbs ?? []).map((w) => ({ ...w })),
     ...(result.writeback ? { writeback: { pauses: { ...result.writeback.pauses }, flushAge: { ...result.writeback.flushAge } } } : {}),
+    ...(result.reclaim ? { reclaim: { directLatency: { ...result.reclaim.directLatency } } } : {}),
     detectorsTotal: result.detectorsTotal,
     detectors: result.detectors.map(detectorObject),
   };
@@ -49,5 +50,7 @@ function zoneObject(zone: ZoneInfo): ZoneInfo {
 }
 
 function detectorObject(hit: DetectorHit): DetectorHit {
-  return { kind: hit.kind, timeNs: hit.timeNs, pfn: hit.pfn, task: hit.task, func: hit.func, value: hit.value };
+  const out: DetectorHit = { kind: hit.kind, timeNs: hit.timeNs, pfn: hit.pfn, task: hit.task, func: hit.func, value: hit.value };
+  if (hit.waitsFor !== undefined) { out.taskName = hit.taskName; out.waitsFor = hit.waitsFor; out.owner = hit.owner; }
+  return out;
 }

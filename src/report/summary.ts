@@ -48,7 +48,13 @@ export function formatSummary(result: RunResult, options: SummaryOptions = {}): 
     formatPercent(c('pgsteal_direct'), c('pgscan_direct')));
   const allocstalls = c('allocstall_dma') + c('allocstall_dma32') + c('allocstall_normal') + c('allocstall_movable');
   row('allocstall', formatCount(allocstalls));
-  row('direct reclaim time', formatSeconds(c('mmsim_direct_reclaim_ns') / 1e9));
+  row('direct reclaim time', formatSeconds(c('mmsim_direct_reclaim_ns') / 1e9), `${formatCount(c('mmsim_direct_reclaim_calls'))} calls`);
+  const lat = result.reclaim?.directLatency;
+  if (lat && lat.count > 0) {
+    row('  call latency', `p50 ≤ ${formatMs(lat.p50Ms)}`, `p99 ≤ ${formatMs(lat.p99Ms)}`, `max ${formatMs(lat.maxMs)}`);
+  }
+  const throttled = c('mmsim_reclaim_throttle_congested') + c('mmsim_reclaim_throttle_noprogress') + c('mmsim_reclaim_throttle_isolated') + c('mmsim_kswapd_throttles');
+  if (throttled > 0) row('reclaim_throttle', `${formatCount(throttled)} sleeps`, formatSeconds(c('mmsim_reclaim_throttled_ns') / 1e9));
 
   lines.push('swap');
   row('pswpout', formatCount(c('pswpout')), `(${formatSize(c('pswpout') * PAGE_SIZE)})`);
@@ -72,6 +78,10 @@ export function formatSummary(result: RunResult, options: SummaryOptions = {}): 
     (result.wall.hostPages ? `; ${result.wall.hostPages}` : ''));
   if (options.outDir !== undefined) lines.push(`outputs in ${options.outDir}`);
   return `${lines.join('\n')}\n`;
+}
+
+function formatMs(ms: number): string {
+  return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : ms >= 1 ? `${ms.toFixed(ms >= 100 ? 0 : 1)} ms` : `${Math.round(ms * 1000)} µs`;
 }
 
 /** Where free memory stands against the node's watermarks (summed over zones, as kswapd balances them). */

@@ -24,7 +24,22 @@ export function checkScenario(s: Scenario): RawIssue[] {
     ...checkFiles(s),
     ...checkProcesses(s),
     ...checkSeries(s),
+    ...checkVm(s),
   ];
+}
+
+/**
+ * vm.dirty_bytes below dirty_bytes_min (2 pages) is refused by the sysctl itself
+ * (proc_doulongvec_minmax returns -EINVAL); 0 here means unset, the ratio applies.
+ */
+function checkVm(s: Scenario): RawIssue[] {
+  const min = 2 * 4096;
+  const v = s.vm.dirty_bytes;
+  if (v === 0 || v >= min) return [];
+  return [{
+    path: ['vm', 'dirty_bytes'],
+    message: `${formatSizeExact(v)} is below the kernel's dirty_bytes_min of 2 pages (8KiB), which the sysctl refuses; e.g. dirty_bytes: 64MiB, or 0 to use dirty_ratio`,
+  }];
 }
 
 function checkMemory(s: Scenario): RawIssue[] {
