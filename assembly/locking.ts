@@ -93,9 +93,6 @@ function removeHeld(e: i32, l: i32): void {
   for (let k = 0; k < MAX_HELD; k++) if (heldAt(e, k) == l) { setHeldAt(e, k, -1); return; }
 }
 
-/** Is `e` asleep on a lock? (and which: the lock's index, or -1) */
-export function lockWaitedFor(e: i32): i32 { return ei(waitingFor, e); }
-
 /**
  * mutex_lock / down_write (`write`) / down_read for entity `e` at `now`, waiting in kernel
  * function `func`. True if `e` holds the lock; false if it sleeps in the lock's queue (stopNow:
@@ -122,15 +119,6 @@ export function lockAcquire(l: i32, e: i32, write: bool, func: i32, now: i64): b
   setStop();
   checkDeadlock(e, now);
   return false;
-}
-
-/** mutex_trylock / down_write_trylock / down_read_trylock: never sleeps. */
-export function lockTry(l: i32, e: i32, write: bool): bool {
-  const exclusive = write || lf(l, L_KIND) == LOCK_MUTEX;
-  if (lf(l, L_HEAD) >= 0 || lf(l, L_OWNER) >= 0 || (exclusive && lf(l, L_READERS) > 0)) return false;
-  if (exclusive) setLf(l, L_OWNER, e); else setLf(l, L_READERS, lf(l, L_READERS) + 1);
-  addHeld(e, l);
-  return true;
 }
 
 /** mutex_unlock / up_write / up_read by `e` at `now`: the lock passes to the waiters at the head. */

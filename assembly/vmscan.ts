@@ -26,7 +26,7 @@ import { workingsetEviction, workingsetAgeNonresident } from './workingset';
 import { filemapRemoveFolio } from './filemap';
 import { folioClearDirtyForIo } from './writeback';
 import { wakeupFlusherThreads } from './flusher';
-import { countEvent, countAdd, count } from './vmstat';
+import { countEvent, countAdd, count, countSet } from './vmstat';
 import { cfg } from './config';
 import { G_SWAPPINESS, G_LAPTOP_MODE, G_COST_SCAN_PAGE, G_COST_FREE_PAGE,
   C_NR_ISOLATED_ANON, C_NR_ISOLATED_FILE, C_PGSCAN_KSWAPD, C_PGSCAN_DIRECT, C_PGSCAN_ANON, C_PGSCAN_FILE,
@@ -37,7 +37,7 @@ import { G_SWAPPINESS, G_LAPTOP_MODE, G_COST_SCAN_PAGE, G_COST_FREE_PAGE,
   C_MMSIM_KSWAPD_THROTTLED_NS, C_MMSIM_KSWAPD_THROTTLES, C_MMSIM_RECLAIM_THROTTLE_SKIPPED, C_NR_DIRTY, C_NR_WRITEBACK, C_ALLOCSTALL_DMA,
   C_NR_FREE_PAGES, C_NR_INACTIVE_ANON, C_WORKINGSET_ACTIVATE_ANON, C_WORKINGSET_ACTIVATE_FILE,
   C_MMSIM_RECLAIM_THROTTLE_CONGESTED, C_MMSIM_RECLAIM_THROTTLE_NOPROGRESS, C_MMSIM_RECLAIM_THROTTLE_ISOLATED,
-  C_MMSIM_RECLAIM_THROTTLED_NS, C_MMSIM_DIRECT_RECLAIM_CALLS, C_MMSIM_DIRECT_RECLAIM_MAX_NS } from './generated/abi';
+  C_MMSIM_RECLAIM_THROTTLED_NS, C_MMSIM_DIRECT_RECLAIM_CALLS, C_MMSIM_DIRECT_RECLAIM_MAX_NS, C_MMSIM_PEAK_ISOLATED } from './generated/abi';
 import { schedule } from './events';
 import { KSWAPD_ENTITY, curClock, setCurClock, chargeNs, jiffyNs, hz, checkAfterReclaim } from './sched';
 import { ScanControl, scNr, scSetNr, scTarget, scSetTarget, kswapdScanControl } from './scan_control';
@@ -137,6 +137,8 @@ function isolateLruFolios(sc: ScanControl, nrToScan: u64, lru: i32, dst: u32): u
   while (!listEmpty(skip)) { const p = prev(skip); listDel(p); listAdd(p, head); }
   chargeNs(<i64>(scanned * <u64>cfg(G_COST_SCAN_PAGE)));
   countAdd(isolatedCounter(lru), <i64>taken);
+  const isolated = count(C_NR_ISOLATED_ANON) + count(C_NR_ISOLATED_FILE);
+  if (isolated > count(C_MMSIM_PEAK_ISOLATED)) countSet(C_MMSIM_PEAK_ISOLATED, isolated);
   sc.batch_scanned = scanned;
   return taken;
 }

@@ -138,3 +138,13 @@ test('a lock phase on a name that is no lock, or read mode on a mutex, is refuse
   p:
     workload: [{ op: lock, target: a, mode: read }]`), /a mutex, which has no shared mode/);
 });
+
+test('on a machine of several nodes a lock is taken on one node only (each node is its own instance)', () => {
+  assert.throws(() => scenarioFromYaml(`
+machine: { memory: 2GiB, nodes: 2 }
+locks: { a: { kind: mutex } }
+processes:
+  p0: { node: 0, workload: [{ op: lock, target: a }] }
+  p1: { node: 1, workload: [{ op: lock, target: a }] }
+`), /lock a is also taken on node 0, but process p1 runs on node 1/);
+});

@@ -136,3 +136,30 @@ processes:
   assert.ok(c.pgfault! >= pages / 16 && c.pgfault! <= pages / 16 + 2, `pgfault ${c.pgfault}, expected about ${pages / 16}`);
   assert.equal(c.pgmajfault, 0, 'the pages were all cached');
 });
+
+test('many direct reclaimers at once: batches isolated together, too_many_isolated makes later ones wait', () => {
+  // forty tasks writing anonymous memory on a 32 MiB machine with slow swap: each reclaimer's
+  // batch stays isolated while the others run, so more than an eighth of the inactive anon list
+  // is isolated at once and shrink_inactive_list throttles on VMSCAN_THROTTLE_ISOLATED; the
+  // sleepers are woken (wake_throttle_isolated) well before HZ/50
+  const tasks = Array.from({ length: 40 }, (_, i) =>
+    `  t${i}: { vmas: { heap: { type: anon, size: 2MiB } }, workload: [{ op: access, target: heap, pattern: uniform, writeFraction: 1 }] }`).join('\n');
+  const r = runScenario(scenarioFromYaml(`
+name: many-reclaimers
+description: forty tasks writing anonymous memory on a small machine with slow swap
+duration: 1s
+check: true
+machine: { memory: 32MiB }
+devices:
+  disk: { readBandwidth: 200MB/s, writeBandwidth: 200MB/s, readLatency: 2ms, writeLatency: 2ms, queueDepth: 4 }
+swap: { size: 256MiB, device: disk }
+processes:
+${tasks}
+`));
+  const c = r.counters;
+  assert.equal(r.detectorsTotal, 0, JSON.stringify(r.detectors.slice(0, 3)));
+  assert.ok(c.mmsim_peak_isolated! > 10 * 32, `at most ${c.mmsim_peak_isolated} pages isolated at once`);
+  const sleeps = c.mmsim_reclaim_throttle_isolated!;
+  assert.ok(sleeps > 0, 'no reclaimer waited in too_many_isolated');
+  assert.ok(c.mmsim_reclaim_throttled_ns! < sleeps * 20_000_000, 'every ISOLATED sleep ran its full HZ/50');
+});

@@ -94,6 +94,7 @@ export const COUNTERS: readonly CounterDef[] = [
   { name: 'mmsim_kswapd_ns', kind: 'event', doc: 'simulated time kswapd spent reclaiming (ns)' },
   { name: 'mmsim_kswapd_throttles', kind: 'event', doc: 'kswapd sleeps in reclaim_throttle(VMSCAN_THROTTLE_WRITEBACK): a reclaim pass met pages under writeback marked for immediate reclaim (the kernel traces them as mm_vmscan_throttled)' },
   { name: 'mmsim_kswapd_throttled_ns', kind: 'event', doc: 'simulated time kswapd slept in reclaim_throttle(VMSCAN_THROTTLE_WRITEBACK), up to HZ/10 each, until 32 pages finished writeback (ns)' },
+  { name: 'mmsim_peak_isolated', kind: 'gauge', doc: 'most pages isolated from the LRU at once (nr_isolated_anon + nr_isolated_file) by every reclaimer together' },
   { name: 'mmsim_reclaim_throttle_congested', kind: 'event', doc: 'direct reclaimer sleeps in reclaim_throttle(VMSCAN_THROTTLE_CONGESTED): a jiffy, the node congested by pages under writeback cycling through the LRU' },
   { name: 'mmsim_reclaim_throttle_noprogress', kind: 'event', doc: 'direct reclaimer sleeps in reclaim_throttle(VMSCAN_THROTTLE_NOPROGRESS): a jiffy at priority 1 with nothing reclaimed, woken early by a reclaimer above 12.5% efficiency (consider_reclaim_throttle)' },
   { name: 'mmsim_reclaim_throttle_isolated', kind: 'event', doc: 'direct reclaimer sleeps in reclaim_throttle(VMSCAN_THROTTLE_ISOLATED): HZ/50 while too_many_isolated' },

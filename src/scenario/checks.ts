@@ -188,8 +188,18 @@ function phaseTargetSize(s: Scenario, procName: string, proc: Process, phase: Ph
 /** Phases that walk a range of a VMA or a file. */
 const isRangeOp = (phase: Phase): boolean => phase.op === 'access' || phase.op === 'read' || phase.op === 'write';
 
+/** Which node's processes take each lock (a sharded machine keeps one lock table per node). */
+function lockNodes(s: Scenario): Map<string, number> {
+  const nodes = new Map<string, number>();
+  for (const p of Object.values(s.processes)) {
+    for (const ph of p.workload) if ((ph.op === 'lock' || ph.op === 'unlock') && !nodes.has(ph.target)) nodes.set(ph.target, p.node);
+  }
+  return nodes;
+}
+
 function checkWorkload(s: Scenario, procName: string, proc: Process): RawIssue[] {
   const issues: RawIssue[] = [];
+  const firstNode = s.machine.nodes > 1 ? lockNodes(s) : undefined;
   if (proc.node >= s.machine.nodes) {
     issues.push({
       path: ['processes', procName, 'node'],
@@ -211,6 +221,13 @@ function checkWorkload(s: Scenario, procName: string, proc: Process): RawIssue[]
       issues.push({
         path: [...path, 'start'],
         message: `${formatSize(phase.start)} leaves nothing of ${phase.target} (${formatSize(targetSize)}); e.g. start: 0`,
+      });
+    }
+    if (firstNode && (phase.op === 'lock' || phase.op === 'unlock') && (firstNode.get(phase.target) ?? proc.node) !== proc.node) {
+      issues.push({
+        path: [...path, 'target'],
+        message: `lock ${phase.target} is also taken on node ${firstNode.get(phase.target)}, but process ${procName} runs on node ${proc.node}: ` +
+          `each node of a sharded machine is its own instance with its own locks; e.g. node: ${firstNode.get(phase.target)}, or a lock per node`,
       });
     }
     if (phase.pattern === 'hotcold' && (phase.hotFraction === 0 || phase.hotFraction === 1)) {
