@@ -5,7 +5,7 @@ import { setWalkAhead as setWalkAheadMode } from './workload';
 import { regionsReset, regionAlloc, regionsEnd } from './mem';
 import { setConfig, configTablesLoad, cfg, procCfg, vmaCfg, lockCfg } from './config';
 import { G_MEMORY_PAGES, G_DURATION_NS, G_SERIES_INTERVAL_NS, G_N_PROCS, G_N_DEVICES, G_SWAP_PAGES,
-  G_SWAP_DEVICE, G_VERSION, G_N_LOCKS, G_CHECK, LOCK_KIND, LOCK_KIND_RWSEM, PROC_FIRST_VMA, PROC_N_VMAS, VMA_SIZE_PAGES, NR_COUNTERS, DET_STRIDE,
+  G_SWAP_DEVICE, G_VERSION, G_N_LOCKS, G_CHECK, G_MEMCG_STATS_FLUSH_NS, LOCK_KIND, LOCK_KIND_RWSEM, PROC_FIRST_VMA, PROC_N_VMAS, VMA_SIZE_PAGES, NR_COUNTERS, DET_STRIDE,
   STATUS_OK, STATUS_BAD_CONFIG, STATUS_NO_MEMORY } from './generated/abi';
 import { pagesInit, nrPages } from './page';
 import { vmstatInit, countersBase, seriesBase, seriesRows as rows } from './vmstat';
@@ -27,7 +27,8 @@ import { count } from './vmstat';
 import { C_NR_DIRTY, C_NR_WRITEBACK } from './generated/abi';
 import { writebackInit, wbInfoFill, WBINFO_STRIDE, nWbs, taskSeriesPtr as tsp, taskSeriesRowsN, TASK_SERIES_FIELDS, pauseHistPtr as php, pauseHistLen as phl, flushHistPtr as fhp, flushHistLen as fhl } from './writeback';
 import { flusherInit } from './flusher';
-import { schedInit, runEvents, nrEntities, firstTaskEntity, liveTaskCount, KSWAPD_ENTITY } from './sched';
+import { schedInit, runEvents, nrEntities, firstTaskEntity, memcgFlushEntity, liveTaskCount, KSWAPD_ENTITY } from './sched';
+import { memcgInit } from './memcontrol';
 import { lockingInit, setLockKind, LOCK_MUTEX, LOCK_RWSEM } from './locking';
 import { invariantsInit, invariantsScratchInit, breakInvariant as breakInv, setInvariantMode, checkInvariants as check, detectorsBase, detectorsLen as dlen,
   detectorsTotal as dtotal } from './invariants';
@@ -92,6 +93,7 @@ export function init(): i32 {
   if (!writebackInit(nProcs, samples)) return STATUS_NO_MEMORY;
   if (!flusherInit()) return STATUS_NO_MEMORY;
   if (!schedInit()) return STATUS_NO_MEMORY;
+  if (!memcgInit(<i64>cfg(G_MEMCG_STATS_FLUSH_NS), memcgFlushEntity(nProcs, <i32>cfg(G_N_DEVICES)))) return STATUS_NO_MEMORY;
   if (!mmInit()) return STATUS_NO_MEMORY;
   return STATUS_OK;
 }

@@ -24,6 +24,7 @@ import { kswapdRun } from './vmscan';
 import { nextF64, randomSeed } from './random';
 import { NO_PAGE, allocInProgress, allocSlowpathRun, allocAbandon } from './alloc';
 import { taskScanControl } from './scan_control';
+import { memcgFlushStats } from './memcontrol';
 import { lockAcquire, lockRelease, lockKind, locksAbandon, checkHungTasks, LOCK_MUTEX } from './locking';
 import { stopNow, clearStop } from './wait';
 import { lruAddDrainCpu } from './lru';
@@ -39,7 +40,9 @@ export const FLUSHER_ENTITY: i32 = 2;
 const FIRST_DEVICE: i32 = 3;
 @inline export function deviceEntity(d: i32): i32 { return FIRST_DEVICE + d; }
 @inline function taskEntity(t: i32): i32 { return FIRST_DEVICE + nDevices + t; }
-export function nrEntities(nProcs: i32, nDevs: i32): i32 { return FIRST_DEVICE + nDevs + nProcs; }
+/** Entities: the sampler, kswapd, the flusher, the devices, the tasks, the memcg stats flusher. */
+export function nrEntities(nProcs: i32, nDevs: i32): i32 { return FIRST_DEVICE + nDevs + nProcs + 1; }
+export function memcgFlushEntity(nProcs: i32, nDevs: i32): i32 { return FIRST_DEVICE + nDevs + nProcs; }
 /** The entity of the first task (tasks follow in order). */
 export function firstTaskEntity(nDevs: i32): i32 { return FIRST_DEVICE + nDevs; }
 
@@ -414,7 +417,7 @@ export function runEvents(until: i64, maxEvents: i32): i32 {
     const id = pop();
     events++;
     const task = id - FIRST_DEVICE - nDevices;
-    if (task < 0 || tf(task, T_SLICED) == 0) countEvent(C_MMSIM_EVENTS);
+    if (task < 0 || task >= nTasks || tf(task, T_SLICED) == 0) countEvent(C_MMSIM_EVENTS);
     curClock = t;
     currentTask = -1;
     if (id == SAMPLER_ENTITY) {
@@ -423,6 +426,7 @@ export function runEvents(until: i64, maxEvents: i32): i32 {
     } else if (id == KSWAPD_ENTITY) kswapdRun(t);
     else if (id == FLUSHER_ENTITY) flusherRun(t);
     else if (id < FIRST_DEVICE + nDevices) blkComplete(id - FIRST_DEVICE, t);
+    else if (task >= nTasks) memcgFlushStats(t);
     else { currentTask = id - FIRST_DEVICE - nDevices; runTask(currentTask, limit, t); currentTask = -1; }
     if (liveTasks <= 0 && nTasks > 0 && cfg(G_NO_EARLY_END) == 0) break;
   }

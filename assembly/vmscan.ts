@@ -35,7 +35,7 @@ import { G_SWAPPINESS, G_LAPTOP_MODE, G_COST_SCAN_PAGE, G_COST_FREE_PAGE,
   C_MMSIM_SHRINK_NODE_CALLS, C_PAGEOUTRUN, C_KSWAPD_LOW_WMARK_HIT_QUICKLY, C_KSWAPD_HIGH_WMARK_HIT_QUICKLY,
   C_MMSIM_KSWAPD_WAKEUPS, C_MMSIM_KSWAPD_FAILURES, C_MMSIM_KSWAPD_NS, C_MMSIM_DIRECT_RECLAIM_NS,
   C_MMSIM_KSWAPD_THROTTLED_NS, C_MMSIM_KSWAPD_THROTTLES, C_MMSIM_RECLAIM_THROTTLE_SKIPPED, C_NR_DIRTY, C_NR_WRITEBACK, C_ALLOCSTALL_DMA,
-  C_NR_FREE_PAGES, C_NR_INACTIVE_ANON, C_WORKINGSET_ACTIVATE_ANON, C_WORKINGSET_ACTIVATE_FILE,
+  C_NR_FREE_PAGES, C_NR_INACTIVE_ANON, C_NR_INACTIVE_FILE, C_WORKINGSET_ACTIVATE_ANON, C_WORKINGSET_ACTIVATE_FILE,
   C_MMSIM_RECLAIM_THROTTLE_CONGESTED, C_MMSIM_RECLAIM_THROTTLE_NOPROGRESS, C_MMSIM_RECLAIM_THROTTLE_ISOLATED,
   C_MMSIM_RECLAIM_THROTTLED_NS, C_MMSIM_DIRECT_RECLAIM_CALLS, C_MMSIM_DIRECT_RECLAIM_MAX_NS, C_MMSIM_PEAK_ISOLATED } from './generated/abi';
 import { schedule } from './events';
@@ -44,6 +44,7 @@ import { ScanControl, scNr, scSetNr, scTarget, scSetTarget, kswapdScanControl } 
 import { sleepOn, finishWait, wakeUpAll, waitqueueActive, waitqueueLen, mustYield, yieldAt, clearStop,
   WQ_RECLAIM_WRITEBACK, WQ_RECLAIM_ISOLATED, WQ_RECLAIM_NOPROGRESS, WQ_RECLAIM_CONGESTED, WQ_PFMEMALLOC } from './wait';
 import { regionAlloc } from './mem';
+import { lruvecPageState } from './memcontrol';
 
 export const DEF_PRIORITY: i32 = 12;
 export const SWAP_CLUSTER_MAX: u64 = 32;
@@ -98,8 +99,8 @@ function lruvecLruSize(lru: i32, idx: i32): u64 {
 
 /** inactive_is_low: is the inactive list short compared with the active one (ratio √(10·GiB))? */
 export function inactiveIsLow(inactiveLru: i32): bool {
-  const inactive = lruSize(inactiveLru);
-  const active = lruSize(inactiveLru + 1);
+  const inactive = lruvecPageState(C_NR_INACTIVE_ANON + inactiveLru);
+  const active = lruvecPageState(C_NR_INACTIVE_ANON + inactiveLru + 1);
   const gb = (inactive + active) >> (30 - 12);
   const ratio: u64 = gb > 0 ? intSqrt(10 * gb) : 1;
   return inactive * ratio < active;
@@ -483,14 +484,14 @@ function shrinkLruvecStep(sc: ScanControl): i32 {
 
 /** prepare_scan_control (classic LRU, global reclaim) */
 function prepareScanControl(sc: ScanControl): void {
-  const refaultsAnon = count(C_WORKINGSET_ACTIVATE_ANON);
-  const refaultsFile = count(C_WORKINGSET_ACTIVATE_FILE);
+  const refaultsAnon = lruvecPageState(C_WORKINGSET_ACTIVATE_ANON);
+  const refaultsFile = lruvecPageState(C_WORKINGSET_ACTIVATE_FILE);
   if (sc.force_deactivate) { sc.may_deactivate_anon = true; sc.may_deactivate_file = true; }
   else {
     sc.may_deactivate_anon = refaultsAnon != refaultsSnapAnon || inactiveIsLow(LRU_INACTIVE_ANON);
     sc.may_deactivate_file = refaultsFile != refaultsSnapFile || inactiveIsLow(LRU_INACTIVE_FILE);
   }
-  sc.cache_trim_mode = (lruSize(LRU_INACTIVE_FILE) >> <u64>sc.priority) != 0 && !sc.may_deactivate_file &&
+  sc.cache_trim_mode = (lruvecPageState(C_NR_INACTIVE_FILE) >> <u64>sc.priority) != 0 && !sc.may_deactivate_file &&
     !(sc.is_kswapd && bpNoCacheTrimMode);
   const free = count(C_NR_FREE_PAGES);
   const file = lruSize(LRU_ACTIVE_FILE) + lruSize(LRU_INACTIVE_FILE);
@@ -500,9 +501,10 @@ function prepareScanControl(sc: ScanControl): void {
   sc.file_is_tiny = file + free <= totalHigh && !sc.may_deactivate_anon && (anon >> <u64>sc.priority) != 0;
 }
 
+/** snapshot_refaults: the refault counters the next prepare_scan_control compares with. */
 function snapshotRefaults(): void {
-  refaultsSnapAnon = count(C_WORKINGSET_ACTIVATE_ANON);
-  refaultsSnapFile = count(C_WORKINGSET_ACTIVATE_FILE);
+  refaultsSnapAnon = lruvecPageState(C_WORKINGSET_ACTIVATE_ANON);
+  refaultsSnapFile = lruvecPageState(C_WORKINGSET_ACTIVATE_FILE);
 }
 
 /**

@@ -2,7 +2,8 @@
 // non-resident age at eviction; a refault whose distance fits in the workingset is activated
 // at once, and its IO is charged to its LRU type as cost (lru_note_cost_refault).
 import { testFlag, setFlag, PG_workingset, PG_swapbacked, PG_active } from './page';
-import { countEvent, count } from './vmstat';
+import { countEvent } from './vmstat';
+import { lruvecPageState } from './memcontrol';
 import { C_WORKINGSET_REFAULT_ANON, C_WORKINGSET_REFAULT_FILE, C_WORKINGSET_ACTIVATE_ANON,
   C_WORKINGSET_ACTIVATE_FILE, C_WORKINGSET_RESTORE_ANON, C_WORKINGSET_RESTORE_FILE,
   C_NR_ACTIVE_FILE, C_NR_INACTIVE_FILE, C_NR_ACTIVE_ANON, C_NR_INACTIVE_ANON } from './generated/abi';
@@ -31,11 +32,11 @@ export function workingsetRefault(p: u32, shadow: u32): void {
   const eviction = shadow & AGE_MASK;
   const distance = (<u32>nonresidentAge - eviction) & AGE_MASK;
   // workingset_test_recent: compare with the pages that could have been kept instead
-  let size = count(C_NR_ACTIVE_FILE);
-  if (!file) size += count(C_NR_INACTIVE_FILE);
+  let size = lruvecPageState(C_NR_ACTIVE_FILE);
+  if (!file) size += lruvecPageState(C_NR_INACTIVE_FILE);
   if (nrSwapFree() > 0) {
-    size += count(C_NR_ACTIVE_ANON);
-    if (file) size += count(C_NR_INACTIVE_ANON);
+    size += lruvecPageState(C_NR_ACTIVE_ANON);
+    if (file) size += lruvecPageState(C_NR_INACTIVE_ANON);
   }
   if (<u64>distance > size) return;
   setFlag(p, PG_active);

@@ -163,3 +163,33 @@ ${tasks}
   assert.ok(sleeps > 0, 'no reclaimer waited in too_many_isolated');
   assert.ok(c.mmsim_reclaim_throttled_ns! < sleeps * 20_000_000, 'every ISOLATED sleep ran its full HZ/50');
 });
+
+test('memcg rstat flushing: stale refault counts stop refault-driven deactivation, so more refaults activate', () => {
+  // random 4 KiB reads over a file twice the page cache, no readahead. With the memcg copies
+  // flushed every 100 ms (machine.memcgStatsFlush), prepare_scan_control's refault test sees
+  // the same count as snapshot_refaults between flushes, so the active file list is only
+  // deactivated below inactive_is_low's balance, the workingset test passes more refaults and
+  // workingset_activate_file per refault rises by about a fifth (the gap measured against a
+  // kernel reclaiming in a memory cgroup); the miss ratio stays where it was
+  const run = (flush: string) => runScenario(scenarioFromYaml(`
+name: uniform-pread
+description: random 4 KiB reads over a file twice the page cache
+duration: 16s
+machine: { memory: 256MiB, readAhead: 4KiB, memcgStatsFlush: ${flush} }
+devices:
+  ssd: { readBandwidth: 2GB/s, writeBandwidth: 1GB/s, readLatency: 20us, writeLatency: 200us }
+files:
+  data: { size: 512MiB, device: ssd }
+processes:
+  reader:
+    workload:
+      - { op: read, target: data, pattern: uniform, ioSize: 4KiB }
+`)).counters;
+  const live = run('0'); const flushed = run('100ms');
+  const activation = (c: Record<string, number>) => c.workingset_activate_file! / c.workingset_refault_file!;
+  const missRatio = (c: Record<string, number>) => c.mmsim_pagecache_misses! / (c.mmsim_pagecache_misses! + c.mmsim_pagecache_hits!);
+  const rise = activation(flushed) / activation(live);
+  assert.ok(rise > 1.12 && rise < 1.35, `activations per refault ×${rise.toFixed(3)}`);
+  assert.ok(Math.abs(missRatio(flushed) / missRatio(live) - 1) < 0.01, `miss ratio ${missRatio(live)} → ${missRatio(flushed)}`);
+  assert.ok(flushed.pgdeactivate! < live.pgdeactivate!, 'fewer deactivations');
+});

@@ -28,6 +28,9 @@ export const GLOBAL_FIELDS = [
   'phasesOff', 'nPhases', 'locksOff', 'nLocks',
   // kernel.hung_task_timeout_secs in ns (0 = off); the checking mode (--check)
   'hungTaskTimeoutNs', 'check',
+  // CONFIG_MEMCG: reclaim reads the root memcg's rstat copies of the lruvec statistics, flushed
+  // this often (0 = live counters)
+  'memcgStatsFlushNs',
 ] as const;
 
 /** Sleeping locks the workloads take (kernel/locking): a mutex, or an rwsem like mmap_lock. */

@@ -127,7 +127,7 @@ export function encodeScenario(s: Scenario, seed: number, opts: { noEarlyEnd?: b
     costRmapWalk: s.costs.rmapWalk,
     devicesOff, nDevices: deviceNames.length, filesOff, nFiles: fileNames.length, procsOff,
     nProcs: processNames.length, vmasOff, nVmas, phasesOff, nPhases, locksOff, nLocks: lockNames.length,
-    hungTaskTimeoutNs: s.kernel.hung_task_timeout_secs * 1e9, check: s.check ? 1 : 0,
+    hungTaskTimeoutNs: s.kernel.hung_task_timeout_secs * 1e9, check: s.check ? 1 : 0, memcgStatsFlushNs: s.machine.memcgStatsFlush,
   }, head);
   const blob = Float64Array.from([...head, ...devices, ...files, ...procs, ...vmas, ...phases, ...locks]);
   return { blob, deviceNames, fileNames, processNames, lockNames };

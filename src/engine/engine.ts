@@ -38,6 +38,7 @@ function entityName(id: number, enc: Encoded): string {
   const dev = id - 3;
   if (dev < enc.deviceNames.length) return `device ${enc.deviceNames[dev]}`;
   const task = dev - enc.deviceNames.length;
+  if (task === enc.processNames.length) return 'memcg stats flusher';
   return `task ${enc.processNames[task] ?? task}`;
 }
 

@@ -48,6 +48,10 @@ const machine = section('{ memory: 2GiB }', {
   hz: integer('CONFIG_HZ: jiffies per second, the granularity of kswapd and writeback timers',
     { min: 100, max: 1000, oneOf: [100, 250, 300, 1000], example: '1000', default: 1000 }),
   readAhead: size("the backing devices' read_ahead_kb: the largest readahead window", { example: '128KiB', pages: true, default: '128KiB' }),
+  memcgStatsFlush: duration("CONFIG_MEMCG's rstat flushing: reclaim reads the refault counts and LRU sizes that decide deactivation and the workingset size " +
+    "from the root memory cgroup's copies, refreshed this often; 2s is the kernel's periodic flusher (FLUSH_TIME) when nothing else reads memory.stat, " +
+    'a shorter period models a monitor reading memory.stat that often; 0 = the live node counters (cgroup_disable=memory, or no CONFIG_MEMCG)',
+    { example: '2s', default: 0 }),
 }).describe('The simulated machine: one NUMA node');
 
 const vm = section('{ swappiness: 60 }', {

@@ -34,6 +34,7 @@ export interface Machine {
   epoch: number;                  // ns between exchanges of global totals between nodes
   hz: number;                     // CONFIG_HZ
   readAhead: number;              // bytes, the bdi's read_ahead_kb
+  memcgStatsFlush: number;        // ns between memcg rstat flushes reclaim sees; 0 = live counters
 }
 
 /** Kernel tunables under their /proc/sys/vm names. */
