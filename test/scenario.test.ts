@@ -97,7 +97,7 @@ describe('defaults', () => {
     assert.equal(s.description, '');
     assert.equal(s.seed, 1);
     assert.equal(s.duration, 10e9);
-    assert.deepEqual(s.machine, { memory: GiB, nodes: 1, epoch: 1e6, hz: 1000, readAhead: 128 * 1024 });
+    assert.deepEqual(s.machine, { memory: GiB, nodes: 1, epoch: 1e6, hz: 1000, readAhead: 128 * 1024, memcgStatsFlush: 0 });
     assert.deepEqual(s.vm, {
       swappiness: 60, min_free_kbytes: 0, watermark_scale_factor: 10,
       page_cluster: 3, laptop_mode: 0, lowmem_reserve_ratio: [256, 256, 32],
@@ -281,9 +281,9 @@ describe('field reference', () => {
   const byPath = new Map(fields.map((f) => [f.path, f]));
 
   it('lists every field with a description', () => {
-    // top 5 (check) + machine 5 + vm 12 + costs 7 + device 8 + swap 2 + file 2 + kernel 1 + lock 1 + process 4
+    // top 5 (check) + machine 6 + vm 12 + costs 7 + device 8 + swap 2 + file 2 + kernel 1 + lock 1 + process 4
     // + vma 8 + phase 16 + series 1
-    assert.equal(fields.length, 72);
+    assert.equal(fields.length, 73);
     for (const f of fields) assert.ok(f.description.length > 5, `${f.path} has a description`);
     for (const path of ['machine.memory', 'vm.lowmem_reserve_ratio', 'costs.rmapWalk', 'devices.<name>.queueDepth',
       'swap.device', 'files.<name>.size', 'processes.<name>.vmas.<name>.populate', 'processes.<name>.workload.<i>.think',
