@@ -106,27 +106,32 @@ function readahead(f: i32, index: u32): i64 {
 }
 
 /**
- * The uptodate page for (f, index), reading it if needed and waiting for IO in flight.
- * `forFault` leaves accessed-bit tracking to the PTE; otherwise this is a read() and
- * marks the page accessed. Returns NO_PAGE if memory could not be found.
+ * The page for (f, index), reading it (and its readahead window) if needed. For read() it
+ * waits for I/O in flight and marks the page accessed, so the page is uptodate on return. For
+ * a fault (`forFault`) it does neither: the page may still be under read (PG_readio), and the
+ * fault sleeps on it and is retried (filemap_fault's VM_FAULT_RETRY); accessed-bit tracking is
+ * the PTE's. `countHit` is false for that retry, which is no new lookup. Returns NO_PAGE if
+ * memory could not be found (or, with stopNow, while the allocation sleeps).
  */
-export function filemapGetUptodate(f: i32, index: u32, forFault: bool): u32 {
+export function filemapGetUptodate(f: i32, index: u32, forFault: bool, countHit: bool = true): u32 {
   let p = filemapLookup(f, index);
   if (p == NO_PAGE) {
     const done = readahead(f, index);
     if (done < 0) return NO_PAGE;
     p = filemapLookup(f, index);
     if (p == NO_PAGE) return NO_PAGE;
+    if (forFault) return p;
     waitUntil(done);
   } else {
-    countEvent(C_MMSIM_PAGECACHE_HITS);
+    if (countHit) countEvent(C_MMSIM_PAGECACHE_HITS);
+    if (forFault) return p;
     if (testFlag(p, PG_readio)) {
       const t0 = curClock;
       waitUntil(readCompletionTime(p));
       if (curClock > t0) countAdd(C_MMSIM_IO_WAIT_NS, curClock - t0);
     }
   }
-  if (!forFault) folioMarkAccessed(p);
+  folioMarkAccessed(p);
   return p;
 }
 

@@ -20,7 +20,10 @@ import { blkSubmit, blkAddPage, BLK_READ, readCompletionTime } from './blkdev';
 import { workingsetRefault } from './workingset';
 import { filemapGetUptodate, filemapLookup, fileNrPages } from './filemap';
 import { folioMarkDirty, balanceDirtyPagesRatelimited } from './writeback';
-import { curClock, chargeNs, waitUntil } from './sched';
+import { curClock, chargeNs, currentTask } from './sched';
+import { sleepUntil, stopNow } from './wait';
+import { taskScanControl } from './scan_control';
+import { tf, setTf, T_FAULT_IO_RETRY } from './workload';
 import { recordBug } from './invariants';
 
 // vm_flags
@@ -223,13 +226,14 @@ function doSwapPage(m: i32, v: i32, vpn: i64, pte: usize, entry: u64, write: boo
     if (mmDead(m)) return FAULT_KILLED;
     if (p == NO_PAGE) return FAULT_OOM;
     countEvent(C_PGMAJFAULT);
-    waitIo(raDone);
-    if (load<u64>(pte) != entry) return FAULT_RETRY;   // the page stays in the swap cache
+    // folio_lock_or_retry: the read is in flight; the fault sleeps until it completes and is
+    // retried (VM_FAULT_RETRY), finding the page in the swap cache
+    return faultWaitIo(raDone);
   } else if (testClearFlag(p, PG_readahead)) {
     swapReadaheadHit();
     countEvent(C_SWAP_RA_HIT);
   }
-  if (testFlag(p, PG_readio)) waitIo(readCompletionTime(p));
+  if (testFlag(p, PG_readio)) return faultWaitIo(readCompletionTime(p));
   // map it: folio_add_anon_rmap sets its anon_vma and index, the PTE holds a reference
   setMapping(p, MAPPING_ANON | <u32>v);
   setPageIndex(p, linearPageIndex(v, vpn));
@@ -256,10 +260,18 @@ function shouldTryToFreeSwap(p: u32, v: i32, write: bool): bool {
   return write && refcount(p) == 2;
 }
 
-function waitIo(done: i64): void {
-  const before = curClock;
-  waitUntil(done);
-  if (curClock > before) countAdd(C_MMSIM_IO_WAIT_NS, curClock - before);
+/**
+ * A fault that finds its page under read I/O (its own read, or another task's) drops the
+ * mmap_lock, sleeps until the read completes and returns VM_FAULT_RETRY: the task unwinds
+ * (stopNow) and faults again when it wakes, with the page uptodate. Nothing of the fault is
+ * done before the data is there.
+ */
+function faultWaitIo(done: i64): i32 {
+  const t = done > curClock ? done : curClock;
+  countAdd(C_MMSIM_IO_WAIT_NS, t - curClock);
+  setTf(currentTask, T_FAULT_IO_RETRY, 1);
+  sleepUntil(taskScanControl(currentTask).entity, t);
+  return FAULT_RETRY;
 }
 
 /** Map an uptodate page-cache page at `pte` (finish_fault / set_pte_range for file pages). */
@@ -282,12 +294,21 @@ function mapFilePage(m: i32, v: i32, pte: usize, p: u32, write: bool): void {
 function faultInFilePage(m: i32, v: i32, index: u32): u32 {
   const f = vmaFile(v);
   // a major fault only when the page cache had no page at all; waiting on another task's read
-  // of a cached page is a minor fault (its wait is counted by filemapGetUptodate)
+  // of a cached page is a minor fault
   const miss = filemapLookup(f, index) == NO_PAGE;
-  if (miss) countEvent(C_PGMAJFAULT);
-  const t0 = curClock;
-  const p = filemapGetUptodate(f, index, true);
-  if (miss && curClock > t0) countAdd(C_MMSIM_IO_WAIT_NS, curClock - t0);
+  // the retry after the fault slept on this page's read is no new page-cache lookup
+  const retried = tf(currentTask, T_FAULT_IO_RETRY) != 0;
+  const p = filemapGetUptodate(f, index, true, !retried);
+  if (p != NO_PAGE) {
+    if (testFlag(p, PG_readio)) {
+      // filemap_fault: the read is in flight (do_sync_mmap_readahead, or another task's):
+      // sleep until it completes and retry the fault
+      if (miss) countEvent(C_PGMAJFAULT);
+      faultWaitIo(readCompletionTime(p));
+      return NO_PAGE;
+    }
+    setTf(currentTask, T_FAULT_IO_RETRY, 0);
+  } else if (miss && !stopNow) countEvent(C_PGMAJFAULT);
   return p;
 }
 

@@ -30,7 +30,7 @@ import { stopNow, clearStop } from './wait';
 import { lruAddDrainCpu } from './lru';
 import { T_CLOCK, T_STATE, T_PHASE, T_PHASE_END, T_DONE, T_NEXT_ISSUE, T_SYS_LEFT, T_SYS_POS, T_POP_VMA,
   T_POP_VPN, T_N, T_BASE, T_PEND, T_PEND_WRITE, T_SLICED, T_BDP_AGAIN, T_SYNC_TARGET,
-  T_SYNC_START, LOOKAHEAD_MIN_PAGES, LA_WRITE, TS_WAITING, TS_POPULATE, TS_RUNNING, TS_DONE, TS_DEAD, tf,
+  T_SYNC_START, T_FAULT_IO_RETRY, LOOKAHEAD_MIN_PAGES, LA_WRITE, TS_WAITING, TS_POPULATE, TS_RUNNING, TS_DONE, TS_DEAD, tf,
   setTf, workloadInit, phaseIndex, enterNextPhase, nextPosition, nextAccessAhead, aheadPte, walkAhead } from './workload';
 import { checkInvariants, invariantMode, INV_EVERY_RECLAIM, INV_AT_SAMPLES } from './invariants';
 
@@ -134,7 +134,7 @@ const ACC_BLOCKED: i32 = 2;
 function accessSlow(t: i32, v: i32, vpn: i64, write: bool): i32 {
   for (let tries = 0; tries < 8; tries++) {
     const r = handleMmFault(v, vpn, write);
-    if (r == FAULT_OK) return ACC_DONE;
+    if (r == FAULT_OK) { setTf(t, T_FAULT_IO_RETRY, 0); return ACC_DONE; }
     if (r == FAULT_KILLED) return ACC_DEAD;
     if (stopNow) return ACC_BLOCKED;
     if (r == FAULT_RETRY) continue;
@@ -205,7 +205,8 @@ function runTask(t: i32, limit: i64, now: i64): void {
     const op = <i32>phaseCfg(g, PH_OP);
     const phaseEnd = tf(t, T_PHASE_END);
     const maxAcc = <i64>phaseCfg(g, PH_ACCESSES);
-    if ((phaseEnd >= 0 && clock >= phaseEnd) || (maxAcc > 0 && tf(t, T_DONE) >= maxAcc) || op == OP_SLEEP && phaseEnd >= 0 && clock >= phaseEnd) {
+    // an access whose fault slept is finished before the phase may end
+    if (tf(t, T_PEND) < 0 && ((phaseEnd >= 0 && clock >= phaseEnd) || (maxAcc > 0 && tf(t, T_DONE) >= maxAcc))) {
       if (!enterNextPhase(t, clock)) { state = TS_DONE; break; }
       continue;
     }
@@ -256,20 +257,21 @@ function runTask(t: i32, limit: i64, now: i64): void {
       const step = costAccess + think;
       // the hot loop: stays here while accesses hit present PTEs
       while (clock < hTime || (clock == hTime && me < hId)) {
-        if (maxAcc > 0 && done >= maxAcc) break;
-        if (phaseEnd >= 0 && clock >= phaseEnd) break;
-        if (interval > 0) {
-          const issue = tf(t, T_NEXT_ISSUE);
-          if (clock < issue) { clock = issue; if (!(clock < hTime || (clock == hTime && me < hId))) break; }
-          setTf(t, T_NEXT_ISSUE, (issue > clock ? issue : clock) + interval);
-        }
         let vpn: i64; let write: bool;
         let pte: usize = 0;
         const pend = tf(t, T_PEND);
         if (pend >= 0) {
+          // the access whose fault slept, retried: it was issued (and counted) already
           vpn = pend; write = tf(t, T_PEND_WRITE) != 0;
           setTf(t, T_PEND, -1);
         } else {
+          if (maxAcc > 0 && done >= maxAcc) break;
+          if (phaseEnd >= 0 && clock >= phaseEnd) break;
+          if (interval > 0) {
+            const issue = tf(t, T_NEXT_ISSUE);
+            if (clock < issue) { clock = issue; if (!(clock < hTime || (clock == hTime && me < hId))) break; }
+            setTf(t, T_NEXT_ISSUE, (issue > clock ? issue : clock) + interval);
+          }
           if (n < LOOKAHEAD_MIN_PAGES || !walkAhead) {
             const pos = nextPosition(t, g, pattern, n, 1);
             if (pos < 0) { setTf(t, T_PHASE_END, clock); break; }

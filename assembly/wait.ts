@@ -86,6 +86,14 @@ export function sleepOn(q: i32, e: i32, now: i64, timeoutNs: i64): void {
   stopNow = true;
 }
 
+/** schedule_timeout without a queue (a wait for I/O whose completion time is known): sleep until `t`. */
+export function sleepUntil(e: i32, t: i64): void {
+  dequeue(e);
+  store<u8>(wokenFlag + <usize>e, 0);
+  schedule(e, t);
+  stopNow = true;
+}
+
 /** finish_wait: leave the queue (after a timeout). True if a wake-up ended the sleep. */
 export function finishWait(e: i32): bool {
   dequeue(e);

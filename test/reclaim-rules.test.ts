@@ -193,3 +193,33 @@ processes:
   assert.ok(Math.abs(missRatio(flushed) / missRatio(live) - 1) < 0.01, `miss ratio ${missRatio(live)} → ${missRatio(flushed)}`);
   assert.ok(flushed.pgdeactivate! < live.pgdeactivate!, 'fewer deactivations');
 });
+
+test('a fault maps its page only once the read has completed (VM_FAULT_RETRY), and counts pgfault again', () => {
+  // one task faulting a mapped file from a device with 300 ms of read latency: the first
+  // fault starts the read and sleeps; until the read completes at ~300 ms no page is mapped,
+  // and the retried fault (a second pgfault, no second major fault) maps it
+  const r = runScenario(scenarioFromYaml(`
+name: slow-read
+description: a mapped file on a slow device
+duration: 1s
+machine: { memory: 256MiB, readAhead: 4KiB }
+devices:
+  slow: { readBandwidth: 100MB/s, writeBandwidth: 100MB/s, readLatency: 300ms, writeLatency: 300ms }
+files:
+  data: { size: 1MiB, device: slow }
+processes:
+  reader:
+    vmas:
+      m: { type: file, file: data, size: 1MiB }
+    workload:
+      - { op: access, target: m, pattern: sequential, accesses: 1 }
+      - { op: sleep, duration: 2s }
+series: { interval: 100ms }
+`));
+  const col = r.series.columns.indexOf('nr_mapped');
+  const at = (s: number) => r.series.rows.find((row) => Math.abs(row[0]! - s) < 1e-9)![col];
+  assert.equal(at(0.2), 0, 'mapped before its read completed');
+  assert.equal(at(0.4), 1);
+  assert.equal(r.counters.pgmajfault, 1);
+  assert.equal(r.counters.pgfault, 2);
+});
