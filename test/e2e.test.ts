@@ -101,3 +101,28 @@ test('a lock phase on an unknown lock is bad input: exit 2 naming the field and 
   assert.match(r.stderr, /processes\.app\.workload\.0\.target/);
   assert.match(r.stderr, /"heap" is not a lock; define one first, e\.g\. locks: \{ obj: \{ kind: mutex \} \}/);
 });
+
+test('a deadlock through the CLI: results.json lists each member, the summary names them, exit 0', () => {
+  const yaml = join(dir, 'abba.yaml');
+  writeFileSync(yaml, `
+name: abba
+description: two tasks taking two mutexes in opposite order
+duration: 200ms
+machine: { memory: 64MiB }
+locks: { a: { kind: mutex }, b: { kind: mutex } }
+processes:
+  t1:
+    workload: [{ op: lock, target: a }, { op: sleep, duration: 10ms }, { op: lock, target: b }]
+  t2:
+    workload: [{ op: lock, target: b }, { op: sleep, duration: 10ms }, { op: lock, target: a }]
+`);
+  const out = join(dir, 'abba');
+  const r = mmsim('run', yaml, '--out', out);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /deadlock at 0\.010s: t1 waits in mutex_lock for b, held by task t2/);
+  const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+  assert.equal(results.counters.mmsim_deadlock, 1);
+  const members = results.detectors.filter((d: { kind: string }) => d.kind === 'mmsim_deadlock');
+  assert.deepEqual(members.map((d: { taskName: string; waitsFor: string; owner: string }) => `${d.taskName}/${d.waitsFor}/${d.owner}`).sort(),
+    ['t1/b/task t2', 't2/a/task t1']);
+});

@@ -71,6 +71,10 @@ export function formatSummary(result: RunResult, options: SummaryOptions = {}): 
   row('pgpgout', `${formatSize(c('pgpgout') * 1024)}`);
   row('oom_kill', formatCount(c('oom_kill')));
   row('detectors', formatCount(result.detectorsTotal));
+  if (c('mmsim_deadlock') + c('mmsim_hung_task') > 0) row('deadlocks / hung', formatCount(c('mmsim_deadlock')), formatCount(c('mmsim_hung_task')));
+  for (const d of result.detectors.filter((h) => h.waitsFor !== undefined).slice(0, 6)) {
+    lines.push(`    ${d.kind === 'mmsim_deadlock' ? 'deadlock' : 'hung task'} at ${formatSeconds(d.timeNs / 1e9)}: ${d.taskName} waits in ${d.func} for ${d.waitsFor}, held by ${d.owner}`);
+  }
 
   const accesses = c('mmsim_accesses');
   lines.push(`wall ${formatSeconds(result.wall.seconds)}, ${formatCount(accesses)} accesses, ` +
