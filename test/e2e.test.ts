@@ -126,3 +126,18 @@ processes:
   assert.deepEqual(members.map((d: { taskName: string; waitsFor: string; owner: string }) => `${d.taskName}/${d.waitsFor}/${d.owner}`).sort(),
     ['t1/b/task t2', 't2/a/task t1']);
 });
+
+test('a YAML alias bomb is bad input: exit 2 with the file and the reason, no stack trace', () => {
+  const bomb = join(dir, 'aliases.yaml');
+  const lines = ['a: &a [x,x,x,x,x,x,x,x,x]'];
+  let prev = 'a';
+  for (const l of ['b', 'c', 'd', 'e', 'f', 'g', 'h']) { lines.push(`${l}: &${l} [${Array(9).fill(`*${prev}`).join(',')}]`); prev = l; }
+  writeFileSync(bomb, lines.join('\n') + '\n');
+  for (const cmd of ['validate', 'run']) {
+    const r = cmd === 'run' ? mmsim(cmd, bomb, '--out', join(dir, 'bomb-out')) : mmsim(cmd, bomb);
+    assert.equal(r.status, 2, `${cmd}: ${r.stderr}`);
+    assert.match(r.stderr, /aliases\.yaml: Excessive alias count/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
+  }
+  assert.ok(!existsSync(join(dir, 'bomb-out')));
+});

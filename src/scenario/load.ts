@@ -77,7 +77,16 @@ export function parseScenarioText(text: string, path: string, overrides: readonl
     });
     throw new ScenarioError(`malformed YAML in ${shown}:\n${lines.join('\n')}`);
   }
-  const raw: unknown = doc.toJS();
+  let raw: unknown;
+  try {
+    // the yaml library caps how far aliases may expand (its maxAliasCount), which stops an
+    // alias bomb ("billion laughs") with a ReferenceError
+    raw = doc.toJS();
+  } catch (error) {
+    if (!(error instanceof ReferenceError)) throw error;
+    throw new ScenarioError(`${shown}: ${error.message}: its aliases (*name) would expand past what a scenario can need; ` +
+      'write the repeated values out, or use fewer aliases of aliases');
+  }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new ScenarioError(`${shown}: a scenario is a mapping of sections (name, machine, processes, …); ` +
       'e.g. start the file with  machine: { memory: 2GiB }');
