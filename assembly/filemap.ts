@@ -14,7 +14,10 @@ import { countAdd, countEvent } from './vmstat';
 import { blkSubmit, blkAddPage, BLK_READ, readCompletionTime } from './blkdev';
 import { workingsetRefault } from './workingset';
 import { SHADOW_BIT } from './swap';
-import { curClock, waitUntil } from './sched';
+import { curClock, currentTask } from './sched';
+import { sleepUntil } from './wait';
+import { taskScanControl } from './scan_control';
+import { setTf, T_IO_RETRY } from './workload';
 
 let files: usize = 0;        // per file: [slots address, nr pages, device] as i64
 const F_SLOTS = 0; const F_PAGES = 1; const F_DEV = 2; const F_STRIDE = 3;
@@ -106,12 +109,25 @@ function readahead(f: i32, index: u32): i64 {
 }
 
 /**
- * The page for (f, index), reading it (and its readahead window) if needed. For read() it
- * waits for I/O in flight and marks the page accessed, so the page is uptodate on return. For
- * a fault (`forFault`) it does neither: the page may still be under read (PG_readio), and the
- * fault sleeps on it and is retried (filemap_fault's VM_FAULT_RETRY); accessed-bit tracking is
- * the PTE's. `countHit` is false for that retry, which is no new lookup. Returns NO_PAGE if
- * memory could not be found (or, with stopNow, while the allocation sleeps).
+ * The running task sleeps until the read of a page completes at `done` (folio_wait_locked,
+ * the fault's VM_FAULT_RETRY), then retries what it was doing with the page uptodate: nothing
+ * of it happens before the data is there. The retry is no new page-cache lookup (T_IO_RETRY).
+ */
+export function sleepOnRead(done: i64): void {
+  const t = done > curClock ? done : curClock;
+  countAdd(C_MMSIM_IO_WAIT_NS, t - curClock);
+  setTf(currentTask, T_IO_RETRY, 1);
+  sleepUntil(taskScanControl(currentTask).entity, t);
+}
+
+/**
+ * The page for (f, index), reading it (and its readahead window) if needed. A read() that
+ * finds the page under read I/O — its own readahead's or another task's — sleeps until the
+ * read completes (filemap_read → filemap_update_page waits on the folio) and returns NO_PAGE
+ * with stopNow, to be retried; when it gets the page, it marks it accessed. A fault
+ * (`forFault`) gets the page even under read and sleeps on it itself (filemap_fault's
+ * VM_FAULT_RETRY); accessed-bit tracking is the PTE's. `countHit` is false for a retry after
+ * such a sleep, which is no new lookup. NO_PAGE also if memory could not be found.
  */
 export function filemapGetUptodate(f: i32, index: u32, forFault: bool, countHit: bool = true): u32 {
   let p = filemapLookup(f, index);
@@ -121,31 +137,29 @@ export function filemapGetUptodate(f: i32, index: u32, forFault: bool, countHit:
     p = filemapLookup(f, index);
     if (p == NO_PAGE) return NO_PAGE;
     if (forFault) return p;
-    waitUntil(done);
-  } else {
-    if (countHit) countEvent(C_MMSIM_PAGECACHE_HITS);
-    if (forFault) return p;
-    if (testFlag(p, PG_readio)) {
-      const t0 = curClock;
-      waitUntil(readCompletionTime(p));
-      if (curClock > t0) countAdd(C_MMSIM_IO_WAIT_NS, curClock - t0);
-    }
+    sleepOnRead(done);
+    return NO_PAGE;
   }
+  if (countHit) countEvent(C_MMSIM_PAGECACHE_HITS);
+  if (forFault) return p;
+  if (testFlag(p, PG_readio)) { sleepOnRead(readCompletionTime(p)); return NO_PAGE; }
   folioMarkAccessed(p);
   return p;
 }
 
 /**
  * The page generic_perform_write writes (f, index) into: a cached page, or a new one added
- * to the cache (a full-page write needs no read). NO_PAGE if memory could not be found.
+ * to the cache (a full-page write needs no read). NO_PAGE if memory could not be found, or
+ * (stopNow) while the task sleeps on the page's read in flight (write_begin locks the folio)
+ * or in the allocator; `countHit` as for filemapGetUptodate.
  * Writes do not mark pages accessed: write_begin looks pages up with FGP_WRITEBEGIN, which has
  * no FGP_ACCESSED ("only do access activations on reads", v4.7).
  */
-export function filemapGetForWrite(f: i32, index: u32): u32 {
+export function filemapGetForWrite(f: i32, index: u32, countHit: bool = true): u32 {
   let p = filemapLookup(f, index);
   if (p != NO_PAGE) {
-    countEvent(C_MMSIM_PAGECACHE_HITS);
-    if (testFlag(p, PG_readio)) waitUntil(readCompletionTime(p));
+    if (countHit) countEvent(C_MMSIM_PAGECACHE_HITS);
+    if (testFlag(p, PG_readio)) { sleepOnRead(readCompletionTime(p)); return NO_PAGE; }
     return p;
   }
   const np = allocPages(0, ZONE_MOVABLE);

@@ -18,12 +18,11 @@ import { swapCacheLookup, swapCacheShadow, addToSwapCache, swapFree, folioFreeSw
   deleteFromSwapCache, swapCount, folioSwapSlot, swapinNrPages, swapReadaheadHit, totalSwapPages } from './swap';
 import { blkSubmit, blkAddPage, BLK_READ, readCompletionTime } from './blkdev';
 import { workingsetRefault } from './workingset';
-import { filemapGetUptodate, filemapLookup, fileNrPages } from './filemap';
+import { filemapGetUptodate, filemapLookup, fileNrPages, sleepOnRead } from './filemap';
 import { folioMarkDirty, balanceDirtyPagesRatelimited } from './writeback';
 import { curClock, chargeNs, currentTask } from './sched';
-import { sleepUntil, stopNow } from './wait';
-import { taskScanControl } from './scan_control';
-import { tf, setTf, T_FAULT_IO_RETRY } from './workload';
+import { stopNow } from './wait';
+import { tf, setTf, T_IO_RETRY } from './workload';
 import { recordBug } from './invariants';
 
 // vm_flags
@@ -263,14 +262,10 @@ function shouldTryToFreeSwap(p: u32, v: i32, write: bool): bool {
 /**
  * A fault that finds its page under read I/O (its own read, or another task's) drops the
  * mmap_lock, sleeps until the read completes and returns VM_FAULT_RETRY: the task unwinds
- * (stopNow) and faults again when it wakes, with the page uptodate. Nothing of the fault is
- * done before the data is there.
+ * (stopNow) and faults again when it wakes, with the page uptodate.
  */
 function faultWaitIo(done: i64): i32 {
-  const t = done > curClock ? done : curClock;
-  countAdd(C_MMSIM_IO_WAIT_NS, t - curClock);
-  setTf(currentTask, T_FAULT_IO_RETRY, 1);
-  sleepUntil(taskScanControl(currentTask).entity, t);
+  sleepOnRead(done);
   return FAULT_RETRY;
 }
 
@@ -297,7 +292,7 @@ function faultInFilePage(m: i32, v: i32, index: u32): u32 {
   // of a cached page is a minor fault
   const miss = filemapLookup(f, index) == NO_PAGE;
   // the retry after the fault slept on this page's read is no new page-cache lookup
-  const retried = tf(currentTask, T_FAULT_IO_RETRY) != 0;
+  const retried = tf(currentTask, T_IO_RETRY) != 0;
   const p = filemapGetUptodate(f, index, true, !retried);
   if (p != NO_PAGE) {
     if (testFlag(p, PG_readio)) {
@@ -307,7 +302,7 @@ function faultInFilePage(m: i32, v: i32, index: u32): u32 {
       faultWaitIo(readCompletionTime(p));
       return NO_PAGE;
     }
-    setTf(currentTask, T_FAULT_IO_RETRY, 0);
+    setTf(currentTask, T_IO_RETRY, 0);
   } else if (miss && !stopNow) countEvent(C_PGMAJFAULT);
   return p;
 }

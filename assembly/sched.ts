@@ -30,7 +30,7 @@ import { stopNow, clearStop } from './wait';
 import { lruAddDrainCpu } from './lru';
 import { T_CLOCK, T_STATE, T_PHASE, T_PHASE_END, T_DONE, T_NEXT_ISSUE, T_SYS_LEFT, T_SYS_POS, T_POP_VMA,
   T_POP_VPN, T_N, T_BASE, T_PEND, T_PEND_WRITE, T_SLICED, T_BDP_AGAIN, T_SYNC_TARGET,
-  T_SYNC_START, T_FAULT_IO_RETRY, LOOKAHEAD_MIN_PAGES, LA_WRITE, TS_WAITING, TS_POPULATE, TS_RUNNING, TS_DONE, TS_DEAD, tf,
+  T_SYNC_START, T_IO_RETRY, LOOKAHEAD_MIN_PAGES, LA_WRITE, TS_WAITING, TS_POPULATE, TS_RUNNING, TS_DONE, TS_DEAD, tf,
   setTf, workloadInit, phaseIndex, enterNextPhase, nextPosition, nextAccessAhead, aheadPte, walkAhead } from './workload';
 import { checkInvariants, invariantMode, INV_EVERY_RECLAIM, INV_AT_SAMPLES } from './invariants';
 
@@ -134,7 +134,7 @@ const ACC_BLOCKED: i32 = 2;
 function accessSlow(t: i32, v: i32, vpn: i64, write: bool): i32 {
   for (let tries = 0; tries < 8; tries++) {
     const r = handleMmFault(v, vpn, write);
-    if (r == FAULT_OK) { setTf(t, T_FAULT_IO_RETRY, 0); return ACC_DONE; }
+    if (r == FAULT_OK) { setTf(t, T_IO_RETRY, 0); return ACC_DONE; }
     if (r == FAULT_KILLED) return ACC_DEAD;
     if (stopNow) return ACC_BLOCKED;
     if (r == FAULT_RETRY) continue;
@@ -343,16 +343,20 @@ function runTask(t: i32, limit: i64, now: i64): void {
     const idx = <u32>tf(t, T_SYS_POS);
     curClock = clock;
     let p: u32;
-    if (op == OP_READ) p = filemapGetUptodate(f, idx, false);
+    if (op == OP_READ) {
+      p = filemapGetUptodate(f, idx, false, tf(t, T_IO_RETRY) == 0);
+      if (p != NO_PAGE) setTf(t, T_IO_RETRY, 0);
+    }
     else {
-      p = filemapGetForWrite(f, idx);
+      p = filemapGetForWrite(f, idx, tf(t, T_IO_RETRY) == 0);
       if (p != NO_PAGE) {
+        setTf(t, T_IO_RETRY, 0);
         folioMarkDirty(p);
         if (balanceDirtyPagesRatelimited(f)) setTf(t, T_BDP_AGAIN, f + 1);
       }
     }
     if (p == NO_PAGE && stopNow) {
-      // asleep in the allocator: this page is retried when the task runs again
+      // asleep in the allocator or on the page's read: this page is retried when the task runs again
       clock = curClock; blocked = true;
       break;
     }

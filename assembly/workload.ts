@@ -19,7 +19,7 @@ export const T_CURSOR = 5; export const T_NEXT_ISSUE = 6; export const T_SYS_LEF
 export const T_POP_VPN = 10; export const T_N = 11; export const T_BASE = 12;
 export const T_PEND = 13;        // an access to retry after a throttled sleep: vpn, or -1
 export const T_PEND_WRITE = 14;
-export const T_FAULT_IO_RETRY = 15; // the task's fault slept on a page's read and is being retried
+export const T_IO_RETRY = 15;    // the task's fault or read(2) slept on a page's read and is being retried
 export const T_SLICED = 16;      // stopped at the end of a run() slice, not for an event
 // Accesses generated ahead of time (see lookahead()): count, next, end-of-pass flag, entries.
 export const T_LA_N = 17; export const T_LA_NEXT = 18; export const T_LA_END = 19;
