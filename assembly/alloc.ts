@@ -16,7 +16,7 @@ import { countEvent, countAdd } from './vmstat';
 import { lruvecDelFolio } from './lru';
 import { wakeupKswapd, tryToFreePagesStart, tryToFreePagesStep, allowDirectReclaim, reclaimAbandon, STEP_DONE,
   STEP_SLEEP, STEP_MORE } from './vmscan';
-import { curClock, canSleep, currentTask } from './sched';
+import { curClock, currentTask } from './sched';
 import { ScanControl, taskScanControl } from './scan_control';
 import { sleepOn, finishWait, abandonWait, mustYield, yieldAt, WQ_PFMEMALLOC } from './wait';
 import { mmDead } from './mm';
@@ -328,7 +328,7 @@ export function allocPages(order: i32, highestZoneidx: i32): u32 {
   }
   const p = getPageFromFreelist(order, WMARK_LOW, highestZoneidx);
   if (p != NO_PAGE) return p;
-  if (t < 0 || !canSleep()) return allocPagesNowait(order, highestZoneidx);
+  if (t < 0) return allocPagesNowait(order, highestZoneidx);   // kernel threads never reclaim here
   const ac = allocContextOf(t);
   ac.stage = SP_RETRY; ac.order = order; ac.highestZoneidx = highestZoneidx;
   ac.noProgressLoops = 0; ac.iterations = 0; ac.result = NO_PAGE;

@@ -13,6 +13,7 @@ import { C_MMSIM_PTES_YOUNG_CLEARED, C_MMSIM_UNMAPPED_PTES, C_NR_ANON_PAGES, C_N
 import { swapDuplicate, folioSwapSlot } from './swap';
 import { folioMarkDirty } from './writeback';
 import { chargeNs } from './sched';
+import { ScanControl } from './scan_control';
 import { cfg } from './config';
 import { recordBug } from './invariants';
 
@@ -20,8 +21,9 @@ const RMAP_REFERENCED: i32 = 0;
 const RMAP_UNMAP: i32 = 1;
 const RMAP_MKCLEAN: i32 = 2;
 
-/** vm_flags seen by the last folio_referenced walk (VM_LOCKED, VM_EXEC). */
-export let referencedVmFlags: u32 = 0;
+// the state of the walk in progress (rmap_walk_control and folio_referenced_arg in the kernel);
+// a walk never sleeps, so one set serves every reclaimer
+let referencedVmFlags: u32 = 0;
 let walkAbort = false;
 let walkCount: i32 = 0;
 
@@ -128,11 +130,12 @@ function rmapWalk(mode: i32, p: u32): void {
 
 /**
  * folio_referenced: count and clear young PTEs mapping `p`; VM_LOCKED/VM_EXEC of the
- * mappings seen are left in referencedVmFlags.
+ * mappings seen go to the caller's scan_control (the kernel's `*vm_flags`).
  */
-export function folioReferenced(p: u32): i32 {
+export function folioReferenced(p: u32, sc: ScanControl): i32 {
   referencedVmFlags = 0;
   rmapWalk(RMAP_REFERENCED, p);
+  sc.vm_flags = referencedVmFlags;
   return walkCount;
 }
 

@@ -60,6 +60,8 @@ import { regionAlloc } from './mem';
   entity: i32;
   /** This reclaimer's private isolation list (a sentinel of the frame table). */
   hold: u32;
+  /** VM_LOCKED / VM_EXEC of the mappings the last folio_referenced saw (its `*vm_flags`). */
+  vm_flags: u32;
   may_writepage: bool;
   may_unmap: bool;
   may_swap: bool;

@@ -53,8 +53,6 @@ export let jiffyNs: i64 = 1_000_000;
 export function setCurClock(t: i64): void { curClock = t; }
 /** The task running now, -1 for kernel threads (for detector records). */
 export let currentTask: i32 = -1;
-/** Only tasks sleep in the allocator; kernel threads' allocations never reclaim. */
-export function canSleep(): bool { return currentTask >= 0; }
 @inline export function chargeNs(ns: i64): void { curClock += ns; }
 /** Sleep until `t` (an IO completion, a throttle): the running actor's clock jumps. */
 @inline export function waitUntil(t: i64): void { if (t > curClock) curClock = t; }

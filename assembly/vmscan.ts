@@ -19,7 +19,7 @@ import { pageZone, populatedZone, zoneLruSize, zoneLruAdd, wmark, zoneWatermarkO
 import { lruHead, lruSize, lruAdd, folioEvictable, lruNoteCost, anonCost, fileCost,
   LRU_INACTIVE_ANON, LRU_ACTIVE_ANON, LRU_INACTIVE_FILE, LRU_ACTIVE_FILE, L_ACTIVE, L_INACTIVE,
   L_RET, L_SKIPPED, lruAddDrain } from './lru';
-import { folioReferenced, referencedVmFlags, tryToUnmap, folioMapped } from './rmap';
+import { folioReferenced, tryToUnmap, folioMapped } from './rmap';
 import { VM_LOCKED, VM_EXEC } from './mm';
 import { addToSwap, nrSwapFree, totalSwapPages, vmSwapFull, folioFreeSwap, deleteFromSwapCache, swapWritepage, swapPlugFlush, swapQueueRoom } from './swap';
 import { workingsetEviction, workingsetAgeNonresident } from './workingset';
@@ -195,9 +195,9 @@ function shrinkActiveList(sc: ScanControl, nrToScan: u64, lru: i32): void {
     const p = prev(hold);
     listDel(p);
     if (!folioEvictable(p)) { listAdd(p, lruHead(L_RET)); continue; }
-    if (folioReferenced(p) > 0) {
+    if (folioReferenced(p, sc) > 0) {
       // executable file pages get another trip on the active list
-      if ((referencedVmFlags & VM_EXEC) != 0 && !testFlag(p, PG_swapbacked)) {
+      if ((sc.vm_flags & VM_EXEC) != 0 && !testFlag(p, PG_swapbacked)) {
         nrRotated++;
         listAdd(p, lruHead(L_ACTIVE));
         continue;
@@ -224,9 +224,9 @@ const FOLIOREF_KEEP: i32 = 2;
 const FOLIOREF_ACTIVATE: i32 = 3;
 
 /** folio_check_references */
-function folioCheckReferences(p: u32): i32 {
-  const referencedPtes = folioReferenced(p);
-  const vmf = referencedVmFlags;
+function folioCheckReferences(sc: ScanControl, p: u32): i32 {
+  const referencedPtes = folioReferenced(p, sc);
+  const vmf = sc.vm_flags;
   if ((vmf & VM_LOCKED) != 0) return FOLIOREF_ACTIVATE;
   const referencedFolio = testClearFlag(p, PG_referenced);
   const file = !testFlag(p, PG_swapbacked);
@@ -264,7 +264,7 @@ function shrinkFolio(sc: ScanControl, p: u32): i32 {
     sc.stat_writeback++;
     return OUT_ACTIVATE;
   }
-  const references = folioCheckReferences(p);
+  const references = folioCheckReferences(sc, p);
   if (references == FOLIOREF_ACTIVATE) return OUT_ACTIVATE;
   if (references == FOLIOREF_KEEP) return OUT_KEEP;
   // anonymous: give it a swap slot first

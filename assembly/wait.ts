@@ -19,7 +19,6 @@ export const WQ_RECLAIM_CONGESTED: i32 = 3;
 export const WQ_PFMEMALLOC: i32 = 4;
 export const NR_WAIT_QUEUES: i32 = 5;
 
-let nEntities: i32 = 0;
 let waitingOn: usize = 0;   // i32 per entity: the queue it waits on, or -1
 let nextWaiter: usize = 0;  // i32 per entity: the next waiter in its queue, or -1
 let wokenFlag: usize = 0;   // u8 per entity: a wake-up (not the timeout) ended its last sleep
@@ -36,7 +35,6 @@ export function setStop(): void { stopNow = true; }
 @inline function st(base: usize, i: i32, v: i32): void { store<i32>(base + (<usize>i << 2), v); }
 
 export function waitInit(entities: i32): bool {
-  nEntities = entities;
   waitingOn = regionAlloc(<u64>entities * 4);
   nextWaiter = regionAlloc(<u64>entities * 4);
   wokenFlag = regionAlloc(<u64>entities);
