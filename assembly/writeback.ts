@@ -345,53 +345,67 @@ function posRatioPolynom(setpoint: i64, dirty: i64, limit: i64): i64 {
   return pos;
 }
 
-// One dirty_throttle_control for the global domain, filled by balance_dirty_pages.
-let dtcAvail: i64 = 0; let dtcDirty: i64 = 0; let dtcThresh: i64 = 0; let dtcBg: i64 = 0;
-let dtcWbDirty: i64 = 0; let dtcWbThresh: i64 = 0; let dtcWbBg: i64 = 0; let dtcPosRatio: i64 = 0;
+/**
+ * struct dirty_throttle_control of the global domain (the kernel's gdtc on balance_dirty_pages'
+ * stack): filled by balance_dirty_pages and passed down to the functions that read it.
+ */
+@unmanaged class DirtyThrottleControl {
+  avail: i64;
+  dirty: i64;
+  thresh: i64;
+  bg_thresh: i64;
+  wb_dirty: i64;
+  wb_thresh: i64;
+  wb_bg_thresh: i64;
+  pos_ratio: i64;
+  /** wb_min_pause's *nr_dirtied_pause */
+  nr_dirtied_pause: i64;
+}
+const gdtcStorage: usize = memory.data(offsetof<DirtyThrottleControl>());
 
 /** wb_dirty_limits */
-function wbDirtyLimits(w: i32): void {
-  dtcWbThresh = wbCalcThresh(w, dtcThresh, dtcDirty);
-  setWbf(w, W_THRESH, dtcWbThresh);
-  dtcWbBg = dtcThresh != 0 ? <i64>(<u64>dtcBg * <u64>dtcWbThresh / <u64>dtcThresh) : 0;
-  dtcWbDirty = wbf(w, W_RECLAIMABLE) + wbf(w, W_WRITEBACK);
+function wbDirtyLimits(dtc: DirtyThrottleControl, w: i32): void {
+  dtc.wb_thresh = wbCalcThresh(w, dtc.thresh, dtc.dirty);
+  setWbf(w, W_THRESH, dtc.wb_thresh);
+  dtc.wb_bg_thresh = dtc.thresh != 0 ? <i64>(<u64>dtc.bg_thresh * <u64>dtc.wb_thresh / <u64>dtc.thresh) : 0;
+  dtc.wb_dirty = wbf(w, W_RECLAIMABLE) + wbf(w, W_WRITEBACK);
 }
 
 /** wb_position_ratio: the global cubic, then the wb's linear line (or its own cubic when strict). */
-function wbPositionRatio(w: i32): void {
-  const freerun = dirtyFreerunCeiling(dtcThresh, dtcBg);
-  const limit = hardDirtyLimit(dtcThresh);
+function wbPositionRatio(dtc: DirtyThrottleControl, w: i32): void {
+  const freerun = dirtyFreerunCeiling(dtc.thresh, dtc.bg_thresh);
+  const limit = hardDirtyLimit(dtc.thresh);
   const setpoint = (freerun + limit) / 2;
-  dtcPosRatio = 0;
-  if (dtcDirty >= limit) return;
-  let posRatio = posRatioPolynom(setpoint, dtcDirty, limit);
+  dtc.pos_ratio = 0;
+  if (dtc.dirty >= limit) return;
+  let posRatio = posRatioPolynom(setpoint, dtc.dirty, limit);
   if (wbStrict(w)) {
-    if (dtcWbDirty >= dtcWbThresh) return;
-    const wbSetpoint = dirtyFreerunCeiling(dtcWbThresh, dtcWbBg);
-    if (wbSetpoint == 0 || wbSetpoint == dtcWbThresh) return;
-    const wbPos = posRatioPolynom(wbSetpoint, dtcWbDirty, dtcWbThresh);
-    dtcPosRatio = posRatio < wbPos ? posRatio : wbPos;
+    if (dtc.wb_dirty >= dtc.wb_thresh) return;
+    const wbSetpoint = dirtyFreerunCeiling(dtc.wb_thresh, dtc.wb_bg_thresh);
+    if (wbSetpoint == 0 || wbSetpoint == dtc.wb_thresh) return;
+    const wbPos = posRatioPolynom(wbSetpoint, dtc.wb_dirty, dtc.wb_thresh);
+    dtc.pos_ratio = posRatio < wbPos ? posRatio : wbPos;
     return;
   }
-  let wbThresh = dtcWbThresh;
-  if (wbThresh > dtcThresh) wbThresh = dtcThresh;
+  let wbThresh = dtc.wb_thresh;
+  if (wbThresh > dtc.thresh) wbThresh = dtc.thresh;
   const writeBw = wbf(w, W_AVG_BW);
-  const x: u64 = (<u64>wbThresh << 16) / (<u64>dtcThresh | 1);
+  const x: u64 = (<u64>wbThresh << 16) / (<u64>dtc.thresh | 1);
   const wbSetpoint = <i64>((<u64>setpoint * x) >> 16);
-  const span = <i64>((<u64>(dtcThresh - wbThresh + 8 * writeBw) * x) >> 16);
+  const span = <i64>((<u64>(dtc.thresh - wbThresh + 8 * writeBw) * x) >> 16);
   let xIntercept = wbSetpoint + span;
-  if (dtcWbDirty < xIntercept - span / 4) {
-    posRatio = <i64>(<u64>posRatio * <u64>(xIntercept - dtcWbDirty) / (<u64>(xIntercept - wbSetpoint) | 1));
+  if (dtc.wb_dirty < xIntercept - span / 4) {
+    posRatio = <i64>(<u64>posRatio * <u64>(xIntercept - dtc.wb_dirty) / (<u64>(xIntercept - wbSetpoint) | 1));
   } else {
     posRatio /= 4;
   }
   // the wb's reserve area: never let its dirty pool run dry
   xIntercept = wbThresh / 2;
-  if (dtcWbDirty < xIntercept) {
-    if (dtcWbDirty > xIntercept / 8) posRatio = <i64>(<u64>posRatio * <u64>xIntercept / <u64>dtcWbDirty);
+  if (dtc.wb_dirty < xIntercept) {
+    if (dtc.wb_dirty > xIntercept / 8) posRatio = <i64>(<u64>posRatio * <u64>xIntercept / <u64>dtc.wb_dirty);
     else posRatio *= 8;
   }
-  dtcPosRatio = posRatio;
+  dtc.pos_ratio = posRatio;
 }
 
 // --- bandwidth and ratelimit estimation -----------------------------------------------------
@@ -416,13 +430,13 @@ function wbUpdateWriteBandwidth(w: i32, elapsed: i64, written: i64): void {
 }
 
 /** update_dirty_limit via domain_update_dirty_limit (at most every BANDWIDTH_INTERVAL). */
-function domainUpdateDirtyLimit(nowJ: i64): void {
+function domainUpdateDirtyLimit(dtc: DirtyThrottleControl, nowJ: i64): void {
   if (nowJ <= domDirtyLimitStamp + bandwidthInterval()) return;
-  let thresh = dtcThresh;
+  let thresh = dtc.thresh;
   let limit = domDirtyLimit;
   if (limit < thresh) limit = thresh;
   else {
-    if (thresh < dtcDirty) thresh = dtcDirty;
+    if (thresh < dtc.dirty) thresh = dtc.dirty;
     if (limit > thresh) limit -= (limit - thresh) >> 5;
   }
   domDirtyLimit = limit;
@@ -430,19 +444,19 @@ function domainUpdateDirtyLimit(nowJ: i64): void {
 }
 
 /** wb_update_dirty_ratelimit: move dirty_ratelimit toward the balanced rate, gently near it. */
-function wbUpdateDirtyRatelimit(w: i32, dirtied: i64, elapsed: i64): void {
-  let dirty = dtcDirty;
-  const freerun = dirtyFreerunCeiling(dtcThresh, dtcBg);
-  const limit = hardDirtyLimit(dtcThresh);
+function wbUpdateDirtyRatelimit(dtc: DirtyThrottleControl, w: i32, dirtied: i64, elapsed: i64): void {
+  let dirty = dtc.dirty;
+  const freerun = dirtyFreerunCeiling(dtc.thresh, dtc.bg_thresh);
+  const limit = hardDirtyLimit(dtc.thresh);
   let setpoint = (freerun + limit) / 2;
   const writeBw = <u64>wbf(w, W_AVG_BW);
   let dirtyRatelimit = <u64>wbf(w, W_DIRTY_RL);
   const dirtyRate = <u64>((dirtied - wbf(w, W_DIRTIED_STAMP)) * hz / elapsed);
-  let taskRatelimit = (dirtyRatelimit * <u64>dtcPosRatio) >> RATELIMIT_CALC_SHIFT;
+  let taskRatelimit = (dirtyRatelimit * <u64>dtc.pos_ratio) >> RATELIMIT_CALC_SHIFT;
   taskRatelimit++;
   let balanced = taskRatelimit * writeBw / (dirtyRate | 1);
   if (balanced > writeBw) balanced = writeBw;
-  if (wbStrict(w)) { dirty = dtcWbDirty; setpoint = (dtcWbThresh + dtcWbBg) / 2; }
+  if (wbStrict(w)) { dirty = dtc.wb_dirty; setpoint = (dtc.wb_thresh + dtc.wb_bg_thresh) / 2; }
   const prevBalanced = <u64>wbf(w, W_BAL_RL);
   let step: u64 = 0;
   if (dirty < setpoint) {
@@ -460,15 +474,15 @@ function wbUpdateDirtyRatelimit(w: i32, dirtied: i64, elapsed: i64): void {
 }
 
 /** __wb_update_bandwidth: from balance_dirty_pages (with the ratelimit) or writeback (bandwidth only). */
-function wbUpdateBandwidthFull(w: i32, updateRatelimit: bool): void {
+function wbUpdateBandwidthFull(w: i32, dtc: DirtyThrottleControl | null): void {
   const nowJ = jiffiesNow();
   let elapsed = nowJ - wbf(w, W_BW_STAMP);
   if (elapsed < 1) elapsed = 1;
   const dirtied = wbf(w, W_DIRTIED);
   const written = wbf(w, W_WRITTEN);
-  if (updateRatelimit) {
-    domainUpdateDirtyLimit(nowJ);
-    wbUpdateDirtyRatelimit(w, dirtied, elapsed);
+  if (dtc != null) {
+    domainUpdateDirtyLimit(dtc, nowJ);
+    wbUpdateDirtyRatelimit(dtc, w, dirtied, elapsed);
   }
   wbUpdateWriteBandwidth(w, elapsed, written);
   setWbf(w, W_DIRTIED_STAMP, dirtied);
@@ -477,7 +491,7 @@ function wbUpdateBandwidthFull(w: i32, updateRatelimit: bool): void {
 }
 
 /** wb_update_bandwidth: the writeback side's update (bandwidth only). */
-export function wbUpdateBandwidth(w: i32): void { wbUpdateBandwidthFull(w, false); }
+export function wbUpdateBandwidth(w: i32): void { wbUpdateBandwidthFull(w, null); }
 
 /**
  * wb_bandwidth_estimate_start: before the first IO of a busy period, an idle wb (over a second
@@ -508,9 +522,8 @@ function wbMaxPause(w: i32, wbDirty: i64): i64 {
   return t < maxPause() ? t : maxPause();
 }
 
-let nrDirtiedPauseOut: i64 = 0;
-/** wb_min_pause: the shortest sleep worth taking, and (nrDirtiedPauseOut) the pages until the next check. */
-function wbMinPause(w: i32, maxP: i64, taskRl: i64, dirtyRl: i64): i64 {
+/** wb_min_pause: the shortest sleep worth taking, and (dtc.nr_dirtied_pause) the pages until the next check. */
+function wbMinPause(dtc: DirtyThrottleControl, w: i32, maxP: i64, taskRl: i64, dirtyRl: i64): i64 {
   const hi = ilog2(<u64>wbf(w, W_AVG_BW));
   const lo = ilog2(<u64>wbf(w, W_DIRTY_RL));
   let t: i64 = hz / 100 > 1 ? hz / 100 : 1;
@@ -525,7 +538,7 @@ function wbMinPause(w: i32, maxP: i64, taskRl: i64, dirtyRl: i64): i64 {
   }
   const pause = hz * pages / (taskRl + 1);
   if (pause > maxP) { t = maxP; pages = taskRl * t / hzPow; }
-  nrDirtiedPauseOut = pages;
+  dtc.nr_dirtied_pause = pages;
   return pages >= DIRTY_POLL_THRESH ? 1 + t / 2 : t;
 }
 
@@ -547,22 +560,23 @@ function countPause(ns: i64): void {
  * (pos_ratio 0) and the kernel would loop: the caller checks again after the sleep.
  */
 function balanceDirtyPages(w: i32, pagesDirtied: i64): bool {
+  const dtc = changetype<DirtyThrottleControl>(gdtcStorage);
   const t = thisTask();
   countEvent(C_MMSIM_BDP_CALLS);
   let nowJ = jiffiesNow();
-  dtcAvail = globalDirtyableMemory();
-  dtcDirty = <i64>(count(C_NR_DIRTY) + count(C_NR_WRITEBACK)) + remoteDirty;
-  domainDirtyLimits(dtcAvail);
-  dtcThresh = lastThresh; dtcBg = lastBgThresh;
+  dtc.avail = globalDirtyableMemory();
+  dtc.dirty = <i64>(count(C_NR_DIRTY) + count(C_NR_WRITEBACK)) + remoteDirty;
+  domainDirtyLimits(dtc.avail);
+  dtc.thresh = lastThresh; dtc.bg_thresh = lastBgThresh;
   const strict = wbStrict(w);
-  let dirty = dtcDirty; let thresh = dtcThresh; let bg = dtcBg;
-  if (strict) { wbDirtyLimits(w); dirty = dtcWbDirty; thresh = dtcWbThresh; bg = dtcWbBg; }
+  let dirty = dtc.dirty; let thresh = dtc.thresh; let bg = dtc.bg_thresh;
+  if (strict) { wbDirtyLimits(dtc, w); dirty = dtc.wb_dirty; thresh = dtc.wb_thresh; bg = dtc.wb_bg_thresh; }
   const freerun = dirtyFreerunCeiling(thresh, bg);
-  countSet(C_MMSIM_DIRTY_FREERUN, <u64>dirtyFreerunCeiling(dtcThresh, dtcBg));
-  countSet(C_MMSIM_DIRTY_LIMIT, <u64>hardDirtyLimit(dtcThresh));
-  countSet(C_MMSIM_DIRTY_SETPOINT, <u64>((dirtyFreerunCeiling(dtcThresh, dtcBg) + hardDirtyLimit(dtcThresh)) / 2));
+  countSet(C_MMSIM_DIRTY_FREERUN, <u64>dirtyFreerunCeiling(dtc.thresh, dtc.bg_thresh));
+  countSet(C_MMSIM_DIRTY_LIMIT, <u64>hardDirtyLimit(dtc.thresh));
+  countSet(C_MMSIM_DIRTY_SETPOINT, <u64>((dirtyFreerunCeiling(dtc.thresh, dtc.bg_thresh) + hardDirtyLimit(dtc.thresh)) / 2));
   // kick the flusher above the background threshold (NR_FILE_DIRTY only)
-  if (cfg(G_LAPTOP_MODE) == 0 && globalFileDirty() > dtcBg && !writebackInProgress(w)) wbStartBackgroundWriteback(w);
+  if (cfg(G_LAPTOP_MODE) == 0 && globalFileDirty() > dtc.bg_thresh && !writebackInProgress(w)) wbStartBackgroundWriteback(w);
   if (dirty <= freerun) {
     countEvent(C_MMSIM_BDP_FREERUN);
     setTkf(t, K_PAUSED_WHEN, nowJ);
@@ -571,21 +585,21 @@ function balanceDirtyPages(w: i32, pagesDirtied: i64): bool {
     return false;
   }
   if (!writebackInProgress(w)) wbStartBackgroundWriteback(w);
-  if (!strict) wbDirtyLimits(w);
-  const dirtyExceeded = dtcWbDirty > dtcWbThresh && (dtcDirty > dtcThresh || strict);
-  wbPositionRatio(w);
+  if (!strict) wbDirtyLimits(dtc, w);
+  const dirtyExceeded = dtc.wb_dirty > dtc.wb_thresh && (dtc.dirty > dtc.thresh || strict);
+  wbPositionRatio(dtc, w);
   setWbf(w, W_DIRTY_EXCEEDED, dirtyExceeded ? 1 : 0);
-  if (nowJ - wbf(w, W_BW_STAMP) >= bandwidthInterval()) wbUpdateBandwidthFull(w, true);
+  if (nowJ - wbf(w, W_BW_STAMP) >= bandwidthInterval()) wbUpdateBandwidthFull(w, dtc);
   const dirtyRatelimit = wbf(w, W_DIRTY_RL);
-  const taskRatelimit = (dirtyRatelimit * dtcPosRatio) >> RATELIMIT_CALC_SHIFT;
-  countSet(C_MMSIM_BDP_POS_RATIO, <u64>dtcPosRatio);
+  const taskRatelimit = (dirtyRatelimit * dtc.pos_ratio) >> RATELIMIT_CALC_SHIFT;
+  countSet(C_MMSIM_BDP_POS_RATIO, <u64>dtc.pos_ratio);
   countSet(C_MMSIM_BDP_TASK_RATELIMIT, <u64>taskRatelimit);
   countSet(C_MMSIM_BDP_DIRTY_RATELIMIT, <u64>dirtyRatelimit);
   countSet(C_MMSIM_BDP_WRITE_BANDWIDTH, <u64>wbf(w, W_AVG_BW));
-  countSet(C_MMSIM_BDP_WB_THRESH, <u64>dtcWbThresh);
-  const maxP = wbMaxPause(w, dtcWbDirty);
-  const minP = wbMinPause(w, maxP, taskRatelimit, dirtyRatelimit);
-  const nrDirtiedPause = nrDirtiedPauseOut;
+  countSet(C_MMSIM_BDP_WB_THRESH, <u64>dtc.wb_thresh);
+  const maxP = wbMaxPause(w, dtc.wb_dirty);
+  const minP = wbMinPause(dtc, w, maxP, taskRatelimit, dirtyRatelimit);
+  const nrDirtiedPause = dtc.nr_dirtied_pause;
   let pause: i64;
   if (taskRatelimit == 0) {
     pause = maxP;
@@ -617,7 +631,7 @@ function balanceDirtyPages(w: i32, pagesDirtied: i64): bool {
   setTkf(t, K_PAUSE, nrDirtiedPause);
   if (taskRatelimit != 0) return false;
   // hard limit: loop again, unless the device's pool is too small to wait on (wb_stat_error)
-  return dtcWbDirty > wbStatError();
+  return dtc.wb_dirty > wbStatError();
 }
 
 /** The percpu counters' possible slack the kernel tolerates: nr_cpu_ids * 8 * (1 + ilog2(nr_cpu_ids)). */
