@@ -19,7 +19,7 @@ import { allocContextsInit } from './alloc';
 import { pgtableInit, tablesForRange } from './pgtable';
 import { mmLayout, mmInit } from './mm';
 import { filemapInit } from './filemap';
-import { swapInit } from './swap';
+import { swapInit, PLUG_CAP } from './swap';
 import { blkInit } from './blkdev';
 import { vmscanInit, reclaimHistPtr as rhp, RECLAIM_HIST_BUCKETS } from './vmscan';
 import { setRemote as setRemoteTotals, nodeDirtyableMemory, localCompletions as localCompl } from './writeback';
@@ -86,7 +86,7 @@ export function init(): i32 {
   if (!pgtableInit(<u32>maxPageTables())) return STATUS_NO_MEMORY;
   lruInit(pages, reclaimers);
   if (!lruBatchesInit(nProcs)) return STATUS_NO_MEMORY;
-  if (!scanControlsInit(reclaimers, pages + NR_LRU_SENTINELS)) return STATUS_NO_MEMORY;
+  if (!scanControlsInit(reclaimers, pages + NR_LRU_SENTINELS, PLUG_CAP)) return STATUS_NO_MEMORY;
   if (!allocContextsInit(nProcs)) return STATUS_NO_MEMORY;
   allocInit(pages + lruSlots);
   if (!vmscanInit(KSWAPD_ENTITY)) return STATUS_NO_MEMORY;

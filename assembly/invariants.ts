@@ -203,7 +203,7 @@ function checkStructures(): void {
   memory.fill(frameState, 0, <usize>scratchFrames);
   checkFreeLists();
   for (let l = 0; l < NR_LRU_LISTS; l++) markList(lruHead(l), ST_LRU);
-  for (let r = 0; r < nrReclaimers(); r++) markList(scanControlOf(r).hold, ST_ISOLATED);
+  for (let r = 0; r < nrReclaimers(); r++) { markList(scanControlOf(r).hold, ST_ISOLATED); markList(scanControlOf(r).ret, ST_ISOLATED); }
   for (let c = 0; c < lruBatchCpus(); c++) {
     const n = lruBatchLen(c);
     for (let i = 0; i < n; i++) markFrame(lruBatchAt(c, i), ST_BATCH);

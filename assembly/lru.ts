@@ -34,8 +34,8 @@ let lruBase: u32 = 0;
 export let anonCost: u64 = 0;
 export let fileCost: u64 = 0;
 
-/** The LRU and scratch lists, then one isolation list per reclaimer. */
-export function lruSentinels(reclaimers: i32): u32 { return NR_LRU_SENTINELS + <u32>reclaimers; }
+/** The LRU and scratch lists, then an isolation and a kept-folio list per reclaimer. */
+export function lruSentinels(reclaimers: i32): u32 { return NR_LRU_SENTINELS + 2 * <u32>reclaimers; }
 
 export function lruInit(sentinelBase: u32, reclaimers: i32): void {
   lruBase = sentinelBase;

@@ -62,6 +62,13 @@ import { regionAlloc } from './mem';
   hold: u32;
   /** VM_LOCKED / VM_EXEC of the mappings the last folio_referenced saw (its `*vm_flags`). */
   vm_flags: u32;
+  /** The kept folios of the batch in shrink_folio_list (ret_folios), another sentinel. */
+  ret: u32;
+  /** The reclaimer's blk_plug: swap writes not yet submitted (PLUG_CAP pfns at `plug`). */
+  plug: usize;
+  plug_n: u32;
+  /** Pages shrink_folio_list freed of the batch being decided. */
+  batch_reclaimed: u64;
   may_writepage: bool;
   may_unmap: bool;
   may_swap: bool;
@@ -99,12 +106,21 @@ let records: usize = 0;
 let nRecords: i32 = 0;
 const RECORD_BYTES: usize = (offsetof<ScanControl>() + 63) & ~(<usize>63);
 
-/** One record per reclaimer, each with its own isolation list sentinel from `holdBase`. */
-export function scanControlsInit(reclaimers: i32, holdBase: u32): bool {
+/**
+ * One record per reclaimer, each with its own isolation and kept-folio list sentinels from
+ * `listBase` (2 per reclaimer) and a plug of `plugCap` pfns.
+ */
+export function scanControlsInit(reclaimers: i32, listBase: u32, plugCap: u32): bool {
   nRecords = reclaimers;
   records = regionAlloc(<u64>reclaimers * <u64>RECORD_BYTES);
-  if (records == 0) return false;
-  for (let r = 0; r < reclaimers; r++) changetype<ScanControl>(records + <usize>r * RECORD_BYTES).hold = holdBase + <u32>r;
+  const plugs = regionAlloc(<u64>reclaimers * <u64>plugCap * 4);
+  if (records == 0 || plugs == 0) return false;
+  for (let r = 0; r < reclaimers; r++) {
+    const sc = changetype<ScanControl>(records + <usize>r * RECORD_BYTES);
+    sc.hold = listBase + <u32>(2 * r);
+    sc.ret = listBase + <u32>(2 * r + 1);
+    sc.plug = plugs + <usize>r * <usize>plugCap * 4;
+  }
   return true;
 }
 

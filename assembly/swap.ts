@@ -10,7 +10,8 @@ import { C_NR_SWAPCACHED, C_NR_FILE_PAGES, C_NR_FREE_SWAP, C_NR_SWAP_PAGES_USED 
 import { NO_PAGE } from './alloc';
 import { blkSubmit, blkAddPage, blkRoom, blkTagFreeAt, BLK_WRITE } from './blkdev';
 import { folioStartWriteback } from './writeback';
-import { curClock, waitUntil } from './sched';
+import { curClock } from './sched';
+import { ScanControl } from './scan_control';
 import { countEvent } from './vmstat';
 import { C_PSWPOUT, C_NR_VMSCAN_WRITE } from './generated/abi';
 
@@ -181,38 +182,49 @@ export function swapinNrPages(offset: u32, pageCluster: u32): u32 {
 
 
 // --- swap_writepage (mm/page_io.c) ------------------------------------------------------------
-// Reclaim holds a plug across one shrink_folio_list (blk_start_plug/blk_finish_plug): swap
-// writes of adjacent slots merge into one request.
-const PLUG_CAP: u32 = 64;
-const plugged: usize = memory.data(64 * 4);
-let nPlugged: u32 = 0;
+// Each reclaimer holds a plug across one shrink_folio_list (blk_start_plug/blk_finish_plug, its
+// struct blk_plug in its scan_control): swap writes of adjacent slots merge into one request.
+export const PLUG_CAP: u32 = 64;
 
-/** swap_writepage for a page reclaim cleaned: it goes under writeback into the plug. */
-export function swapWritepage(p: u32): void {
+/** swap_writepage for a page reclaim cleaned: it goes under writeback into the reclaimer's plug. */
+export function swapWritepage(sc: ScanControl, p: u32): void {
   folioStartWriteback(p);
   countEvent(C_PSWPOUT);
   countEvent(C_NR_VMSCAN_WRITE);
-  if (nPlugged == PLUG_CAP) swapPlugFlush();
-  store<u32>(plugged + (<usize>nPlugged << 2), p);
-  nPlugged++;
+  if (sc.plug_n == PLUG_CAP) swapPlugSubmit(sc, true);
+  store<u32>(sc.plug + (<usize>sc.plug_n << 2), p);
+  sc.plug_n++;
 }
 
-/** blk_finish_plug: submit the plugged swap writes, one request per run of adjacent slots. */
-export function swapPlugFlush(): void {
+/**
+ * blk_finish_plug: submit the plugged swap writes, one request per run of adjacent slots, in
+ * order. With every tag of the device taken the submitter sleeps until one frees
+ * (blk_mq_get_tag), which is what paces reclaim to the swap device's speed: without `force`
+ * this returns the time the next tag frees, the runs not yet submitted kept in the plug, and
+ * the caller sleeps until then and calls again; 0 once everything is submitted. `force`
+ * submits everything now (the requests then start when their tags free).
+ */
+export function swapPlugSubmit(sc: ScanControl, force: bool): i64 {
+  const plugged = sc.plug;
+  const n = sc.plug_n;
   let i: u32 = 0;
-  while (i < nPlugged) {
+  while (i < n) {
     let j = i + 1;
-    while (j < nPlugged && folioSwapSlot(load<u32>(plugged + (<usize>j << 2))) == folioSwapSlot(load<u32>(plugged + (<usize>(j - 1) << 2))) + 1) j++;
-    // submit_bio: with every tag of the device taken, the submitter sleeps until one frees
-    // (blk_mq_get_tag); this is what paces reclaim to the swap device's speed
+    while (j < n && folioSwapSlot(load<u32>(plugged + (<usize>j << 2))) == folioSwapSlot(load<u32>(plugged + (<usize>(j - 1) << 2))) + 1) j++;
     const free = blkTagFreeAt(swapDevice);
-    if (free > curClock) waitUntil(free);
+    if (free > curClock && !force) {
+      // keep the rest for after the sleep
+      memory.copy(plugged, plugged + (<usize>i << 2), <usize>(n - i) << 2);
+      sc.plug_n = n - i;
+      return free;
+    }
     const done = blkSubmit(swapDevice, BLK_WRITE, j - i, curClock);
     for (let k = i; k < j; k++) blkAddPage(swapDevice, BLK_WRITE, load<u32>(plugged + (<usize>k << 2)), done);
     i = j;
   }
-  nPlugged = 0;
+  sc.plug_n = 0;
+  return 0;
 }
 
-/** Room left in the swap device's write queue (the plug counts as queued). */
-export function swapQueueRoom(): u32 { return blkRoom(swapDevice, BLK_WRITE) - nPlugged; }
+/** Room left in the swap device's write queue (the reclaimer's plug counts as queued). */
+export function swapQueueRoom(sc: ScanControl): u32 { return blkRoom(swapDevice, BLK_WRITE) - sc.plug_n; }

@@ -21,7 +21,7 @@ import { lruHead, lruSize, lruAdd, folioEvictable, lruNoteCost, anonCost, fileCo
   L_RET, L_SKIPPED, lruAddDrain } from './lru';
 import { folioReferenced, tryToUnmap, folioMapped } from './rmap';
 import { VM_LOCKED, VM_EXEC } from './mm';
-import { addToSwap, nrSwapFree, totalSwapPages, vmSwapFull, folioFreeSwap, deleteFromSwapCache, swapWritepage, swapPlugFlush, swapQueueRoom } from './swap';
+import { addToSwap, nrSwapFree, totalSwapPages, vmSwapFull, folioFreeSwap, deleteFromSwapCache, swapWritepage, swapPlugSubmit, swapQueueRoom } from './swap';
 import { workingsetEviction, workingsetAgeNonresident } from './workingset';
 import { filemapRemoveFolio } from './filemap';
 import { folioClearDirtyForIo } from './writeback';
@@ -41,7 +41,7 @@ import { G_SWAPPINESS, G_LAPTOP_MODE, G_COST_SCAN_PAGE, G_COST_FREE_PAGE,
 import { schedule } from './events';
 import { KSWAPD_ENTITY, curClock, setCurClock, chargeNs, jiffyNs, hz, checkAfterReclaim } from './sched';
 import { ScanControl, scNr, scSetNr, scTarget, scSetTarget, kswapdScanControl } from './scan_control';
-import { sleepOn, finishWait, wakeUpAll, waitqueueActive, waitqueueLen, mustYield, yieldAt, clearStop,
+import { sleepOn, sleepUntil, finishWait, wakeUpAll, waitqueueActive, waitqueueLen, mustYield, yieldAt, clearStop,
   WQ_RECLAIM_WRITEBACK, WQ_RECLAIM_ISOLATED, WQ_RECLAIM_NOPROGRESS, WQ_RECLAIM_CONGESTED, WQ_PFMEMALLOC } from './wait';
 import { regionAlloc } from './mem';
 import { lruvecPageState } from './memcontrol';
@@ -65,6 +65,7 @@ const SN_DIRECT_WOKEN: i32 = 4;    // a direct reclaimer back from reclaim_throt
 const BATCH_NONE: i32 = 0;
 const BATCH_ISOLATE: i32 = 1;      // to isolate (again after too_many_isolated's sleep)
 const BATCH_DECIDE: i32 = 2;       // isolated onto sc.hold, shrink_folio_list next
+const BATCH_SUBMIT: i32 = 3;       // decided: its swap writes wait for a device tag
 // do_try_to_free_pages stages
 const DR_IDLE: i32 = 0;
 const DR_PASS: i32 = 1;
@@ -287,10 +288,10 @@ function shrinkFolio(sc: ScanControl, p: u32): i32 {
     // pageout → swap_writepage. is_page_cache_freeable: isolation + swap cache references only
     const expected = 2 + (testFlag(p, PG_private) ? 1 : 0);
     if (refcount(p) != expected) return OUT_KEEP;
-    if (swapQueueRoom() == 0) return OUT_KEEP;
+    if (swapQueueRoom(sc) == 0) return OUT_KEEP;
     if (folioClearDirtyForIo(p)) {
       setFlag(p, PG_reclaim);
-      swapWritepage(p);
+      swapWritepage(sc, p);
       sc.stat_pageout++;
       return OUT_KEEP;                 // IO in flight: it will rotate to the tail when done
     }
@@ -308,11 +309,16 @@ function shrinkFolio(sc: ScanControl, p: u32): i32 {
   return OUT_FREE;
 }
 
-function shrinkFolioList(sc: ScanControl, head: u32): u64 {
+/**
+ * shrink_folio_list's decisions over the isolated `head`: freed folios are counted in
+ * sc.batch_reclaimed, kept ones go to sc.ret, swap writes into the reclaimer's plug (submitted
+ * by the caller, which may sleep on a device tag to do it).
+ */
+function shrinkFolioList(sc: ScanControl, head: u32): void {
   sc.stat_dirty = 0; sc.stat_unqueued_dirty = 0; sc.stat_congested = 0; sc.stat_writeback = 0;
   sc.stat_immediate = 0; sc.stat_pageout = 0; sc.stat_activate = 0;
   let reclaimed: u64 = 0;
-  const ret = lruHead(L_RET);
+  const ret = sc.ret;
   while (!listEmpty(head)) {
     const p = next(head);
     listDel(p);
@@ -325,9 +331,8 @@ function shrinkFolioList(sc: ScanControl, head: u32): u64 {
     }
     listAddTail(p, ret);
   }
-  swapPlugFlush();
   countAdd(C_PGACTIVATE, <i64>sc.stat_activate);
-  return reclaimed;
+  sc.batch_reclaimed = reclaimed;
 }
 
 // --- shrink_inactive_list, in two steps ------------------------------------------------------
@@ -359,14 +364,31 @@ function shrinkInactiveIsolate(sc: ScanControl): i32 {
   return STEP_MORE;
 }
 
-/** The second half: shrink_folio_list over the isolated batch, then the bookkeeping. */
-function shrinkInactiveDecide(sc: ScanControl): void {
+/**
+ * The second half: shrink_folio_list over the isolated batch, then blk_finish_plug — which
+ * sleeps while the swap device has no free tag (BATCH_SUBMIT, resumed by shrinkInactiveSubmit)
+ * — then the bookkeeping. STEP_SLEEP while asleep on a tag.
+ */
+function shrinkInactiveDecide(sc: ScanControl): i32 {
+  shrinkFolioList(sc, sc.hold);
+  sc.batch = BATCH_SUBMIT;
+  return shrinkInactiveSubmit(sc);
+}
+
+function shrinkInactiveSubmit(sc: ScanControl): i32 {
+  const free = swapPlugSubmit(sc, false);
+  if (free > 0) { sleepUntil(sc.entity, free); return STEP_SLEEP; }
+  shrinkInactiveFinish(sc);
+  return STEP_MORE;
+}
+
+function shrinkInactiveFinish(sc: ScanControl): void {
   const lru = sc.batch_lru;
   const file = lru == LRU_INACTIVE_FILE;
   const taken = sc.batch_taken;
   const scanned = sc.batch_scanned;
-  const reclaimed = shrinkFolioList(sc, sc.hold);
-  moveFoliosToLru(lruHead(L_RET));
+  const reclaimed = sc.batch_reclaimed;
+  moveFoliosToLru(sc.ret);
   countAdd(isolatedCounter(lru), -<i64>taken);
   countAdd(sc.is_kswapd ? C_PGSTEAL_KSWAPD : C_PGSTEAL_DIRECT, <i64>reclaimed);
   countAdd(file ? C_PGSTEAL_FILE : C_PGSTEAL_ANON, <i64>reclaimed);
@@ -389,6 +411,10 @@ export function reclaimAbandon(sc: ScanControl): void {
   if (sc.batch == BATCH_DECIDE) {
     moveFoliosToLru(sc.hold);
     countAdd(isolatedCounter(sc.batch_lru), -<i64>sc.batch_taken);
+  } else if (sc.batch == BATCH_SUBMIT) {
+    // the writes it started go to the device all the same
+    swapPlugSubmit(sc, true);
+    shrinkInactiveFinish(sc);
   }
   sc.batch = BATCH_NONE; sc.batch_taken = 0;
   sc.node_stage = SN_IDLE; sc.stage = DR_IDLE;
@@ -435,7 +461,8 @@ function getScanCount(sc: ScanControl): void {
  */
 function shrinkLruvecStep(sc: ScanControl): i32 {
   if (sc.batch == BATCH_ISOLATE) return shrinkInactiveIsolate(sc);
-  if (sc.batch == BATCH_DECIDE) { shrinkInactiveDecide(sc); return STEP_MORE; }
+  if (sc.batch == BATCH_DECIDE) return shrinkInactiveDecide(sc);
+  if (sc.batch == BATCH_SUBMIT) return shrinkInactiveSubmit(sc);
   // while (nr[LRU_INACTIVE_ANON] || nr[LRU_ACTIVE_FILE] || nr[LRU_INACTIVE_FILE])
   if (sc.lru == 0 && scNr(sc, LRU_INACTIVE_ANON) == 0 && scNr(sc, LRU_ACTIVE_FILE) == 0 && scNr(sc, LRU_INACTIVE_FILE) == 0) return STEP_DONE;
   while (sc.lru < 4) {
