@@ -300,10 +300,8 @@ const SP_RECLAIM: i32 = 3;      // in direct reclaim (__alloc_pages_direct_recla
 const SP_DONE: i32 = 4;         // ended: `result` waits for the retried path
 const AC_BYTES: usize = (offsetof<AllocContext>() + 31) & ~(<usize>31);
 let allocContexts: usize = 0;
-let nAllocContexts: i32 = 0;
 
 export function allocContextsInit(tasks: i32): bool {
-  nAllocContexts = tasks;
   allocContexts = regionAlloc(<u64>(tasks + 1) * <u64>AC_BYTES);
   return allocContexts != 0;
 }

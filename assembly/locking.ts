@@ -13,7 +13,7 @@ import { regionAlloc } from './mem';
 import { cancel, scheduleNoLater } from './events';
 import { recordDetector, recordBug } from './invariants';
 import { countEvent } from './vmstat';
-import { setStop } from './wait';
+import { setStop, fifoAppend, fifoUnlink } from './wait';
 import { C_MMSIM_DEADLOCK, C_MMSIM_HUNG_TASK, DK_DEADLOCK, DK_HUNG_TASK, DK_UNLOCK_NOT_HELD,
   FN_MUTEX_UNLOCK } from './generated/abi';
 
@@ -44,6 +44,7 @@ let firstTaskEntity: i32 = 0;
 
 @inline function lf(l: i32, f: i32): i32 { return load<i32>(locks + (<usize>(l * L_STRIDE + f) << 2)); }
 @inline function setLf(l: i32, f: i32, v: i32): void { store<i32>(locks + (<usize>(l * L_STRIDE + f) << 2), v); }
+@inline function lockCell(l: i32, f: i32): usize { return locks + (<usize>(l * L_STRIDE + f) << 2); }
 @inline function ei(base: usize, e: i32): i32 { return load<i32>(base + (<usize>e << 2)); }
 @inline function setEi(base: usize, e: i32, v: i32): void { store<i32>(base + (<usize>e << 2), v); }
 @inline function heldAt(e: i32, k: i32): i32 { return load<i32>(held + (<usize>(e * MAX_HELD + k) << 2)); }
@@ -111,10 +112,7 @@ export function lockAcquire(l: i32, e: i32, write: bool, func: i32, now: i64): b
   // __mutex_lock_common / rwsem_down_*_slowpath: queue and sleep
   setEi(waitingFor, e, l); store<u8>(waitWrite + <usize>e, exclusive ? 1 : 0);
   setEi(waitFunc, e, func); store<i64>(waitSince + (<usize>e << 3), now);
-  setEi(nextWaiter, e, -1);
-  const tail = lf(l, L_TAIL);
-  if (tail < 0) setLf(l, L_HEAD, e); else setEi(nextWaiter, tail, e);
-  setLf(l, L_TAIL, e);
+  fifoAppend(lockCell(l, L_HEAD), lockCell(l, L_TAIL), nextWaiter, e);
   cancel(e);
   setStop();
   checkDeadlock(e, now);
@@ -150,13 +148,7 @@ export function lockRelease(l: i32, e: i32, now: i64): void {
 export function locksAbandon(e: i32, now: i64): void {
   const l = ei(waitingFor, e);
   if (l >= 0) {
-    let prev = -1; let cur = lf(l, L_HEAD);
-    while (cur >= 0 && cur != e) { prev = cur; cur = ei(nextWaiter, cur); }
-    if (cur == e) {
-      const nx = ei(nextWaiter, e);
-      if (prev < 0) setLf(l, L_HEAD, nx); else setEi(nextWaiter, prev, nx);
-      if (lf(l, L_TAIL) == e) setLf(l, L_TAIL, prev);
-    }
+    fifoUnlink(lockCell(l, L_HEAD), lockCell(l, L_TAIL), nextWaiter, e);
     setEi(waitingFor, e, -1);
   }
   const g = ei(granted, e);

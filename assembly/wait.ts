@@ -50,11 +50,34 @@ export function waitqueueActive(q: i32): bool { return ld(qLen, q) > 0; }
 export function waitqueueLen(q: i32): i32 { return ld(qLen, q); }
 export function waitingQueue(e: i32): i32 { return ld(waitingOn, e); }
 
+/**
+ * A FIFO of entities linked through `next` (i32 per entity), its first and last at the i32
+ * cells `head` and `tail` (-1 when empty): the wait queues here and the locks' waiters.
+ */
+export function fifoAppend(head: usize, tail: usize, next: usize, e: i32): void {
+  st(next, e, -1);
+  const last = load<i32>(tail);
+  if (last < 0) store<i32>(head, e); else st(next, last, e);
+  store<i32>(tail, e);
+}
+
+/** Unlink `e` from such a FIFO; false if it was not there. */
+export function fifoUnlink(head: usize, tail: usize, next: usize, e: i32): bool {
+  let prev = -1; let cur = load<i32>(head);
+  while (cur >= 0 && cur != e) { prev = cur; cur = ld(next, cur); }
+  if (cur != e) return false;
+  const nx = ld(next, e);
+  if (prev < 0) store<i32>(head, nx); else st(next, prev, nx);
+  if (load<i32>(tail) == e) store<i32>(tail, prev);
+  st(next, e, -1);
+  return true;
+}
+
+@inline function qCell(base: usize, q: i32): usize { return base + (<usize>q << 2); }
+
 function enqueue(q: i32, e: i32): void {
-  st(waitingOn, e, q); st(nextWaiter, e, -1);
-  const tail = ld(qTail, q);
-  if (tail < 0) st(qHead, q, e); else st(nextWaiter, tail, e);
-  st(qTail, q, e);
+  st(waitingOn, e, q);
+  fifoAppend(qCell(qHead, q), qCell(qTail, q), nextWaiter, e);
   st(qLen, q, ld(qLen, q) + 1);
 }
 
@@ -62,15 +85,8 @@ function enqueue(q: i32, e: i32): void {
 function dequeue(e: i32): void {
   const q = ld(waitingOn, e);
   if (q < 0) return;
-  let prev = -1; let cur = ld(qHead, q);
-  while (cur >= 0 && cur != e) { prev = cur; cur = ld(nextWaiter, cur); }
-  if (cur == e) {
-    const nx = ld(nextWaiter, e);
-    if (prev < 0) st(qHead, q, nx); else st(nextWaiter, prev, nx);
-    if (ld(qTail, q) == e) st(qTail, q, prev);
-    st(qLen, q, ld(qLen, q) - 1);
-  }
-  st(waitingOn, e, -1); st(nextWaiter, e, -1);
+  if (fifoUnlink(qCell(qHead, q), qCell(qTail, q), nextWaiter, e)) st(qLen, q, ld(qLen, q) - 1);
+  st(waitingOn, e, -1);
 }
 
 /**

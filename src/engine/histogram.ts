@@ -5,18 +5,21 @@
  */
 import type { Distribution } from '../report/result.js';
 
+/** The bucket holding the q-th quantile of `count` values in `hist`, or -1 if it is empty. */
+function quantileBucket(hist: readonly number[], count: number, q: number): number {
+  if (count === 0) return -1;
+  const rank = Math.ceil(q * count);
+  let seen = 0;
+  for (let i = 0; i < hist.length; i++) {
+    seen += hist[i]!;
+    if (seen >= rank) return i;
+  }
+  return hist.length - 1;
+}
+
 export function distribution(hist: readonly number[], bucketMs: number): Distribution {
   const count = hist.reduce((a, b) => a + b, 0);
-  const at = (q: number): number => {
-    if (count === 0) return 0;
-    const rank = Math.ceil(q * count);
-    let seen = 0;
-    for (let i = 0; i < hist.length; i++) {
-      seen += hist[i]!;
-      if (seen >= rank) return i * bucketMs;
-    }
-    return (hist.length - 1) * bucketMs;
-  };
+  const at = (q: number): number => Math.max(0, quantileBucket(hist, count, q)) * bucketMs;
   let max = 0;
   for (let i = hist.length - 1; i >= 0; i--) if (hist[i]! > 0) { max = i * bucketMs; break; }
   return { count, p50Ms: at(0.5), p90Ms: at(0.9), p99Ms: at(0.99), maxMs: max };
@@ -29,16 +32,10 @@ export function distribution(hist: readonly number[], bucketMs: number): Distrib
  */
 export function log2Distribution(hist: readonly number[], maxNs: number): Distribution {
   const count = hist.reduce((a, b) => a + b, 0);
-  const upperMs = (b: number): number => 2 ** (b + 1) / 1000;
+  const maxMs = maxNs / 1e6;
   const at = (q: number): number => {
-    if (count === 0) return 0;
-    const rank = Math.ceil(q * count);
-    let seen = 0;
-    for (let b = 0; b < hist.length; b++) {
-      seen += hist[b]!;
-      if (seen >= rank) return Math.min(upperMs(b), maxNs / 1e6);
-    }
-    return maxNs / 1e6;
+    const b = quantileBucket(hist, count, q);
+    return b < 0 ? 0 : Math.min(2 ** (b + 1) / 1000, maxMs);
   };
-  return { count, p50Ms: at(0.5), p90Ms: at(0.9), p99Ms: at(0.99), maxMs: maxNs / 1e6 };
+  return { count, p50Ms: at(0.5), p90Ms: at(0.9), p99Ms: at(0.99), maxMs };
 }
