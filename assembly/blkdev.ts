@@ -9,7 +9,8 @@ import { cfg, devCfg } from './config';
 import { G_N_DEVICES, DEV_READ_PAGES_PER_SEC, DEV_WRITE_PAGES_PER_SEC, DEV_READ_LATENCY_NS,
   DEV_WRITE_LATENCY_NS, DEV_QUEUE_DEPTH, C_PGPGIN, C_PGPGOUT } from './generated/abi';
 import { schedule, scheduleNoLater } from './events';
-import { clearFlag, setFlag, PG_locked, PG_readio, PG_uptodate } from './page';
+import { clearFlag, setFlag, PG_readio, PG_uptodate } from './page';
+import { folioUnlock } from './filemap';
 import { endPageWriteback } from './writeback';
 import { acctReclaimWriteback } from './vmscan';
 import { countAdd } from './vmstat';
@@ -90,18 +91,6 @@ export function blkAddPage(d: i32, op: i32, pfn: u32, completion: i64): void {
   scheduleNoLater(deviceEntity(d), completion);
 }
 
-/** When the read of `pfn` queued on any device completes (for a task that finds it locked). */
-export function readCompletionTime(pfn: u32): i64 {
-  for (let d = 0; d < nDevices; d++) {
-    const t = <usize>df(d, D_RING_T + BLK_READ); const p = <usize>df(d, D_RING_P + BLK_READ);
-    for (let i = df(d, D_HEAD + BLK_READ); i < df(d, D_TAIL + BLK_READ); i++) {
-      const slot = <usize>(<u32>i & RING_MASK);
-      if (load<u32>(p + (slot << 2)) == pfn) return load<i64>(t + (slot << 3));
-    }
-  }
-  return 0;
-}
-
 /** The device's event: complete every page whose time has come, then re-arm. */
 export function blkComplete(d: i32, now: i64): void {
   for (let op = 0; op < 2; op++) {
@@ -115,9 +104,10 @@ export function blkComplete(d: i32, now: i64): void {
       head++;
       setDf(d, D_HEAD + op, head);
       if (op == BLK_READ) {
-        // end of a read: folio_end_read (uptodate, unlock)
-        clearFlag(pfn, PG_locked | PG_readio);
+        // end of a read: folio_end_read (uptodate, then unlock and wake the waiters)
+        clearFlag(pfn, PG_readio);
         setFlag(pfn, PG_uptodate);
+        folioUnlock(pfn, now);
       } else {
         endPageWriteback(pfn);
         acctReclaimWriteback(now);     // folio_end_writeback → acct_reclaim_writeback

@@ -6,16 +6,16 @@ import { regionAlloc } from './mem';
 import { cfg, fileCfg } from './config';
 import { G_N_FILES, G_READ_AHEAD_PAGES, FILE_SIZE_PAGES, FILE_DEVICE, C_NR_FILE_PAGES,
   C_MMSIM_PAGECACHE_HITS, C_MMSIM_PAGECACHE_MISSES, C_MMSIM_IO_WAIT_NS } from './generated/abi';
-import { setFlag, testFlag, refcount, setRefcount, setMapping, setPageIndex, mapping, pageIndex,
-  PG_locked, PG_readio, PG_uptodate } from './page';
+import { setFlag, clearFlag, testFlag, testClearFlag, refcount, setRefcount, setMapping, setPageIndex, mapping,
+  pageIndex, PG_locked, PG_readio, PG_uptodate, PG_waiters } from './page';
 import { allocPages, allocPagesNowait, folioPut, NO_PAGE, ZONE_MOVABLE } from './alloc';
 import { folioAddLru, folioMarkAccessed } from './lru';
 import { countAdd, countEvent } from './vmstat';
-import { blkSubmit, blkAddPage, BLK_READ, readCompletionTime } from './blkdev';
+import { blkSubmit, blkAddPage, BLK_READ } from './blkdev';
 import { workingsetRefault } from './workingset';
 import { SHADOW_BIT } from './swap';
 import { curClock, currentTask } from './sched';
-import { sleepUntil } from './wait';
+import { sleepOnKey, wakeUpKey, WQ_FOLIO_TABLE, PAGE_WAIT_TABLE_BITS } from './wait';
 import { taskScanControl } from './scan_control';
 import { setTf, T_IO_RETRY } from './workload';
 
@@ -108,16 +108,31 @@ function readahead(f: i32, index: u32): i64 {
   return done;
 }
 
+/** folio_waitqueue: the hashed queue of folio `p` (hash_ptr of the folio: a multiplicative hash). */
+@inline function folioWaitqueue(p: u32): i32 {
+  return WQ_FOLIO_TABLE + <i32>((p * 0x9E37_79B1) >>> (32 - PAGE_WAIT_TABLE_BITS));
+}
+
 /**
- * The running task sleeps until the read of a page completes at `done` (folio_wait_locked,
- * the fault's VM_FAULT_RETRY), then retries what it was doing with the page uptodate: nothing
- * of it happens before the data is there. The retry is no new page-cache lookup (T_IO_RETRY).
+ * folio_wait_locked (folio_wait_bit_common, shared): the running task sleeps until `p` is
+ * unlocked — its read completes — then retries what it was doing with the page uptodate
+ * (the fault's VM_FAULT_RETRY, filemap_update_page's AOP_TRUNCATED_PAGE): nothing of it
+ * happens before the data is there. The retry is no new page-cache lookup (T_IO_RETRY).
  */
-export function sleepOnRead(done: i64): void {
-  const t = done > curClock ? done : curClock;
-  countAdd(C_MMSIM_IO_WAIT_NS, t - curClock);
+export function folioWaitLocked(p: u32): void {
+  setFlag(p, PG_waiters);
   setTf(currentTask, T_IO_RETRY, 1);
-  sleepUntil(taskScanControl(currentTask).entity, t);
+  sleepOnKey(folioWaitqueue(p), p, taskScanControl(currentTask).entity, curClock);
+}
+
+/**
+ * folio_unlock at `t` (folio_end_read from the completion interrupt): clear PG_locked and,
+ * if anyone waits (PG_waiters), wake this folio's waiters in its hashed queue (folio_wake_bit).
+ */
+export function folioUnlock(p: u32, t: i64): void {
+  clearFlag(p, PG_locked);
+  if (!testClearFlag(p, PG_waiters)) return;
+  countAdd(C_MMSIM_IO_WAIT_NS, wakeUpKey(folioWaitqueue(p), p, t));
 }
 
 /**
@@ -132,17 +147,16 @@ export function sleepOnRead(done: i64): void {
 export function filemapGetUptodate(f: i32, index: u32, forFault: bool, countHit: bool = true): u32 {
   let p = filemapLookup(f, index);
   if (p == NO_PAGE) {
-    const done = readahead(f, index);
-    if (done < 0) return NO_PAGE;
+    if (readahead(f, index) < 0) return NO_PAGE;
     p = filemapLookup(f, index);
     if (p == NO_PAGE) return NO_PAGE;
     if (forFault) return p;
-    sleepOnRead(done);
+    folioWaitLocked(p);
     return NO_PAGE;
   }
   if (countHit) countEvent(C_MMSIM_PAGECACHE_HITS);
   if (forFault) return p;
-  if (testFlag(p, PG_readio)) { sleepOnRead(readCompletionTime(p)); return NO_PAGE; }
+  if (testFlag(p, PG_readio)) { folioWaitLocked(p); return NO_PAGE; }
   folioMarkAccessed(p);
   return p;
 }
@@ -159,7 +173,7 @@ export function filemapGetForWrite(f: i32, index: u32, countHit: bool = true): u
   let p = filemapLookup(f, index);
   if (p != NO_PAGE) {
     if (countHit) countEvent(C_MMSIM_PAGECACHE_HITS);
-    if (testFlag(p, PG_readio)) { sleepOnRead(readCompletionTime(p)); return NO_PAGE; }
+    if (testFlag(p, PG_readio)) { folioWaitLocked(p); return NO_PAGE; }
     return p;
   }
   const np = allocPages(0, ZONE_MOVABLE);

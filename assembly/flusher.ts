@@ -165,7 +165,7 @@ function writeInode(f: i32, budget: i64, t: i64): i64 {
         const free = blkTagFreeAt(dev);
         if (free > t) { blockedUntil = free; break; }
       }
-      if (folioClearDirtyForIo(p)) {
+      if (folioClearDirtyForIo(p, FLUSHER_ENTITY)) {
         folioStartWriteback(p);
         if (runLen == 0) runStart = idx;
         runLen++;

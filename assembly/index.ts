@@ -15,6 +15,8 @@ import { allocInit, zoneInfoFill, nrFreeListSentinels, ZONEINFO_STRIDE, MAX_NR_Z
 import { lruInit, lruBatchesInit, lruSentinels, NR_LRU_SENTINELS } from './lru';
 import { scanControlsInit } from './scan_control';
 import { waitInit } from './wait';
+import { mmapLockLayout, mmapLockInit } from './mmap_lock';
+import { rmapInit } from './rmap';
 import { allocContextsInit } from './alloc';
 import { pgtableInit, tablesForRange } from './pgtable';
 import { mmLayout, mmInit } from './mm';
@@ -24,7 +26,7 @@ import { blkInit } from './blkdev';
 import { vmscanInit, reclaimHistPtr as rhp, RECLAIM_HIST_BUCKETS } from './vmscan';
 import { setRemote as setRemoteTotals, nodeDirtyableMemory, localCompletions as localCompl } from './writeback';
 import { count } from './vmstat';
-import { C_NR_DIRTY, C_NR_WRITEBACK } from './generated/abi';
+import { C_NR_DIRTY, C_NR_WRITEBACK, G_N_VMAS } from './generated/abi';
 import { writebackInit, wbInfoFill, WBINFO_STRIDE, nWbs, taskSeriesPtr as tsp, taskSeriesRowsN, TASK_SERIES_FIELDS, pauseHistPtr as php, pauseHistLen as phl, flushHistPtr as fhp, flushHistLen as fhl } from './writeback';
 import { flusherInit } from './flusher';
 import { schedInit, runEvents, nrEntities, firstTaskEntity, memcgFlushEntity, liveTaskCount, KSWAPD_ENTITY } from './sched';
@@ -74,15 +76,20 @@ export function init(): i32 {
   if (cfg(G_CHECK) != 0 && !invariantsScratchInit(pages, <u32>cfg(G_SWAP_PAGES))) return STATUS_NO_MEMORY;
   const entities = nrEntities(nProcs, <i32>cfg(G_N_DEVICES));
   if (!eventsInit(entities)) return STATUS_NO_MEMORY;
-  if (!waitInit(entities)) return STATUS_NO_MEMORY;
+  if (!waitInit(entities, nProcs)) return STATUS_NO_MEMORY;
+  if (!rmapInit(entities)) return STATUS_NO_MEMORY;
   const nLockDefs = <i32>cfg(G_N_LOCKS);
-  if (!lockingInit(nLockDefs, entities, firstTaskEntity(<i32>cfg(G_N_DEVICES)))) return STATUS_NO_MEMORY;
-  for (let l = 0; l < nLockDefs; l++) setLockKind(l, <i32>lockCfg(l, LOCK_KIND) == LOCK_KIND_RWSEM ? LOCK_RWSEM : LOCK_MUTEX);
+  const nLocksAll = mmapLockLayout(nLockDefs, nProcs);
+  if (!lockingInit(nLocksAll, entities, firstTaskEntity(<i32>cfg(G_N_DEVICES)))) return STATUS_NO_MEMORY;
+  for (let l = 0; l < nLocksAll; l++) {
+    setLockKind(l, l >= nLockDefs || <i32>lockCfg(l, LOCK_KIND) == LOCK_KIND_RWSEM ? LOCK_RWSEM : LOCK_MUTEX);
+  }
   if (!randomInit(nProcs + 1)) return STATUS_NO_MEMORY;
   if (!blkInit()) return STATUS_NO_MEMORY;
   if (!filemapInit()) return STATUS_NO_MEMORY;
   if (!swapInit(<u32>cfg(G_SWAP_PAGES), <i32>cfg(G_SWAP_DEVICE))) return STATUS_NO_MEMORY;
   if (!mmLayout()) return STATUS_NO_MEMORY;
+  if (!mmapLockInit(<i32>cfg(G_N_VMAS), nProcs)) return STATUS_NO_MEMORY;
   if (!pgtableInit(<u32>maxPageTables())) return STATUS_NO_MEMORY;
   lruInit(pages, reclaimers);
   if (!lruBatchesInit(nProcs)) return STATUS_NO_MEMORY;

@@ -12,10 +12,11 @@
 import { regionAlloc } from './mem';
 import { cancel, scheduleNoLater } from './events';
 import { recordDetector, recordBug } from './invariants';
-import { countEvent } from './vmstat';
+import { countEvent, countAdd } from './vmstat';
 import { setStop, fifoAppend, fifoUnlink } from './wait';
-import { C_MMSIM_DEADLOCK, C_MMSIM_HUNG_TASK, DK_DEADLOCK, DK_HUNG_TASK, DK_UNLOCK_NOT_HELD,
-  FN_MUTEX_UNLOCK } from './generated/abi';
+import { C_MMSIM_DEADLOCK, C_MMSIM_HUNG_TASK, C_MMSIM_LOCK_WAIT_NS, DK_DEADLOCK, DK_HUNG_TASK,
+  DK_UNLOCK_NOT_HELD, FN_MUTEX_UNLOCK } from './generated/abi';
+import { mmapLockMm, vmaReadersLockMm, holdsVmaRead, vmaEndWriteAll } from './mmap_lock';
 
 export const LOCK_MUTEX: i32 = 0;
 export const LOCK_RWSEM: i32 = 1;
@@ -50,7 +51,7 @@ let firstTaskEntity: i32 = 0;
 @inline function heldAt(e: i32, k: i32): i32 { return load<i32>(held + (<usize>(e * MAX_HELD + k) << 2)); }
 @inline function setHeldAt(e: i32, k: i32, v: i32): void { store<i32>(held + (<usize>(e * MAX_HELD + k) << 2), v); }
 
-/** `kinds(l)` gives each lock's LOCK_* kind; tasks' entities start at `taskEntity0`. */
+/** `n` locks (the scenario's and the mmap_locks, mmap_lock.ts); tasks' entities start at `taskEntity0`. */
 export function lockingInit(n: i32, entities: i32, taskEntity0: i32): bool {
   nLocks = n; nEntities = entities; firstTaskEntity = taskEntity0;
   locks = regionAlloc(<u64>(n + 1) * L_STRIDE * 4);
@@ -82,6 +83,34 @@ export function setLockKind(l: i32, kind: i32): void { setLf(l, L_KIND, kind); }
 export function lockKind(l: i32): i32 { return lf(l, L_KIND); }
 
 @inline function taskOf(e: i32): i32 { return e >= firstTaskEntity ? e - firstTaskEntity : -1; }
+
+/** Does `e` hold lock `l` (as its writer or one of its readers), not just handed to it while it slept? */
+export function lockHeldBy(l: i32, e: i32): bool { return holds(e, l) && ei(granted, e) != l; }
+
+/** The time `e` slept on its lock, from waitSince to `now`, is lock-wait time. */
+@inline function countWait(e: i32, now: i64): void {
+  countAdd(C_MMSIM_LOCK_WAIT_NS, now - load<i64>(waitSince + (<usize>e << 3)));
+}
+
+/**
+ * A wait that is no acquisition (vma_start_write waiting for the VMA's readers to leave): `e`
+ * waits for `l`'s owners from `now` (kept if it already did), in kernel function `func`; the
+ * caller sleeps on its own queue. A new wait may close a cycle.
+ */
+export function lockWaitBegin(e: i32, l: i32, func: i32, now: i64): void {
+  if (ei(waitingFor, e) == l) return;
+  setEi(waitingFor, e, l); store<u8>(waitWrite + <usize>e, 1);
+  setEi(waitFunc, e, func); store<i64>(waitSince + (<usize>e << 3), now);
+  checkDeadlock(e, now);
+}
+
+/** The end of such a wait. */
+export function lockWaitEnd(e: i32, now: i64): void {
+  if (ei(waitingFor, e) < 0) return;
+  countWait(e, now);
+  setEi(waitingFor, e, -1);
+  store<u8>(stuck + <usize>e, 0);
+}
 
 function holds(e: i32, l: i32): bool {
   for (let k = 0; k < MAX_HELD; k++) if (heldAt(e, k) == l) return true;
@@ -121,7 +150,11 @@ export function lockAcquire(l: i32, e: i32, write: bool, func: i32, now: i64): b
 
 /** mutex_unlock / up_write / up_read by `e` at `now`: the lock passes to the waiters at the head. */
 export function lockRelease(l: i32, e: i32, now: i64): void {
-  if (lf(l, L_OWNER) == e) setLf(l, L_OWNER, -1);
+  if (lf(l, L_OWNER) == e) {
+    setLf(l, L_OWNER, -1);
+    const m = mmapLockMm(l);
+    if (m >= 0) vmaEndWriteAll(m);       // mmap_write_unlock → vma_end_write_all
+  }
   else if (lf(l, L_KIND) == LOCK_RWSEM && lf(l, L_READERS) > 0 && holds(e, l)) setLf(l, L_READERS, lf(l, L_READERS) - 1);
   else { recordBug(DK_UNLOCK_NOT_HELD, 0xFFFF_FFFF, FN_MUTEX_UNLOCK, <f64>l); return; }
   removeHeld(e, l);
@@ -135,6 +168,7 @@ export function lockRelease(l: i32, e: i32, now: i64): void {
     setLf(l, L_HEAD, nx);
     if (nx < 0) setLf(l, L_TAIL, -1);
     setEi(nextWaiter, w, -1); setEi(waitingFor, w, -1);
+    countWait(w, now);
     if (exclusive) setLf(l, L_OWNER, w); else setLf(l, L_READERS, lf(l, L_READERS) + 1);
     addHeld(w, l);
     setEi(granted, w, l);
@@ -157,7 +191,9 @@ export function locksAbandon(e: i32, now: i64): void {
 }
 
 /** Does `o` own lock `l` (as its writer or one of its readers)? */
-@inline function ownsLock(o: i32, l: i32): bool {
+function ownsLock(o: i32, l: i32): bool {
+  const m = vmaReadersLockMm(l);
+  if (m >= 0) { const t = taskOf(o); return t >= 0 && holdsVmaRead(t, m); }
   return lf(l, L_OWNER) == o || (lf(l, L_READERS) > 0 && holds(o, l));
 }
 

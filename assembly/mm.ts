@@ -10,15 +10,15 @@ import { G_N_PROCS, G_N_VMAS, G_N_FILES, PROC_FIRST_VMA, PROC_N_VMAS, VMA_KIND, 
 import { flags, setFlag, testFlag, refcount, setRefcount, mapcount, setMapcount, setMapping, setPageIndex,
   PG_swapbacked, PG_anon_exclusive, PG_locked, PG_readio, PG_readahead, PG_uptodate, testClearFlag, PG_swapcache, PG_mlocked, PG_writeback, MAPPING_ANON, clearFlag } from './page';
 import { allocPages, allocPagesNowait, folioPut, NO_PAGE, ZONE_MOVABLE } from './alloc';
-import { pteAlloc, tablesAllocated, entryAddr, entryPfn, mkPte, isSwapPte, tableAlloc, freePgtables, _PAGE_PRESENT, _PAGE_RW,
+import { pteAlloc, entryAddr, entryPfn, mkPte, isSwapPte, tableAlloc, freePgtables, _PAGE_PRESENT, _PAGE_RW,
   _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_SPECIAL, ZERO_PTE } from './pgtable';
 import { folioAddLruVma, folioAddLru, lruAddDrain, mlockFolio } from './lru';
 import { countEvent, countAdd } from './vmstat';
 import { swapCacheLookup, swapCacheShadow, addToSwapCache, swapFree, folioFreeSwap, vmSwapFull, swapDevice,
   deleteFromSwapCache, swapCount, folioSwapSlot, swapinNrPages, swapReadaheadHit, totalSwapPages } from './swap';
-import { blkSubmit, blkAddPage, BLK_READ, readCompletionTime } from './blkdev';
+import { blkSubmit, blkAddPage, BLK_READ } from './blkdev';
 import { workingsetRefault } from './workingset';
-import { filemapGetUptodate, filemapLookup, fileNrPages, sleepOnRead } from './filemap';
+import { filemapGetUptodate, filemapLookup, fileNrPages, folioWaitLocked } from './filemap';
 import { folioMarkDirty, balanceDirtyPagesRatelimited } from './writeback';
 import { curClock, chargeNs, currentTask } from './sched';
 import { stopNow } from './wait';
@@ -66,6 +66,8 @@ export function mmNrVmas(m: i32): i32 { return <i32>mf(m, M_NVMAS); }
 export function mmRss(m: i32): i64 { return mf(m, M_ANON) + mf(m, M_FILE); }
 export function mmSwapents(m: i32): i64 { return mf(m, M_SWAPENTS); }
 export function mmPgtables(m: i32): i64 { return mf(m, M_PGTABLES); }
+/** mm_inc_nr_ptes and its kin: a page table was added to (or freed from) `m`. */
+export function mmAddPgtables(m: i32, d: i64): void { addMf(m, M_PGTABLES, d); }
 export function vmaMm(v: i32): i32 { return <i32>vf(v, V_MM); }
 export function vmaStart(v: i32): i64 { return vf(v, V_START); }
 export function vmaEnd(v: i32): i64 { return vf(v, V_END); }
@@ -164,9 +166,6 @@ function doAnonymousPage(m: i32, v: i32, vpn: i64, pte: usize, write: bool): i32
 
 const raPages: usize = memory.data(1024 * 4);
 
-/** Completion time of the request swapinReadahead submitted. */
-let raDone: i64 = 0;
-
 /**
  * swapin_readahead → swap_cluster_readahead: allocate and add to the swap cache, in slot order,
  * the in-use slots of the aligned window around `slot` that are not cached yet, the faulting
@@ -206,10 +205,9 @@ function swapinReadahead(m: i32, v: i32, slot: u32): u32 {
     if (isTarget) target = p;
   }
   if (mask != 0) lruAddDrain();
-  raDone = curClock;
   if (n > 0) {
-    raDone = blkSubmit(swapDevice, BLK_READ, n, curClock);
-    for (let i: u32 = 0; i < n; i++) blkAddPage(swapDevice, BLK_READ, load<u32>(raPages + (<usize>i << 2)), raDone);
+    const done = blkSubmit(swapDevice, BLK_READ, n, curClock);
+    for (let i: u32 = 0; i < n; i++) blkAddPage(swapDevice, BLK_READ, load<u32>(raPages + (<usize>i << 2)), done);
   }
   countAdd(C_PSWPIN, <i64>n);
   countAdd(C_SWAP_RA, <i64>(target != NO_PAGE ? n - 1 : n));
@@ -227,12 +225,12 @@ function doSwapPage(m: i32, v: i32, vpn: i64, pte: usize, entry: u64, write: boo
     countEvent(C_PGMAJFAULT);
     // folio_lock_or_retry: the read is in flight; the fault sleeps until it completes and is
     // retried (VM_FAULT_RETRY), finding the page in the swap cache
-    return faultWaitIo(raDone);
+    return faultWaitIo(p);
   } else if (testClearFlag(p, PG_readahead)) {
     swapReadaheadHit();
     countEvent(C_SWAP_RA_HIT);
   }
-  if (testFlag(p, PG_readio)) return faultWaitIo(readCompletionTime(p));
+  if (testFlag(p, PG_readio)) return faultWaitIo(p);
   // map it: folio_add_anon_rmap sets its anon_vma and index, the PTE holds a reference
   setMapping(p, MAPPING_ANON | <u32>v);
   setPageIndex(p, linearPageIndex(v, vpn));
@@ -260,12 +258,13 @@ function shouldTryToFreeSwap(p: u32, v: i32, write: bool): bool {
 }
 
 /**
- * A fault that finds its page under read I/O (its own read, or another task's) drops the
- * mmap_lock, sleeps until the read completes and returns VM_FAULT_RETRY: the task unwinds
- * (stopNow) and faults again when it wakes, with the page uptodate.
+ * __folio_lock_or_retry: a fault that finds its page locked for read I/O (its own read, or
+ * another task's) releases its fault lock (release_fault_lock, in the caller), sleeps until
+ * the folio is unlocked and returns VM_FAULT_RETRY: the task unwinds (stopNow) and faults
+ * again when it wakes, with the page uptodate.
  */
-function faultWaitIo(done: i64): i32 {
-  sleepOnRead(done);
+function faultWaitIo(p: u32): i32 {
+  folioWaitLocked(p);
   return FAULT_RETRY;
 }
 
@@ -299,7 +298,7 @@ function faultInFilePage(m: i32, v: i32, index: u32): u32 {
       // filemap_fault: the read is in flight (do_sync_mmap_readahead, or another task's):
       // sleep until it completes and retry the fault
       if (miss) countEvent(C_PGMAJFAULT);
-      faultWaitIo(readCompletionTime(p));
+      faultWaitIo(p);
       return NO_PAGE;
     }
     setTf(currentTask, T_IO_RETRY, 0);
@@ -410,7 +409,6 @@ export function handleMmFault(v: i32, vpn: i64, write: bool): i32 {
   countEvent(C_PGFAULT);
   chargeNs(<i64>cfg(G_COST_MINOR_FAULT));
   const pte = pteAlloc(mmPgd(m), vpn, m);
-  addMf(m, M_PGTABLES, <i64>tablesAllocated);
   if (mmDead(m)) return FAULT_KILLED;
   if (pte == 0) return FAULT_OOM;
   const e = load<u64>(pte);

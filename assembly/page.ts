@@ -27,6 +27,8 @@ export const PG_anon_exclusive: u32 = 1 << 17;
 export const PG_readio: u32 = 1 << 18;
 /** PG_readahead (the kernel aliases it with PG_reclaim; kept apart here for clarity). */
 export const PG_readahead: u32 = 1 << 19;
+/** PG_waiters: a task sleeps on this folio in the hashed folio_wait_table */
+export const PG_waiters: u32 = 1 << 20;
 export const ORDER_SHIFT: u32 = 24;
 export const ORDER_MASK: u32 = 0xF << ORDER_SHIFT;
 

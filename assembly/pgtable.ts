@@ -7,7 +7,7 @@ import { setFlags, setRefcount, PG_table } from './page';
 import { allocPages, freePages, ZONE_NORMAL, NO_PAGE } from './alloc';
 import { countAdd } from './vmstat';
 import { C_NR_PAGE_TABLE_PAGES } from './generated/abi';
-import { mmDead } from './mm';
+import { mmDead, mmAddPgtables } from './mm';
 
 // Entry bits (x86-64 names where x86 has them).
 export const _PAGE_PRESENT: u64 = 1 << 0;
@@ -112,9 +112,7 @@ export function tableFree(id: u32): void {
 }
 
 /** __pte_alloc and friends: walk to the PTE of `vpn`, allocating missing tables. 0 on OOM. */
-export let tablesAllocated: u32 = 0;
 export function pteAlloc(pgd: u32, vpn: u64, m: i32): usize {
-  tablesAllocated = 0;
   let table = pgd;
   for (let level: u32 = 3; level >= 1; level--) {
     const a = entryAddr(table, idx(vpn, level));
@@ -124,7 +122,7 @@ export function pteAlloc(pgd: u32, vpn: u64, m: i32): usize {
       if (t == 0) return 0;
       // the allocation may have reclaimed and OOM-killed this very process (freeing its tables)
       if (mmDead(m)) { tableFree(t); return 0; }
-      tablesAllocated++;
+      mmAddPgtables(m, 1);
       e = mkPte(t, _PAGE_PRESENT | _PAGE_RW);
       store<u64>(a, e);
     }

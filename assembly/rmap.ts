@@ -15,17 +15,41 @@ import { folioMarkDirty } from './writeback';
 import { chargeNs } from './sched';
 import { ScanControl } from './scan_control';
 import { cfg } from './config';
+import { regionAlloc } from './mem';
 import { recordBug } from './invariants';
 
 const RMAP_REFERENCED: i32 = 0;
 const RMAP_UNMAP: i32 = 1;
 const RMAP_MKCLEAN: i32 = 2;
 
-// the state of the walk in progress (rmap_walk_control and folio_referenced_arg in the kernel);
-// a walk never sleeps, so one set serves every reclaimer
-let referencedVmFlags: u32 = 0;
-let walkAbort = false;
-let walkCount: i32 = 0;
+/**
+ * The walk in progress: rmap_walk_control with its arg (folio_referenced_arg, the mkclean
+ * count). The kernel keeps it on the walking task's stack; here each entity has one, the
+ * frame of the actor that walks (rmapWalkControlOf), so that a walk can sleep in a later
+ * callback without another actor's walk overwriting it.
+ */
+@unmanaged export class RmapWalkControl {
+  mode: i32;
+  /** PTEs found young (folio_referenced) or dirty (folio_mkclean) */
+  count: i32;
+  /** VM_LOCKED / VM_EXEC of the mappings seen (folio_referenced_arg.vm_flags) */
+  vm_flags: u32;
+  /** rmap_one said stop (an mlocked mapping, a bad PTE) */
+  abort: bool;
+}
+
+let walkRecords: usize = 0;
+const WALK_BYTES: usize = (offsetof<RmapWalkControl>() + 7) & ~(<usize>7);
+
+export function rmapInit(entities: i32): bool {
+  walkRecords = regionAlloc(<u64>entities * <u64>WALK_BYTES);
+  return walkRecords != 0;
+}
+
+/** The walk record of entity `e` (a task, kswapd, the flusher). */
+@inline export function rmapWalkControlOf(e: i32): RmapWalkControl {
+  return changetype<RmapWalkControl>(walkRecords + <usize>e * WALK_BYTES);
+}
 
 /** One visit: does VMA `v` map page `p`? Returns the PTE address or 0. */
 @inline function vmaPte(v: i32, p: u32, index: u32): usize {
@@ -42,17 +66,18 @@ let walkCount: i32 = 0;
   return pte;
 }
 
-function visit(mode: i32, v: i32, p: u32, pte: usize): void {
+function visit(rwc: RmapWalkControl, v: i32, p: u32, pte: usize): void {
   const e = load<u64>(pte);
   const vmf = vmaFlags(v);
+  const mode = rwc.mode;
   if (mode == RMAP_REFERENCED) {
     // folio_referenced_one
-    if ((vmf & VM_LOCKED) != 0) { referencedVmFlags |= VM_LOCKED; walkAbort = true; return; }
+    if ((vmf & VM_LOCKED) != 0) { rwc.vm_flags |= VM_LOCKED; rwc.abort = true; return; }
     if ((e & _PAGE_ACCESSED) != 0) {
       store<u64>(pte, e & ~_PAGE_ACCESSED);   // ptep_clear_flush_young_notify
-      walkCount++;
+      rwc.count++;
       countEvent(C_MMSIM_PTES_YOUNG_CLEARED);
-      referencedVmFlags |= vmf & VM_EXEC;
+      rwc.vm_flags |= vmf & VM_EXEC;
     }
     return;
   }
@@ -61,7 +86,7 @@ function visit(mode: i32, v: i32, p: u32, pte: usize): void {
     if ((vmf & VM_SHARED) == 0) return;
     if ((e & (_PAGE_DIRTY | _PAGE_RW)) == 0) return;
     store<u64>(pte, e & ~(_PAGE_DIRTY | _PAGE_RW));
-    if ((e & _PAGE_DIRTY) != 0) walkCount++;
+    if ((e & _PAGE_DIRTY) != 0) rwc.count++;
     return;
   }
   // try_to_unmap_one
@@ -72,7 +97,7 @@ function visit(mode: i32, v: i32, p: u32, pte: usize): void {
       countAdd(C_NR_MLOCK, 1);
       countEvent(C_UNEVICTABLE_PGS_MLOCKED);
     }
-    walkAbort = true;
+    rwc.abort = true;
     return;
   }
   const m = vmaMm(v);
@@ -81,7 +106,7 @@ function visit(mode: i32, v: i32, p: u32, pte: usize): void {
     if (!testFlag(p, PG_swapcache)) {
       // swapbacked but not in the swap cache: the kernel WARNs and aborts the walk
       recordBug(DK_BAD_PTE, p, FN_FOLIO_REMOVE_RMAP_PTE, <f64>e);
-      walkAbort = true;
+      rwc.abort = true;
       return;
     }
     const slot = folioSwapSlot(p);
@@ -101,10 +126,9 @@ function visit(mode: i32, v: i32, p: u32, pte: usize): void {
   countEvent(C_MMSIM_UNMAPPED_PTES);
 }
 
-/** rmap_walk: visit every PTE mapping `p`. */
-function rmapWalk(mode: i32, p: u32): void {
-  walkAbort = false;
-  walkCount = 0;
+/** rmap_walk: visit every PTE mapping `p`, in `mode`, with `rwc` as the walk's record. */
+function rmapWalk(rwc: RmapWalkControl, mode: i32, p: u32): void {
+  rwc.mode = mode; rwc.count = 0; rwc.vm_flags = 0; rwc.abort = false;
   if (mapcount(p) <= 0) return;
   const mp = mapping(p);
   const index = pageIndex(p);
@@ -113,7 +137,7 @@ function rmapWalk(mode: i32, p: u32): void {
     // rmap_walk_anon: the anon_vma's VMAs (one per anon_vma without fork)
     const v = <i32>(mp & ~MAPPING_ANON);
     const pte = vmaPte(v, p, index);
-    if (pte != 0) visit(mode, v, p, pte);
+    if (pte != 0) visit(rwc, v, p, pte);
     return;
   }
   if (mp == 0) return;
@@ -123,29 +147,30 @@ function rmapWalk(mode: i32, p: u32): void {
   for (let i = immapFirst(f); i < end; i++) {
     const v = immapAt(i);
     const pte = vmaPte(v, p, index);
-    if (pte != 0) visit(mode, v, p, pte);
-    if (walkAbort || mapcount(p) <= 0) break;
+    if (pte != 0) visit(rwc, v, p, pte);
+    if (rwc.abort || mapcount(p) <= 0) break;
   }
 }
 
 /**
- * folio_referenced: count and clear young PTEs mapping `p`; VM_LOCKED/VM_EXEC of the
- * mappings seen go to the caller's scan_control (the kernel's `*vm_flags`).
+ * folio_referenced by reclaimer `sc`: count and clear young PTEs mapping `p`; VM_LOCKED /
+ * VM_EXEC of the mappings seen go to `sc` (the kernel's `*vm_flags`).
  */
 export function folioReferenced(p: u32, sc: ScanControl): i32 {
-  referencedVmFlags = 0;
-  rmapWalk(RMAP_REFERENCED, p);
-  sc.vm_flags = referencedVmFlags;
-  return walkCount;
+  const rwc = rmapWalkControlOf(sc.entity);
+  rmapWalk(rwc, RMAP_REFERENCED, p);
+  sc.vm_flags = rwc.vm_flags;
+  return rwc.count;
 }
 
-/** try_to_unmap: remove every PTE mapping `p` (anon ones become swap entries). */
-export function tryToUnmap(p: u32): void { rmapWalk(RMAP_UNMAP, p); }
+/** try_to_unmap by entity `e`: remove every PTE mapping `p` (anon ones become swap entries). */
+export function tryToUnmap(p: u32, e: i32): void { rmapWalk(rmapWalkControlOf(e), RMAP_UNMAP, p); }
 
-/** folio_mkclean: write-protect and clean the shared PTEs mapping `p`; returns how many were dirty. */
-export function folioMkclean(p: u32): i32 {
-  rmapWalk(RMAP_MKCLEAN, p);
-  return walkCount;
+/** folio_mkclean by entity `e`: write-protect and clean the shared PTEs mapping `p`; returns how many were dirty. */
+export function folioMkclean(p: u32, e: i32): i32 {
+  const rwc = rmapWalkControlOf(e);
+  rmapWalk(rwc, RMAP_MKCLEAN, p);
+  return rwc.count;
 }
 
 /** folio_mapped */

@@ -7,7 +7,8 @@ import { cfg, procCfg, phaseCfg } from './config';
 import { G_N_PROCS, G_HZ, G_DURATION_NS, G_SERIES_INTERVAL_NS, G_COST_ACCESS, G_COST_SYSCALL_PAGE, G_SEED,
   G_NO_EARLY_END, PROC_START_NS, PH_OP, PH_TARGET, PH_PATTERN, PH_WRITE_FRACTION, PH_RATE_PER_SEC,
   PH_ACCESSES, PH_IO_PAGES, PH_THINK_NS, PH_LOCK_WRITE, OP_ACCESS, OP_READ, OP_SLEEP, OP_SYNC, OP_LOCK, OP_UNLOCK,
-  FN_MUTEX_LOCK, FN_DOWN_WRITE, FN_DOWN_READ, G_HUNG_TASK_TIMEOUT_NS, C_MMSIM_SYNC_CALLS,
+  FN_MUTEX_LOCK, FN_DOWN_WRITE, FN_DOWN_READ, FN_MMAP_WRITE_LOCK, FN_MMAP_READ_LOCK, FN_MM_POPULATE,
+  FN_LOCK_MM_AND_FIND_VMA, G_HUNG_TASK_TIMEOUT_NS, C_MMSIM_SYNC_CALLS,
   C_MMSIM_SYNC_NS, C_MMSIM_ACCESSES, C_MMSIM_RESIDENT_HITS, C_MMSIM_TASKS_FINISHED, C_MMSIM_EVENTS,
   C_MMSIM_ALLOC_FAILURES, STATUS_TIME_LIMIT, STATUS_BUDGET, STATUS_FINISHED } from './generated/abi';
 import { now, pop, peekTime, peekId, schedule, cancel, setNow, EV_NONE } from './events';
@@ -26,7 +27,8 @@ import { NO_PAGE, allocInProgress, allocSlowpathRun, allocAbandon } from './allo
 import { taskScanControl } from './scan_control';
 import { memcgFlushStats } from './memcontrol';
 import { lockAcquire, lockRelease, lockKind, locksAbandon, checkHungTasks, LOCK_MUTEX } from './locking';
-import { stopNow, clearStop } from './wait';
+import { stopNow, clearStop, waitingQueue, isFolioQueue } from './wait';
+import { faultLockBegin, faultLockEnd, faultLocksAbandon, mmapLockMm, vmaStartWriteAll, vmaWritePending } from './mmap_lock';
 import { lruAddDrainCpu } from './lru';
 import { T_CLOCK, T_STATE, T_PHASE, T_PHASE_END, T_DONE, T_NEXT_ISSUE, T_SYS_LEFT, T_SYS_POS, T_POP_VMA,
   T_POP_VPN, T_N, T_BASE, T_PEND, T_PEND_WRITE, T_SLICED, T_BDP_AGAIN, T_SYNC_TARGET,
@@ -116,6 +118,7 @@ export function taskKilled(t: i32): void {
   cancel(taskEntity(t));
   // asleep in the allocator (not the task whose own allocation chose it: that one ends itself)
   if (t != currentTask) allocAbandon(t);
+  faultLocksAbandon(t, taskEntity(t), curClock);
   locksAbandon(taskEntity(t), curClock);     // exit drops the locks it holds or waits for
   lruAddDrainCpu(t);            // its CPU's batch goes to the lists (or is freed)
   taskEnded(curClock);
@@ -126,21 +129,30 @@ const ACC_DEAD: i32 = 1;
 const ACC_BLOCKED: i32 = 2;
 
 /**
- * One memory access through the page tables. ACC_BLOCKED: the fault's kernel path sleeps (or
- * yielded, stopNow); the access is retried when the task runs again.
+ * One memory access through the page tables (do_user_addr_fault). ACC_BLOCKED: the fault's
+ * kernel path sleeps (or yielded, stopNow) — on the mmap_lock, on a folio (the fault's lock is
+ * released first and the retry takes the mmap_lock), or in the allocator (the lock stays
+ * held); the access is retried when the task runs again. `populate`: __mm_populate's fault.
  */
-function accessSlow(t: i32, v: i32, vpn: i64, write: bool): i32 {
+function accessSlow(t: i32, v: i32, vpn: i64, write: bool, populate: bool = false): i32 {
+  const me = taskEntity(t);
+  if (!faultLockBegin(t, me, v, populate, populate ? FN_MM_POPULATE : FN_LOCK_MM_AND_FIND_VMA, curClock)) return ACC_BLOCKED;
   for (let tries = 0; tries < 8; tries++) {
     const r = handleMmFault(v, vpn, write);
-    if (r == FAULT_OK) { setTf(t, T_IO_RETRY, 0); return ACC_DONE; }
-    if (r == FAULT_KILLED) return ACC_DEAD;
-    if (stopNow) return ACC_BLOCKED;
+    if (r == FAULT_OK) { faultLockEnd(t, me, false, curClock); setTf(t, T_IO_RETRY, 0); return ACC_DONE; }
+    if (r == FAULT_KILLED) { faultLockEnd(t, me, false, curClock); return ACC_DEAD; }
+    if (stopNow) {
+      if (isFolioQueue(waitingQueue(me))) faultLockEnd(t, me, true, curClock);
+      return ACC_BLOCKED;
+    }
     if (r == FAULT_RETRY) continue;
     // VM_FAULT_OOM with nothing left to kill: the task gets SIGBUS and exits
+    faultLockEnd(t, me, false, curClock);
     countEvent(C_MMSIM_ALLOC_FAILURES);
     taskKilled(t);
     return ACC_DEAD;
   }
+  faultLockEnd(t, me, false, curClock);
   return ACC_DONE;
 }
 
@@ -154,7 +166,7 @@ function populateStep(t: i32): bool {
   if (vpn < 0) vpn = vmaStart(v);
   // private writable mappings are populated for write (FOLL_WRITE), shared file ones for read
   const write = (vmaIsAnon(v) || (vmaFlags(v) & VM_SHARED) == 0) && vmaIsAnon(v);
-  const r = accessSlow(t, v, vpn, write);
+  const r = accessSlow(t, v, vpn, write, true);
   if (r == ACC_DEAD) return true;
   if (r == ACC_BLOCKED) { setTf(t, T_POP_VMA, v); setTf(t, T_POP_VPN, vpn); return true; }
   vpn++;
@@ -230,11 +242,18 @@ function runTask(t: i32, limit: i64, now: i64): void {
     }
     if (op == OP_LOCK || op == OP_UNLOCK) {
       // a driver's object lock (or an rwsem) taken or released in a kernel path of the task
+      // (or a process's mmap_lock, as a syscall that reads or changes its mappings holds it)
       const l = <i32>phaseCfg(g, PH_TARGET);
       const write = phaseCfg(g, PH_LOCK_WRITE) != 0;
+      const mm = mmapLockMm(l);
       if (op == OP_LOCK) {
-        const func = lockKind(l) == LOCK_MUTEX ? FN_MUTEX_LOCK : (write ? FN_DOWN_WRITE : FN_DOWN_READ);
-        if (!lockAcquire(l, me, write, func, clock)) { blocked = true; break; }
+        if (mm < 0 || vmaWritePending(t) != mm) {
+          const func = mm >= 0 ? (write ? FN_MMAP_WRITE_LOCK : FN_MMAP_READ_LOCK)
+            : lockKind(l) == LOCK_MUTEX ? FN_MUTEX_LOCK : (write ? FN_DOWN_WRITE : FN_DOWN_READ);
+          if (!lockAcquire(l, me, write, func, clock)) { blocked = true; break; }
+        }
+        // a writer of the mappings write-locks the VMAs, waiting for the faults inside them
+        if (mm >= 0 && write && !vmaStartWriteAll(t, me, mm, clock)) { blocked = true; break; }
       } else lockRelease(l, me, clock);
       clock += costAccess;
       if (!enterNextPhase(t, clock)) { state = TS_DONE; break; }
@@ -280,7 +299,7 @@ function runTask(t: i32, limit: i64, now: i64): void {
             if (a < 0) { setTf(t, T_PHASE_END, clock); break; }
             vpn = a & ~LA_WRITE;
             write = (a & LA_WRITE) != 0;
-            pte = aheadPte;
+            pte = aheadPte(t);
           }
           done++;
           countEvent(C_MMSIM_ACCESSES);
@@ -375,6 +394,7 @@ function runTask(t: i32, limit: i64, now: i64): void {
   if (state == TS_DONE) {
     countEvent(C_MMSIM_TASKS_FINISHED);
     allocAbandon(t);             // a page its last, unretried allocation left behind
+    faultLocksAbandon(t, me, clock);
     locksAbandon(me, clock);     // a task that ends gives back the locks it still holds
     lruAddDrainCpu(t);
     taskEnded(clock);

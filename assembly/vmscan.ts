@@ -273,7 +273,7 @@ function shrinkFolio(sc: ScanControl, p: u32): i32 {
     if (!addToSwap(p)) { countEvent(C_MMSIM_SWAP_FULL_ACTIVATIONS); return OUT_ACTIVATE; }
   }
   if (folioMapped(p)) {
-    tryToUnmap(p);
+    tryToUnmap(p, sc.entity);
     if (folioMapped(p)) return OUT_ACTIVATE;
   }
   if (testFlag(p, PG_dirty)) {
@@ -289,7 +289,7 @@ function shrinkFolio(sc: ScanControl, p: u32): i32 {
     const expected = 2 + (testFlag(p, PG_private) ? 1 : 0);
     if (refcount(p) != expected) return OUT_KEEP;
     if (swapQueueRoom(sc) == 0) return OUT_KEEP;
-    if (folioClearDirtyForIo(p)) {
+    if (folioClearDirtyForIo(p, sc.entity)) {
       setFlag(p, PG_reclaim);
       swapWritepage(sc, p);
       sc.stat_pageout++;

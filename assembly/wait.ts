@@ -17,14 +17,22 @@ export const WQ_RECLAIM_NOPROGRESS: i32 = 2;
 export const WQ_RECLAIM_CONGESTED: i32 = 3;
 /** pgdat->pfmemalloc_wait: direct reclaimers throttled until kswapd restores free pages */
 export const WQ_PFMEMALLOC: i32 = 4;
-export const NR_WAIT_QUEUES: i32 = 5;
+/** folio_wait_table (mm/filemap.c): PAGE_WAIT_TABLE_SIZE queues hashed by folio, keyed waits */
+export const WQ_FOLIO_TABLE: i32 = 5;
+export const PAGE_WAIT_TABLE_BITS: i32 = 8;
+export const PAGE_WAIT_TABLE_SIZE: i32 = 1 << PAGE_WAIT_TABLE_BITS;
+/** mm->vma_writer_wait of each mm, after the folio table: vma_start_write waits for readers */
+export const WQ_VMA_WRITER: i32 = WQ_FOLIO_TABLE + PAGE_WAIT_TABLE_SIZE;
 
 let waitingOn: usize = 0;   // i32 per entity: the queue it waits on, or -1
 let nextWaiter: usize = 0;  // i32 per entity: the next waiter in its queue, or -1
 let wokenFlag: usize = 0;   // u8 per entity: a wake-up (not the timeout) ended its last sleep
-const qHead: usize = memory.data(NR_WAIT_QUEUES * 4);
-const qTail: usize = memory.data(NR_WAIT_QUEUES * 4);
-const qLen: usize = memory.data(NR_WAIT_QUEUES * 4);
+let waitKey: usize = 0;     // u32 per entity: what it waits for in a shared queue (a folio)
+let sleptAt: usize = 0;     // i64 per entity: when its last sleep began
+let qHead: usize = 0;
+let qTail: usize = 0;
+let qLen: usize = 0;
+let nQueues: i32 = 0;
 
 /** Set when the running actor's kernel path went to sleep or yielded: unwind, don't reschedule. */
 export let stopNow: bool = false;
@@ -34,13 +42,21 @@ export function setStop(): void { stopNow = true; }
 @inline function ld(base: usize, i: i32): i32 { return load<i32>(base + (<usize>i << 2)); }
 @inline function st(base: usize, i: i32, v: i32): void { store<i32>(base + (<usize>i << 2), v); }
 
-export function waitInit(entities: i32): bool {
+/** The fixed queues, the folio table and one vma_writer_wait per mm. */
+export function waitInit(entities: i32, mms: i32): bool {
+  nQueues = WQ_VMA_WRITER + mms;
   waitingOn = regionAlloc(<u64>entities * 4);
   nextWaiter = regionAlloc(<u64>entities * 4);
   wokenFlag = regionAlloc(<u64>entities);
-  if (waitingOn == 0 || nextWaiter == 0 || wokenFlag == 0) return false;
+  waitKey = regionAlloc(<u64>entities * 4);
+  sleptAt = regionAlloc(<u64>entities * 8);
+  qHead = regionAlloc(<u64>nQueues * 4);
+  qTail = regionAlloc(<u64>nQueues * 4);
+  qLen = regionAlloc(<u64>nQueues * 4);
+  if (waitingOn == 0 || nextWaiter == 0 || wokenFlag == 0 || waitKey == 0 || sleptAt == 0 || qHead == 0 ||
+    qTail == 0 || qLen == 0) return false;
   for (let e = 0; e < entities; e++) { st(waitingOn, e, -1); st(nextWaiter, e, -1); }
-  for (let q = 0; q < NR_WAIT_QUEUES; q++) { st(qHead, q, -1); st(qTail, q, -1); st(qLen, q, 0); }
+  for (let q = 0; q < nQueues; q++) { st(qHead, q, -1); st(qTail, q, -1); st(qLen, q, 0); }
   stopNow = false;
   return true;
 }
@@ -49,6 +65,8 @@ export function waitInit(entities: i32): bool {
 export function waitqueueActive(q: i32): bool { return ld(qLen, q) > 0; }
 export function waitqueueLen(q: i32): i32 { return ld(qLen, q); }
 export function waitingQueue(e: i32): i32 { return ld(waitingOn, e); }
+/** Is `q` one of the folio_wait_table's queues? */
+@inline export function isFolioQueue(q: i32): bool { return q >= WQ_FOLIO_TABLE && q < WQ_FOLIO_TABLE + PAGE_WAIT_TABLE_SIZE; }
 
 /**
  * A FIFO of entities linked through `next` (i32 per entity), its first and last at the i32
@@ -96,6 +114,7 @@ function dequeue(e: i32): void {
 export function sleepOn(q: i32, e: i32, now: i64, timeoutNs: i64): void {
   if (ld(waitingOn, e) != q) { dequeue(e); enqueue(q, e); }
   store<u8>(wokenFlag + <usize>e, 0);
+  store<i64>(sleptAt + (<usize>e << 3), now);
   if (timeoutNs >= 0) schedule(e, now + timeoutNs); else cancel(e);
   stopNow = true;
 }
@@ -125,6 +144,38 @@ export function wakeUpAll(q: i32, t: i64): void {
     e = nx;
   }
   st(qHead, q, -1); st(qTail, q, -1); st(qLen, q, 0);
+}
+
+/**
+ * A wait for `key` on a shared queue (folio_wait_bit_common on a hashed folio queue): `e`
+ * sleeps from `now` until wakeUpKey(q, key).
+ */
+export function sleepOnKey(q: i32, key: u32, e: i32, now: i64): void {
+  store<u32>(waitKey + (<usize>e << 2), key);
+  sleepOn(q, e, now, -1);
+}
+
+/**
+ * folio_wake_bit's walk: wake, at `t`, the waiters of `q` that wait for `key`; the others
+ * stay. Returns the time the woken ones slept, summed.
+ */
+export function wakeUpKey(q: i32, key: u32, t: i64): i64 {
+  let slept: i64 = 0;
+  let prev = -1; let e = ld(qHead, q);
+  while (e >= 0) {
+    const nx = ld(nextWaiter, e);
+    if (load<u32>(waitKey + (<usize>e << 2)) == key) {
+      if (prev < 0) st(qHead, q, nx); else st(nextWaiter, prev, nx);
+      if (ld(qTail, q) == e) st(qTail, q, prev);
+      st(qLen, q, ld(qLen, q) - 1);
+      st(waitingOn, e, -1); st(nextWaiter, e, -1);
+      store<u8>(wokenFlag + <usize>e, 1);
+      slept += t - load<i64>(sleptAt + (<usize>e << 3));
+      scheduleNoLater(e, t);
+    } else prev = e;
+    e = nx;
+  }
+  return slept;
 }
 
 /** A killed or finished entity leaves whatever queue it was on. */

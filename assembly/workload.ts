@@ -206,11 +206,8 @@ function lookahead(t: i32, g: i32, pattern: i32, n: i64, base: i64, wf: f64, lef
 
 /**
  * The next access of a large range's access phase, drawn LOOKAHEAD at a time (lookahead()):
- * its vpn, with LA_WRITE set for a store; -1 when a single sequential pass is over. `aheadPte`
- * is then its PTE's address as the walk-ahead found it, or 0 when it must be walked again (a
- * table was missing, or tables were freed since).
+ * its vpn, with LA_WRITE set for a store; -1 when a single sequential pass is over.
  */
-export let aheadPte: usize = 0;
 @inline export function nextAccessAhead(t: i32, g: i32, pattern: i32, n: i64, base: i64, wf: f64, left: i64, pgd: u32): i64 {
   let next = tf(t, T_LA_NEXT);
   if (next >= tf(t, T_LA_N)) {
@@ -220,6 +217,13 @@ export let aheadPte: usize = 0;
     if (tf(t, T_LA_N) == 0) return -1;
   }
   setTf(t, T_LA_NEXT, next + 1);
-  aheadPte = tf(t, T_LA_GEN) == pgtableFrees ? <usize>tf(t, T_LA_PTE + <i32>next) : 0;
   return tf(t, T_LA + <i32>next);
+}
+
+/**
+ * The PTE address the walk-ahead found for the access nextAccessAhead just returned, or 0
+ * when it must be walked again (a table was missing, or tables were freed since).
+ */
+@inline export function aheadPte(t: i32): usize {
+  return tf(t, T_LA_GEN) == pgtableFrees ? <usize>tf(t, T_LA_PTE + <i32>tf(t, T_LA_NEXT) - 1) : 0;
 }

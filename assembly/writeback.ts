@@ -203,10 +203,10 @@ export function folioMarkDirty(p: u32): void {
   recordPeaks();
 }
 
-/** folio_clear_dirty_for_io: write-protect the mappings (folio_mkclean), then clear PG_dirty. */
-export function folioClearDirtyForIo(p: u32): bool {
+/** folio_clear_dirty_for_io by entity `e`: write-protect the mappings (folio_mkclean), then clear PG_dirty. */
+export function folioClearDirtyForIo(p: u32, e: i32): bool {
   if (testFlag(p, PG_swapbacked)) return testClearFlag(p, PG_dirty);
-  if (folioMkclean(p) > 0) folioMarkDirty(p);
+  if (folioMkclean(p, e) > 0) folioMarkDirty(p);
   if (!testClearFlag(p, PG_dirty)) return false;
   const f = folioFile(p);
   countAdd(C_NR_DIRTY, -1);

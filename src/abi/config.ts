@@ -83,6 +83,7 @@ export const KERNEL_FUNCS = [
   '__free_pages', 'handle_mm_fault', 'out_of_memory', '__alloc_pages_slowpath',
   'mutex_lock', 'down_write', 'down_read', 'mutex_unlock', 'schedule',
   'check_free_lists', 'check_mapcounts', 'check_swap_map', 'check_frame_states',
+  'vma_start_write', 'lock_mm_and_find_vma', '__mm_populate', 'mmap_read_lock', 'mmap_write_lock',
 ] as const;
 
 /**

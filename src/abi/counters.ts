@@ -142,5 +142,10 @@ export const COUNTERS: readonly CounterDef[] = [
   { name: 'mmsim_events', kind: 'event', doc: 'discrete events processed' },
   { name: 'mmsim_deadlock', kind: 'event', doc: 'wait-for cycles over sleeping locks: each is listed under detectors with every member (task, the lock it waits for, its owner, the kernel function it waits in); the members stay asleep' },
   { name: 'mmsim_hung_task', kind: 'event', doc: 'tasks asleep on a lock, outside any cycle, for longer than kernel.hung_task_timeout_secs (khungtaskd), each listed under detectors' },
+  { name: 'vma_lock_success', kind: 'event', doc: 'faults handled under the VMA\'s read lock alone (lock_vma_under_rcu; CONFIG_PER_VMA_LOCK_STATS)' },
+  { name: 'vma_lock_abort', kind: 'event', doc: 'faults whose VMA was write-locked by an mmap_lock writer: they took the mmap_lock instead' },
+  { name: 'vma_lock_retry', kind: 'event', doc: 'faults under the VMA lock that returned VM_FAULT_RETRY (slept on a folio) and were retried under the mmap_lock' },
+  { name: 'mmsim_lock_wait_ns', kind: 'event', doc: 'simulated time entities slept on sleeping locks (mutexes, rwsems, mmap_lock, vma_start_write) before they got them (ns)' },
+  { name: 'mmsim_vma_start_write_waits', kind: 'event', doc: 'times an mmap_lock writer waited in vma_start_write for faults still inside a VMA (asleep in the allocator, say)' },
   { name: 'mmsim_bug', kind: 'event', doc: 'simulated kernel BUG_ON/WARN_ON analogs hit (each listed under detectors)' },
 ];

@@ -2,6 +2,7 @@
  * Scenario → config blob for the WASM core (layout: src/abi/config.ts). Names become table
  * indices here; sizes become pages, rates pages per second, times nanoseconds.
  */
+import { MMAP_LOCK } from '../scenario/checks.js';
 import {
   GLOBAL_FIELDS, DEVICE_FIELDS, FILE_FIELDS, PROC_FIELDS, VMA_FIELDS, PHASE_FIELDS, LOCK_FIELDS,
   VMA_KIND, PHASE_OP, PATTERN, LOCK_KIND,
@@ -82,7 +83,10 @@ export function encodeScenario(s: Scenario, seed: number, opts: { noEarlyEnd?: b
       let target = -1;
       if (ph.op === 'access') target = firstVma + vmaNames.indexOf(ph.target);
       else if (ph.op === 'read' || ph.op === 'write') target = fileIndex(ph.target);
-      else if (ph.op === 'lock' || ph.op === 'unlock') target = lockNames.indexOf(ph.target);
+      else if (ph.op === 'lock' || ph.op === 'unlock') {
+        // the core numbers each process's mmap_lock after the scenario's locks (assembly/mmap_lock.ts)
+        target = ph.target === MMAP_LOCK ? lockNames.length + processNames.indexOf(ph.process || pname) : lockNames.indexOf(ph.target);
+      }
       pack(PHASE_FIELDS, {
         op: PHASE_OP[ph.op], target, pattern: PATTERN[ph.pattern], theta: ph.theta,
         hotFraction: ph.hotFraction, hotProbability: ph.hotProbability, writeFraction: ph.writeFraction,

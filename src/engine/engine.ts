@@ -42,6 +42,15 @@ function entityName(id: number, enc: Encoded): string {
   return `task ${enc.processNames[task] ?? task}`;
 }
 
+/** A lock of the core by name: the scenario's, then each process's mmap_lock, then its VMAs' read locks. */
+function lockLabel(id: number, enc: Encoded): string {
+  const nDefs = enc.lockNames.length; const nProcs = enc.processNames.length;
+  if (id < nDefs) return enc.lockNames[id]!;
+  if (id < nDefs + nProcs) return `mmap_lock of ${enc.processNames[id - nDefs]}`;
+  if (id < nDefs + 2 * nProcs) return `the VMA locks of ${enc.processNames[id - nDefs - nProcs]} (faults inside them)`;
+  return String(id);
+}
+
 /** The raw histograms behind RunResult.writeback (merged across the nodes of a sharded machine). */
 export interface RawHistograms { pauseHist: number[]; flushHist: number[]; reclaimHist: number[] }
 
@@ -85,7 +94,7 @@ export function collect(core: CoreExports, s: Scenario, seed: number, enc: Encod
     if (d[6]! >= 0) {
       // a lock detector: the task by name, the lock it waits for and that lock's owner
       hit.taskName = d[3]! >= 0 ? enc.processNames[d[3]!] ?? String(d[3]) : 'none';
-      hit.waitsFor = enc.lockNames[d[6]!] ?? String(d[6]);
+      hit.waitsFor = lockLabel(d[6]!, enc);
       hit.owner = entityName(d[7]!, enc);
     }
     detectors.push(hit);

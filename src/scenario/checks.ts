@@ -25,7 +25,15 @@ export function checkScenario(s: Scenario): RawIssue[] {
     ...checkProcesses(s),
     ...checkSeries(s),
     ...checkVm(s),
+    ...checkLocks(s),
   ];
+}
+
+/** `mmap_lock` names every process's own mmap_lock in lock phases: no scenario lock may take it. */
+function checkLocks(s: Scenario): RawIssue[] {
+  return s.locks[MMAP_LOCK]
+    ? [{ path: ['locks', MMAP_LOCK], message: `${MMAP_LOCK} is the name of each process's own mmap_lock (op: lock, target: mmap_lock); name this lock otherwise, e.g. obj` }]
+    : [];
 }
 
 /**
@@ -160,6 +168,16 @@ function phaseTargetSize(s: Scenario, procName: string, proc: Process, phase: Ph
   if (phase.op === 'sleep' || phase.op === 'sync') {
     return phase.target === '' ? 0 : { path: targetPath, message: `"${phase.target}" given for a ${phase.op} phase; remove it` };
   }
+  if (phase.op !== 'lock' && phase.op !== 'unlock' || phase.target !== MMAP_LOCK) {
+    if (phase.process !== '') {
+      return { path: [...path, 'process'], message: `"${phase.process}" given, but process names whose mmap_lock a lock/unlock phase takes; remove it, or e.g. op: lock, target: mmap_lock, process: ${phase.process}` };
+    }
+  }
+  if ((phase.op === 'lock' || phase.op === 'unlock') && phase.target === MMAP_LOCK) {
+    const owner = phase.process === '' ? procName : phase.process;
+    if (s.processes[owner]) return 0;
+    return { path: [...path, 'process'], message: `"${owner}" is not a process; the processes are: ${Object.keys(s.processes).join(', ')} (e.g. process: ${procName})` };
+  }
   if (phase.op === 'lock' || phase.op === 'unlock') {
     const lock = s.locks[phase.target];
     if (lock) {
@@ -192,10 +210,15 @@ const isRangeOp = (phase: Phase): boolean => phase.op === 'access' || phase.op =
 function lockNodes(s: Scenario): Map<string, number> {
   const nodes = new Map<string, number>();
   for (const p of Object.values(s.processes)) {
-    for (const ph of p.workload) if ((ph.op === 'lock' || ph.op === 'unlock') && !nodes.has(ph.target)) nodes.set(ph.target, p.node);
+    for (const ph of p.workload) {
+      if ((ph.op === 'lock' || ph.op === 'unlock') && ph.target !== MMAP_LOCK && !nodes.has(ph.target)) nodes.set(ph.target, p.node);
+    }
   }
   return nodes;
 }
+
+/** The lock name that stands for a process's mmap_lock in lock/unlock phases. */
+export const MMAP_LOCK = 'mmap_lock';
 
 function checkWorkload(s: Scenario, procName: string, proc: Process): RawIssue[] {
   const issues: RawIssue[] = [];
@@ -223,7 +246,15 @@ function checkWorkload(s: Scenario, procName: string, proc: Process): RawIssue[]
         message: `${formatSize(phase.start)} leaves nothing of ${phase.target} (${formatSize(targetSize)}); e.g. start: 0`,
       });
     }
-    if (firstNode && (phase.op === 'lock' || phase.op === 'unlock') && (firstNode.get(phase.target) ?? proc.node) !== proc.node) {
+    const mmapOwner = (phase.op === 'lock' || phase.op === 'unlock') && phase.target === MMAP_LOCK ? s.processes[phase.process] : undefined;
+    if (mmapOwner && mmapOwner.node !== proc.node) {
+      issues.push({
+        path: [...path, 'process'],
+        message: `process ${phase.process} runs on node ${mmapOwner.node}, but process ${procName} on node ${proc.node}: ` +
+          `each node of a sharded machine is its own instance, so one cannot take the other's mmap_lock; e.g. node: ${mmapOwner.node}`,
+      });
+    }
+    if (firstNode && (phase.op === 'lock' || phase.op === 'unlock') && phase.target !== MMAP_LOCK && (firstNode.get(phase.target) ?? proc.node) !== proc.node) {
       issues.push({
         path: [...path, 'target'],
         message: `lock ${phase.target} is also taken on node ${firstNode.get(phase.target)}, but process ${procName} runs on node ${proc.node}: ` +

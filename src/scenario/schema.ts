@@ -126,9 +126,11 @@ const vma = section('{ type: anon, size: 1GiB }', {
 const phase = section('{ op: access, target: heap }', {
   op: choice(['access', 'read', 'write', 'sleep', 'sync', 'lock', 'unlock'] as const,
     'access: loads/stores to a VMA; read/write: syscalls on a file; sleep: idle for duration; sync: sync(2), write every dirty page and wait for it; ' +
-    'lock/unlock: take or release one of the scenario\'s sleeping locks (sleeping until it is free), as a driver holds its object lock'),
-  target: text('a VMA of this process (access), a file (read/write) or a lock (lock/unlock); omitted for sleep and sync', { example: 'heap', default: '', pattern: NAME_PATTERN, rule: NAME_RULE }),
+    'lock/unlock: take or release one of the scenario\'s sleeping locks (sleeping until it is free), as a driver holds its object lock, ' +
+    'or a process\'s mmap_lock (target: mmap_lock), as a syscall that reads (mode: read) or changes (mode: write) its mappings holds it'),
+  target: text('a VMA of this process (access), a file (read/write) or a lock (lock/unlock: one of locks, or mmap_lock); omitted for sleep and sync', { example: 'heap', default: '', pattern: NAME_PATTERN, rule: NAME_RULE }),
   mode: choice(['write', 'read'] as const, 'lock/unlock of an rwsem: write (down_write, exclusive) or read (down_read, shared); a mutex is always exclusive', 'write'),
+  process: text('lock/unlock of target mmap_lock: the process whose mmap_lock it is; omitted = this process', { example: 'victim', default: '', pattern: NAME_PATTERN, rule: NAME_RULE }),
   pattern: choice(['sequential', 'uniform', 'zipf', 'hotcold'] as const, 'order of pages touched in the range', 'sequential'),
   theta: number('zipf: skew exponent; higher = more concentrated on few pages', { min: 0, max: 100, exclusiveMin: true, example: '0.99', default: 0.99 }),
   hotFraction: fraction('hotcold: share of the range that is hot', 0.2),

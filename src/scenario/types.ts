@@ -109,6 +109,7 @@ export interface Phase {
   op: 'access' | 'read' | 'write' | 'sleep' | 'sync' | 'lock' | 'unlock';
   target: string;                 // a vma of this process (access), a file (read/write) or a lock; '' for sleep
   mode: 'write' | 'read';         // lock/unlock of an rwsem
+  process: string;                // lock/unlock of mmap_lock: whose ('' = this process)
   pattern: 'sequential' | 'uniform' | 'zipf' | 'hotcold';
   theta: number;                  // zipf exponent
   hotFraction: number;            // hotcold: share of pages that are hot
