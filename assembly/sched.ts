@@ -164,8 +164,9 @@ function populateStep(t: i32): bool {
   if (v >= end) { setTf(t, T_POP_VMA, v); return false; }
   let vpn = tf(t, T_POP_VPN);
   if (vpn < 0) vpn = vmaStart(v);
-  // private writable mappings are populated for write (FOLL_WRITE), shared file ones for read
-  const write = (vmaIsAnon(v) || (vmaFlags(v) & VM_SHARED) == 0) && vmaIsAnon(v);
+  // populate_vma_page_range: private writable mappings are populated for write (FOLL_WRITE:
+  // a private file mapping gets its copies now), shared ones for read (VMAs here are writable)
+  const write = (vmaFlags(v) & VM_SHARED) == 0;
   const r = accessSlow(t, v, vpn, write, true);
   if (r == ACC_DEAD) return true;
   if (r == ACC_BLOCKED) { setTf(t, T_POP_VMA, v); setTf(t, T_POP_VPN, vpn); return true; }
