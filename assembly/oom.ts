@@ -2,13 +2,13 @@
 // oom_badness and kills it. Here the victim's memory is torn down at once (exit_mmap); the
 // OOM reaper, its retries and the kill-to-free delay arrive with the notifier issue.
 import { cfg, procCfg } from './config';
-import { PROC_OOM_SCORE_ADJ, C_OOM_KILL, C_MMSIM_OOM_PAGES_FREED, DK_OOM_NO_VICTIM, FN_OUT_OF_MEMORY } from './generated/abi';
+import { PROC_OOM_SCORE_ADJ, C_OOM_KILL, C_MMSIM_OOM_PAGES_FREED, DK_OOM_NO_VICTIM, DK_OOM_KILL, FN_OUT_OF_MEMORY } from './generated/abi';
 import { nMms, mmDead, mmRss, mmSwapents, mmPgtables, exitMmap } from './mm';
 import { nrPages } from './page';
 import { totalSwapPages } from './swap';
 import { countEvent, countAdd } from './vmstat';
 import { taskKilled } from './sched';
-import { recordBug } from './invariants';
+import { recordBug, recordDetector } from './invariants';
 import { NO_PAGE } from './alloc';
 
 const OOM_SCORE_ADJ_MIN: i64 = -1000;
@@ -40,6 +40,8 @@ export function outOfMemory(order: i32): bool {
   countEvent(C_OOM_KILL);
   const freed = exitMmap(chosen);
   countAdd(C_MMSIM_OOM_PAGES_FREED, freed);
+  // "Out of memory: Killed process …": the victim, its badness and what its exit freed
+  recordDetector(DK_OOM_KILL, <u32>freed, chosen, FN_OUT_OF_MEMORY, <f64>chosenPoints, -1, -1);
   taskKilled(chosen);
   return true;
 }

@@ -31,7 +31,7 @@ function fakeEngine(status: 'ok' | 'error' = 'ok') {
       simulatedSeconds: status === 'ok' ? scenario.duration / 1e9 : 1.5,
       counters,
       detectors: [{ kind: 'bad_pte', timeNs: 5, pfn: 7, task: 1, func: 'handle_mm_fault', value: 3 }],
-      detectorsTotal: 1,
+      detectorsTotal: 1, oomKills: [],
       zones: [{ name: 'Normal', managed: 500_000, min: 1448, low: 1972, high: 2496, lowmemReserve: [0, 0, 0] }],
       wbs: [],
       writeback: { pauses: { count: 0, p50Ms: 0, p90Ms: 0, p99Ms: 0, maxMs: 0 }, flushAge: { count: 0, p50Ms: 0, p90Ms: 0, p99Ms: 0, maxMs: 0 } },
@@ -88,7 +88,7 @@ describe('mmsim run', () => {
     assert.ok(vmstat.slice(firstSim).every((l) => l.startsWith('mmsim_')), 'simulator counters come after the kernel ones');
 
     const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Record<string, unknown>;
-    assert.deepEqual(Object.keys(results), ['scenario', 'seed', 'simulatedSeconds', 'status', 'counters', 'zones', 'wbs', 'writeback', 'reclaim', 'detectorsTotal', 'detectors']);
+    assert.deepEqual(Object.keys(results), ['scenario', 'seed', 'simulatedSeconds', 'status', 'counters', 'zones', 'wbs', 'writeback', 'reclaim', 'detectorsTotal', 'detectors', 'oomKills']);
     assert.equal(results.scenario, 'default');
     assert.deepEqual(Object.keys(results.counters as object), COUNTERS.map((c) => c.name));
     assert.ok(!readFileSync(join(out, 'results.json'), 'utf8').includes('wall'), 'no wall-clock figures');

@@ -75,7 +75,7 @@ export const DETECTOR_FIELDS = ['kind', 'timeNs', 'pfn', 'task', 'func', 'value'
 export const DETECTOR_KINDS = [
   'refcount_negative', 'mapcount_exceeds_refcount', 'lru_count_mismatch', 'free_page_in_use',
   'bad_pte', 'oom_no_victim', 'alloc_failed', 'deadlock', 'hung_task', 'unlock_not_held', 'time_backwards',
-  'free_list_mismatch', 'mapcount_mismatch', 'swap_count_mismatch', 'frame_state',
+  'free_list_mismatch', 'mapcount_mismatch', 'swap_count_mismatch', 'frame_state', 'oom_kill',
 ] as const;
 
 export const KERNEL_FUNCS = [

@@ -6,7 +6,7 @@
 import { COUNTERS } from '../abi/counters.js';
 import { STATUS, DETECTOR_KINDS, KERNEL_FUNCS } from '../abi/config.js';
 import type { Scenario } from '../scenario/types.js';
-import type { RunResult, DetectorHit, ZoneInfo, WbInfo, WritebackFigures, ReclaimFigures } from '../report/result.js';
+import type { RunResult, DetectorHit, OomKill, ZoneInfo, WbInfo, WritebackFigures, ReclaimFigures } from '../report/result.js';
 import { distribution, log2Distribution } from './histogram.js';
 import { ScenarioError } from '../util/errors.js';
 import { encodeScenario, type Encoded } from './encode.js';
@@ -85,12 +85,18 @@ export function collect(core: CoreExports, s: Scenario, seed: number, enc: Encod
   const dlen = core.detectorsLen();
   const det = new Float64Array(buf, core.detectorsPtr(), dlen * dstride);
   const detectors: DetectorHit[] = [];
+  const oomKills: OomKill[] = [];
   for (let i = 0; i < dlen; i++) {
     const d = det.subarray(i * dstride, (i + 1) * dstride);
     const hit: DetectorHit = {
       kind: `mmsim_${DETECTOR_KINDS[d[0]!] ?? 'unknown'}`, timeNs: d[1]!, pfn: d[2]!,
       task: d[3]!, func: KERNEL_FUNCS[d[4]!] ?? 'unknown', value: d[5]!,
     };
+    if (hit.kind === 'mmsim_oom_kill') {
+      // a report, not a detector: the core's record carries the pages freed in its pfn slot
+      oomKills.push({ timeNs: hit.timeNs, task: hit.task, taskName: enc.processNames[hit.task] ?? String(hit.task), badness: hit.value, freedPages: hit.pfn });
+      continue;
+    }
     if (d[6]! >= 0) {
       // a lock detector: the task by name, the lock it waits for and that lock's owner
       hit.taskName = d[3]! >= 0 ? enc.processNames[d[3]!] ?? String(d[3]) : 'none';
@@ -129,7 +135,7 @@ export function collect(core: CoreExports, s: Scenario, seed: number, enc: Encod
   };
   return {
     scenario: s.name, seed, simulatedSeconds: core.nowNs() / 1e9, counters, detectors,
-    detectorsTotal: core.detectorsTotal(), zones, wbs, writeback, reclaim,
+    detectorsTotal: core.detectorsTotal() - (counters['oom_kill'] ?? 0), oomKills, zones, wbs, writeback, reclaim,
     series: { columns: ['time_s', ...COUNTERS.map((c) => c.name), ...taskColumns], rows },
   };
 }

@@ -194,6 +194,8 @@ export function mergeNodes(s: Scenario, seed: number, outs: NodeOutput[], wallSe
   return {
     scenario: s.name, seed, simulatedSeconds: outs.some((o) => o.error) ? Math.min(...outs.map((o) => o.result.simulatedSeconds)) : endNs / 1e9,
     counters, detectors, detectorsTotal: outs.reduce((a, o) => a + o.result.detectorsTotal, 0),
+    oomKills: outs.flatMap((o, k) => o.result.oomKills.map((x) => ({ ...x, node: k })))
+      .sort((a, b) => a.timeNs - b.timeNs || a.node - b.node).map(({ node: _node, ...x }) => x),
     zones: outs.flatMap((o, k) => o.result.zones.map((z) => ({ ...z, name: `node${k} ${z.name}` }))),
     wbs: outs.flatMap((o, k) => o.result.wbs.map((wb) => ({ ...wb, device: `node${k}:${wb.device}` }))),
     writeback: {

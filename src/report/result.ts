@@ -19,6 +19,9 @@ export interface DetectorHit {
   owner?: string;
 }
 
+/** One OOM kill: when, the victim, its oom_badness (pages, after oom_score_adj) and the pages its exit freed. */
+export interface OomKill { timeNs: number; task: number; taskName: string; badness: number; freedPages: number }
+
 /** A zone's size and watermarks in pages, as /proc/zoneinfo shows them. */
 export interface ZoneInfo {
   name: string;
@@ -73,6 +76,8 @@ export interface RunResult {
   /** The first hits recorded; detectorsTotal counts all of them. */
   detectors: DetectorHit[];
   detectorsTotal: number;
+  /** Every OOM kill (the kernel's "Out of memory: Killed process"), in time order. */
+  oomKills: OomKill[];
   zones: ZoneInfo[];
   /** Per backing device, in the scenario's device order. */
   wbs: WbInfo[];

@@ -75,6 +75,12 @@ export function formatSummary(result: RunResult, options: SummaryOptions = {}): 
   for (const d of result.detectors.filter((h) => h.waitsFor !== undefined).slice(0, 6)) {
     lines.push(`    ${d.kind === 'mmsim_deadlock' ? 'deadlock' : 'hung task'} at ${formatSeconds(d.timeNs / 1e9)}: ${d.taskName} waits in ${d.func} for ${d.waitsFor}, held by ${d.owner}`);
   }
+  const kills = result.oomKills;
+  for (const k of kills.slice(0, 6)) {
+    lines.push(`    OOM kill at ${formatSeconds(k.timeNs / 1e9)}: ${k.taskName} (badness ${formatCount(k.badness)} pages), ` +
+      `its exit freed ${formatCount(k.freedPages)} pages`);
+  }
+  if (kills.length > 6) lines.push(`    … ${formatCount(kills.length - 6)} more OOM kills in results.json`);
 
   const accesses = c('mmsim_accesses');
   lines.push(`wall ${formatSeconds(result.wall.seconds)}, ${formatCount(accesses)} accesses, ` +
