@@ -19,7 +19,7 @@ import { wakeupKswapd, tryToFreePagesStart, tryToFreePagesStep, allowDirectRecla
 import { curClock, currentTask } from './sched';
 import { ScanControl, taskScanControl } from './scan_control';
 import { sleepOn, finishWait, abandonWait, mustYield, yieldAt, WQ_PFMEMALLOC } from './wait';
-import { mmDead } from './mm';
+import { mmKilled } from './mm';
 import { regionAlloc } from './mem';
 import { outOfMemory } from './oom';
 import { recordBug } from './invariants';
@@ -292,6 +292,8 @@ function shouldReclaimRetry(order: i32, highestZoneidx: i32, noProgressLoops: i3
   highestZoneidx: i32;
   noProgressLoops: i32;
   iterations: i32;
+  /** when the retry loop last ran (iterations counts the retries at that time) */
+  retryAt: i64;
 }
 const SP_IDLE: i32 = 0;
 const SP_RETRY: i32 = 1;        // the top of the retry loop
@@ -329,7 +331,7 @@ export function allocPages(order: i32, highestZoneidx: i32): u32 {
   if (t < 0) return allocPagesNowait(order, highestZoneidx);   // kernel threads never reclaim here
   const ac = allocContextOf(t);
   ac.stage = SP_RETRY; ac.order = order; ac.highestZoneidx = highestZoneidx;
-  ac.noProgressLoops = 0; ac.iterations = 0; ac.result = NO_PAGE;
+  ac.noProgressLoops = 0; ac.iterations = 0; ac.retryAt = curClock; ac.result = NO_PAGE;
   if (!allocSlowpathRun(t)) return NO_PAGE;
   ac.stage = SP_IDLE;
   return ac.result;
@@ -395,7 +397,9 @@ function slowpathFail(ac: AllocContext): i32 {
 function slowpathStep(t: i32, ac: AllocContext, sc: ScanControl): i32 {
   const order = ac.order; const idx = ac.highestZoneidx;
   if (ac.stage == SP_RETRY) {
-    if (mmDead(t)) return slowpathEnd(ac, NO_PAGE);       // killed meanwhile: the fault ends
+    if (mmKilled(t)) return slowpathEnd(ac, NO_PAGE);     // killed meanwhile: the fault ends
+    // a loop that makes no progress in time either is a livelock of the model: fail it
+    if (curClock > ac.retryAt) { ac.retryAt = curClock; ac.iterations = 0; }
     if (++ac.iterations > 1000) return slowpathFail(ac);
     // retry: wake kswapd, then the free lists at the min watermark before reclaiming (after an
     // OOM kill, the victim's memory is already free)
@@ -417,7 +421,7 @@ function slowpathStep(t: i32, ac: AllocContext, sc: ScanControl): i32 {
   if (ac.stage == SP_PFMEMALLOC) {
     // wait_event_killable(pfmemalloc_wait, allow_direct_reclaim(pgdat))
     finishWait(sc.entity);
-    if (mmDead(t)) return slowpathEnd(ac, NO_PAGE);
+    if (mmKilled(t)) return slowpathEnd(ac, NO_PAGE);
     if (!allowDirectReclaim()) { sleepOn(WQ_PFMEMALLOC, sc.entity, curClock, -1); return STEP_SLEEP; }
     tryToFreePagesStart(sc, order, idx);
     ac.stage = SP_RECLAIM;
@@ -435,7 +439,7 @@ function slowpathStep(t: i32, ac: AllocContext, sc: ScanControl): i32 {
   // __alloc_pages_may_oom: last try at the high watermark, then the OOM killer.
   p = getPageFromFreelist(order, WMARK_HIGH, idx);
   if (p != NO_PAGE) return slowpathEnd(ac, p);
-  if (outOfMemory(order)) { ac.noProgressLoops = 0; ac.stage = SP_RETRY; return STEP_MORE; }
+  if (outOfMemory(order, curClock)) { ac.noProgressLoops = 0; ac.stage = SP_RETRY; return STEP_MORE; }
   return slowpathFail(ac);
 }
 

@@ -17,6 +17,7 @@ import { scanControlsInit } from './scan_control';
 import { waitInit } from './wait';
 import { mmapLockLayout, mmapLockInit } from './mmap_lock';
 import { rmapInit } from './rmap';
+import { oomInit } from './oom';
 import { allocContextsInit } from './alloc';
 import { pgtableInit, tablesForRange } from './pgtable';
 import { mmLayout, mmInit } from './mm';
@@ -90,6 +91,7 @@ export function init(): i32 {
   if (!swapInit(<u32>cfg(G_SWAP_PAGES), <i32>cfg(G_SWAP_DEVICE))) return STATUS_NO_MEMORY;
   if (!mmLayout()) return STATUS_NO_MEMORY;
   if (!mmapLockInit(<i32>cfg(G_N_VMAS), nProcs)) return STATUS_NO_MEMORY;
+  if (!oomInit(nProcs)) return STATUS_NO_MEMORY;
   if (!pgtableInit(<u32>maxPageTables())) return STATUS_NO_MEMORY;
   lruInit(pages, reclaimers);
   if (!lruBatchesInit(nProcs)) return STATUS_NO_MEMORY;

@@ -148,6 +148,18 @@ export function lockAcquire(l: i32, e: i32, write: bool, func: i32, now: i64): b
   return false;
 }
 
+/**
+ * mutex_trylock / down_write_trylock / down_read_trylock: take the lock only if it is free
+ * for this mode and nobody waits (a reader does not pass a queued writer).
+ */
+export function lockTryAcquire(l: i32, e: i32, write: bool): bool {
+  const exclusive = write || lf(l, L_KIND) == LOCK_MUTEX;
+  if (lf(l, L_HEAD) >= 0 || lf(l, L_OWNER) >= 0 || (exclusive && lf(l, L_READERS) > 0)) return false;
+  if (exclusive) setLf(l, L_OWNER, e); else setLf(l, L_READERS, lf(l, L_READERS) + 1);
+  addHeld(e, l);
+  return true;
+}
+
 /** mutex_unlock / up_write / up_read by `e` at `now`: the lock passes to the waiters at the head. */
 export function lockRelease(l: i32, e: i32, now: i64): void {
   if (lf(l, L_OWNER) == e) {
@@ -177,6 +189,11 @@ export function lockRelease(l: i32, e: i32, now: i64): void {
     if (exclusive) break;
   }
 }
+
+/** Is `e` asleep on a lock (uninterruptibly: a SIGKILL does not end the wait)? */
+export function lockWaiting(e: i32): bool { return ei(waitingFor, e) >= 0; }
+/** The kernel function `e` waits in (FN_*). */
+export function lockWaitFunc(e: i32): i32 { return ei(waitFunc, e); }
 
 /** An entity that ends (exit, OOM kill) leaves the queue it sleeps in and drops what it holds. */
 export function locksAbandon(e: i32, now: i64): void {

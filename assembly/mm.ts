@@ -40,7 +40,7 @@ export const FAULT_KILLED: i32 = 3;  // the task was OOM-killed while faulting
 
 // mm table (i64 fields)
 const M_PGD = 0; const M_ANON = 1; const M_FILE = 2; const M_SWAPENTS = 3; const M_FIRST_VMA = 4;
-const M_NVMAS = 5; const M_DEAD = 6; const M_PGTABLES = 7; const M_STRIDE = 8;
+const M_NVMAS = 5; const M_DEAD = 6; const M_PGTABLES = 7; const M_FLAGS = 8; const M_STRIDE = 9;
 // vma table (i64 fields)
 const V_MM = 0; const V_START = 1; const V_END = 2; const V_PGOFF = 3; const V_FILE = 4; const V_FLAGS = 5;
 const V_STRIDE = 6;
@@ -60,6 +60,23 @@ export let nVmas: i32 = 0;
 
 export function mmPgd(m: i32): u32 { return <u32>mf(m, M_PGD); }
 export function mmDead(m: i32): bool { return mf(m, M_DEAD) != 0; }
+
+// mm->flags (MMF_*) the OOM killer and reaper use
+/** The process was sent SIGKILL by the OOM killer (mark_oom_victim: MMF_OOM_VICTIM). */
+export const MMF_OOM_VICTIM: i64 = 1;
+/** Hidden from the OOM killer and reaper: its memory is freed, or the reaper gave up. */
+export const MMF_OOM_SKIP: i64 = 2;
+/** The reaper has zapped it: its mappings can no longer be trusted (check_stable_address_space). */
+export const MMF_UNSTABLE: i64 = 4;
+/** Queued for the reaper (MMF_OOM_REAP_QUEUED). */
+export const MMF_OOM_REAP_QUEUED: i64 = 8;
+export function mmTestFlag(m: i32, f: i64): bool { return (mf(m, M_FLAGS) & f) != 0; }
+export function mmSetFlag(m: i32, f: i64): void { setMf(m, M_FLAGS, mf(m, M_FLAGS) | f); }
+/**
+ * fatal_signal_pending for the process of `m`: killed (or already gone). A fault or an
+ * allocation of a killed task gives up; the task then exits (exit_mm).
+ */
+export function mmKilled(m: i32): bool { return (mf(m, M_FLAGS) & MMF_OOM_VICTIM) != 0 || mf(m, M_DEAD) != 0; }
 export function mmFirstVma(m: i32): i32 { return <i32>mf(m, M_FIRST_VMA); }
 export function mmNrVmas(m: i32): i32 { return <i32>mf(m, M_NVMAS); }
 /** get_mm_rss + swap entries + page tables: the inputs of oom_badness. */
@@ -155,7 +172,7 @@ function mapNewAnonPage(m: i32, v: i32, vpn: i64, pte: usize, p: u32, write: boo
 function doAnonymousPage(m: i32, v: i32, vpn: i64, pte: usize, write: bool): i32 {
   if (!write) { store<u64>(pte, ZERO_PTE); return FAULT_OK; }
   const p = allocUserPage();
-  if (mmDead(m)) { if (p != NO_PAGE) folioPut(p); return FAULT_KILLED; }
+  if (mmKilled(m)) { if (p != NO_PAGE) folioPut(p); return FAULT_KILLED; }
   if (p == NO_PAGE) return FAULT_OOM;
   if (load<u64>(pte) != 0) { folioPut(p); return FAULT_RETRY; }
   chargeNs(<i64>cfg(G_COST_ZERO_FILL));
@@ -179,7 +196,7 @@ const raPages: usize = memory.data(1024 * 4);
 function swapinReadahead(m: i32, v: i32, slot: u32): u32 {
   const tp = allocUserPage();
   if (tp == NO_PAGE) return NO_PAGE;
-  if (mmDead(m)) { folioPut(tp); return NO_PAGE; }
+  if (mmKilled(m)) { folioPut(tp); return NO_PAGE; }
   const window = swapinNrPages(slot, <u32>cfg(G_PAGE_CLUSTER));
   const mask = window - 1;
   const start = slot & ~mask;
@@ -220,7 +237,7 @@ function doSwapPage(m: i32, v: i32, vpn: i64, pte: usize, entry: u64, write: boo
   let p = swapCacheLookup(slot);
   if (p == NO_PAGE) {
     p = swapinReadahead(m, v, slot);
-    if (mmDead(m)) return FAULT_KILLED;
+    if (mmKilled(m)) return FAULT_KILLED;
     if (p == NO_PAGE) return FAULT_OOM;
     countEvent(C_PGMAJFAULT);
     // folio_lock_or_retry: the read is in flight; the fault sleeps until it completes and is
@@ -309,10 +326,10 @@ function faultInFilePage(m: i32, v: i32, index: u32): u32 {
 /** do_cow_fault: a write to a private file mapping gets a private anonymous copy. */
 function doCowFault(m: i32, v: i32, vpn: i64, pte: usize): i32 {
   const fp = faultInFilePage(m, v, linearPageIndex(v, vpn));
-  if (mmDead(m)) return FAULT_KILLED;
+  if (mmKilled(m)) return FAULT_KILLED;
   if (fp == NO_PAGE) return FAULT_OOM;
   const p = allocUserPage();
-  if (mmDead(m)) { if (p != NO_PAGE) folioPut(p); return FAULT_KILLED; }
+  if (mmKilled(m)) { if (p != NO_PAGE) folioPut(p); return FAULT_KILLED; }
   if (p == NO_PAGE) return FAULT_OOM;
   if (load<u64>(pte) != 0) { folioPut(p); return FAULT_RETRY; }
   mapNewAnonPage(m, v, vpn, pte, p, true);
@@ -324,7 +341,7 @@ function doWpPage(m: i32, v: i32, vpn: i64, pte: usize, e: u64): i32 {
   if ((e & _PAGE_SPECIAL) != 0) {
     // wp_page_copy from the zero page
     const p = allocUserPage();
-    if (mmDead(m)) { if (p != NO_PAGE) folioPut(p); return FAULT_KILLED; }
+    if (mmKilled(m)) { if (p != NO_PAGE) folioPut(p); return FAULT_KILLED; }
     if (p == NO_PAGE) return FAULT_OOM;
     if (load<u64>(pte) != e) { folioPut(p); return FAULT_RETRY; }
     chargeNs(<i64>cfg(G_COST_ZERO_FILL));
@@ -350,7 +367,7 @@ function doWpPage(m: i32, v: i32, vpn: i64, pte: usize, e: u64): i32 {
   }
   // private file page: copy on write
   const p = allocUserPage();
-  if (mmDead(m)) { if (p != NO_PAGE) folioPut(p); return FAULT_KILLED; }
+  if (mmKilled(m)) { if (p != NO_PAGE) folioPut(p); return FAULT_KILLED; }
   if (p == NO_PAGE) return FAULT_OOM;
   if (load<u64>(pte) != e) { folioPut(p); return FAULT_RETRY; }
   zapFilePte(m, old);
@@ -409,7 +426,7 @@ export function handleMmFault(v: i32, vpn: i64, write: bool): i32 {
   countEvent(C_PGFAULT);
   chargeNs(<i64>cfg(G_COST_MINOR_FAULT));
   const pte = pteAlloc(mmPgd(m), vpn, m);
-  if (mmDead(m)) return FAULT_KILLED;
+  if (mmKilled(m)) return FAULT_KILLED;
   if (pte == 0) return FAULT_OOM;
   const e = load<u64>(pte);
   if (e == 0) {
@@ -418,7 +435,7 @@ export function handleMmFault(v: i32, vpn: i64, write: bool): i32 {
     // do_read_fault: map the cached pages around the address first
     if (!write && doFaultAround(m, v, vpn, pte)) return FAULT_OK;
     const p = faultInFilePage(m, v, linearPageIndex(v, vpn));
-    if (mmDead(m)) return FAULT_KILLED;
+    if (mmKilled(m)) return FAULT_KILLED;
     if (p == NO_PAGE) return FAULT_OOM;
     if (load<u64>(pte) != 0) return FAULT_RETRY;
     mapFilePage(m, v, pte, p, write);
@@ -437,55 +454,65 @@ export function handleMmFault(v: i32, vpn: i64, write: bool): i32 {
 
 
 /**
- * exit_mmap: unmap everything (zap_pte_range), drop swap entries (free_swap_and_cache), free
- * the page tables. Used when the OOM killer kills a process.
+ * unmap_page_range / zap_pte_range over all of VMA `v` of `m` (unmap_vmas for exit, the OOM
+ * reaper): every PTE cleared, swap entries dropped (free_swap_and_cache), dirty file pages
+ * marked dirty, each mapping's reference put. Returns the pages this freed.
  */
-export function exitMmap(m: i32): i64 {
+export function zapVma(m: i32, v: i32): i64 {
   let freed: i64 = 0;
-  const first = mmFirstVma(m); const n = mmNrVmas(m);
   const pgd = mmPgd(m);
-  for (let v = first; v < first + n; v++) {
-    let vpn = vf(v, V_START);
-    const end = vf(v, V_END);
-    while (vpn < end) {
-      // skip whole missing tables quickly
-      const pud = load<u64>(entryAddr(pgd, <u32>((vpn >> 27) & 511)));
-      if (pud == 0) { vpn = ((vpn >> 27) + 1) << 27; continue; }
-      const pmd = load<u64>(entryAddr(entryPfn(pud), <u32>((vpn >> 18) & 511)));
-      if (pmd == 0) { vpn = ((vpn >> 18) + 1) << 18; continue; }
-      const pt = load<u64>(entryAddr(entryPfn(pmd), <u32>((vpn >> 9) & 511)));
-      if (pt == 0) { vpn = ((vpn >> 9) + 1) << 9; continue; }
-      const limit = min<i64>(end, ((vpn >> 9) + 1) << 9);
-      for (; vpn < limit; vpn++) {
-        const a = entryAddr(entryPfn(pt), <u32>(vpn & 511));
-        const e = load<u64>(a);
-        if (e == 0) continue;
-        store<u64>(a, 0);
-        if (isSwapPte(e)) { freeSwapAndCache(entryPfn(e)); addMf(m, M_SWAPENTS, -1); continue; }
-        if ((e & _PAGE_SPECIAL) != 0) continue;
-        const p = entryPfn(e);
-        if ((e & _PAGE_DIRTY) != 0 && !testFlag(p, PG_swapbacked)) folioMarkDirty(p);
-        const mc = mapcount(p) - 1;
-        setMapcount(p, mc);
-        if (testFlag(p, PG_swapbacked)) {
-          if (mc == 0) countAdd(C_NR_ANON_PAGES, -1);
-          addMf(m, M_ANON, -1);
-          if (mc == 0 && testFlag(p, PG_swapcache) && !testFlag(p, PG_writeback)) {
-            const slot = folioSwapSlot(p);
-            if (swapCount(slot) == 0) { deleteFromSwapCache(p, 0); folioPut(p); }
-          }
-        } else {
-          if (mc == 0) countAdd(C_NR_MAPPED, -1);
-          addMf(m, M_FILE, -1);
+  let vpn = vf(v, V_START);
+  const end = vf(v, V_END);
+  while (vpn < end) {
+    // skip whole missing tables quickly
+    const pud = load<u64>(entryAddr(pgd, <u32>((vpn >> 27) & 511)));
+    if (pud == 0) { vpn = ((vpn >> 27) + 1) << 27; continue; }
+    const pmd = load<u64>(entryAddr(entryPfn(pud), <u32>((vpn >> 18) & 511)));
+    if (pmd == 0) { vpn = ((vpn >> 18) + 1) << 18; continue; }
+    const pt = load<u64>(entryAddr(entryPfn(pmd), <u32>((vpn >> 9) & 511)));
+    if (pt == 0) { vpn = ((vpn >> 9) + 1) << 9; continue; }
+    const limit = min<i64>(end, ((vpn >> 9) + 1) << 9);
+    for (; vpn < limit; vpn++) {
+      const a = entryAddr(entryPfn(pt), <u32>(vpn & 511));
+      const e = load<u64>(a);
+      if (e == 0) continue;
+      store<u64>(a, 0);
+      if (isSwapPte(e)) { freeSwapAndCache(entryPfn(e)); addMf(m, M_SWAPENTS, -1); continue; }
+      if ((e & _PAGE_SPECIAL) != 0) continue;
+      const p = entryPfn(e);
+      if ((e & _PAGE_DIRTY) != 0 && !testFlag(p, PG_swapbacked)) folioMarkDirty(p);
+      const mc = mapcount(p) - 1;
+      setMapcount(p, mc);
+      if (testFlag(p, PG_swapbacked)) {
+        if (mc == 0) countAdd(C_NR_ANON_PAGES, -1);
+        addMf(m, M_ANON, -1);
+        if (mc == 0 && testFlag(p, PG_swapcache) && !testFlag(p, PG_writeback)) {
+          const slot = folioSwapSlot(p);
+          if (swapCount(slot) == 0) { deleteFromSwapCache(p, 0); folioPut(p); }
         }
-        if (refcount(p) == 1) freed++;
-        folioPut(p);
+      } else {
+        if (mc == 0) countAdd(C_NR_MAPPED, -1);
+        addMf(m, M_FILE, -1);
       }
+      if (refcount(p) == 1) freed++;
+      folioPut(p);
     }
   }
-  freePgtables(pgd);
-  setMf(m, M_DEAD, 1);
   return freed;
+}
+
+/** exit_mmap's unmap_vmas: zap every VMA of `m` (under the mmap_lock for read). Returns the pages freed. */
+export function unmapVmas(m: i32): i64 {
+  let freed: i64 = 0;
+  const first = mmFirstVma(m); const n = mmNrVmas(m);
+  for (let v = first; v < first + n; v++) freed += zapVma(m, v);
+  return freed;
+}
+
+/** exit_mmap's free_pgtables (under the mmap_lock for write): the mm is gone. */
+export function exitMmapFreePgtables(m: i32): void {
+  freePgtables(mmPgd(m));
+  setMf(m, M_DEAD, 1);
 }
 
 /** free_swap_and_cache: drop a swap PTE's reference; free a cached page nobody else maps. */

@@ -1,17 +1,48 @@
-// The OOM killer (mm/oom_kill.c): out_of_memory picks the process with the highest
-// oom_badness and kills it. Here the victim's memory is torn down at once (exit_mmap); the
-// OOM reaper, its retries and the kill-to-free delay arrive with the notifier issue.
+// The OOM killer and the OOM reaper (mm/oom_kill.c). out_of_memory picks the process with
+// the highest oom_badness and sends it SIGKILL (mark_oom_victim); the victim frees its memory
+// itself, through exit_mmap, when it next runs — which a victim asleep uninterruptibly in the
+// kernel (on a lock) cannot do. For that the reaper kthread, OOM_REAPER_DELAY after the kill,
+// tries up to MAX_OOM_REAP_RETRIES times, HZ/10 apart, to take the victim's mmap_lock for read
+// and zap its anonymous and private mappings; then, or when the victim's exit_mmap has
+// unmapped everything, the mm is MMF_OOM_SKIP. While a victim without MMF_OOM_SKIP exists,
+// the killer kills nobody else: the allocation retries.
 import { cfg, procCfg } from './config';
-import { PROC_OOM_SCORE_ADJ, C_OOM_KILL, C_MMSIM_OOM_PAGES_FREED, DK_OOM_NO_VICTIM, DK_OOM_KILL, FN_OUT_OF_MEMORY } from './generated/abi';
-import { nMms, mmDead, mmRss, mmSwapents, mmPgtables, exitMmap } from './mm';
+import { PROC_OOM_SCORE_ADJ, G_HZ, C_OOM_KILL, C_MMSIM_OOM_PAGES_FREED, C_MMSIM_OOM_REAPER_ATTEMPTS,
+  C_MMSIM_OOM_REAPER_UNABLE, DK_OOM_NO_VICTIM, DK_OOM_KILL, DK_OOM_FREED, FN_OUT_OF_MEMORY,
+  FN_OOM_REAP_TASK_MM, FN_EXIT_MMAP } from './generated/abi';
+import { nMms, mmDead, mmRss, mmSwapents, mmPgtables, mmFirstVma, mmNrVmas, mmTestFlag, mmSetFlag, vmaFlags,
+  vmaIsAnon, zapVma, VM_SHARED, MMF_OOM_VICTIM, MMF_OOM_SKIP, MMF_UNSTABLE, MMF_OOM_REAP_QUEUED } from './mm';
 import { nrPages } from './page';
 import { totalSwapPages } from './swap';
 import { countEvent, countAdd } from './vmstat';
-import { taskKilled } from './sched';
+import { taskSigkill, OOM_REAPER_ENTITY } from './sched';
 import { recordBug, recordDetector } from './invariants';
 import { NO_PAGE } from './alloc';
+import { schedule } from './events';
+import { regionAlloc } from './mem';
+import { mmapLockOf } from './mmap_lock';
+import { lockTryAcquire, lockRelease } from './locking';
 
 const OOM_SCORE_ADJ_MIN: i64 = -1000;
+const MAX_OOM_REAP_RETRIES: i32 = 10;
+
+// the reaper's list (oom_reaper_list): victims in kill order, each due OOM_REAPER_DELAY after it
+let reapList: usize = 0;     // i32 mm per entry
+let reapDue: usize = 0;      // i64 per entry
+let reapHead: i32 = 0;
+let reapTail: i32 = 0;
+let reapAttempts: i32 = 0;   // attempts on the head so far
+let jiffy: i64 = 1_000_000;
+let hz: i64 = 1000;
+
+export function oomInit(mms: i32): bool {
+  reapList = regionAlloc(<u64>(mms + 1) * 4);
+  reapDue = regionAlloc(<u64>(mms + 1) * 8);
+  hz = <i64>cfg(G_HZ);
+  if (hz < 1) hz = 1000;
+  jiffy = 1_000_000_000 / hz;
+  return reapList != 0 && reapDue != 0;
+}
 
 /** oom_badness: rss + swap entries + page tables, shifted by oom_score_adj per mille of memory. */
 export function oomBadness(m: i32, totalpages: i64): i64 {
@@ -22,12 +53,21 @@ export function oomBadness(m: i32, totalpages: i64): i64 {
   return points;
 }
 
-/** out_of_memory: select_bad_process, then oom_kill_process. False when nothing could be killed. */
-export function outOfMemory(order: i32): bool {
+/**
+ * out_of_memory: select_bad_process, then oom_kill_process. True if a victim was killed or
+ * one is still on its way out (oom_evaluate_task's abort: the caller retries); false when
+ * nothing could be killed.
+ */
+export function outOfMemory(order: i32, now: i64): bool {
   const totalpages = <i64>nrPages + <i64>totalSwapPages;
   let chosen = -1;
   let chosenPoints: i64 = i64.MIN_VALUE;
   for (let m = 0; m < nMms; m++) {
+    if (mmDead(m)) continue;
+    if (mmTestFlag(m, MMF_OOM_VICTIM)) {
+      if (mmTestFlag(m, MMF_OOM_SKIP)) continue;
+      return true;                       // a victim is still exiting: wait for it
+    }
     const points = oomBadness(m, totalpages);
     if (points == i64.MIN_VALUE || points < chosenPoints) continue;
     chosen = m; chosenPoints = points;
@@ -37,11 +77,76 @@ export function outOfMemory(order: i32): bool {
     recordBug(DK_OOM_NO_VICTIM, NO_PAGE, FN_OUT_OF_MEMORY, <f64>order);
     return false;
   }
+  oomKillProcess(chosen, chosenPoints, now);
+  return true;
+}
+
+/** __oom_kill_process: SIGKILL, mark_oom_victim, "Out of memory: Killed process", queue_oom_reaper. */
+function oomKillProcess(m: i32, points: i64, now: i64): void {
   countEvent(C_OOM_KILL);
-  const freed = exitMmap(chosen);
+  mmSetFlag(m, MMF_OOM_VICTIM);
+  recordDetector(DK_OOM_KILL, <u32>mmRss(m), m, FN_OUT_OF_MEMORY, <f64>points, -1, -1);
+  queueOomReaper(m, now);
+  taskSigkill(m);
+}
+
+/** queue_oom_reaper: the reaper takes the victim OOM_REAPER_DELAY (2 s) after the kill. */
+function queueOomReaper(m: i32, now: i64): void {
+  if (mmTestFlag(m, MMF_OOM_REAP_QUEUED)) return;
+  mmSetFlag(m, MMF_OOM_REAP_QUEUED);
+  store<i32>(reapList + (<usize>reapTail << 2), m);
+  store<i64>(reapDue + (<usize>reapTail << 3), now + 2 * hz * jiffy);     // OOM_REAPER_DELAY
+  reapTail++;
+  if (reapTail - reapHead == 1) schedule(OOM_REAPER_ENTITY, load<i64>(reapDue + (<usize>reapHead << 3)));
+}
+
+/** The victim's own exit_mmap unmapped everything: MMF_OOM_SKIP, and the pages it freed reported. */
+export function oomVictimExited(m: i32, freed: i64): void {
+  if (!mmTestFlag(m, MMF_OOM_VICTIM)) return;
   countAdd(C_MMSIM_OOM_PAGES_FREED, freed);
-  // "Out of memory: Killed process …": the victim, its badness and what its exit freed
-  recordDetector(DK_OOM_KILL, <u32>freed, chosen, FN_OUT_OF_MEMORY, <f64>chosenPoints, -1, -1);
-  taskKilled(chosen);
+  recordDetector(DK_OOM_FREED, <u32>freed, m, FN_EXIT_MMAP, 0, -1, -1);
+}
+
+/**
+ * The oom_reaper kthread's event: oom_reap_task on the list's head — one attempt
+ * (oom_reap_task_mm) per wake-up, HZ/10 apart, MAX_OOM_REAP_RETRIES at most; then
+ * MMF_OOM_SKIP and the next victim.
+ */
+export function oomReaperRun(now: i64): void {
+  while (reapHead < reapTail) {
+    const m = load<i32>(reapList + (<usize>reapHead << 2));
+    const due = load<i64>(reapDue + (<usize>reapHead << 3));
+    if (due > now) { schedule(OOM_REAPER_ENTITY, due); return; }
+    if (!mmDead(m) && !mmTestFlag(m, MMF_OOM_SKIP)) {
+      reapAttempts++;
+      countEvent(C_MMSIM_OOM_REAPER_ATTEMPTS);
+      if (!oomReapTaskMm(m, now)) {
+        if (reapAttempts < MAX_OOM_REAP_RETRIES) { schedule(OOM_REAPER_ENTITY, now + (hz / 10) * jiffy); return; }   // schedule_timeout_idle(HZ/10)
+        countEvent(C_MMSIM_OOM_REAPER_UNABLE);        // "oom_reaper: unable to reap pid"
+      }
+    }
+    // hide this mm from the OOM killer: reaped, or somebody can't release its mmap_lock
+    mmSetFlag(m, MMF_OOM_SKIP);
+    reapHead++;
+    reapAttempts = 0;
+  }
+}
+
+/** oom_reap_task_mm: false if the mmap_lock could not be taken for read (try again later). */
+function oomReapTaskMm(m: i32, now: i64): bool {
+  const l = mmapLockOf(m);
+  if (!lockTryAcquire(l, OOM_REAPER_ENTITY, false)) return false;
+  if (!mmTestFlag(m, MMF_OOM_SKIP)) {
+    // __oom_reap_task_mm: anonymous and private mappings can be dropped without more work
+    mmSetFlag(m, MMF_UNSTABLE);
+    let freed: i64 = 0;
+    const first = mmFirstVma(m); const end = first + mmNrVmas(m);
+    for (let v = first; v < end; v++) {
+      if (vmaIsAnon(v) || (vmaFlags(v) & VM_SHARED) == 0) freed += zapVma(m, v);
+    }
+    countAdd(C_MMSIM_OOM_PAGES_FREED, freed);
+    recordDetector(DK_OOM_FREED, <u32>freed, m, FN_OOM_REAP_TASK_MM, 0, -1, -1);
+  }
+  lockRelease(l, OOM_REAPER_ENTITY, now);
   return true;
 }

@@ -8,13 +8,13 @@ import { G_N_PROCS, G_HZ, G_DURATION_NS, G_SERIES_INTERVAL_NS, G_COST_ACCESS, G_
   G_NO_EARLY_END, PROC_START_NS, PH_OP, PH_TARGET, PH_PATTERN, PH_WRITE_FRACTION, PH_RATE_PER_SEC,
   PH_ACCESSES, PH_IO_PAGES, PH_THINK_NS, PH_LOCK_WRITE, OP_ACCESS, OP_READ, OP_SLEEP, OP_SYNC, OP_LOCK, OP_UNLOCK,
   FN_MUTEX_LOCK, FN_DOWN_WRITE, FN_DOWN_READ, FN_MMAP_WRITE_LOCK, FN_MMAP_READ_LOCK, FN_MM_POPULATE,
-  FN_LOCK_MM_AND_FIND_VMA, G_HUNG_TASK_TIMEOUT_NS, C_MMSIM_SYNC_CALLS,
+  FN_LOCK_MM_AND_FIND_VMA, FN_EXIT_MMAP, G_HUNG_TASK_TIMEOUT_NS, C_MMSIM_SYNC_CALLS,
   C_MMSIM_SYNC_NS, C_MMSIM_ACCESSES, C_MMSIM_RESIDENT_HITS, C_MMSIM_TASKS_FINISHED, C_MMSIM_EVENTS,
   C_MMSIM_ALLOC_FAILURES, STATUS_TIME_LIMIT, STATUS_BUDGET, STATUS_FINISHED } from './generated/abi';
-import { now, pop, peekTime, peekId, schedule, cancel, setNow, EV_NONE } from './events';
+import { now, pop, peekTime, peekId, schedule, scheduleNoLater, cancel, setNow, EV_NONE } from './events';
 import { countEvent, countAdd, seriesSample } from './vmstat';
 import { pteOffset, _PAGE_PRESENT, _PAGE_RW, _PAGE_ACCESSED, _PAGE_DIRTY } from './pgtable';
-import { mmPgd, mmDead, mmFirstVma, mmNrVmas, vmaStart, vmaEnd, vmaFlags, vmaIsAnon, handleMmFault,
+import { mmPgd, mmDead, mmKilled, mmSetFlag, unmapVmas, exitMmapFreePgtables, MMF_OOM_SKIP, mmFirstVma, mmNrVmas, vmaStart, vmaEnd, vmaFlags, vmaIsAnon, handleMmFault,
   FAULT_OK, FAULT_RETRY, FAULT_KILLED, VM_LOCKED, VM_POPULATE, VM_SHARED } from './mm';
 import { filemapGetUptodate, filemapGetForWrite } from './filemap';
 import { folioMarkDirty, balanceDirtyPagesRatelimited, balanceDirtyPagesAgain, globalDirtyLimits,
@@ -26,13 +26,14 @@ import { nextF64, randomSeed } from './random';
 import { NO_PAGE, allocInProgress, allocSlowpathRun, allocAbandon } from './alloc';
 import { taskScanControl } from './scan_control';
 import { memcgFlushStats } from './memcontrol';
-import { lockAcquire, lockRelease, lockKind, locksAbandon, checkHungTasks, LOCK_MUTEX } from './locking';
-import { stopNow, clearStop, waitingQueue, isFolioQueue } from './wait';
-import { faultLockBegin, faultLockEnd, faultLocksAbandon, mmapLockMm, vmaStartWriteAll, vmaWritePending } from './mmap_lock';
+import { lockAcquire, lockRelease, lockKind, locksAbandon, checkHungTasks, lockWaiting, lockWaitFunc, LOCK_MUTEX } from './locking';
+import { stopNow, clearStop, waitingQueue, isFolioQueue, abandonWait } from './wait';
+import { faultLockBegin, faultLockEnd, faultLocksAbandon, mmapLockMm, mmapLockOf, vmaStartWriteAll, vmaWritePending } from './mmap_lock';
+import { oomReaperRun, oomVictimExited } from './oom';
 import { lruAddDrainCpu } from './lru';
 import { T_CLOCK, T_STATE, T_PHASE, T_PHASE_END, T_DONE, T_NEXT_ISSUE, T_SYS_LEFT, T_SYS_POS, T_POP_VMA,
   T_POP_VPN, T_N, T_BASE, T_PEND, T_PEND_WRITE, T_SLICED, T_BDP_AGAIN, T_SYNC_TARGET,
-  T_SYNC_START, T_IO_RETRY, LOOKAHEAD_MIN_PAGES, LA_WRITE, TS_WAITING, TS_POPULATE, TS_RUNNING, TS_DONE, TS_DEAD, tf,
+  T_SYNC_START, T_IO_RETRY, LOOKAHEAD_MIN_PAGES, LA_WRITE, TS_WAITING, TS_POPULATE, TS_RUNNING, TS_DONE, TS_DEAD, TS_EXITING, T_EXIT_STAGE, tf,
   setTf, workloadInit, phaseIndex, enterNextPhase, nextPosition, nextAccessAhead, aheadPte, walkAhead } from './workload';
 import { checkInvariants, invariantMode, INV_EVERY_RECLAIM, INV_AT_SAMPLES } from './invariants';
 
@@ -42,8 +43,10 @@ export const FLUSHER_ENTITY: i32 = 2;
 const FIRST_DEVICE: i32 = 3;
 @inline export function deviceEntity(d: i32): i32 { return FIRST_DEVICE + d; }
 @inline function taskEntity(t: i32): i32 { return FIRST_DEVICE + nDevices + t; }
-/** Entities: the sampler, kswapd, the flusher, the devices, the tasks, the memcg stats flusher. */
-export function nrEntities(nProcs: i32, nDevs: i32): i32 { return FIRST_DEVICE + nDevs + nProcs + 1; }
+/** Entities: the sampler, kswapd, the flusher, the devices, the tasks, the memcg stats flusher, the OOM reaper. */
+export function nrEntities(nProcs: i32, nDevs: i32): i32 { return FIRST_DEVICE + nDevs + nProcs + 2; }
+/** The oom_reaper kthread's entity (set by schedInit). */
+export let OOM_REAPER_ENTITY: i32 = 0;
 export function memcgFlushEntity(nProcs: i32, nDevs: i32): i32 { return FIRST_DEVICE + nDevs + nProcs; }
 /** The entity of the first task (tasks follow in order). */
 export function firstTaskEntity(nDevs: i32): i32 { return FIRST_DEVICE + nDevs; }
@@ -104,24 +107,73 @@ export function schedInit(): bool {
     taskScanControl(t).entity = taskEntity(t);
     schedule(taskEntity(t), start);
   }
+  OOM_REAPER_ENTITY = FIRST_DEVICE + nDevices + nTasks + 1;
   schedule(SAMPLER_ENTITY, 0);
   finished = false; lastSampleAt = -1;
   liveTasks = nTasks; lastTaskEnd = 0;
   return true;
 }
 
-/** The OOM killer took this task's process. */
-export function taskKilled(t: i32): void {
+/**
+ * SIGKILL for task `t` (the OOM killer's): it exits (exit_mm, below) when it next runs. A
+ * killable sleep — the allocator, a folio, the mmap_lock in a fault, a sleep phase — ends at
+ * once; a task asleep uninterruptibly on a lock must get it first; the running task notices
+ * on the way out of its kernel path.
+ */
+export function taskSigkill(t: i32): void {
   const st = <i32>tf(t, T_STATE);
-  if (st == TS_DEAD || st == TS_DONE) return;
+  if (st == TS_DEAD || st == TS_EXITING) return;
+  startExit(t, st == TS_DONE);
+  if (t == currentTask) return;
+  const e = taskEntity(t);
+  if (lockWaiting(e) && lockWaitFunc(e) != FN_LOCK_MM_AND_FIND_VMA) return;
+  allocAbandon(t);
+  faultLocksAbandon(t, e, curClock);
+  locksAbandon(e, curClock);
+  scheduleNoLater(e, curClock);
+}
+
+/** do_exit from here on: `ended` if its workload was already counted as ended. */
+function startExit(t: i32, ended: bool): void {
+  setTf(t, T_STATE, TS_EXITING);
+  setTf(t, T_EXIT_STAGE, ended ? EXIT_COUNTED : 0);
+}
+
+const EXIT_RELEASE: i64 = 0;    // leave every wait, lock and the allocator
+const EXIT_UNMAP: i64 = 1;      // exit_mmap: unmap_vmas under mmap_read_lock
+const EXIT_PGTABLES: i64 = 2;   // exit_mmap: free_pgtables under mmap_write_lock
+const EXIT_COUNTED: i64 = 16;   // flag: the workload's end was counted already
+
+/**
+ * do_exit → exit_mm → exit_mmap for task `t` (entity `me`), in steps that may sleep on the
+ * mmap_lock (held by a writer, or by the reaper). True when the process is gone.
+ */
+function exitStep(t: i32, me: i32): bool {
+  const v = tf(t, T_EXIT_STAGE);
+  const stage = v & 15; const counted = v & EXIT_COUNTED;
+  const l = mmapLockOf(t);
+  if (stage == EXIT_RELEASE) {
+    allocAbandon(t);
+    faultLocksAbandon(t, me, curClock);
+    locksAbandon(me, curClock);
+    abandonWait(me);
+    lruAddDrainCpu(t);            // its CPU's batch goes to the lists (or is freed)
+    setTf(t, T_EXIT_STAGE, counted | EXIT_UNMAP);
+  }
+  if ((tf(t, T_EXIT_STAGE) & 15) == EXIT_UNMAP) {
+    if (!lockAcquire(l, me, false, FN_EXIT_MMAP, curClock)) return false;
+    const freed = unmapVmas(t);
+    lockRelease(l, me, curClock);
+    oomVictimExited(t, freed);
+    mmSetFlag(t, MMF_OOM_SKIP);    // its memory is freed: hidden from the killer and the reaper
+    setTf(t, T_EXIT_STAGE, counted | EXIT_PGTABLES);
+  }
+  if (!lockAcquire(l, me, true, FN_EXIT_MMAP, curClock)) return false;
+  exitMmapFreePgtables(t);
+  lockRelease(l, me, curClock);
   setTf(t, T_STATE, TS_DEAD);
-  cancel(taskEntity(t));
-  // asleep in the allocator (not the task whose own allocation chose it: that one ends itself)
-  if (t != currentTask) allocAbandon(t);
-  faultLocksAbandon(t, taskEntity(t), curClock);
-  locksAbandon(taskEntity(t), curClock);     // exit drops the locks it holds or waits for
-  lruAddDrainCpu(t);            // its CPU's batch goes to the lists (or is freed)
-  taskEnded(curClock);
+  if (counted == 0) taskEnded(curClock);
+  return true;
 }
 
 const ACC_DONE: i32 = 0;
@@ -149,7 +201,7 @@ function accessSlow(t: i32, v: i32, vpn: i64, write: bool, populate: bool = fals
     // VM_FAULT_OOM with nothing left to kill: the task gets SIGBUS and exits
     faultLockEnd(t, me, false, curClock);
     countEvent(C_MMSIM_ALLOC_FAILURES);
-    taskKilled(t);
+    startExit(t, false);
     return ACC_DEAD;
   }
   faultLockEnd(t, me, false, curClock);
@@ -186,6 +238,13 @@ function runTask(t: i32, limit: i64, now: i64): void {
   if (clock < now) clock = now;                  // woken from a sleep
   clearStop();
   let state = <i32>tf(t, T_STATE);
+  if (state == TS_EXITING) {
+    curClock = clock;
+    exitStep(t, me);
+    setTf(t, T_CLOCK, curClock);
+    setTf(t, T_SLICED, 0);
+    return;                       // asleep on the mmap_lock, or gone
+  }
   if (state == TS_WAITING) { state = TS_POPULATE; setTf(t, T_STATE, state); }
   let blocked = false;
   if (allocInProgress(t)) {
@@ -206,7 +265,7 @@ function runTask(t: i32, limit: i64, now: i64): void {
         if (!enterNextPhase(t, clock)) { state = TS_DONE; break; }
       }
       clock = curClock;
-      if (mmDead(t)) { state = TS_DEAD; break; }
+      if (mmKilled(t) || tf(t, T_STATE) == TS_EXITING) { state = TS_DEAD; break; }
       if (stopNow) { blocked = true; break; }
       hTime = refreshHorizon(limit); hId = horizonId;
       continue;
@@ -386,9 +445,13 @@ function runTask(t: i32, limit: i64, now: i64): void {
     hTime = refreshHorizon(limit); hId = horizonId;
   }
   setTf(t, T_CLOCK, clock);
-  const prevState = <i32>tf(t, T_STATE);
-  if (prevState == TS_DEAD) return;              // killed by the OOM killer during this run
-  if (state == TS_DEAD || mmDead(t)) { taskKilled(t); return; }
+  if (<i32>tf(t, T_STATE) == TS_EXITING || state == TS_DEAD) {
+    // killed during this run (SIGKILL, or SIGBUS for a fault without memory): exit next
+    if (<i32>tf(t, T_STATE) != TS_EXITING) startExit(t, false);
+    setTf(t, T_SLICED, 0);
+    schedule(me, clock);
+    return;
+  }
   setTf(t, T_STATE, state);
   // asleep or yielded inside a kernel path: the wait queue or the yield has scheduled it
   if (blocked) { setTf(t, T_SLICED, 0); return; }
@@ -451,7 +514,8 @@ export function runEvents(until: i64, maxEvents: i32): i32 {
     } else if (id == KSWAPD_ENTITY) kswapdRun(t);
     else if (id == FLUSHER_ENTITY) flusherRun(t);
     else if (id < FIRST_DEVICE + nDevices) blkComplete(id - FIRST_DEVICE, t);
-    else if (task >= nTasks) memcgFlushStats(t);
+    else if (task == nTasks) memcgFlushStats(t);
+    else if (task > nTasks) oomReaperRun(t);
     else { currentTask = id - FIRST_DEVICE - nDevices; runTask(currentTask, limit, t); currentTask = -1; }
     if (liveTasks <= 0 && nTasks > 0 && cfg(G_NO_EARLY_END) == 0) break;
   }

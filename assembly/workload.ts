@@ -28,6 +28,7 @@ export const T_SYNC_TARGET = 21; // a sync(2) in progress: the completion count 
 export const T_SYNC_START = 22;
 export const T_ZIPF_TABLE = 23;  // the phase's Zipf table
 export const T_LA_GEN = 24;      // pgtableFrees when the batch was walked (its PTE addresses stay valid while equal)
+export const T_EXIT_STAGE = 25;  // do_exit in progress: where it stands (sched.ts exitStep)
 export const T_LA = TASK_FIXED_FIELDS;
 export { LOOKAHEAD };
 /**
@@ -43,6 +44,8 @@ export const T_LA_PTE = T_LA + LOOKAHEAD;   // each access's PTE address, or 0 i
 export const T_STRIDE = T_LA_PTE + LOOKAHEAD;
 export const LA_WRITE: i64 = 1 << 62;
 export const TS_WAITING = 0; export const TS_POPULATE = 1; export const TS_RUNNING = 2; export const TS_DONE = 3; export const TS_DEAD = 4;
+/** Killed: do_exit runs when the task next runs (sched.ts exitStep). */
+export const TS_EXITING = 5;
 
 export let tasks: usize = 0;
 let laScratch: usize = 0;   // the PMD entries of a lookahead batch

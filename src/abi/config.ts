@@ -75,7 +75,7 @@ export const DETECTOR_FIELDS = ['kind', 'timeNs', 'pfn', 'task', 'func', 'value'
 export const DETECTOR_KINDS = [
   'refcount_negative', 'mapcount_exceeds_refcount', 'lru_count_mismatch', 'free_page_in_use',
   'bad_pte', 'oom_no_victim', 'alloc_failed', 'deadlock', 'hung_task', 'unlock_not_held', 'time_backwards',
-  'free_list_mismatch', 'mapcount_mismatch', 'swap_count_mismatch', 'frame_state', 'oom_kill',
+  'free_list_mismatch', 'mapcount_mismatch', 'swap_count_mismatch', 'frame_state', 'oom_kill', 'oom_freed',
 ] as const;
 
 export const KERNEL_FUNCS = [
@@ -84,6 +84,7 @@ export const KERNEL_FUNCS = [
   'mutex_lock', 'down_write', 'down_read', 'mutex_unlock', 'schedule',
   'check_free_lists', 'check_mapcounts', 'check_swap_map', 'check_frame_states',
   'vma_start_write', 'lock_mm_and_find_vma', '__mm_populate', 'mmap_read_lock', 'mmap_write_lock',
+  'exit_mmap', '__oom_reap_task_mm',
 ] as const;
 
 /**
@@ -91,6 +92,6 @@ export const KERNEL_FUNCS = [
  * LOOKAHEAD drawn accesses and as many PTE addresses. Here so that the host's memory estimate
  * and the core share the numbers.
  */
-export const TASK_FIXED_FIELDS = 25;
+export const TASK_FIXED_FIELDS = 26;
 /** Accesses the walk-ahead of a large range draws at once (assembly/workload.ts lookahead). */
 export const LOOKAHEAD = 128;

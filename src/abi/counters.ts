@@ -137,7 +137,7 @@ export const COUNTERS: readonly CounterDef[] = [
   { name: 'mmsim_ptes_young_cleared', kind: 'event', doc: 'young PTEs found and cleared by folio_referenced' },
   { name: 'mmsim_unmapped_ptes', kind: 'event', doc: 'PTEs removed by try_to_unmap_one' },
   { name: 'mmsim_swap_full_activations', kind: 'event', doc: 'anon pages activated because no swap slot was free' },
-  { name: 'mmsim_oom_pages_freed', kind: 'event', doc: 'pages freed by tearing down OOM-killed processes' },
+  { name: 'mmsim_oom_pages_freed', kind: 'event', doc: 'pages freed by tearing down OOM-killed processes (their exit_mmap, or the OOM reaper)' },
   { name: 'mmsim_tasks_finished', kind: 'event', doc: 'tasks whose workload completed' },
   { name: 'mmsim_events', kind: 'event', doc: 'discrete events processed' },
   { name: 'mmsim_deadlock', kind: 'event', doc: 'wait-for cycles over sleeping locks: each is listed under detectors with every member (task, the lock it waits for, its owner, the kernel function it waits in); the members stay asleep' },
@@ -147,5 +147,7 @@ export const COUNTERS: readonly CounterDef[] = [
   { name: 'vma_lock_retry', kind: 'event', doc: 'faults under the VMA lock that returned VM_FAULT_RETRY (slept on a folio) and were retried under the mmap_lock' },
   { name: 'mmsim_lock_wait_ns', kind: 'event', doc: 'simulated time entities slept on sleeping locks (mutexes, rwsems, mmap_lock, vma_start_write) before they got them (ns)' },
   { name: 'mmsim_vma_start_write_waits', kind: 'event', doc: 'times an mmap_lock writer waited in vma_start_write for faults still inside a VMA (asleep in the allocator, say)' },
+  { name: 'mmsim_oom_reaper_attempts', kind: 'event', doc: 'oom_reap_task_mm attempts (up to MAX_OOM_REAP_RETRIES = 10 per victim, HZ/10 apart)' },
+  { name: 'mmsim_oom_reaper_unable', kind: 'event', doc: 'victims the reaper gave up on ("oom_reaper: unable to reap pid": their mmap_lock stayed held)' },
   { name: 'mmsim_bug', kind: 'event', doc: 'simulated kernel BUG_ON/WARN_ON analogs hit (each listed under detectors)' },
 ];

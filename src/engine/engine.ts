@@ -39,6 +39,7 @@ function entityName(id: number, enc: Encoded): string {
   if (dev < enc.deviceNames.length) return `device ${enc.deviceNames[dev]}`;
   const task = dev - enc.deviceNames.length;
   if (task === enc.processNames.length) return 'memcg stats flusher';
+  if (task === enc.processNames.length + 1) return 'oom_reaper';
   return `task ${enc.processNames[task] ?? task}`;
 }
 
@@ -86,15 +87,27 @@ export function collect(core: CoreExports, s: Scenario, seed: number, enc: Encod
   const det = new Float64Array(buf, core.detectorsPtr(), dlen * dstride);
   const detectors: DetectorHit[] = [];
   const oomKills: OomKill[] = [];
+  let oomRecords = 0;
   for (let i = 0; i < dlen; i++) {
     const d = det.subarray(i * dstride, (i + 1) * dstride);
     const hit: DetectorHit = {
       kind: `mmsim_${DETECTOR_KINDS[d[0]!] ?? 'unknown'}`, timeNs: d[1]!, pfn: d[2]!,
       task: d[3]!, func: KERNEL_FUNCS[d[4]!] ?? 'unknown', value: d[5]!,
     };
+    if (hit.kind === 'mmsim_oom_kill' || hit.kind === 'mmsim_oom_freed') oomRecords++;
     if (hit.kind === 'mmsim_oom_kill') {
-      // a report, not a detector: the core's record carries the pages freed in its pfn slot
-      oomKills.push({ timeNs: hit.timeNs, task: hit.task, taskName: enc.processNames[hit.task] ?? String(hit.task), badness: hit.value, freedPages: hit.pfn });
+      // reports, not detectors: a kill carries the victim's rss in its pfn slot
+      oomKills.push({
+        timeNs: hit.timeNs, task: hit.task, taskName: enc.processNames[hit.task] ?? String(hit.task), badness: hit.value,
+        rssPages: hit.pfn, reapedAtNs: null, reapedPages: 0, exitAtNs: null, exitFreedPages: 0,
+      });
+      continue;
+    }
+    if (hit.kind === 'mmsim_oom_freed') {
+      // …and the freeing of its memory, by the reaper or its exit, the pages in the pfn slot
+      const kill = [...oomKills].reverse().find((k) => k.task === hit.task);
+      if (kill && hit.func === 'exit_mmap') { kill.exitAtNs = hit.timeNs; kill.exitFreedPages = hit.pfn; }
+      else if (kill) { kill.reapedAtNs = hit.timeNs; kill.reapedPages = hit.pfn; }
       continue;
     }
     if (d[6]! >= 0) {
@@ -135,7 +148,7 @@ export function collect(core: CoreExports, s: Scenario, seed: number, enc: Encod
   };
   return {
     scenario: s.name, seed, simulatedSeconds: core.nowNs() / 1e9, counters, detectors,
-    detectorsTotal: core.detectorsTotal() - (counters['oom_kill'] ?? 0), oomKills, zones, wbs, writeback, reclaim,
+    detectorsTotal: core.detectorsTotal() - oomRecords, oomKills, zones, wbs, writeback, reclaim,
     series: { columns: ['time_s', ...COUNTERS.map((c) => c.name), ...taskColumns], rows },
   };
 }

@@ -19,8 +19,15 @@ export interface DetectorHit {
   owner?: string;
 }
 
-/** One OOM kill: when, the victim, its oom_badness (pages, after oom_score_adj) and the pages its exit freed. */
-export interface OomKill { timeNs: number; task: number; taskName: string; badness: number; freedPages: number }
+/**
+ * One OOM kill: when, the victim, its oom_badness (pages, after oom_score_adj) and rss then;
+ * when the OOM reaper zapped it and what that freed, when its own exit_mmap unmapped it and
+ * what that freed (null: it did not happen in the run).
+ */
+export interface OomKill {
+  timeNs: number; task: number; taskName: string; badness: number; rssPages: number;
+  reapedAtNs: number | null; reapedPages: number; exitAtNs: number | null; exitFreedPages: number;
+}
 
 /** A zone's size and watermarks in pages, as /proc/zoneinfo shows them. */
 export interface ZoneInfo {

@@ -27,7 +27,7 @@ export function resultsObject(result: RunResult): Record<string, unknown> {
     ...(result.reclaim ? { reclaim: { directLatency: { ...result.reclaim.directLatency } } } : {}),
     detectorsTotal: result.detectorsTotal,
     detectors: result.detectors.map(detectorObject),
-    oomKills: result.oomKills.map((k) => ({ timeNs: k.timeNs, task: k.task, taskName: k.taskName, badness: k.badness, freedPages: k.freedPages })),
+    oomKills: result.oomKills.map((k) => ({ ...k })),
   };
 }
 

@@ -77,8 +77,9 @@ export function formatSummary(result: RunResult, options: SummaryOptions = {}): 
   }
   const kills = result.oomKills;
   for (const k of kills.slice(0, 6)) {
-    lines.push(`    OOM kill at ${formatSeconds(k.timeNs / 1e9)}: ${k.taskName} (badness ${formatCount(k.badness)} pages), ` +
-      `its exit freed ${formatCount(k.freedPages)} pages`);
+    const reaped = k.reapedAtNs === null ? '' : `; the OOM reaper freed ${formatCount(k.reapedPages)} pages at ${formatSeconds(k.reapedAtNs / 1e9)}`;
+    const exited = k.exitAtNs === null ? '; it did not exit' : `; its exit freed ${formatCount(k.exitFreedPages)} pages at ${formatSeconds(k.exitAtNs / 1e9)}`;
+    lines.push(`    OOM kill at ${formatSeconds(k.timeNs / 1e9)}: ${k.taskName} (badness ${formatCount(k.badness)} pages, rss ${formatCount(k.rssPages)})${reaped}${exited}`);
   }
   if (kills.length > 6) lines.push(`    … ${formatCount(kills.length - 6)} more OOM kills in results.json`);
 
