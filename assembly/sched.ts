@@ -8,7 +8,8 @@ import { G_N_PROCS, G_HZ, G_DURATION_NS, G_SERIES_INTERVAL_NS, G_COST_ACCESS, G_
   G_NO_EARLY_END, PROC_START_NS, PH_OP, PH_TARGET, PH_PATTERN, PH_WRITE_FRACTION, PH_RATE_PER_SEC,
   PH_ACCESSES, PH_IO_PAGES, PH_THINK_NS, PH_LOCK_WRITE, OP_ACCESS, OP_READ, OP_SLEEP, OP_SYNC, OP_LOCK, OP_UNLOCK,
   FN_MUTEX_LOCK, FN_DOWN_WRITE, FN_DOWN_READ, FN_MMAP_WRITE_LOCK, FN_MMAP_READ_LOCK, FN_MM_POPULATE,
-  FN_LOCK_MM_AND_FIND_VMA, FN_EXIT_MMAP, G_HUNG_TASK_TIMEOUT_NS, C_MMSIM_SYNC_CALLS,
+  FN_LOCK_MM_AND_FIND_VMA, FN_EXIT_MMAP, E_SAMPLER, E_KSWAPD0, E_FLUSHER, E_FIRST_DEVICE, E_AFTER_TASKS,
+  E_AFTER_TASKS_MEMCG_STATS_FLUSHER, E_AFTER_TASKS_OOM_REAPER, G_HUNG_TASK_TIMEOUT_NS, C_MMSIM_SYNC_CALLS,
   C_MMSIM_SYNC_NS, C_MMSIM_ACCESSES, C_MMSIM_RESIDENT_HITS, C_MMSIM_TASKS_FINISHED, C_MMSIM_EVENTS,
   C_MMSIM_ALLOC_FAILURES, STATUS_TIME_LIMIT, STATUS_BUDGET, STATUS_FINISHED } from './generated/abi';
 import { now, pop, peekTime, peekId, schedule, scheduleNoLater, cancel, setNow, EV_NONE } from './events';
@@ -37,17 +38,17 @@ import { T_CLOCK, T_STATE, T_PHASE, T_PHASE_END, T_DONE, T_NEXT_ISSUE, T_SYS_LEF
   setTf, workloadInit, phaseIndex, enterNextPhase, nextPosition, nextAccessAhead, aheadPte, walkAhead } from './workload';
 import { checkInvariants, invariantMode, INV_EVERY_RECLAIM, INV_AT_SAMPLES } from './invariants';
 
-export const SAMPLER_ENTITY: i32 = 0;
-export const KSWAPD_ENTITY: i32 = 1;
-export const FLUSHER_ENTITY: i32 = 2;
-const FIRST_DEVICE: i32 = 3;
+export const SAMPLER_ENTITY: i32 = E_SAMPLER;
+export const KSWAPD_ENTITY: i32 = E_KSWAPD0;
+export const FLUSHER_ENTITY: i32 = E_FLUSHER;
+const FIRST_DEVICE: i32 = E_FIRST_DEVICE;
 @inline export function deviceEntity(d: i32): i32 { return FIRST_DEVICE + d; }
 @inline function taskEntity(t: i32): i32 { return FIRST_DEVICE + nDevices + t; }
-/** Entities: the sampler, kswapd, the flusher, the devices, the tasks, the memcg stats flusher, the OOM reaper. */
-export function nrEntities(nProcs: i32, nDevs: i32): i32 { return FIRST_DEVICE + nDevs + nProcs + 2; }
+/** Entities (src/abi/config.ts ENTITY_*): the fixed ones, the devices, the tasks, the memcg stats flusher, the OOM reaper. */
+export function nrEntities(nProcs: i32, nDevs: i32): i32 { return FIRST_DEVICE + nDevs + nProcs + E_AFTER_TASKS; }
 /** The oom_reaper kthread's entity (set by schedInit). */
 export let OOM_REAPER_ENTITY: i32 = 0;
-export function memcgFlushEntity(nProcs: i32, nDevs: i32): i32 { return FIRST_DEVICE + nDevs + nProcs; }
+export function memcgFlushEntity(nProcs: i32, nDevs: i32): i32 { return FIRST_DEVICE + nDevs + nProcs + E_AFTER_TASKS_MEMCG_STATS_FLUSHER; }
 /** The entity of the first task (tasks follow in order). */
 export function firstTaskEntity(nDevs: i32): i32 { return FIRST_DEVICE + nDevs; }
 
@@ -107,7 +108,7 @@ export function schedInit(): bool {
     taskScanControl(t).entity = taskEntity(t);
     schedule(taskEntity(t), start);
   }
-  OOM_REAPER_ENTITY = FIRST_DEVICE + nDevices + nTasks + 1;
+  OOM_REAPER_ENTITY = FIRST_DEVICE + nDevices + nTasks + E_AFTER_TASKS_OOM_REAPER;
   schedule(SAMPLER_ENTITY, 0);
   finished = false; lastSampleAt = -1;
   liveTasks = nTasks; lastTaskEnd = 0;
@@ -514,8 +515,8 @@ export function runEvents(until: i64, maxEvents: i32): i32 {
     } else if (id == KSWAPD_ENTITY) kswapdRun(t);
     else if (id == FLUSHER_ENTITY) flusherRun(t);
     else if (id < FIRST_DEVICE + nDevices) blkComplete(id - FIRST_DEVICE, t);
-    else if (task == nTasks) memcgFlushStats(t);
-    else if (task > nTasks) oomReaperRun(t);
+    else if (task == nTasks + E_AFTER_TASKS_MEMCG_STATS_FLUSHER) memcgFlushStats(t);
+    else if (task == nTasks + E_AFTER_TASKS_OOM_REAPER) oomReaperRun(t);
     else { currentTask = id - FIRST_DEVICE - nDevices; runTask(currentTask, limit, t); currentTask = -1; }
     if (liveTasks <= 0 && nTasks > 0 && cfg(G_NO_EARLY_END) == 0) break;
   }

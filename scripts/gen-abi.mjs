@@ -54,6 +54,12 @@ config.DETECTOR_KINDS.forEach((k, i) => out.push(`export const DK_${k.toUpperCas
 out.push('');
 config.KERNEL_FUNCS.forEach((k, i) => out.push(`export const FN_${k.replace(/^_+/, '').toUpperCase()}: i32 = ${i};`));
 out.push('');
+const entityName = (k) => k.replace(/[^a-z0-9]+/gi, '_').toUpperCase();
+out.push('// Entities of the event queue: the fixed ones, then devices, tasks, and those after the tasks.');
+config.ENTITY_FIXED.forEach((k, i) => out.push(`export const E_${entityName(k)}: i32 = ${i};`));
+out.push(`export const E_FIRST_DEVICE: i32 = ${config.ENTITY_FIXED.length};`);
+config.ENTITY_AFTER_TASKS.forEach((k, i) => out.push(`export const E_AFTER_TASKS_${entityName(k)}: i32 = ${i};`));
+out.push(`export const E_AFTER_TASKS: i32 = ${config.ENTITY_AFTER_TASKS.length};`, '');
 out.push(`export const TASK_FIXED_FIELDS: i32 = ${config.TASK_FIXED_FIELDS};`, `export const LOOKAHEAD: i32 = ${config.LOOKAHEAD};`, '');
 
 mkdirSync(join(root, 'assembly/generated'), { recursive: true });

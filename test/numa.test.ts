@@ -93,3 +93,23 @@ test('mmsim run -j 1 and -j 2 write the same results for a multi-node machine', 
   assert.equal(readFileSync(join(dir, 'j1', 'results.json'), 'utf8'), readFileSync(join(dir, 'j2', 'results.json'), 'utf8'));
   assert.equal(readFileSync(join(dir, 'j1', 'series.csv'), 'utf8'), readFileSync(join(dir, 'j2', 'series.csv'), 'utf8'));
 });
+
+test('a machine peak is the peak of the machine total, not the sum of the nodes\' peaks at different times', () => {
+  // a writer on node 0 for the first second, one on node 1 from the third: their dirty peaks never coincide
+  const burst = (node: number, start: string) => `  w${node}:
+    node: ${node}
+    start: ${start}
+    workload:
+      - { op: write, target: log, pattern: sequential, ioSize: 64KiB, duration: 1s }
+      - { op: sync }
+      - { op: sleep, duration: 10s }
+`;
+  const r = runScenario(scenarioFromYaml(yaml(2, '1GiB', burst(0, '0s') + burst(1, '2s'), '4s')));
+  const col = r.series.columns.indexOf('nr_dirty');
+  const sampled = Math.max(...r.series.rows.map((row) => row[col]!));
+  const peak = r.counters.mmsim_peak_dirty!;
+  assert.ok(sampled > 1000, `dirty ${sampled}`);
+  assert.ok(peak >= sampled && peak < 1.25 * sampled, `peak ${peak}, highest sampled total ${sampled}`);
+  // maxima stay maxima: the longest pause of either node
+  assert.ok(r.counters.mmsim_bdp_pause_max_ns! <= 200e6);
+});

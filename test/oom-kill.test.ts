@@ -56,6 +56,8 @@ processes:
   assert.equal(res.counters.mmsim_oom_pages_freed, k.exitFreedPages);
   // a report, not a detector: nothing is wrong with the kernel
   assert.equal(res.detectorsTotal, 0);
+  // the survivor's single pass ends, and with it the run
+  assert.match(r.stdout, /ended early: every workload ended at [0-9.]+m?s of 1\.000s \(1 finished, 1 killed by the OOM killer\)/);
   assert.match(r.stdout, new RegExp(`OOM kill at [0-9.]+m?s: ${k.taskName} \\(badness ${k.badness.toLocaleString('en-US')} pages, ` +
     `rss ${k.rssPages.toLocaleString('en-US')}\\); its exit freed ${k.exitFreedPages.toLocaleString('en-US')} pages at`));
 });

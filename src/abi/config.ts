@@ -71,6 +71,13 @@ export const STATUS = {
 /** Detector record: 8 f64 per hit (`lock` and `owner`, an entity, for the lock detectors; else -1). */
 export const DETECTOR_FIELDS = ['kind', 'timeNs', 'pfn', 'task', 'func', 'value', 'lock', 'owner'] as const;
 
+/**
+ * The event queue's entities (assembly/sched.ts), in id order: ENTITY_FIXED, then one per
+ * device, one per task, then ENTITY_AFTER_TASKS. Detector records name owners by entity.
+ */
+export const ENTITY_FIXED = ['sampler', 'kswapd0', 'flusher'] as const;
+export const ENTITY_AFTER_TASKS = ['memcg stats flusher', 'oom_reaper'] as const;
+
 /** Kinds of detector hits; `func` indexes KERNEL_FUNCS. */
 export const DETECTOR_KINDS = [
   'refcount_negative', 'mapcount_exceeds_refcount', 'lru_count_mismatch', 'free_page_in_use',

@@ -7,7 +7,19 @@
  * `enum vm_event_item`); simulator-only counters start with `mmsim_`.
  * `kind`: 'gauge' is a current value (nr_*), 'event' only ever grows.
  */
-export interface CounterDef { name: string; kind: 'gauge' | 'event'; doc: string }
+/**
+ * `merge`: how a machine of several NUMA nodes (each its own instance) combines the nodes'
+ * values — 'sum' (the default: node counters add up), 'max' (a maximum, or a figure of the
+ * last throttled task), 'first' (a global figure every node computes alike: node 0's), or
+ * 'peak' of the summed gauges `peakOf` (a high-water mark of a machine total: the highest sum
+ * at any sample, and never below a node's own peak — a lower bound at sampling resolution;
+ * the sum of the nodes' peaks would overstate it).
+ */
+export interface CounterDef {
+  name: string; kind: 'gauge' | 'event'; doc: string;
+  merge?: 'sum' | 'max' | 'first' | 'peak';
+  peakOf?: readonly string[];
+}
 
 export const COUNTERS: readonly CounterDef[] = [
   // --- zone/node state (gauges) ---
@@ -27,8 +39,8 @@ export const COUNTERS: readonly CounterDef[] = [
   { name: 'nr_writeback', kind: 'gauge', doc: 'pages under writeback (NR_WRITEBACK)' },
   { name: 'nr_swapcached', kind: 'gauge', doc: 'pages in the swap cache (NR_SWAPCACHE)' },
   { name: 'nr_page_table_pages', kind: 'gauge', doc: 'pages used for user page tables (NR_PAGETABLE)' },
-  { name: 'nr_dirty_threshold', kind: 'gauge', doc: 'global dirty limit in pages (domain_dirty_limits, last computed)' },
-  { name: 'nr_dirty_background_threshold', kind: 'gauge', doc: 'global background writeback threshold in pages (last computed)' },
+  { name: 'nr_dirty_threshold', kind: 'gauge', doc: 'global dirty limit in pages (domain_dirty_limits, last computed)', merge: 'first' },
+  { name: 'nr_dirty_background_threshold', kind: 'gauge', doc: 'global background writeback threshold in pages (last computed)', merge: 'first' },
   { name: 'nr_free_swap', kind: 'gauge', doc: 'free swap slots (the SwapFree of /proc/meminfo, in pages)' },
   { name: 'nr_swap_pages_used', kind: 'gauge', doc: 'swap slots in use' },
   // --- vm events ---
@@ -90,11 +102,11 @@ export const COUNTERS: readonly CounterDef[] = [
   { name: 'mmsim_pagecache_misses', kind: 'event', doc: 'file page lookups that had to read from the device' },
   { name: 'mmsim_direct_reclaim_ns', kind: 'event', doc: 'simulated time tasks spent in direct reclaim (ns): whole try_to_free_pages calls, their throttle sleeps and the time other actors ran meanwhile included' },
   { name: 'mmsim_direct_reclaim_calls', kind: 'event', doc: 'try_to_free_pages calls (each counts allocstall_* once per pass)' },
-  { name: 'mmsim_direct_reclaim_max_ns', kind: 'gauge', doc: 'longest single try_to_free_pages call so far (ns)' },
+  { name: 'mmsim_direct_reclaim_max_ns', kind: 'gauge', doc: 'longest single try_to_free_pages call so far (ns)', merge: 'max' },
   { name: 'mmsim_kswapd_ns', kind: 'event', doc: 'simulated time kswapd spent reclaiming (ns)' },
   { name: 'mmsim_kswapd_throttles', kind: 'event', doc: 'kswapd sleeps in reclaim_throttle(VMSCAN_THROTTLE_WRITEBACK): a reclaim pass met pages under writeback marked for immediate reclaim (the kernel traces them as mm_vmscan_throttled)' },
   { name: 'mmsim_kswapd_throttled_ns', kind: 'event', doc: 'simulated time kswapd slept in reclaim_throttle(VMSCAN_THROTTLE_WRITEBACK), up to HZ/10 each, until 32 pages finished writeback (ns)' },
-  { name: 'mmsim_peak_isolated', kind: 'gauge', doc: 'most pages isolated from the LRU at once (nr_isolated_anon + nr_isolated_file) by every reclaimer together' },
+  { name: 'mmsim_peak_isolated', kind: 'gauge', doc: 'most pages isolated from the LRU at once (nr_isolated_anon + nr_isolated_file) by every reclaimer together', merge: 'peak', peakOf: ['nr_isolated_anon', 'nr_isolated_file'] },
   { name: 'mmsim_reclaim_throttle_congested', kind: 'event', doc: 'direct reclaimer sleeps in reclaim_throttle(VMSCAN_THROTTLE_CONGESTED): a jiffy, the node congested by pages under writeback cycling through the LRU' },
   { name: 'mmsim_reclaim_throttle_noprogress', kind: 'event', doc: 'direct reclaimer sleeps in reclaim_throttle(VMSCAN_THROTTLE_NOPROGRESS): a jiffy at priority 1 with nothing reclaimed, woken early by a reclaimer above 12.5% efficiency (consider_reclaim_throttle)' },
   { name: 'mmsim_reclaim_throttle_isolated', kind: 'event', doc: 'direct reclaimer sleeps in reclaim_throttle(VMSCAN_THROTTLE_ISOLATED): HZ/50 while too_many_isolated' },
@@ -110,18 +122,18 @@ export const COUNTERS: readonly CounterDef[] = [
   { name: 'mmsim_bdp_pause_10_50ms', kind: 'event', doc: 'pause histogram: 10 ms to under 50 ms' },
   { name: 'mmsim_bdp_pause_50_200ms', kind: 'event', doc: 'pause histogram: 50 ms to under 200 ms' },
   { name: 'mmsim_bdp_pause_200ms', kind: 'event', doc: 'pause histogram: the 200 ms maximum (MAX_PAUSE)' },
-  { name: 'mmsim_bdp_pause_max_ns', kind: 'gauge', doc: 'longest balance_dirty_pages sleep so far (ns)' },
-  { name: 'mmsim_peak_dirty', kind: 'gauge', doc: 'highest nr_dirty seen, pages (data at risk)' },
-  { name: 'mmsim_peak_writeback', kind: 'gauge', doc: 'highest nr_writeback seen, pages' },
-  { name: 'mmsim_peak_dirty_writeback', kind: 'gauge', doc: 'highest nr_dirty + nr_writeback seen, pages' },
-  { name: 'mmsim_dirty_freerun', kind: 'gauge', doc: 'freerun ceiling (thresh + bg_thresh) / 2 at the last check, pages' },
-  { name: 'mmsim_dirty_setpoint', kind: 'gauge', doc: 'setpoint (freerun + limit) / 2 at the last check, pages' },
-  { name: 'mmsim_dirty_limit', kind: 'gauge', doc: 'hard_dirty_limit: the smoothed global dirty_limit, pages' },
-  { name: 'mmsim_bdp_pos_ratio', kind: 'gauge', doc: 'pos_ratio of the last throttled dirtier (1024 = 1.0)' },
-  { name: 'mmsim_bdp_task_ratelimit', kind: 'gauge', doc: 'task_ratelimit of the last throttled dirtier, pages/s' },
-  { name: 'mmsim_bdp_dirty_ratelimit', kind: 'gauge', doc: "dirty_ratelimit of the last throttled dirtier's wb, pages/s" },
-  { name: 'mmsim_bdp_write_bandwidth', kind: 'gauge', doc: "avg_write_bandwidth of the last throttled dirtier's wb, pages/s" },
-  { name: 'mmsim_bdp_wb_thresh', kind: 'gauge', doc: "wb_thresh of the last throttled dirtier's wb, pages" },
+  { name: 'mmsim_bdp_pause_max_ns', kind: 'gauge', doc: 'longest balance_dirty_pages sleep so far (ns)', merge: 'max' },
+  { name: 'mmsim_peak_dirty', kind: 'gauge', doc: 'highest nr_dirty seen, pages (data at risk)', merge: 'peak', peakOf: ['nr_dirty'] },
+  { name: 'mmsim_peak_writeback', kind: 'gauge', doc: 'highest nr_writeback seen, pages', merge: 'peak', peakOf: ['nr_writeback'] },
+  { name: 'mmsim_peak_dirty_writeback', kind: 'gauge', doc: 'highest nr_dirty + nr_writeback seen, pages', merge: 'peak', peakOf: ['nr_dirty', 'nr_writeback'] },
+  { name: 'mmsim_dirty_freerun', kind: 'gauge', doc: 'freerun ceiling (thresh + bg_thresh) / 2 at the last check, pages', merge: 'first' },
+  { name: 'mmsim_dirty_setpoint', kind: 'gauge', doc: 'setpoint (freerun + limit) / 2 at the last check, pages', merge: 'first' },
+  { name: 'mmsim_dirty_limit', kind: 'gauge', doc: 'hard_dirty_limit: the smoothed global dirty_limit, pages', merge: 'first' },
+  { name: 'mmsim_bdp_pos_ratio', kind: 'gauge', doc: 'pos_ratio of the last throttled dirtier (1024 = 1.0)', merge: 'max' },
+  { name: 'mmsim_bdp_task_ratelimit', kind: 'gauge', doc: 'task_ratelimit of the last throttled dirtier, pages/s', merge: 'max' },
+  { name: 'mmsim_bdp_dirty_ratelimit', kind: 'gauge', doc: "dirty_ratelimit of the last throttled dirtier's wb, pages/s", merge: 'max' },
+  { name: 'mmsim_bdp_write_bandwidth', kind: 'gauge', doc: "avg_write_bandwidth of the last throttled dirtier's wb, pages/s", merge: 'max' },
+  { name: 'mmsim_bdp_wb_thresh', kind: 'gauge', doc: "wb_thresh of the last throttled dirtier's wb, pages", merge: 'max' },
   { name: 'mmsim_flusher_runs', kind: 'event', doc: 'flusher (wb_workfn) passes' },
   { name: 'mmsim_flusher_pages_background', kind: 'event', doc: 'pages written by background writeback (over dirty_background)' },
   { name: 'mmsim_flusher_pages_kupdate', kind: 'event', doc: 'pages written by periodic writeback of expired inodes' },

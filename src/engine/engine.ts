@@ -4,7 +4,7 @@
  * views. Never loops over pages: everything per page happens inside the core.
  */
 import { COUNTERS } from '../abi/counters.js';
-import { STATUS, DETECTOR_KINDS, KERNEL_FUNCS } from '../abi/config.js';
+import { STATUS, DETECTOR_KINDS, KERNEL_FUNCS, ENTITY_FIXED, ENTITY_AFTER_TASKS } from '../abi/config.js';
 import type { Scenario } from '../scenario/types.js';
 import type { RunResult, DetectorHit, OomKill, ZoneInfo, WbInfo, WritebackFigures, ReclaimFigures } from '../report/result.js';
 import { distribution, log2Distribution } from './histogram.js';
@@ -32,15 +32,12 @@ const MAX_EVENTS_PER_CALL = 1 << 22;
 
 function entityName(id: number, enc: Encoded): string {
   if (id < 0) return 'none';
-  if (id === 0) return 'sampler';
-  if (id === 1) return 'kswapd0';
-  if (id === 2) return 'flusher';
-  const dev = id - 3;
+  if (id < ENTITY_FIXED.length) return ENTITY_FIXED[id]!;
+  const dev = id - ENTITY_FIXED.length;
   if (dev < enc.deviceNames.length) return `device ${enc.deviceNames[dev]}`;
   const task = dev - enc.deviceNames.length;
-  if (task === enc.processNames.length) return 'memcg stats flusher';
-  if (task === enc.processNames.length + 1) return 'oom_reaper';
-  return `task ${enc.processNames[task] ?? task}`;
+  if (task < enc.processNames.length) return `task ${enc.processNames[task]}`;
+  return ENTITY_AFTER_TASKS[task - enc.processNames.length] ?? `entity ${id}`;
 }
 
 /** A lock of the core by name: the scenario's, then each process's mmap_lock, then its VMAs' read locks. */
@@ -147,7 +144,7 @@ export function collect(core: CoreExports, s: Scenario, seed: number, enc: Encod
     flushAge: distribution(flushHist, 10),
   };
   return {
-    scenario: s.name, seed, simulatedSeconds: core.nowNs() / 1e9, counters, detectors,
+    scenario: s.name, seed, simulatedSeconds: core.nowNs() / 1e9, plannedSeconds: s.duration / 1e9, counters, detectors,
     detectorsTotal: core.detectorsTotal() - oomRecords, oomKills, zones, wbs, writeback, reclaim,
     series: { columns: ['time_s', ...COUNTERS.map((c) => c.name), ...taskColumns], rows },
   };

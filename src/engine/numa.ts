@@ -9,7 +9,7 @@
  * worker per node).
  */
 import { Worker } from 'node:worker_threads';
-import { COUNTERS } from '../abi/counters.js';
+import { COUNTERS, type CounterDef } from '../abi/counters.js';
 import { STATUS } from '../abi/config.js';
 import type { Scenario } from '../scenario/types.js';
 import type { RunResult, DetectorHit } from '../report/result.js';
@@ -157,32 +157,44 @@ export async function runShardedOnWorkers(s: Scenario, workers: number, opts: En
   return mergeNodes(s, seed, outs, Number(process.hrtime.bigint() - t0) / 1e9, endNs);
 }
 
-// How a counter of the whole machine follows from its nodes': most add up; the global dirty
-// limits and the control line are the same on every node (node 0's is reported); maxima stay maxima.
-const FIRST = new Set(['nr_dirty_threshold', 'nr_dirty_background_threshold', 'mmsim_dirty_freerun',
-  'mmsim_dirty_setpoint', 'mmsim_dirty_limit']);
-const MAX = new Set(['mmsim_bdp_pause_max_ns', 'mmsim_bdp_pos_ratio', 'mmsim_bdp_task_ratelimit',
-  'mmsim_bdp_dirty_ratelimit', 'mmsim_bdp_write_bandwidth', 'mmsim_bdp_wb_thresh']);
+// How a counter of the whole machine follows from its nodes': its definition's merge rule.
+const COLUMN = new Map(COUNTERS.map((c, i) => [c.name, i]));
 
-function mergeValue(name: string, values: number[]): number {
-  if (FIRST.has(name)) return values[0] ?? 0;
-  if (MAX.has(name)) return Math.max(...values);
+function mergeValue(c: CounterDef, values: number[]): number {
+  if (c.merge === 'first') return values[0] ?? 0;
+  if (c.merge === 'max' || c.merge === 'peak') return Math.max(...values);
   return values.reduce((a, b) => a + b, 0);
+}
+
+/** A 'peak' counter's machine total at one sample: the sum over nodes of its peakOf gauges. */
+function peakSum(c: CounterDef, rows: number[][]): number {
+  let sum = 0;
+  for (const row of rows) for (const g of c.peakOf ?? []) sum += row[COLUMN.get(g)! + 1] ?? 0;
+  return sum;
 }
 
 /** One RunResult for the machine from its nodes' results. */
 export function mergeNodes(s: Scenario, seed: number, outs: NodeOutput[], wallSeconds: number, endNs: number): RunResult {
   const counters: Record<string, number> = {};
-  for (const c of COUNTERS) counters[c.name] = mergeValue(c.name, outs.map((o) => o.result.counters[c.name] ?? 0));
+  for (const c of COUNTERS) counters[c.name] = mergeValue(c, outs.map((o) => o.result.counters[c.name] ?? 0));
   const nC = COUNTERS.length;
   const rowsN = Math.min(...outs.map((o) => o.result.series.rows.length));
   const rows: number[][] = [];
+  const peaks = COUNTERS.map(() => 0);      // a 'peak' counter's highest machine total so far
   for (let r = 0; r < rowsN; r++) {
     const row = [outs[0]!.result.series.rows[r]![0]!];
-    for (let c = 0; c < nC; c++) row.push(mergeValue(COUNTERS[c]!.name, outs.map((o) => o.result.series.rows[r]![c + 1]!)));
+    const nodeRows = outs.map((o) => o.result.series.rows[r]!);
+    for (let c = 0; c < nC; c++) {
+      const def = COUNTERS[c]!;
+      let v = mergeValue(def, nodeRows.map((nr) => nr[c + 1]!));
+      if (def.merge === 'peak') { peaks[c] = Math.max(peaks[c]!, peakSum(def, nodeRows), v); v = peaks[c]!; }
+      row.push(v);
+    }
     for (const o of outs) row.push(...o.result.series.rows[r]!.slice(nC + 1));   // per-task columns
     rows.push(row);
   }
+  // a machine peak is at least its highest sampled total
+  COUNTERS.forEach((c, i) => { if (c.merge === 'peak') counters[c.name] = Math.max(counters[c.name]!, peaks[i]!); });
   const columns = ['time_s', ...COUNTERS.map((c) => c.name), ...outs.flatMap((o) => o.result.series.columns.slice(nC + 1))];
   const sumHist = (pick: (o: NodeOutput) => number[]) => {
     const len = Math.max(...outs.map((o) => pick(o).length));
@@ -192,7 +204,7 @@ export function mergeNodes(s: Scenario, seed: number, outs: NodeOutput[], wallSe
     .sort((a, b) => a.timeNs - b.timeNs || a.node - b.node).map(({ node: _node, ...d }) => d);
   const error = outs.find((o) => o.error)?.error;
   return {
-    scenario: s.name, seed, simulatedSeconds: outs.some((o) => o.error) ? Math.min(...outs.map((o) => o.result.simulatedSeconds)) : endNs / 1e9,
+    scenario: s.name, seed, plannedSeconds: s.duration / 1e9, simulatedSeconds: outs.some((o) => o.error) ? Math.min(...outs.map((o) => o.result.simulatedSeconds)) : endNs / 1e9,
     counters, detectors, detectorsTotal: outs.reduce((a, o) => a + o.result.detectorsTotal, 0),
     oomKills: outs.flatMap((o, k) => o.result.oomKills.map((x) => ({ ...x, node: k })))
       .sort((a, b) => a.timeNs - b.timeNs || a.node - b.node).map(({ node: _node, ...x }) => x),

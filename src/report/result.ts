@@ -78,6 +78,8 @@ export interface RunResult {
   scenario: string;
   seed: number;
   simulatedSeconds: number;
+  /** The scenario's duration: a run ends earlier when every workload has ended (not in results.json). */
+  plannedSeconds?: number;
   /** Every counter of src/abi/counters.ts, in that order. */
   counters: Record<string, number>;
   /** The first hits recorded; detectorsTotal counts all of them. */

@@ -22,6 +22,12 @@ export function formatSummary(result: RunResult, options: SummaryOptions = {}): 
   };
 
   lines.push(`${result.scenario} (seed ${result.seed}): ${formatSeconds(result.simulatedSeconds)} simulated, status ${result.status}`);
+  const planned = result.plannedSeconds;
+  if (!result.error && planned !== undefined && result.simulatedSeconds < planned) {
+    const killed = c('oom_kill') > 0 ? `, ${formatCount(c('oom_kill'))} killed by the OOM killer` : '';
+    lines.push(`  ended early: every workload ended at ${formatSeconds(result.simulatedSeconds)} of ${formatSeconds(planned)} ` +
+      `(${formatCount(c('mmsim_tasks_finished'))} finished${killed})`);
+  }
   if (result.error) {
     lines.push(`  error at ${formatSeconds(result.error.simulatedNs / 1e9)} simulated: ${result.error.message}`);
     lines.push(`  last event: ${result.error.lastEvent}`);
