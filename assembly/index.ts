@@ -6,7 +6,7 @@ import { regionsReset, regionAlloc, regionsEnd } from './mem';
 import { setConfig, configTablesLoad, cfg, procCfg, vmaCfg, lockCfg } from './config';
 import { G_MEMORY_PAGES, G_DURATION_NS, G_SERIES_INTERVAL_NS, G_N_PROCS, G_N_DEVICES, G_SWAP_PAGES,
   G_SWAP_DEVICE, G_VERSION, G_N_LOCKS, G_CHECK, G_MEMCG_STATS_FLUSH_NS, LOCK_KIND, LOCK_KIND_RWSEM, PROC_FIRST_VMA, PROC_N_VMAS, VMA_SIZE_PAGES, NR_COUNTERS, DET_STRIDE,
-  STATUS_OK, STATUS_BAD_CONFIG, STATUS_NO_MEMORY } from './generated/abi';
+  STATUS_OK, STATUS_BAD_CONFIG, STATUS_NO_MEMORY, ABI_VERSION } from './generated/abi';
 import { pagesInit, nrPages } from './page';
 import { vmstatInit, countersBase, seriesBase, seriesRows as rows } from './vmstat';
 import { eventsInit, now, lastEventId } from './events';
@@ -18,6 +18,7 @@ import { waitInit } from './wait';
 import { mmapLockLayout, mmapLockInit } from './mmap_lock';
 import { rmapInit } from './rmap';
 import { oomInit } from './oom';
+import { mmuNotifierInit } from './mmu_notifier';
 import { allocContextsInit } from './alloc';
 import { pgtableInit, tablesForRange } from './pgtable';
 import { mmLayout, mmInit } from './mm';
@@ -36,7 +37,6 @@ import { lockingInit, setLockKind, LOCK_MUTEX, LOCK_RWSEM } from './locking';
 import { invariantsInit, invariantsScratchInit, breakInvariant as breakInv, setInvariantMode, checkInvariants as check, detectorsBase, detectorsLen as dlen,
   detectorsTotal as dtotal } from './invariants';
 
-export const ABI_VERSION: i32 = 1;
 
 /** Reserve `bytes` for the config blob; must be called first (it resets the region allocator). */
 export function configAlloc(bytes: i32): usize {
@@ -92,6 +92,7 @@ export function init(): i32 {
   if (!mmLayout()) return STATUS_NO_MEMORY;
   if (!mmapLockInit(<i32>cfg(G_N_VMAS), nProcs)) return STATUS_NO_MEMORY;
   if (!oomInit(nProcs)) return STATUS_NO_MEMORY;
+  if (!mmuNotifierInit(nProcs, entities, nProcs)) return STATUS_NO_MEMORY;   // random stream nProcs: the drivers'
   if (!pgtableInit(<u32>maxPageTables())) return STATUS_NO_MEMORY;
   lruInit(pages, reclaimers);
   if (!lruBatchesInit(nProcs)) return STATUS_NO_MEMORY;

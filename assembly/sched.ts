@@ -31,6 +31,7 @@ import { lockAcquire, lockRelease, lockKind, locksAbandon, checkHungTasks, lockW
 import { stopNow, clearStop, waitingQueue, isFolioQueue, abandonWait } from './wait';
 import { faultLockBegin, faultLockEnd, faultLocksAbandon, mmapLockMm, mmapLockOf, vmaStartWriteAll, vmaWritePending } from './mmap_lock';
 import { oomReaperRun, oomVictimExited } from './oom';
+import { rangeOf, rangeInit, invalidateRangeStart, invalidateRangeEnd, MMU_NOTIFY_UNMAP, RANGE_BLOCKABLE } from './mmu_notifier';
 import { lruAddDrainCpu } from './lru';
 import { T_CLOCK, T_STATE, T_PHASE, T_PHASE_END, T_DONE, T_NEXT_ISSUE, T_SYS_LEFT, T_SYS_POS, T_POP_VMA,
   T_POP_VPN, T_N, T_BASE, T_PEND, T_PEND_WRITE, T_SLICED, T_BDP_AGAIN, T_SYNC_TARGET,
@@ -163,7 +164,12 @@ function exitStep(t: i32, me: i32): bool {
   }
   if ((tf(t, T_EXIT_STAGE) & 15) == EXIT_UNMAP) {
     if (!lockAcquire(l, me, false, FN_EXIT_MMAP, curClock)) return false;
+    // mmu_notifier_release, then unmap_vmas in one blockable MMU_NOTIFY_UNMAP range
+    const r = rangeOf(me);
+    rangeInit(r, MMU_NOTIFY_UNMAP, RANGE_BLOCKABLE, t, 0, 0x7FFF_FFFF_FFFF_FFFF);
+    invalidateRangeStart(r, curClock);
     const freed = unmapVmas(t);
+    invalidateRangeEnd(r, curClock);
     lockRelease(l, me, curClock);
     oomVictimExited(t, freed);
     mmSetFlag(t, MMF_OOM_SKIP);    // its memory is freed: hidden from the killer and the reaper

@@ -40,15 +40,19 @@ fields('PROC_', config.PROC_FIELDS);
 fields('VMA_', config.VMA_FIELDS);
 fields('PH_', config.PHASE_FIELDS);
 fields('LOCK_', config.LOCK_FIELDS);
+fields('SUB_', config.SUBSCRIBER_FIELDS);
 fields('DET_', config.DETECTOR_FIELDS);
 function enumOf(prefix, obj) {
-  for (const [k, v] of Object.entries(obj)) out.push(`export const ${prefix}${constName(k)}: i32 = ${v};`);
+  for (const [k, v] of Object.entries(obj)) out.push(`export const ${prefix}${constName(k).replace(/[^A-Za-z0-9_]/g, '_')}: i32 = ${v};`);
   out.push('');
 }
 enumOf('VMA_KIND_', config.VMA_KIND);
 enumOf('OP_', config.PHASE_OP);
 enumOf('LOCK_KIND_', config.LOCK_KIND);
 enumOf('PAT_', config.PATTERN);
+enumOf('CLIENT_', config.SUBSCRIBER_CLIENT);
+enumOf('NP_', config.NOTIFIER_POLICY);
+enumOf('REAP_', config.NOTIFIER_REAPER);
 enumOf('STATUS_', config.STATUS);
 config.DETECTOR_KINDS.forEach((k, i) => out.push(`export const DK_${k.toUpperCase()}: i32 = ${i};`));
 out.push('');
@@ -60,6 +64,7 @@ config.ENTITY_FIXED.forEach((k, i) => out.push(`export const E_${entityName(k)}:
 out.push(`export const E_FIRST_DEVICE: i32 = ${config.ENTITY_FIXED.length};`);
 config.ENTITY_AFTER_TASKS.forEach((k, i) => out.push(`export const E_AFTER_TASKS_${entityName(k)}: i32 = ${i};`));
 out.push(`export const E_AFTER_TASKS: i32 = ${config.ENTITY_AFTER_TASKS.length};`, '');
+out.push(`export const ABI_VERSION: i32 = ${config.ABI_VERSION};`, '');
 out.push(`export const TASK_FIXED_FIELDS: i32 = ${config.TASK_FIXED_FIELDS};`, `export const LOOKAHEAD: i32 = ${config.LOOKAHEAD};`, '');
 
 mkdirSync(join(root, 'assembly/generated'), { recursive: true });

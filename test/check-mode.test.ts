@@ -22,6 +22,11 @@ const mmsim = (...args: string[]) => spawnSync(process.execPath, [bin, ...args],
  */
 const SHORTER: Record<string, string> = { 'bench-reference': '100ms', 'numa-1tib': '10ms', 'small-fits': '1s', 'storage-server': '5s' };
 
+/** Detector kinds a scenario reproduces on purpose (the seed scenarios' outcome tables). */
+const FINDINGS = new Set(['mmsim_notifier_unpaired_start', 'mmsim_notifier_unpaired_end', 'mmsim_end_blocked_after_nonblocking_start',
+  'mmsim_oom_livelock', 'mmsim_deadlock', 'mmsim_hung_task']);
+const SEED_SCENARIOS = new Set(['notifier-pairing', 'oom-reaper-notifiers']);
+
 for (const name of builtinNames()) {
   test(`${name} runs clean under --check`, () => {
     const out = join(dir, name);
@@ -30,7 +35,11 @@ for (const name of builtinNames()) {
     assert.equal(r.status, 0, r.stderr);
     const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
     assert.equal(results.status, 'ok');
-    assert.equal(results.detectorsTotal, 0, JSON.stringify(results.detectors.slice(0, 5)));
+    // the checker finds nothing; a seed scenario's own findings (unpaired notifier starts,
+    // a livelock) are what it is for
+    const checker = results.detectors.filter((d: { kind: string }) => !FINDINGS.has(d.kind));
+    assert.deepEqual(checker, []);
+    if (!SEED_SCENARIOS.has(name)) assert.equal(results.detectorsTotal, 0, JSON.stringify(results.detectors.slice(0, 5)));
     assert.equal(results.counters.mmsim_bug, 0);
     assert.ok(results.counters.mmsim_events > 0);
   });

@@ -34,7 +34,7 @@ function assertInvalid(text: string, patterns: RegExp[], overrides: OverrideSpec
 describe('built-in scenarios', () => {
   it('are listed with a one-line description each', () => {
     const names = listBuiltins().map((b) => b.name);
-    assert.deepEqual(names, ['bench-reference', 'default', 'laptop', 'numa-1tib', 'small-fits', 'storage-server', 'streaming-mmap']);
+    assert.deepEqual(names, ['bench-reference', 'default', 'laptop', 'notifier-pairing', 'numa-1tib', 'oom-reaper-notifiers', 'small-fits', 'storage-server', 'streaming-mmap']);
     for (const b of listBuiltins()) {
       assert.ok(b.description.length > 20, `${b.name} has a description`);
       assert.ok(!b.description.includes('\n'));
@@ -222,7 +222,7 @@ describe('bad input', () => {
   it('a missing file names the path', () => {
     assert.throws(() => loadScenario(join(dir, 'nope.yaml')), (error: unknown) =>
       error instanceof ScenarioError && /scenario file not found: .*nope\.yaml/.test(error.message));
-    assert.throws(() => loadScenario('no-such-builtin'), /unknown scenario "no-such-builtin": built-ins are bench-reference, default, laptop, numa-1tib, small-fits, storage-server/);
+    assert.throws(() => loadScenario('no-such-builtin'), /unknown scenario "no-such-builtin": built-ins are bench-reference, default, laptop, notifier-pairing, numa-1tib, oom-reaper-notifiers, small-fits, storage-server/);
   });
 
   it('malformed YAML gives the line and column', () => {
@@ -283,7 +283,7 @@ describe('field reference', () => {
   it('lists every field with a description', () => {
     // top 5 (check) + machine 6 + vm 12 + costs 7 + device 8 + swap 2 + file 2 + kernel 1 + lock 1 + process 4
     // + vma 8 + phase 16 + series 1
-    assert.equal(fields.length, 74);
+    assert.equal(fields.length, 79);
     for (const f of fields) assert.ok(f.description.length > 5, `${f.path} has a description`);
     for (const path of ['machine.memory', 'vm.lowmem_reserve_ratio', 'costs.rmapWalk', 'devices.<name>.queueDepth',
       'swap.device', 'files.<name>.size', 'processes.<name>.vmas.<name>.populate', 'processes.<name>.workload.<i>.think',

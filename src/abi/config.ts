@@ -8,6 +8,9 @@
  * Blob = [global fields][devices][files][processes][vmas][phases], each table's offset and
  * count stored in the global fields.
  */
+/** The config blob's layout version: init() refuses a blob of another one. */
+export const ABI_VERSION = 2;
+
 export const GLOBAL_FIELDS = [
   'version',
   'memoryPages', 'hz', 'seed', 'durationNs', 'seriesIntervalNs',
@@ -31,7 +34,15 @@ export const GLOBAL_FIELDS = [
   // CONFIG_MEMCG: reclaim reads the root memcg's rstat copies of the lruvec statistics, flushed
   // this often (0 = live counters)
   'memcgStatsFlushNs',
+  // MMU notifiers: subscriptions, the core's policy and the reaper's rule (NOTIFIER_*)
+  'subscribersOff', 'nSubscribers', 'notifierPolicy', 'notifierReaper',
 ] as const;
+
+/** MMU notifier subscriptions (assembly/mmu_notifier.ts), grouped by mm in registration order. */
+export const SUBSCRIBER_FIELDS = ['mm', 'client', 'implementsEnd', 'busy'] as const;
+export const SUBSCRIBER_CLIENT = { kvm: 0, gru: 1, mirror: 2, generic: 3 } as const;
+export const NOTIFIER_POLICY = { '2018': 0, 'ban-multiple': 1, 'sorted-2020': 2, mainline: 3 } as const;
+export const NOTIFIER_REAPER = { 'skip-mm': 0, 'does-not-block': 1, 'always-eagain': 2, trylock: 3, 'trylock-blocking-end': 4 } as const;
 
 /** Sleeping locks the workloads take (kernel/locking): a mutex, or an rwsem like mmap_lock. */
 export const LOCK_FIELDS = ['kind'] as const;
@@ -83,6 +94,7 @@ export const DETECTOR_KINDS = [
   'refcount_negative', 'mapcount_exceeds_refcount', 'lru_count_mismatch', 'free_page_in_use',
   'bad_pte', 'oom_no_victim', 'alloc_failed', 'deadlock', 'hung_task', 'unlock_not_held', 'time_backwards',
   'free_list_mismatch', 'mapcount_mismatch', 'swap_count_mismatch', 'frame_state', 'oom_kill', 'oom_freed',
+  'notifier_unpaired_start', 'notifier_unpaired_end', 'end_blocked_after_nonblocking_start', 'oom_livelock',
 ] as const;
 
 export const KERNEL_FUNCS = [
@@ -91,7 +103,7 @@ export const KERNEL_FUNCS = [
   'mutex_lock', 'down_write', 'down_read', 'mutex_unlock', 'schedule',
   'check_free_lists', 'check_mapcounts', 'check_swap_map', 'check_frame_states',
   'vma_start_write', 'lock_mm_and_find_vma', '__mm_populate', 'mmap_read_lock', 'mmap_write_lock',
-  'exit_mmap', '__oom_reap_task_mm',
+  'exit_mmap', '__oom_reap_task_mm', 'mmu_notifier_invalidate_range_start', 'mmu_notifier_invalidate_range_end',
 ] as const;
 
 /**

@@ -161,5 +161,13 @@ export const COUNTERS: readonly CounterDef[] = [
   { name: 'mmsim_vma_start_write_waits', kind: 'event', doc: 'times an mmap_lock writer waited in vma_start_write for faults still inside a VMA (asleep in the allocator, say)' },
   { name: 'mmsim_oom_reaper_attempts', kind: 'event', doc: 'oom_reap_task_mm attempts (up to MAX_OOM_REAP_RETRIES = 10 per victim, HZ/10 apart)' },
   { name: 'mmsim_oom_reaper_unable', kind: 'event', doc: 'victims the reaper gave up on ("oom_reaper: unable to reap pid": their mmap_lock stayed held)' },
+  { name: 'mmsim_oom_reaper_vmas_skipped', kind: 'event', doc: 'VMAs the OOM reaper skipped because a non-blocking invalidate_range_start failed (-EAGAIN)' },
+  { name: 'mmsim_oom_livelock', kind: 'event', doc: 'OOM victims that never got MMF_OOM_SKIP while allocations kept waiting for them (well past the reaper\'s last try), each listed under detectors' },
+  { name: 'mmsim_notifier_invalidations', kind: 'event', doc: 'mmu_notifier_invalidate_range_start calls on an mm with subscriptions' },
+  { name: 'mmsim_notifier_start_failed', kind: 'event', doc: 'non-blocking invalidate_range_start calls that returned -EAGAIN' },
+  { name: 'mmsim_notifier_unpaired_start', kind: 'event', doc: 'a subscriber\'s start succeeded and its end never came (a KVM count stays raised, a GRU lock leaks), each listed under detectors' },
+  { name: 'mmsim_notifier_unpaired_end', kind: 'event', doc: 'an end without a successful start (a KVM count goes negative), each listed under detectors' },
+  { name: 'mmsim_nonblock_disabled', kind: 'event', doc: 'sorted-2020: non-blocking invalidation refused for an mm with two end-needers (the printk)' },
+  { name: 'mmsim_end_blocked_after_nonblocking_start', kind: 'event', doc: 'invalidate_range_end that would block although its start was non-blocking, each listed under detectors' },
   { name: 'mmsim_bug', kind: 'event', doc: 'simulated kernel BUG_ON/WARN_ON analogs hit (each listed under detectors)' },
 ];

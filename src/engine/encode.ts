@@ -5,11 +5,12 @@
 import { MMAP_LOCK } from '../scenario/checks.js';
 import {
   GLOBAL_FIELDS, DEVICE_FIELDS, FILE_FIELDS, PROC_FIELDS, VMA_FIELDS, PHASE_FIELDS, LOCK_FIELDS,
-  VMA_KIND, PHASE_OP, PATTERN, LOCK_KIND,
+  VMA_KIND, PHASE_OP, PATTERN, LOCK_KIND, SUBSCRIBER_FIELDS, SUBSCRIBER_CLIENT, NOTIFIER_POLICY, NOTIFIER_REAPER,
 } from '../abi/config.js';
-import type { Scenario } from '../scenario/types.js';
+import type { Scenario, Subscriber } from '../scenario/types.js';
 
-export const ABI_VERSION = 1;
+export { ABI_VERSION } from '../abi/config.js';
+import { ABI_VERSION } from '../abi/config.js';
 export const PAGE_SIZE = 4096;
 
 type Row<F extends readonly string[]> = Record<F[number], number>;
@@ -31,6 +32,18 @@ export interface Encoded {
   fileNames: string[];
   processNames: string[];
   lockNames: string[];
+  /** '<subscriber> of <process>', in the core's order. */
+  subscriberNames: string[];
+}
+
+/**
+ * Whether a subscription has invalidate_range_end: kvm and gru always; an HMM mirror through
+ * hmm's start/end before mainline, but in mainline it is an interval notifier, which has none;
+ * a generic one as the scenario says.
+ */
+function subscriberHasEnd(sub: Subscriber, policy: Scenario['notifiers']['policy']): boolean {
+  if (sub.client === 'generic') return sub.implementsEnd;
+  return sub.client !== 'mirror' || policy !== 'mainline';
 }
 
 export function encodeScenario(s: Scenario, seed: number, opts: { noEarlyEnd?: boolean } = {}): Encoded {
@@ -111,6 +124,17 @@ export function encodeScenario(s: Scenario, seed: number, opts: { noEarlyEnd?: b
   const locksOff = phasesOff + phases.length;
   const locks: number[] = [];
   for (const name of lockNames) pack(LOCK_FIELDS, { kind: LOCK_KIND[s.locks[name]!.kind] }, locks);
+  const subscribersOff = locksOff + locks.length;
+  const subscribers: number[] = [];
+  const subscriberNames: string[] = [];
+  processNames.forEach((pname, m) => {
+    for (const [sname, sub] of Object.entries(s.processes[pname]!.subscribers)) {
+      subscriberNames.push(`${sname} of ${pname}`);
+      pack(SUBSCRIBER_FIELDS, {
+        mm: m, client: SUBSCRIBER_CLIENT[sub.client], implementsEnd: subscriberHasEnd(sub, s.notifiers.policy) ? 1 : 0, busy: sub.busy,
+      }, subscribers);
+    }
+  });
   const head: number[] = [];
   pack(GLOBAL_FIELDS, {
     version: ABI_VERSION,
@@ -132,7 +156,9 @@ export function encodeScenario(s: Scenario, seed: number, opts: { noEarlyEnd?: b
     devicesOff, nDevices: deviceNames.length, filesOff, nFiles: fileNames.length, procsOff,
     nProcs: processNames.length, vmasOff, nVmas, phasesOff, nPhases, locksOff, nLocks: lockNames.length,
     hungTaskTimeoutNs: s.kernel.hung_task_timeout_secs * 1e9, check: s.check ? 1 : 0, memcgStatsFlushNs: s.machine.memcgStatsFlush,
+    subscribersOff, nSubscribers: subscriberNames.length, notifierPolicy: NOTIFIER_POLICY[s.notifiers.policy],
+    notifierReaper: NOTIFIER_REAPER[s.notifiers.reaper],
   }, head);
-  const blob = Float64Array.from([...head, ...devices, ...files, ...procs, ...vmas, ...phases, ...locks]);
-  return { blob, deviceNames, fileNames, processNames, lockNames };
+  const blob = Float64Array.from([...head, ...devices, ...files, ...procs, ...vmas, ...phases, ...locks, ...subscribers]);
+  return { blob, deviceNames, fileNames, processNames, lockNames, subscriberNames };
 }

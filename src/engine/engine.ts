@@ -104,8 +104,14 @@ export function collect(core: CoreExports, s: Scenario, seed: number, enc: Encod
       // …and the freeing of its memory, by the reaper or its exit, the pages in the pfn slot
       const kill = [...oomKills].reverse().find((k) => k.task === hit.task);
       if (kill && hit.func === 'exit_mmap') { kill.exitAtNs = hit.timeNs; kill.exitFreedPages = hit.pfn; }
-      else if (kill) { kill.reapedAtNs = hit.timeNs; kill.reapedPages = hit.pfn; }
+      else if (kill) { kill.reapedAtNs = hit.timeNs; kill.reapedPages += hit.pfn; }
       continue;
+    }
+    if (hit.kind.startsWith('mmsim_notifier_') || hit.kind === 'mmsim_end_blocked_after_nonblocking_start') {
+      hit.taskName = enc.processNames[d[3]!] ?? String(d[3]);
+      hit.subscriber = enc.subscriberNames[d[7]!] ?? String(d[7]);
+    } else if (hit.kind === 'mmsim_oom_livelock') {
+      hit.taskName = enc.processNames[d[3]!] ?? String(d[3]);
     }
     if (d[6]! >= 0) {
       // a lock detector: the task by name, the lock it waits for and that lock's owner

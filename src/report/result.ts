@@ -17,6 +17,8 @@ export interface DetectorHit {
   taskName?: string;
   waitsFor?: string;
   owner?: string;
+  /** MMU notifier detectors: the subscription ('<name> of <process>'); `value` is the range's start (page number). */
+  subscriber?: string;
 }
 
 /**

@@ -53,5 +53,7 @@ function zoneObject(zone: ZoneInfo): ZoneInfo {
 function detectorObject(hit: DetectorHit): DetectorHit {
   const out: DetectorHit = { kind: hit.kind, timeNs: hit.timeNs, pfn: hit.pfn, task: hit.task, func: hit.func, value: hit.value };
   if (hit.waitsFor !== undefined) { out.taskName = hit.taskName; out.waitsFor = hit.waitsFor; out.owner = hit.owner; }
+  if (hit.subscriber !== undefined) { out.taskName = hit.taskName; out.subscriber = hit.subscriber; }
+  else if (hit.taskName !== undefined && out.taskName === undefined) out.taskName = hit.taskName;
   return out;
 }

@@ -5,7 +5,7 @@
  */
 import { formatSize } from '../scenario/units.js';
 import { formatCount, formatPercent, formatPerSecond, formatSeconds } from '../util/format.js';
-import type { RunResult, ZoneInfo } from './result.js';
+import type { DetectorHit, RunResult, ZoneInfo } from './result.js';
 
 const PAGE_SIZE = 4096;
 
@@ -80,6 +80,19 @@ export function formatSummary(result: RunResult, options: SummaryOptions = {}): 
   if (c('mmsim_deadlock') + c('mmsim_hung_task') > 0) row('deadlocks / hung', formatCount(c('mmsim_deadlock')), formatCount(c('mmsim_hung_task')));
   for (const d of result.detectors.filter((h) => h.waitsFor !== undefined).slice(0, 6)) {
     lines.push(`    ${d.kind === 'mmsim_deadlock' ? 'deadlock' : 'hung task'} at ${formatSeconds(d.timeNs / 1e9)}: ${d.taskName} waits in ${d.func} for ${d.waitsFor}, held by ${d.owner}`);
+  }
+  // notifier detectors, one line per kind and subscription: how many, and the first
+  const groups = new Map<string, { first: DetectorHit; n: number }>();
+  for (const d of result.detectors.filter((h) => h.subscriber !== undefined)) {
+    const key = `${d.kind} ${d.subscriber}`;
+    const g = groups.get(key);
+    if (g) g.n++; else groups.set(key, { first: d, n: 1 });
+  }
+  for (const { first: d, n } of groups.values()) {
+    lines.push(`    ${d.kind.replace(/^mmsim_/, '').replace(/_/g, ' ')}: ${d.subscriber}, ${formatCount(n)} listed, the first at ${formatSeconds(d.timeNs / 1e9)} (${d.func})`);
+  }
+  for (const d of result.detectors.filter((h) => h.kind === 'mmsim_oom_livelock')) {
+    lines.push(`    OOM livelock at ${formatSeconds(d.timeNs / 1e9)}: allocations still wait for ${d.taskName}, killed ${formatSeconds(d.value / 1e9)} earlier`);
   }
   const kills = result.oomKills;
   for (const k of kills.slice(0, 6)) {

@@ -26,7 +26,18 @@ export function checkScenario(s: Scenario): RawIssue[] {
     ...checkSeries(s),
     ...checkVm(s),
     ...checkLocks(s),
+    ...checkSubscribers(s),
   ];
+}
+
+/** The core's ledger of an invalidation is a 32-bit mask: at most 32 subscriptions per mm. */
+function checkSubscribers(s: Scenario): RawIssue[] {
+  const issues: RawIssue[] = [];
+  for (const [name, p] of Object.entries(s.processes)) {
+    const n = Object.keys(p.subscribers).length;
+    if (n > 32) issues.push({ path: ['processes', name, 'subscribers'], message: `${n} subscriptions on one mm; at most 32 (e.g. remove ${n - 32})` });
+  }
+  return issues;
 }
 
 /** `mmap_lock` names every process's own mmap_lock in lock phases: no scenario lock may take it. */

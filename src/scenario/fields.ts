@@ -170,6 +170,8 @@ export function choice<const T extends readonly string[], D extends T[number] | 
   values: T, doc: string, defaultValue?: D) {
   return field(doc, { kind: values.join('|'), example: defaultValue ?? values[0], default: defaultValue },
     (value): T[number] => {
+      // a choice spelt as a number (YAML reads `policy: 2018` as one) is that string
+      if (typeof value === 'number' && values.includes(String(value))) value = String(value);
       if (typeof value !== 'string' || !values.includes(value)) {
         throw new UnitError(`${describeValue(value)} is not one of ${values.join(', ')}`);
       }

@@ -146,12 +146,22 @@ const phase = section('{ op: access, target: heap }', {
   think: duration('CPU time between accesses on top of costs.access', { example: '1us', default: 0 }),
 }).describe('One phase of a workload; a phase ends at its access count or duration');
 
+const subscriber = section('{ client: kvm }', {
+  client: choice(['kvm', 'gru', 'mirror', 'generic'] as const,
+    'kvm: an in-progress count raised by invalidate_range_start and lowered by end, never fails; gru: takes a lock in start, releases it in end; ' +
+    'mirror (HMM-like): a lock it must take, busy with probability `busy`, so a non-blocking start may fail (with an end before mainline, an interval notifier without one in mainline); generic: fails a non-blocking start with probability `busy`',
+    'generic'),
+  implementsEnd: boolean('generic: has invalidate_range_end (kvm, gru and mirror always do)', false),
+  busy: fraction('mirror, generic: probability that a non-blocking invalidate_range_start finds its lock held (-EAGAIN)', 0),
+}).describe('An MMU notifier subscription (a secondary MMU or a driver), registered in map order');
+
 const processDef = section('{ vmas: { heap: { type: anon, size: 1GiB } }, workload: [{ op: access, target: heap }] }', {
   start: duration('simulated time at which the process starts', { example: '1s', default: 0 }),
   oom_score_adj: integer('/proc/<pid>/oom_score_adj: bias for the OOM killer', { min: -1000, max: 1000, example: '0', default: 0 }),
   node: integer('the NUMA node the process runs on and allocates from (MPOL_BIND)', { min: 0, max: 63, example: '0', default: 0 }),
   loop: boolean('restart the workload from its first phase when the last one ends', false),
   vmas: namedMap('{ heap: { type: anon, size: 1GiB } }', vma).prefault({}).describe("The process's memory mappings, by name"),
+  subscribers: namedMap('{ kvm: { client: kvm } }', subscriber).prefault({}).describe("MMU notifier subscriptions on the process's mm, registered in this order"),
   workload: z.array(phase, { error: (issue) => wrongType(issue.input, 'a list of phases', '[{ op: access, target: heap }]') })
     .min(1, { error: 'a process needs at least one phase, e.g. [{ op: sleep }]' })
     .describe('Phases run in order'),
@@ -161,6 +171,16 @@ const kernel = section('{ hung_task_timeout_secs: 120 }', {
   hung_task_timeout_secs: integer('a task asleep on a lock (outside a deadlock) this long is reported as hung (khungtaskd); 0 = never',
     { min: 0, max: 2 ** 31 - 1, example: '120', default: 120 }),
 }).prefault({}).describe('Kernel tunables under their /proc/sys/kernel names');
+
+const notifiers = section('{ policy: mainline, reaper: trylock }', {
+  policy: choice(['2018', 'ban-multiple', 'sorted-2020', 'mainline'] as const,
+    'how invalidate_range_start walks the subscriptions and unwinds a failed non-blocking start: 2018 (v4.19-v5.11: newest first, every start, no end after a failure), ' +
+    'ban-multiple (no non-blocking invalidation with more than one subscription), sorted-2020 (end-needers last, stop at the first failure, no non-blocking mode with two end-needers), ' +
+    'mainline (v5.12+: every start, then end on every subscriber that has one)', 'mainline'),
+  reaper: choice(['skip-mm', 'does-not-block', 'always-eagain', 'trylock', 'trylock-blocking-end'] as const,
+    'the OOM reaper against subscribers, by kernel version: skip-mm (<= v4.14: an mm with notifiers is not reaped), does-not-block (v4.15-v4.18: only if no subscriber may block), ' +
+    'always-eagain (mirrors refuse every non-blocking start), trylock (v4.19+: callbacks trylock and fail when busy), trylock-blocking-end (start trylocks, end blocks)', 'trylock'),
+}).prefault({}).describe('MMU notifier core policies');
 
 const lock = section('{ kind: mutex }', {
   kind: choice(['mutex', 'rwsem'] as const, 'mutex: one owner; rwsem: one writer or many readers (like mmap_lock); waiters queue FIFO', 'mutex'),
@@ -179,6 +199,7 @@ export const scenarioFileSchema = section('{ machine: { memory: 2GiB }, processe
   files: namedMap('{ data: { size: 8GiB, device: ssd } }', file).prefault({}).describe('Files, by name'),
   kernel,
   locks: namedMap('{ obj: { kind: mutex } }', lock).prefault({}).describe("Sleeping locks the workloads' lock/unlock phases take, by name"),
+  notifiers,
   check: boolean('checking mode (as mmsim run --check): assert that simulated time never goes backwards and check the invariants at every sample; hits are detectors', false),
   processes: namedMap('{ app: { workload: [{ op: sleep }] } }', processDef).describe('Processes, by name, started in this order'),
   series: section('{ interval: 100ms }', {

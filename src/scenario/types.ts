@@ -18,6 +18,7 @@ export interface Scenario {
   files: Record<string, FileDef>;
   kernel: { hung_task_timeout_secs: number };   // /proc/sys/kernel
   locks: Record<string, LockDef>;
+  notifiers: { policy: '2018' | 'ban-multiple' | 'sorted-2020' | 'mainline'; reaper: 'skip-mm' | 'does-not-block' | 'always-eagain' | 'trylock' | 'trylock-blocking-end' };
   check: boolean;                 // checking mode: causality and invariants asserted as it runs
   processes: Record<string, Process>;
   series: { interval: number };   // ns between samples
@@ -91,7 +92,15 @@ export interface Process {
   node: number;                   // the NUMA node it is bound to
   loop: boolean;                  // restart the workload when its last phase ends
   vmas: Record<string, Vma>;
+  subscribers: Record<string, Subscriber>;   // MMU notifier subscriptions, in registration order
   workload: Phase[];
+}
+
+/** An MMU notifier subscription on a process's mm. */
+export interface Subscriber {
+  client: 'kvm' | 'gru' | 'mirror' | 'generic';
+  implementsEnd: boolean;         // generic only; the others always have invalidate_range_end
+  busy: number;                   // probability a non-blocking start finds its lock held
 }
 
 export interface Vma {
