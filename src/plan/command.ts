@@ -2,7 +2,7 @@
  * `mmsim plan dirty [scenario]`: the grid, the runs, the table, the recommendation and the
  * files (plan.json, plan.csv, dirty-over-time.svg, objectives.svg), written atomically.
  */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
@@ -31,7 +31,7 @@ export function addPlanCommand(program: Command, io: PlanIo, setStatus: (code: n
   plan.command('dirty')
     .description('sweep vm.dirty_* settings for a scenario and recommend one that meets throttling and data-at-risk objectives')
     .argument('[scenario]', 'built-in name or path', 'storage-server')
-    .option('--ratio <list>', 'vm.dirty_ratio values in percent, a list or lo..hi:step', '5,10,20,30,40')
+    .option('--ratio <list>', 'vm.dirty_ratio values in percent, a list or lo..hi:step (default: 5,10,20,30,40 unless --bytes is given)')
     .option('--background <list>', 'vm.dirty_background_ratio values (default: half of each ratio)')
     .option('--bytes <list>', 'vm.dirty_bytes values instead of ratios, e.g. 256MiB,1GiB')
     .option('--background-bytes <list>', 'vm.dirty_background_bytes values (default: half of each dirty_bytes)')
@@ -44,7 +44,7 @@ export function addPlanCommand(program: Command, io: PlanIo, setStatus: (code: n
     .option('--duration <time>', 'simulated time per run (default: the scenario\'s)')
     .option('--set <field=value>', 'change a scenario field for every run, repeatable', (v: string) => { sets.push(v); return sets; })
     .option('--out <dir>', 'output directory (default: out/plan-<scenario>)')
-    .option('--format <format>', 'text or json on stdout', 'text')
+    .addOption(new Option('--format <format>', 'what to print on stdout: the table or plan.json').choices(['text', 'json']).default('text'))
     .option('--quiet', 'no progress and no table')
     .addHelpText('after', `
 Examples:
