@@ -11,16 +11,16 @@ import { addSweepCommands } from './parallel/commands.js';
 import type { RunResult } from './report/result.js';
 import { formatResultsJson } from './report/results-json.js';
 import { formatSummary } from './report/summary.js';
-import { OUTPUT_FILES, writeRunOutputs } from './report/write.js';
+import { RUN_OUT_CHECK, writeRunOutputs } from './report/write.js';
 import { listBuiltins } from './scenario/builtins.js';
 import { listFields, type FieldDoc } from './scenario/introspect.js';
 import { loadScenario, type OverrideSpec } from './scenario/load.js';
 import type { Scenario } from './scenario/types.js';
 import { formatDuration, formatSize } from './scenario/units.js';
 import { computeWatermarks } from './scenario/watermarks.js';
-import { assertReplaceableDirectory } from './util/atomic-dir.js';
 import { ScenarioError, UsageError } from './util/errors.js';
 import { formatCount } from './util/format.js';
+import { checkOutputLocation } from './util/out-path.js';
 import { packageVersion } from './util/package.js';
 import { createProgress } from './util/progress.js';
 
@@ -151,6 +151,10 @@ function addRunCommand(program: Command, io: CliIo, setStatus: (code: number) =>
     .option('--check', 'checking mode (the scenario field check: true): assert that simulated time never goes backwards and check the invariants at every sample; hits are detectors, the exit status stays 0')
     .addHelpText('after', `
 Outputs (written together, or not at all): vmstat.txt, results.json, series.csv.
+One rule for the default out/<scenario> and an explicit --out: an existing directory is
+replaced only when it is empty or holds nothing but these three files (an earlier run's
+outputs); anything else in it, a file in its place or a location that cannot be written is
+refused before the run starts (exit 2).
 
 Examples:
   mmsim run default --duration 30s --set vm.swappiness=100
@@ -168,9 +172,8 @@ async function runCommand(name: string, flags: RunFlags, sets: OverrideSpec[], i
   if (flags.check) overrides.push({ set: 'check=true', label: '--check' });
   const scenario = loadScenario(name, overrides);
   const outDir = flags.out ?? join('out', scenario.name);
-  await assertReplaceableDirectory(outDir, OUTPUT_FILES).catch((error: Error) => {
-    throw new UsageError(`--out ${outDir}: ${error.message}`);
-  });
+  // Before the engine is even loaded: a location that cannot take the outputs is bad input.
+  checkOutputLocation(outDir, RUN_OUT_CHECK);
 
   const runScenario = await io.loadEngine();
   const progress = createProgress({

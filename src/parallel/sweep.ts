@@ -9,9 +9,9 @@
  * keeps the points already in the file and runs the rest.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename, join } from 'node:path';
 import { Piscina } from 'piscina';
 import { checkMemoryNeed } from '../engine/memory.js';
 import { coreModule, wasmPath } from '../engine/wasm.js';
@@ -19,6 +19,7 @@ import { displayPath, parseScenarioText, resolveScenario } from '../scenario/loa
 import type { OverrideSpec } from '../scenario/overrides.js';
 import type { Scenario } from '../scenario/types.js';
 import { ScenarioError, UsageError } from '../util/errors.js';
+import { checkOutputLocation, createMissingDirs } from '../util/out-path.js';
 import { packageVersion } from '../util/package.js';
 import {
   checkParams, combos as gridCombos, gridFingerprint, inShard, parseParam, parseSeeds, pointObject,
@@ -210,6 +211,9 @@ export async function runSweep(scenarioArg: string, flags: SweepFlags, io: Sweep
   const out = flags.out ?? defaultOut(plan);
   const csvPath = summaryCsvPath(out);
   if (csvPath === out) throw new UsageError(`--out ${out}: choose a file name that does not end in .summary.csv`);
+  // Before anything runs: the JSONL and its summary must be writable where they are to go.
+  const location = checkOutputLocation(out, { flag: '--out', kind: 'file', example: '--out out/sweep.jsonl' });
+  checkOutputLocation(csvPath, { flag: '--out', kind: 'file', example: '--out out/sweep.jsonl' });
 
   const stored = new Map<number, Stored>();
   if (existsSync(out)) {
@@ -220,7 +224,7 @@ export async function runSweep(scenarioArg: string, flags: SweepFlags, io: Sweep
     }
   }
   const previously = stored.size;
-  mkdirSync(dirname(out) || '.', { recursive: true });
+  createMissingDirs(location.missing);
   // Start from a clean file: the kept points in grid order, no torn line to append after.
   writeFileAtomically(out, canonicalText(stored.values()));
   const fd = openSync(out, 'a');

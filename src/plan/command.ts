@@ -11,6 +11,7 @@ import type { Scenario } from '../scenario/types.js';
 import type { RunResult } from '../report/result.js';
 import { writeDirectoryAtomically } from '../util/atomic-dir.js';
 import { UsageError } from '../util/errors.js';
+import { checkOutputLocation } from '../util/out-path.js';
 import { planSettings, planObjectives, planFigures, evaluate, recommend, planScenario,
   type PlanFlags, type PlanPoint } from './dirty.js';
 import { dirtyOverTimeSvg, objectiveSurfaceSvg } from './plots.js';
@@ -20,6 +21,12 @@ export interface PlanIo {
   stderr: (text: string) => void;
   stderrIsTTY: boolean;
 }
+
+/** Every file a plan may write (dirty-over-time.svg only when a setting is recommended). */
+const PLAN_OUT_CHECK = {
+  flag: '--out', kind: 'directory', example: '--out out/my-plan',
+  ours: ['plan.json', 'plan.csv', 'objectives.svg', 'dirty-over-time.svg'],
+} as const;
 
 interface PlanCommandFlags extends PlanFlags {
   seeds?: string; out?: string; format?: string; duration?: string; quiet?: boolean; jobs?: string;
@@ -43,7 +50,7 @@ export function addPlanCommand(program: Command, io: PlanIo, setStatus: (code: n
     .option('-j, --jobs <n>', 'worker threads (default: the available cores)')
     .option('--duration <time>', 'simulated time per run (default: the scenario\'s)')
     .option('--set <field=value>', 'change a scenario field for every run, repeatable', (v: string) => { sets.push(v); return sets; })
-    .option('--out <dir>', 'output directory (default: out/plan-<scenario>)')
+    .option('--out <dir>', 'output directory (default: out/plan-<scenario>); an existing one is replaced only when empty or holding only an earlier plan\'s files')
     .addOption(new Option('--format <format>', 'what to print on stdout: the table or plan.json').choices(['text', 'json']).default('text'))
     .option('--quiet', 'no progress and no table')
     .addHelpText('after', `
@@ -68,6 +75,8 @@ async function planDirty(name: string, flags: PlanCommandFlags, sets: readonly s
   const outDir = flags.out ?? join('out', `plan-${scenarios[0]!.name}`);
   const jobs = flags.jobs === undefined ? availableParallelism() : Number(flags.jobs);
   if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`-j: ${JSON.stringify(flags.jobs)} is not a positive whole number; e.g. 2`);
+  // before the grid runs: a location that cannot take the outputs is bad input
+  checkOutputLocation(outDir, PLAN_OUT_CHECK);
   // one task per (setting, seed), run on worker threads; results are placed by index, so the
   // output does not depend on the number of workers or the order they finish in
   const tasks = settings.flatMap((_, i) => Array.from({ length: seeds }, (_unused, k) => ({ i, seed: k + 1 })));
@@ -109,7 +118,7 @@ async function planDirty(name: string, flags: PlanCommandFlags, sets: readonly s
     { name: 'plan.csv', content: () => planCsv(points) },
     { name: 'objectives.svg', content: objectivesSvg },
     ...(dirtySvg ? [{ name: 'dirty-over-time.svg', content: dirtySvg }] : []),
-  ]);
+  ], PLAN_OUT_CHECK);
   if (flags.format === 'json') io.stdout(planJson);
   else if (!flags.quiet) io.stdout(`${planTable(points)}\n${rec.why}\noutputs in ${outDir}\n`);
   return rec.setting ? 0 : 1;
