@@ -46,10 +46,30 @@ export const EXIT_OK = 0;
 export const EXIT_RUN_ERROR = 1;
 export const EXIT_BAD_INPUT = 2;
 
+/**
+ * A writer to stdout or stderr for which a closed pipe (`mmsim scenarios | head -1`) is the
+ * normal end of output: EPIPE stops the writing and nothing else. Node ignores SIGPIPE, so the
+ * error arrives as an 'error' event, which unhandled would crash with a stack trace; and a
+ * command still working (a sweep whose `2>&1 | head` has gone) goes on to the end, writing its
+ * files, with the same exit status. Any other error on the stream is left to crash loudly.
+ */
+function pipeSafeWriter(stream: NodeJS.WriteStream): (text: string) => void {
+  let closed = false;
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    closed = true;
+  });
+  return (text) => {
+    if (!closed) stream.write(text);
+  };
+}
+
+let processWriters: { stdout: (text: string) => void; stderr: (text: string) => void } | undefined;
+
 function processIo(): CliIo {
+  processWriters ??= { stdout: pipeSafeWriter(process.stdout), stderr: pipeSafeWriter(process.stderr) };
   return {
-    stdout: (text) => process.stdout.write(text),
-    stderr: (text) => process.stderr.write(text),
+    ...processWriters,
     stderrIsTTY: process.stderr.isTTY === true,
     // Loaded only for `run`, so that validation and bad input never compile the WASM core.
     loadEngine: async () => (await import('./run-command.js')).runEngine,
