@@ -6,7 +6,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { join } from 'node:path';
 import { HOST_HUGE_PAGES_ENV, HOST_HUGE_PAGES_MODES, isHostHugePagesMode, type HostHugePagesMode } from './engine/host-pages.js';
-import { addPlanCommand } from './plan/command.js';
+import { addPlanCommand } from './plan/commands.js';
 import { addSweepCommands } from './parallel/commands.js';
 import type { RunResult } from './report/result.js';
 import { formatResultsJson } from './report/results-json.js';

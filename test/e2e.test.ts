@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { packageRoot } from '../src/util/package.js';
 
 const bin = join(packageRoot(), 'bin', 'mmsim.js');
@@ -140,4 +141,31 @@ test('a YAML alias bomb is bad input: exit 2 with the file and the reason, no st
     assert.doesNotMatch(r.stderr, /\n\s+at /);
   }
   assert.ok(!existsSync(join(dir, 'bomb-out')));
+});
+
+test('a command loads only its own modules: validate, scenarios and help never load piscina, vega or vega-lite', () => {
+  // A module-resolution hook reports every package the process resolves.
+  const hook = join(dir, 'report-packages.mjs');
+  writeFileSync(hook, `export async function resolve(spec, context, next) {
+  const r = await next(spec, context);
+  const m = /node_modules\\/((?:@[^/]+\\/)?[^/]+)\\//.exec(r.url);
+  if (m) process.stderr.write('package ' + m[1] + '\\n');
+  return r;
+}\n`);
+  const register = join(dir, 'register.mjs');
+  writeFileSync(register, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hook).href)});\n`);
+  const packages = (...args: string[]) => {
+    const r = spawnSync(process.execPath, ['--import', register, bin, ...args], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    return new Set([...r.stderr.matchAll(/^package (\S+)$/gm)].map((m) => m[1]));
+  };
+  const heavy = ['piscina', 'vega', 'vega-lite', 'koffi'];
+  for (const args of [['validate', 'default'], ['scenarios'], ['--help'], ['plan', 'dirty', '--help']]) {
+    const loaded = packages(...args);
+    assert.ok(loaded.has('commander'), `${args.join(' ')}: the hook sees packages`);
+    for (const p of heavy) assert.ok(!loaded.has(p), `${args.join(' ')} loads ${p}`);
+  }
+  // the command that needs them still gets them
+  const plan = packages('plan', 'dirty', scenario, '--ratio', '20', '--duration', '100ms', '--out', join(dir, 'lazy-plan'), '--quiet');
+  for (const p of ['piscina', 'vega', 'vega-lite']) assert.ok(plan.has(p), `plan dirty loads ${p}`);
 });
