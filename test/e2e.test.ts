@@ -169,3 +169,36 @@ test('a command loads only its own modules: validate, scenarios and help never l
   const plan = packages('plan', 'dirty', scenario, '--ratio', '20', '--duration', '100ms', '--out', join(dir, 'lazy-plan'), '--quiet');
   for (const p of ['piscina', 'vega', 'vega-lite']) assert.ok(plan.has(p), `plan dirty loads ${p}`);
 });
+
+test('numbers a double cannot hold are named as written in the file or --set, exit 2', () => {
+  const file = (name: string, change: (text: string) => string) => {
+    const path = join(dir, name);
+    writeFileSync(path, change(readFileSync(scenario, 'utf8')));
+    return path;
+  };
+  const digits400 = '9'.repeat(400);
+  const cases: [string, RegExp][] = [
+    // parsed, this is 9223372036854776000: the message must show the text, not the double
+    [file('big-int.yaml', (t) => t.replace('writeFraction: 0.5', 'writeFraction: 0.5, accesses: 9223372036854775808')),
+      /big-int\.yaml:\d+:\d+: processes\.app\.workload\.0\.accesses: 9223372036854775808 is too large: numbers in a scenario go up to 2\^53 − 1 = 9007199254740991.*; e\.g\. \d+/],
+    // NaN, which JSON shows as null
+    [file('nan.yaml', (t) => t.replace('writeFraction: 0.5', 'writeFraction: .nan')),
+      /nan\.yaml:\d+:\d+: processes\.app\.workload\.0\.writeFraction: \.nan is not a number; e\.g\. 0\.25/],
+    // Infinity as a double: named by its first digits and its length
+    [file('huge.yaml', (t) => t.replace('memory: 64MiB', `memory: ${digits400}`)),
+      /huge\.yaml:\d+:\d+: machine\.memory: 99999999999999999999… \(400 characters\) is too large.*; e\.g\. 2GiB/],
+    [file('inf.yaml', (t) => t.replace('writeFraction: 0.5', 'writeFraction: .inf')),
+      /processes\.app\.workload\.0\.writeFraction: \.inf is infinite/],
+  ];
+  for (const [path, message] of cases) {
+    const r = mmsim('validate', path);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, message);
+    assert.doesNotMatch(r.stderr, /9223372036854776000|null|Infinity/);
+  }
+  const set = mmsim('validate', scenario, '--set', 'processes.app.workload.0.accesses=18446744073709551616');
+  assert.equal(set.status, 2);
+  assert.match(set.stderr, /--set processes\.app\.workload\.0\.accesses=18446744073709551616: processes\.app\.workload\.0\.accesses: 18446744073709551616 is too large/);
+  // the largest exact integer is still accepted
+  assert.equal(mmsim('validate', scenario, '--set', 'processes.app.workload.0.accesses=9007199254740991').status, 0);
+});
