@@ -17,7 +17,7 @@ import { listFields, type FieldDoc } from './scenario/introspect.js';
 import { loadScenario, type OverrideSpec } from './scenario/load.js';
 import type { Scenario } from './scenario/types.js';
 import { formatDuration, formatSize } from './scenario/units.js';
-import { computeWatermarks } from './scenario/watermarks.js';
+import { machineWatermarks } from './scenario/watermarks.js';
 import { ScenarioError, UsageError } from './util/errors.js';
 import { formatCount } from './util/format.js';
 import { checkOutputLocation } from './util/out-path.js';
@@ -258,15 +258,16 @@ Examples:
     });
 }
 
-/** One line: name, machine size and watermarks, swap, files, processes, duration. */
+/** One line: name, machine size and watermarks (in pages, as `run` prints them), swap, files, processes, duration. */
 export function describeScenario(s: Scenario): string {
   const pages = s.machine.memory / 4096;
-  const wm = computeWatermarks(s.machine.memory, s.vm);
+  // the figure `run` prints: every zone of every node summed (not one zone holding all memory)
+  const wm = machineWatermarks(s.machine.memory, s.machine.nodes, s.vm);
   const swap = s.swap.size > 0 ? `${formatSize(s.swap.size)} swap on ${s.swap.device}` : 'no swap';
   const files = Object.keys(s.files).length;
   const procs = Object.keys(s.processes).length;
-  return `${s.name}: ${formatSize(s.machine.memory)} RAM (${formatCount(pages)} pages; watermarks min ` +
-    `${formatCount(wm.min)} low ${formatCount(wm.low)} high ${formatCount(wm.high)}), ${swap}, ` +
+  return `${s.name}: ${formatSize(s.machine.memory)} RAM (${formatCount(pages)} pages; watermarks summed over zones: min ` +
+    `${formatCount(wm.min)} low ${formatCount(wm.low)} high ${formatCount(wm.high)} pages), ${swap}, ` +
     `${files} file${files === 1 ? '' : 's'}, ${procs} process${procs === 1 ? '' : 'es'}, ` +
     `${formatDuration(s.duration)} simulated, seed ${s.seed}`;
 }

@@ -104,7 +104,8 @@ describe('mmsim run', () => {
     const efficiency = `${((100 * fake('pgsteal_kswapd')) / fake('pgscan_kswapd')).toFixed(1)}%`;
     assert.match(r.stdout, new RegExp(`kswapd\\s+${shown('pgscan_kswapd')}\\s+${shown('pgsteal_kswapd')}\\s+${efficiency.replace('.', '\\.')}`));
     assert.match(r.stdout, new RegExp(`pgmajfault\\s+${shown('pgmajfault')}\\n`));
-    assert.match(r.stdout, /free pages\s+1\s+\(4KiB\)\s+below min \(min 1,448, low 1,972, high 2,496\)/);
+    assert.match(r.stdout, /free pages\s+1\s+\(4KiB\)\s+below min \(watermarks summed over zones: min 1,448, low 1,972, high 2,496 pages\)/);
+    assert.match(r.stdout, /zone Normal\s+managed 500,000\s+min 1,448\s+low 1,972\s+high 2,496 pages\n/);
     assert.match(r.stdout, /direct reclaim time/);
     const accesses = (COUNTERS.findIndex((c) => c.name === 'mmsim_accesses') * 1000 + 1).toLocaleString('en-US');
     const rate = `${((Number(accesses.replace(/,/g, '')) / 0.5) / 1000).toFixed(1)}k/s`;
@@ -267,7 +268,7 @@ describe('mmsim scenarios, validate, help', () => {
   it('validate prints OK and the machine in one line', async () => {
     const r = await cli(['validate', 'default']);
     assert.equal(r.code, 0);
-    assert.equal(r.stdout, 'OK default: 2GiB RAM (524,288 pages; watermarks min 1,448 low 1,972 high 2,496), ' +
+    assert.equal(r.stdout, 'OK default: 2GiB RAM (524,288 pages; watermarks summed over zones: min 1,447 low 1,971 high 2,495 pages), ' +
       '4GiB swap on ssd, 1 file, 2 processes, 10s simulated, seed 1\n');
     assert.equal(r.engineLoaded, false);
   });
@@ -317,7 +318,8 @@ describe('progress line', () => {
     p.update(6, 10);
     now = 1100;
     p.update(7, 10);
-    assert.deepEqual(writes, ['\r\x1b[Krun: 50.0% of simulated time', '\r\x1b[Krun: 70.0% of simulated time']);
+    // ETA: the wall time so far scaled by what remains, 1 s × 0.5 / 0.5 and 1.1 s × 0.3 / 0.7
+    assert.deepEqual(writes, ['\r\x1b[Krun: 50.0% of simulated time, ETA 1s', '\r\x1b[Krun: 70.0% of simulated time, ETA 0s']);
     p.finish();
     assert.equal(writes.at(-1), '\r\x1b[K');
   });

@@ -202,3 +202,48 @@ test('numbers a double cannot hold are named as written in the file or --set, ex
   // the largest exact integer is still accepted
   assert.equal(mmsim('validate', scenario, '--set', 'processes.app.workload.0.accesses=9007199254740991').status, 0);
 });
+
+test('validate and run print the same watermark figure, in pages: every zone of every node summed', () => {
+  const idle = (name: string, machine: string, vm = '') => {
+    const path = join(dir, `${name}.yaml`);
+    writeFileSync(path, `
+name: ${name}
+description: one sleeping task
+duration: 1ms
+machine: ${machine}
+${vm}
+processes:
+  idle:
+    workload:
+      - { op: sleep, duration: 1ms }
+`);
+    return path;
+  };
+  const cases = [
+    idle('two-zones', '{ memory: 2GiB }'),
+    idle('three-zones', '{ memory: 8GiB }', 'vm: { min_free_kbytes: 65536, watermark_scale_factor: 200 }'),
+    idle('two-nodes', '{ memory: 1GiB, nodes: 2 }'),
+  ];
+  for (const path of cases) {
+    const v = mmsim('validate', path);
+    assert.equal(v.status, 0, v.stderr);
+    const validated = /watermarks summed over zones: min ([\d,]+) low ([\d,]+) high ([\d,]+) pages\)/.exec(v.stdout);
+    assert.ok(validated, v.stdout);
+    const r = mmsim('run', path, '--out', join(dir, `wm-${validated.index}-${path.length}`));
+    assert.equal(r.status, 0, r.stderr);
+    const ran = /\(watermarks summed over zones: min ([\d,]+), low ([\d,]+), high ([\d,]+) pages\)/.exec(r.stdout);
+    assert.ok(ran, r.stdout);
+    assert.deepEqual(ran.slice(1), validated.slice(1), path);
+    // and the run's own zones add up to it
+    const zones = [...r.stdout.matchAll(/^ {2}zone .*min ([\d,]+)\s+low [\d,]+\s+high [\d,]+ pages$/gm)].map((m) => Number(m[1]!.replace(/,/g, '')));
+    assert.equal(zones.reduce((a, b) => a + b, 0), Number(ran[1]!.replace(/,/g, '')), path);
+    assert.match(r.stdout, /dirty thresholds\s+bg [\d,]+\s+hard [\d,]+ pages \(/);
+  }
+});
+
+test('run shows an ETA on a terminal, as sweep does', { skip: spawnSync('script', ['--version']).status !== 0 && 'needs script(1) for a terminal' }, () => {
+  // script(1) gives the run a pseudo-terminal, where the progress line is drawn
+  const r = spawnSync('script', ['-qec', `"${process.execPath}" "${bin}" run "${scenario}" --duration 60s --out "${join(dir, 'eta')}"`, '/dev/null'], { encoding: 'utf8', timeout: 120_000 });
+  assert.equal(r.status, 0, r.stdout);
+  assert.match(r.stdout, /mmsim run pressure: \d+\.\d% of simulated time, ETA (\d+s|\d+m\d\ds)/);
+});
