@@ -4,6 +4,7 @@
  * 2 bad input (message on stderr, nothing written).
  */
 import { Command, CommanderError, Option } from 'commander';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { HOST_HUGE_PAGES_ENV, HOST_HUGE_PAGES_MODES, isHostHugePagesMode, type HostHugePagesMode } from './engine/host-pages.js';
 import { addPlanCommand } from './plan/commands.js';
@@ -153,6 +154,7 @@ interface RunFlags {
   quiet?: boolean;
   jobs?: string;
   check?: boolean;
+  ignoreHostMemory?: boolean;
 }
 
 function addRunCommand(program: Command, io: CliIo, setStatus: (code: number) => void): void {
@@ -168,6 +170,7 @@ function addRunCommand(program: Command, io: CliIo, setStatus: (code: number) =>
     .option('--policy <field=value>', 'same as --set, for policy fields', collectInto(overrides, '--policy'))
     .option('--quiet', 'no progress line and no summary (errors still go to stderr)')
     .option('-j, --jobs <n>', 'worker threads for a machine of several NUMA nodes (default: the available cores); results do not depend on it')
+    .option('--ignore-host-memory', 'start even when the host\'s available memory or address-space limit (ulimit -v) looks too small for the run')
     .option('--check', 'checking mode (the scenario field check: true): assert that simulated time never goes backwards and check the invariants at every sample; hits are detectors, the exit status stays 0')
     .addHelpText('after', `
 Outputs (written together, or not at all): vmstat.txt, results.json, series.csv.
@@ -194,6 +197,15 @@ async function runCommand(name: string, flags: RunFlags, sets: OverrideSpec[], i
   const outDir = flags.out ?? join('out', scenario.name);
   // Before the engine is even loaded: a location that cannot take the outputs is bad input.
   checkOutputLocation(outDir, RUN_OUT_CHECK);
+  const jobs = flags.jobs === undefined ? undefined : Number(flags.jobs);
+  if (jobs !== undefined && !(Number.isInteger(jobs) && jobs >= 1)) {
+    throw new UsageError(`-j: ${JSON.stringify(flags.jobs)} is not a positive whole number; e.g. 2`);
+  }
+  if (!flags.ignoreHostMemory) {
+    const { checkHostMemory, runDemand } = await import('./engine/host-memory.js');
+    const refusal = checkHostMemory(runDemand(scenario, jobs ?? availableParallelism()));
+    if (refusal) throw new UsageError(refusal);
+  }
 
   const runScenario = await io.loadEngine();
   const progress = createProgress({
@@ -203,10 +215,6 @@ async function runCommand(name: string, flags: RunFlags, sets: OverrideSpec[], i
   });
   let result: RunResult;
   try {
-    const jobs = flags.jobs === undefined ? undefined : Number(flags.jobs);
-    if (jobs !== undefined && !(Number.isInteger(jobs) && jobs >= 1)) {
-      throw new UsageError(`-j: ${JSON.stringify(flags.jobs)} is not a positive whole number; e.g. 2`);
-    }
     result = await runScenario(scenario, { seed: scenario.seed, onProgress: progress.update, ...(jobs !== undefined ? { jobs } : {}) });
   } finally {
     progress.finish();

@@ -13,6 +13,7 @@ import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:f
 import { availableParallelism } from 'node:os';
 import { basename, join } from 'node:path';
 import { Piscina } from 'piscina';
+import { checkHostMemory, poolDemand } from '../engine/host-memory.js';
 import { checkMemoryNeed } from '../engine/memory.js';
 import { coreModule, wasmPath } from '../engine/wasm.js';
 import { displayPath, parseScenarioText, resolveScenario } from '../scenario/load.js';
@@ -51,6 +52,7 @@ export interface SweepFlags {
   shard?: string;
   shards?: string;
   quiet?: boolean;
+  ignoreHostMemory?: boolean;
 }
 
 export interface SweepIo {
@@ -224,6 +226,15 @@ export async function runSweep(scenarioArg: string, flags: SweepFlags, io: Sweep
     }
   }
   const previously = stored.size;
+  if (!flags.ignoreHostMemory) {
+    // Before the file is touched: every worker may run the largest point at once.
+    const scenarios = plan.indexes.filter((i) => !stored.has(i))
+      .map((i) => plan.combos[Math.floor(i / plan.seeds.length)]!.scenario)
+      .filter((s): s is Scenario => s !== undefined);
+    const threads = Math.max(1, Math.min(jobs, scenarios.length));
+    const refusal = scenarios.length > 0 ? checkHostMemory(poolDemand(`mmsim sweep ${plan.name} -j ${threads}`, scenarios, threads)) : undefined;
+    if (refusal) throw new UsageError(refusal);
+  }
   createMissingDirs(location.missing);
   // Start from a clean file: the kept points in grid order, no torn line to append after.
   writeFileAtomically(out, canonicalText(stored.values()));

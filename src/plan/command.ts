@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
+import { checkHostMemory, poolDemand } from '../engine/host-memory.js';
 import { coreModule } from '../engine/wasm.js';
 import type { Scenario } from '../scenario/types.js';
 import type { RunResult } from '../report/result.js';
@@ -36,6 +37,11 @@ export async function planDirty(name: string, flags: PlanCommandFlags, sets: rea
   if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`-j: ${JSON.stringify(flags.jobs)} is not a positive whole number; e.g. 2`);
   // before the grid runs: a location that cannot take the outputs is bad input
   checkOutputLocation(outDir, PLAN_OUT_CHECK);
+  const threads = Math.min(jobs, settings.length * seeds);
+  if (!flags.ignoreHostMemory) {
+    const refusal = checkHostMemory(poolDemand(`mmsim plan dirty ${scenarios[0]!.name} -j ${threads}`, scenarios, threads));
+    if (refusal) throw new UsageError(refusal);
+  }
   // one task per (setting, seed), run on worker threads; results are placed by index, so the
   // output does not depend on the number of workers or the order they finish in
   const tasks = settings.flatMap((_, i) => Array.from({ length: seeds }, (_unused, k) => ({ i, seed: k + 1 })));

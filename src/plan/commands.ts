@@ -13,7 +13,7 @@ export interface PlanIo {
 }
 
 export interface PlanCommandFlags extends PlanFlags {
-  seeds?: string; out?: string; format?: string; duration?: string; quiet?: boolean; jobs?: string;
+  seeds?: string; out?: string; format?: string; duration?: string; quiet?: boolean; jobs?: string; ignoreHostMemory?: boolean;
 }
 
 export function addPlanCommand(program: Command, io: PlanIo, setStatus: (code: number) => void): void {
@@ -36,6 +36,7 @@ export function addPlanCommand(program: Command, io: PlanIo, setStatus: (code: n
     .option('--set <field=value>', 'change a scenario field for every run, repeatable', (v: string) => { sets.push(v); return sets; })
     .option('--out <dir>', 'output directory (default: out/plan-<scenario>); an existing one is replaced only when empty or holding only an earlier plan\'s files')
     .addOption(new Option('--format <format>', 'what to print on stdout: the table or plan.json').choices(['text', 'json']).default('text'))
+    .option('--ignore-host-memory', 'start even when -j runs at once look too big for the host\'s available memory or address-space limit (ulimit -v)')
     .option('--quiet', 'no progress and no table')
     .addHelpText('after', `
 Examples:
