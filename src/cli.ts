@@ -4,23 +4,24 @@
  * 2 bad input (message on stderr, nothing written).
  */
 import { Command, CommanderError, Option } from 'commander';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { HOST_HUGE_PAGES_ENV, HOST_HUGE_PAGES_MODES, isHostHugePagesMode, type HostHugePagesMode } from './engine/host-pages.js';
-import { addPlanCommand } from './plan/command.js';
+import { addPlanCommand } from './plan/commands.js';
 import { addSweepCommands } from './parallel/commands.js';
 import type { RunResult } from './report/result.js';
 import { formatResultsJson } from './report/results-json.js';
 import { formatSummary } from './report/summary.js';
-import { OUTPUT_FILES, writeRunOutputs } from './report/write.js';
+import { RUN_OUT_CHECK, writeRunOutputs } from './report/write.js';
 import { listBuiltins } from './scenario/builtins.js';
 import { listFields, type FieldDoc } from './scenario/introspect.js';
 import { loadScenario, type OverrideSpec } from './scenario/load.js';
 import type { Scenario } from './scenario/types.js';
 import { formatDuration, formatSize } from './scenario/units.js';
-import { computeWatermarks } from './scenario/watermarks.js';
-import { assertReplaceableDirectory } from './util/atomic-dir.js';
+import { machineWatermarks } from './scenario/watermarks.js';
 import { ScenarioError, UsageError } from './util/errors.js';
 import { formatCount } from './util/format.js';
+import { checkOutputLocation } from './util/out-path.js';
 import { packageVersion } from './util/package.js';
 import { createProgress } from './util/progress.js';
 
@@ -46,10 +47,30 @@ export const EXIT_OK = 0;
 export const EXIT_RUN_ERROR = 1;
 export const EXIT_BAD_INPUT = 2;
 
+/**
+ * A writer to stdout or stderr for which a closed pipe (`mmsim scenarios | head -1`) is the
+ * normal end of output: EPIPE stops the writing and nothing else. Node ignores SIGPIPE, so the
+ * error arrives as an 'error' event, which unhandled would crash with a stack trace; and a
+ * command still working (a sweep whose `2>&1 | head` has gone) goes on to the end, writing its
+ * files, with the same exit status. Any other error on the stream is left to crash loudly.
+ */
+function pipeSafeWriter(stream: NodeJS.WriteStream): (text: string) => void {
+  let closed = false;
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    closed = true;
+  });
+  return (text) => {
+    if (!closed) stream.write(text);
+  };
+}
+
+let processWriters: { stdout: (text: string) => void; stderr: (text: string) => void } | undefined;
+
 function processIo(): CliIo {
+  processWriters ??= { stdout: pipeSafeWriter(process.stdout), stderr: pipeSafeWriter(process.stderr) };
   return {
-    stdout: (text) => process.stdout.write(text),
-    stderr: (text) => process.stderr.write(text),
+    ...processWriters,
     stderrIsTTY: process.stderr.isTTY === true,
     // Loaded only for `run`, so that validation and bad input never compile the WASM core.
     loadEngine: async () => (await import('./run-command.js')).runEngine,
@@ -133,6 +154,7 @@ interface RunFlags {
   quiet?: boolean;
   jobs?: string;
   check?: boolean;
+  ignoreHostMemory?: boolean;
 }
 
 function addRunCommand(program: Command, io: CliIo, setStatus: (code: number) => void): void {
@@ -148,9 +170,14 @@ function addRunCommand(program: Command, io: CliIo, setStatus: (code: number) =>
     .option('--policy <field=value>', 'same as --set, for policy fields', collectInto(overrides, '--policy'))
     .option('--quiet', 'no progress line and no summary (errors still go to stderr)')
     .option('-j, --jobs <n>', 'worker threads for a machine of several NUMA nodes (default: the available cores); results do not depend on it')
+    .option('--ignore-host-memory', 'start even when the host\'s available memory or address-space limit (ulimit -v) looks too small for the run')
     .option('--check', 'checking mode (the scenario field check: true): assert that simulated time never goes backwards and check the invariants at every sample; hits are detectors, the exit status stays 0')
     .addHelpText('after', `
 Outputs (written together, or not at all): vmstat.txt, results.json, series.csv.
+One rule for the default out/<scenario> and an explicit --out: an existing directory is
+replaced only when it is empty or holds nothing but these three files (an earlier run's
+outputs); anything else in it, a file in its place or a location that cannot be written is
+refused before the run starts (exit 2).
 
 Examples:
   mmsim run default --duration 30s --set vm.swappiness=100
@@ -168,9 +195,17 @@ async function runCommand(name: string, flags: RunFlags, sets: OverrideSpec[], i
   if (flags.check) overrides.push({ set: 'check=true', label: '--check' });
   const scenario = loadScenario(name, overrides);
   const outDir = flags.out ?? join('out', scenario.name);
-  await assertReplaceableDirectory(outDir, OUTPUT_FILES).catch((error: Error) => {
-    throw new UsageError(`--out ${outDir}: ${error.message}`);
-  });
+  // Before the engine is even loaded: a location that cannot take the outputs is bad input.
+  checkOutputLocation(outDir, RUN_OUT_CHECK);
+  const jobs = flags.jobs === undefined ? undefined : Number(flags.jobs);
+  if (jobs !== undefined && !(Number.isInteger(jobs) && jobs >= 1)) {
+    throw new UsageError(`-j: ${JSON.stringify(flags.jobs)} is not a positive whole number; e.g. 2`);
+  }
+  if (!flags.ignoreHostMemory) {
+    const { checkHostMemory, runDemand } = await import('./engine/host-memory.js');
+    const refusal = checkHostMemory(runDemand(scenario, jobs ?? availableParallelism()));
+    if (refusal) throw new UsageError(refusal);
+  }
 
   const runScenario = await io.loadEngine();
   const progress = createProgress({
@@ -180,10 +215,6 @@ async function runCommand(name: string, flags: RunFlags, sets: OverrideSpec[], i
   });
   let result: RunResult;
   try {
-    const jobs = flags.jobs === undefined ? undefined : Number(flags.jobs);
-    if (jobs !== undefined && !(Number.isInteger(jobs) && jobs >= 1)) {
-      throw new UsageError(`-j: ${JSON.stringify(flags.jobs)} is not a positive whole number; e.g. 2`);
-    }
     result = await runScenario(scenario, { seed: scenario.seed, onProgress: progress.update, ...(jobs !== undefined ? { jobs } : {}) });
   } finally {
     progress.finish();
@@ -235,15 +266,16 @@ Examples:
     });
 }
 
-/** One line: name, machine size and watermarks, swap, files, processes, duration. */
+/** One line: name, machine size and watermarks (in pages, as `run` prints them), swap, files, processes, duration. */
 export function describeScenario(s: Scenario): string {
   const pages = s.machine.memory / 4096;
-  const wm = computeWatermarks(s.machine.memory, s.vm);
+  // the figure `run` prints: every zone of every node summed (not one zone holding all memory)
+  const wm = machineWatermarks(s.machine.memory, s.machine.nodes, s.vm);
   const swap = s.swap.size > 0 ? `${formatSize(s.swap.size)} swap on ${s.swap.device}` : 'no swap';
   const files = Object.keys(s.files).length;
   const procs = Object.keys(s.processes).length;
-  return `${s.name}: ${formatSize(s.machine.memory)} RAM (${formatCount(pages)} pages; watermarks min ` +
-    `${formatCount(wm.min)} low ${formatCount(wm.low)} high ${formatCount(wm.high)}), ${swap}, ` +
+  return `${s.name}: ${formatSize(s.machine.memory)} RAM (${formatCount(pages)} pages; watermarks summed over zones: min ` +
+    `${formatCount(wm.min)} low ${formatCount(wm.low)} high ${formatCount(wm.high)} pages), ${swap}, ` +
     `${files} file${files === 1 ? '' : 's'}, ${procs} process${procs === 1 ? '' : 'es'}, ` +
     `${formatDuration(s.duration)} simulated, seed ${s.seed}`;
 }

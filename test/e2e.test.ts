@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { packageRoot } from '../src/util/package.js';
 
 const bin = join(packageRoot(), 'bin', 'mmsim.js');
@@ -140,4 +141,109 @@ test('a YAML alias bomb is bad input: exit 2 with the file and the reason, no st
     assert.doesNotMatch(r.stderr, /\n\s+at /);
   }
   assert.ok(!existsSync(join(dir, 'bomb-out')));
+});
+
+test('a command loads only its own modules: validate, scenarios and help never load piscina, vega or vega-lite', () => {
+  // A module-resolution hook reports every package the process resolves.
+  const hook = join(dir, 'report-packages.mjs');
+  writeFileSync(hook, `export async function resolve(spec, context, next) {
+  const r = await next(spec, context);
+  const m = /node_modules\\/((?:@[^/]+\\/)?[^/]+)\\//.exec(r.url);
+  if (m) process.stderr.write('package ' + m[1] + '\\n');
+  return r;
+}\n`);
+  const register = join(dir, 'register.mjs');
+  writeFileSync(register, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hook).href)});\n`);
+  const packages = (...args: string[]) => {
+    const r = spawnSync(process.execPath, ['--import', register, bin, ...args], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    return new Set([...r.stderr.matchAll(/^package (\S+)$/gm)].map((m) => m[1]));
+  };
+  const heavy = ['piscina', 'vega', 'vega-lite', 'koffi'];
+  for (const args of [['validate', 'default'], ['scenarios'], ['--help'], ['plan', 'dirty', '--help']]) {
+    const loaded = packages(...args);
+    assert.ok(loaded.has('commander'), `${args.join(' ')}: the hook sees packages`);
+    for (const p of heavy) assert.ok(!loaded.has(p), `${args.join(' ')} loads ${p}`);
+  }
+  // the command that needs them still gets them
+  const plan = packages('plan', 'dirty', scenario, '--ratio', '20', '--duration', '100ms', '--out', join(dir, 'lazy-plan'), '--quiet');
+  for (const p of ['piscina', 'vega', 'vega-lite']) assert.ok(plan.has(p), `plan dirty loads ${p}`);
+});
+
+test('numbers a double cannot hold are named as written in the file or --set, exit 2', () => {
+  const file = (name: string, change: (text: string) => string) => {
+    const path = join(dir, name);
+    writeFileSync(path, change(readFileSync(scenario, 'utf8')));
+    return path;
+  };
+  const digits400 = '9'.repeat(400);
+  const cases: [string, RegExp][] = [
+    // parsed, this is 9223372036854776000: the message must show the text, not the double
+    [file('big-int.yaml', (t) => t.replace('writeFraction: 0.5', 'writeFraction: 0.5, accesses: 9223372036854775808')),
+      /big-int\.yaml:\d+:\d+: processes\.app\.workload\.0\.accesses: 9223372036854775808 is too large: numbers in a scenario go up to 2\^53 − 1 = 9007199254740991.*; e\.g\. \d+/],
+    // NaN, which JSON shows as null
+    [file('nan.yaml', (t) => t.replace('writeFraction: 0.5', 'writeFraction: .nan')),
+      /nan\.yaml:\d+:\d+: processes\.app\.workload\.0\.writeFraction: \.nan is not a number; e\.g\. 0\.25/],
+    // Infinity as a double: named by its first digits and its length
+    [file('huge.yaml', (t) => t.replace('memory: 64MiB', `memory: ${digits400}`)),
+      /huge\.yaml:\d+:\d+: machine\.memory: 99999999999999999999… \(400 characters\) is too large.*; e\.g\. 2GiB/],
+    [file('inf.yaml', (t) => t.replace('writeFraction: 0.5', 'writeFraction: .inf')),
+      /processes\.app\.workload\.0\.writeFraction: \.inf is infinite/],
+  ];
+  for (const [path, message] of cases) {
+    const r = mmsim('validate', path);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, message);
+    assert.doesNotMatch(r.stderr, /9223372036854776000|null|Infinity/);
+  }
+  const set = mmsim('validate', scenario, '--set', 'processes.app.workload.0.accesses=18446744073709551616');
+  assert.equal(set.status, 2);
+  assert.match(set.stderr, /--set processes\.app\.workload\.0\.accesses=18446744073709551616: processes\.app\.workload\.0\.accesses: 18446744073709551616 is too large/);
+  // the largest exact integer is still accepted
+  assert.equal(mmsim('validate', scenario, '--set', 'processes.app.workload.0.accesses=9007199254740991').status, 0);
+});
+
+test('validate and run print the same watermark figure, in pages: every zone of every node summed', () => {
+  const idle = (name: string, machine: string, vm = '') => {
+    const path = join(dir, `${name}.yaml`);
+    writeFileSync(path, `
+name: ${name}
+description: one sleeping task
+duration: 1ms
+machine: ${machine}
+${vm}
+processes:
+  idle:
+    workload:
+      - { op: sleep, duration: 1ms }
+`);
+    return path;
+  };
+  const cases = [
+    idle('two-zones', '{ memory: 2GiB }'),
+    idle('three-zones', '{ memory: 8GiB }', 'vm: { min_free_kbytes: 65536, watermark_scale_factor: 200 }'),
+    idle('two-nodes', '{ memory: 1GiB, nodes: 2 }'),
+  ];
+  for (const path of cases) {
+    const v = mmsim('validate', path);
+    assert.equal(v.status, 0, v.stderr);
+    const validated = /watermarks summed over zones: min ([\d,]+) low ([\d,]+) high ([\d,]+) pages\)/.exec(v.stdout);
+    assert.ok(validated, v.stdout);
+    const r = mmsim('run', path, '--out', join(dir, `wm-${validated.index}-${path.length}`));
+    assert.equal(r.status, 0, r.stderr);
+    const ran = /\(watermarks summed over zones: min ([\d,]+), low ([\d,]+), high ([\d,]+) pages\)/.exec(r.stdout);
+    assert.ok(ran, r.stdout);
+    assert.deepEqual(ran.slice(1), validated.slice(1), path);
+    // and the run's own zones add up to it
+    const zones = [...r.stdout.matchAll(/^ {2}zone .*min ([\d,]+)\s+low [\d,]+\s+high [\d,]+ pages$/gm)].map((m) => Number(m[1]!.replace(/,/g, '')));
+    assert.equal(zones.reduce((a, b) => a + b, 0), Number(ran[1]!.replace(/,/g, '')), path);
+    assert.match(r.stdout, /dirty thresholds\s+bg [\d,]+\s+hard [\d,]+ pages \(/);
+  }
+});
+
+test('run shows an ETA on a terminal, as sweep does', { skip: spawnSync('script', ['--version']).status !== 0 && 'needs script(1) for a terminal' }, () => {
+  // script(1) gives the run a pseudo-terminal, where the progress line is drawn
+  const r = spawnSync('script', ['-qec', `"${process.execPath}" "${bin}" run "${scenario}" --duration 60s --out "${join(dir, 'eta')}"`, '/dev/null'], { encoding: 'utf8', timeout: 120_000 });
+  assert.equal(r.status, 0, r.stdout);
+  assert.match(r.stdout, /mmsim run pressure: \d+\.\d% of simulated time, ETA (\d+s|\d+m\d\ds)/);
 });

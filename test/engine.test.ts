@@ -66,12 +66,22 @@ test('watermarks follow vm.min_free_kbytes and vm.watermark_scale_factor when se
   assert.deepEqual(got, kernelWatermarks(2 ** 33, 65536, 200));
 });
 
-test('the worked example of kernel-reference §2.2: 16 GiB Normal share gives min/low/high as computed', () => {
-  // single-zone example in the reference: min 4096, low 8290, high 12484 for 4,194,304 pages;
-  // with the x86-64 split the Normal zone gets its proportional share of pages_min.
-  const w = kernelWatermarks(2 ** 34);
-  const total = w.reduce((a, z) => ({ min: a.min + z.min }), { min: 0 });
-  assert.ok(Math.abs(total.min - 4096) <= w.length, `pages_min is split over the zones: ${total.min}`);
+test('a 16 GiB machine: the engine gives the watermarks worked out by hand from mm/page_alloc.c', () => {
+  // calculate_min_free_kbytes(): int_sqrt(lowmem_kbytes * 16) = int_sqrt(16,777,216 × 16) = 16,384 kB,
+  // so pages_min = 16384 >> (PAGE_SHIFT - 10) = 4096 pages.
+  // __setup_per_zone_wmarks(): each zone's min is pages_min × managed / lowmem_pages (rounded
+  // down), its gap max(min >> 2, managed × watermark_scale_factor(10) / 10000), low = min + gap,
+  // high = min + 2 × gap. Zones of x86-64: DMA < 16 MiB, DMA32 < 4 GiB, Normal above.
+  //   DMA     managed    4,096: min floor(4096 × 4096 / 4194304)    =    4, gap max(1, 4)      =    4
+  //   DMA32   managed 1,044,480: min floor(4096 × 1044480 / 4194304) = 1020, gap max(255, 1044) = 1044
+  //   Normal  managed 3,145,728: min floor(4096 × 3145728 / 4194304) = 3072, gap max(768, 3145) = 3145
+  const r = runScenario(idleMachine('16GiB'));
+  assert.deepEqual(r.zones.map((z) => ({ name: z.name, managed: z.managed, min: z.min, low: z.low, high: z.high })), [
+    { name: 'DMA', managed: 4096, min: 4, low: 8, high: 12 },
+    { name: 'DMA32', managed: 1_044_480, min: 1020, low: 2064, high: 3108 },
+    { name: 'Normal', managed: 3_145_728, min: 3072, low: 6217, high: 9362 },
+  ]);
+  assert.equal(r.zones.reduce((a, z) => a + z.min, 0), 4096, 'pages_min, split over the zones without loss here');
 });
 
 test('lowmem_reserve protects lower zones by the ratio of the zones above them', () => {

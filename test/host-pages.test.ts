@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { main } from '../src/cli.js';
 import { createCore, runScenario } from '../src/engine/engine.js';
 import { AUTO_MIN_BYTES, HOST_HUGE_PAGES_ENV, hostHugePagesMode, prepareHostPages } from '../src/engine/host-pages.js';
 import { memoryNeed } from '../src/engine/memory.js';
 import { formatResultsJson } from '../src/report/results-json.js';
+import { packageRoot } from '../src/util/package.js';
 import { anonScenario } from './helpers.js';
 
 const saved = process.env[HOST_HUGE_PAGES_ENV];
@@ -77,10 +81,41 @@ describe('host huge pages', () => {
     assert.match(err, /MMSIM_HOST_HUGE_PAGES: "yes" is not one of auto, on, off; e\.g\. MMSIM_HOST_HUGE_PAGES=off/);
   });
 
-  it('the CLI flag sets the mode for the engine and its workers', async () => {
-    delete process.env[HOST_HUGE_PAGES_ENV];
-    const io = { stdout: () => {}, stderr: () => {}, stderrIsTTY: false };
-    assert.equal(await main(['node', 'mmsim', '--host-huge-pages', 'off', 'validate', 'default'], io), 0);
-    assert.equal(process.env[HOST_HUGE_PAGES_ENV], 'off');
+  it('the CLI flag (or the variable) sets the mode for the engine and its worker threads', () => {
+    // Through the binary: the summary's last line says what the instance was given. With
+    // machine.nodes 2 and -j 2 every node runs on a worker thread (the line is node 0's).
+    const dir = mkdtempSync(join(tmpdir(), 'mmsim-hostpages-'));
+    try {
+      const scenario = join(dir, 'two-nodes.yaml');
+      writeFileSync(scenario, `
+name: two-nodes
+description: two small nodes, each on its own worker thread
+duration: 50ms
+machine: { memory: 256MiB, nodes: 2 }
+processes:
+  a: { node: 0, vmas: { heap: { type: anon, size: 32MiB } }, workload: [{ op: access, target: heap }] }
+  b: { node: 1, vmas: { heap: { type: anon, size: 32MiB } }, workload: [{ op: access, target: heap }] }
+`);
+      const bin = join(packageRoot(), 'bin', 'mmsim.js');
+      const env = { ...process.env };
+      delete env[HOST_HUGE_PAGES_ENV];
+      const hostLine = (args: string[], extraEnv: Record<string, string> = {}) => {
+        const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...env, ...extraEnv } });
+        assert.equal(r.status, 0, r.stderr);
+        return /^wall .*; (host .*)$/m.exec(r.stdout)?.[1];
+      };
+      for (const [what, run] of [['the main thread', ['run', 'small-fits', '--duration', '1ms']], ['worker threads', ['run', scenario, '-j', '2']]] as const) {
+        const out = (mode: string) => ['--out', join(dir, `${what}-${mode}`)];
+        // these instances are small: auto leaves them on 4 KiB pages, on asks for huge pages anyway
+        assert.equal(hostLine([...run, ...out('auto')]), 'host 4 KiB pages (small instance)', what);
+        assert.equal(hostLine(['--host-huge-pages', 'off', ...run, ...out('off')]), 'host huge pages off', what);
+        const on = hostLine(['--host-huge-pages', 'on', ...run, ...out('on')]);
+        assert.ok(on !== undefined && on !== 'host huge pages off' && !on.includes('small instance'), `${what}: --host-huge-pages on reached it: ${on}`);
+        if (hostOffersThp()) assert.match(on, /^host huge pages \((madvise|THP always)\)$/);
+        assert.equal(hostLine([...run, ...out('env-off')], { [HOST_HUGE_PAGES_ENV]: 'off' }), 'host huge pages off', `${what}, from the environment`);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

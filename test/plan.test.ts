@@ -97,6 +97,42 @@ test('mmsim plan dirty runs the grid, writes plan.json, plan.csv and the plots, 
   assert.equal(readFileSync(join(out1, 'plan.json'), 'utf8'), readFileSync(join(out, 'plan.json'), 'utf8'));
 });
 
+test('plan dirty --bytes (the README example) plans dirty_bytes settings, and the runs use them', () => {
+  // --ratio has a default only when --bytes is absent: giving --bytes alone must not conflict
+  const out = join(dir, 'bytes');
+  const r = mmsim('plan', 'dirty', 'storage-server', '--bytes', '256MiB,1GiB,4GiB', '--expire', '1500,3000',
+    '--duration', '500ms', '--out', out, '-j', '2', '--quiet');
+  assert.equal(r.status, 0, r.stderr);
+  const plan = JSON.parse(readFileSync(join(out, 'plan.json'), 'utf8'));
+  assert.equal(plan.points.length, 6);
+  const expected = [256 * 2 ** 20, 2 ** 30, 4 * 2 ** 30].flatMap((b) => [1500, 3000].map((e) => ({ b, e })));
+  plan.points.forEach((p: PlanPoint, i: number) => {
+    const { b, e } = expected[i]!;
+    assert.deepEqual(p.setting.vm, { dirty_bytes: b, dirty_background_bytes: b / 2, dirty_ratio: 0, dirty_background_ratio: 0, dirty_expire_centisecs: e });
+    // the simulated kernel's thresholds are the byte limits (domain_dirty_limits' bytes form)
+    assert.equal(p.figures.dirtyThresholdMB, b / 1e6, p.setting.label);
+    assert.equal(p.figures.backgroundThresholdMB, b / 2 / 1e6, p.setting.label);
+  });
+  const both = mmsim('plan', 'dirty', 'storage-server', '--ratio', '10', '--bytes', '1GiB', '--out', join(dir, 'both'));
+  assert.equal(both.status, 2);
+  assert.match(both.stderr, /--bytes and --ratio are alternatives/);
+});
+
+test('plan dirty refuses an empty list value and an unknown --format, like sweep', () => {
+  const out = join(dir, 'refused');
+  const empty = mmsim('plan', 'dirty', scenario, '--ratio', '10,,20', '--out', out);
+  assert.equal(empty.status, 2, empty.stderr);
+  assert.match(empty.stderr, /--ratio 10,,20: an empty value in the list; e\.g\. --ratio 10,20,40/);
+  const emptyBytes = mmsim('plan', 'dirty', scenario, '--bytes', '1GiB,', '--out', out);
+  assert.equal(emptyBytes.status, 2, emptyBytes.stderr);
+  assert.match(emptyBytes.stderr, /--bytes 1GiB,: an empty value/);
+  const xml = mmsim('plan', 'dirty', scenario, '--format', 'xml', '--out', out);
+  assert.equal(xml.status, 2, xml.stderr);
+  assert.match(xml.stderr, /'xml' is invalid\. Allowed choices are text, json/);
+  assert.doesNotMatch(xml.stderr + empty.stderr, /\n\s+at /, 'no stack trace');
+  assert.ok(!existsSync(out));
+});
+
 test('plan dirty refuses bad flags with status 2 and writes nothing', () => {
   const out = join(dir, 'bad');
   for (const args of [['--ratio', '10,abc'], ['--max-pause', 'fast'], ['--min-cache', '150%'], ['--seeds', '0'], ['--set', 'vm.swappiness=900']]) {

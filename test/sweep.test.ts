@@ -324,22 +324,31 @@ describe('mmsim sweep', () => {
   });
 
   it('survives a killed process: --resume finishes the file', async () => {
+    // The CLI is killed right after it appends its 3rd line, not after some wall-clock time: a
+    // preloaded module wraps fs.writeSync, counts the point records written and sends the
+    // process SIGKILL after the 3rd (kill(2) to oneself is delivered before it returns).
+    const killAfter = 3;
+    const preload = join(root, 'kill-after-lines.mjs');
+    writeFileSync(preload, `import fs from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
+const writeSync = fs.writeSync;
+let lines = 0;
+fs.writeSync = function (fd, data, ...rest) {
+  const written = writeSync.call(this, fd, data, ...rest);
+  if (typeof data === 'string' && data.startsWith('{"grid"') && ++lines === ${killAfter}) process.kill(process.pid, 'SIGKILL');
+  return written;
+};
+syncBuiltinESMExports();
+`);
     const out = fresh();
     const bin = join(packageRoot(), 'bin', 'mmsim.js');
-    const child = spawn(process.execPath, [bin, 'sweep', tiny, ...GRID, '-j', '1', '--out', out, '--quiet'], { stdio: 'ignore' });
-    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-    let lines = 0;
-    for (let i = 0; i < 3000 && child.exitCode === null; i++) {
-      lines = existsSync(out) ? readFileSync(out, 'utf8').split('\n').length - 1 : 0;
-      if (lines >= 2) break;
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    child.kill('SIGKILL');
-    await exited;
-    const kept = records(out).length;
-    assert.ok(kept >= 2 && kept < 8, `killed after ${kept} points`);
-    const r = await sweep({ ...GRID_FLAGS, jobs: '2', out, resume: true });
+    const child = spawn(process.execPath, ['--import', preload, bin, 'sweep', tiny, ...GRID, '-j', '1', '--out', out, '--quiet'], { stdio: 'ignore' });
+    const signal = await new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, sig) => resolve(sig)));
+    assert.equal(signal, 'SIGKILL');
+    assert.deepEqual(records(out).map((r) => r.index), [0, 1, 2], 'exactly the points finished before the kill, whole lines');
+    const r = await sweep({ ...GRID_FLAGS, jobs: '2', out, resume: true, quiet: false });
     assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /3 already in/);
     assert.equal(readFileSync(out, 'utf8'), referenceText);
   });
 });

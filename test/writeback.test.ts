@@ -1,6 +1,8 @@
 /**
- * Writeback and dirty throttling against the kernel's rules (mm/page-writeback.c,
- * fs/fs-writeback.c; kernel-reference §7): thresholds, the control line around the setpoint,
+ * Writeback and dirty throttling against the kernel's rules (mm/page-writeback.c:
+ * domain_dirty_limits, __wb_calc_thresh, wb_position_ratio, wb_update_write_bandwidth,
+ * balance_dirty_pages; fs/fs-writeback.c: wb_check_background_flush, wb_check_old_data_flush):
+ * thresholds, the control line around the setpoint,
  * bandwidth estimation, per-device shares, background and periodic writeback.
  */
 import { test } from 'node:test';

@@ -6,7 +6,7 @@
 import { workerData, parentPort } from 'node:worker_threads';
 import type { Scenario } from '../scenario/types.js';
 import { collect, createCore, type RawHistograms } from './engine.js';
-import { runNodeEpoch, readLocals, LOCALS, type NodeOutput } from './numa.js';
+import { runNodeEpoch, readLocals, LOCALS, NODE_SETUP_FAILED, type NodeOutput } from './numa.js';
 
 interface Data {
   module: WebAssembly.Module;
@@ -21,11 +21,21 @@ const ctrl = new Int32Array(data.sab, 0, 4);
 const locals = new Float64Array(data.sab, 16, n * LOCALS);
 const remotes = new Float64Array(data.sab, 16 + n * LOCALS * 8, n * LOCALS);
 
-const nodes = data.nodes.map((d) => {
-  const { core, enc, hostPages } = createCore(d.scenario, d.seed, data.module, { noEarlyEnd: true });
-  core.setInvariants(data.invariants);
-  return { ...d, core, enc, hostPages };
-});
+/** Creates this worker's instances; on failure tells the main thread at once (it waits on ctrl, not on events). */
+function createNodes() {
+  try {
+    return data.nodes.map((d) => {
+      const { core, enc, hostPages } = createCore(d.scenario, d.seed, data.module, { noEarlyEnd: true });
+      core.setInvariants(data.invariants);
+      return { ...d, core, enc, hostPages };
+    });
+  } catch (e) {
+    Atomics.store(ctrl, 3, NODE_SETUP_FAILED);
+    Atomics.notify(ctrl, 1);
+    throw e;
+  }
+}
+const nodes = createNodes();
 
 let error: { message: string; simulatedNs: number; lastEvent: string } | undefined;
 let seen = 0;

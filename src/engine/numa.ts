@@ -17,12 +17,16 @@ import { collect, createCore, type EngineOptions, type RawHistograms } from './e
 import { coreModule, type CoreExports } from './wasm.js';
 import { distribution, log2Distribution } from './histogram.js';
 import type { Encoded } from './encode.js';
+import { HostMemoryError } from '../util/errors.js';
 
 /** Node k's own scenario: its share of memory and the processes bound to it; devices and files are its own copies. */
 export function nodeScenario(s: Scenario, k: number): Scenario {
   const processes = Object.fromEntries(Object.entries(s.processes).filter(([, p]) => p.node === k));
   return { ...s, machine: { ...s.machine, memory: s.machine.memory / s.machine.nodes, nodes: 1 }, processes };
 }
+
+/** ctrl[3] when a worker failed to create its nodes' instances (1: a node failed in an epoch). */
+export const NODE_SETUP_FAILED = 2;
 
 /** Each node draws its own random streams. */
 export function nodeSeed(seed: number, k: number): number { return seed + k * 1_000_003; }
@@ -131,7 +135,8 @@ export async function runShardedOnWorkers(s: Scenario, workers: number, opts: En
     });
     const done = new Promise<void>((resolve, reject) => {
       worker.on('message', (m: { k: number; out: NodeOutput }) => { outs[m.k] = m.out; });
-      worker.on('error', reject);
+      // a host limit met in the worker stays one for the CLI (exit 2 with the reason, no trace)
+      worker.on('error', (e: Error) => reject(e.name === 'HostMemoryError' ? new HostMemoryError(e.message) : e));
       worker.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`node worker exited with ${code}`))));
     });
     return { worker, done };
@@ -142,9 +147,11 @@ export async function runShardedOnWorkers(s: Scenario, workers: number, opts: En
     Atomics.notify(ctrl, 0);
     for (;;) {
       const d = Atomics.load(ctrl, 1);
-      if (d >= n) break;
+      // a worker that could not create its instances never reports: stop waiting for it
+      if (d >= n || Atomics.load(ctrl, 3) === NODE_SETUP_FAILED) break;
       Atomics.wait(ctrl, 1, d, 1000);
     }
+    if (Atomics.load(ctrl, 3) === NODE_SETUP_FAILED) break;
     exchange(locals, remotes, n);
     opts.onProgress?.(bounds[e]!, s.duration);
     if (Atomics.load(ctrl, 3) !== 0) break;          // a node failed: stop everyone

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { HostMemoryError } from '../util/errors.js';
 import { packageRoot } from '../util/package.js';
 
 /** The exports of assembly/index.ts. */
@@ -96,7 +97,16 @@ export function instantiateCore(module: WebAssembly.Module = coreModule()): Core
       },
     },
   };
-  const instance = new WebAssembly.Instance(module, imports);
+  let instance: WebAssembly.Instance;
+  try {
+    instance = new WebAssembly.Instance(module, imports);
+  } catch (error) {
+    // V8 could not reserve the instance's memory: a host limit, not a bug (host-memory.ts
+    // checks this up front unless --ignore-host-memory).
+    if (!(error instanceof RangeError)) throw error;
+    throw new HostMemoryError(`the host refused memory for a WASM instance (${error.message}): each needs about 10 GiB of ` +
+      'address space (RLIMIT_AS, ulimit -v) and its layout in memory; raise the limit or run fewer instances at once');
+  }
   // Addresses are u32 in the core but come back as signed i32: above 2 GiB they would be
   // negative (a large machine's regions do lie there), so every pointer is read unsigned.
   const raw = instance.exports as Record<string, unknown>;

@@ -30,6 +30,7 @@ export function addSweepCommands(program: Command, io: SweepIo, setStatus: (code
     .option('--shard <k/N>', 'run shard k of N only (k from 1): the grid points whose index % N is k-1')
     .option('--shards <n>', 'the number of shards when the index comes from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID')
     .option('--set <field=value>', 'change a scenario field for every point, repeatable', collect(sets))
+    .option('--ignore-host-memory', 'start even when -j points at once look too big for the host\'s available memory or address-space limit (ulimit -v)')
     .option('--quiet', 'no progress and no table (failures still go to stderr)')
     .addHelpText('after', `
 Every point is validated first; a point with invalid parameters or a trap in the core is

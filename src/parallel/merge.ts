@@ -3,9 +3,10 @@
  * grid order (written atomically), with its summary table and CSV. Refuses parts of different
  * scenarios or grids and points present twice; reports points that no part holds.
  */
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { UsageError } from '../util/errors.js';
+import { checkOutputLocation, createMissingDirs } from '../util/out-path.js';
 import { canonicalText, readRecords, summaryCsvPath, writeFileAtomically, type ReadLine } from './records.js';
 import { formatSummaryCsv, formatSummaryTable, summarize } from './summary.js';
 import { describePoint, EXIT_FAILED_POINTS, EXIT_OK, formatFailures, type SweepIo } from './sweep.js';
@@ -30,6 +31,8 @@ function ranges(indexes: readonly number[], limit = 8): string {
 export async function runMerge(out: string, parts: readonly string[], flags: MergeFlags, io: SweepIo): Promise<number> {
   if (parts.length === 0) throw new UsageError('merge needs the shard files to join, e.g. mmsim merge all.jsonl out/*.shard-*.jsonl');
   const csvPath = summaryCsvPath(out);
+  const location = checkOutputLocation(out, { flag: 'merge OUT', kind: 'file', example: 'mmsim merge out/sweep.jsonl PARTS...' });
+  checkOutputLocation(csvPath, { flag: 'merge OUT', kind: 'file', example: 'mmsim merge out/sweep.jsonl PARTS...' });
   if (existsSync(out) && !flags.force && !parts.some((p) => resolve(p) === resolve(out))) {
     throw new UsageError(`${out} already exists; add --force to replace it`);
   }
@@ -75,7 +78,7 @@ export async function runMerge(out: string, parts: readonly string[], flags: Mer
   }
 
   const total = lines[0]!.record.of;
-  mkdirSync(dirname(out) || '.', { recursive: true });
+  createMissingDirs(location.missing);
   writeFileAtomically(out, canonicalText(lines));
   const records = lines.map((l) => l.record);
   const rows = summarize(records);

@@ -3,6 +3,7 @@
  * redrawn at most 10 times a second; otherwise (CI logs, batch jobs) a plain line at every
  * further 10% of the points, and at least every 30 s while points keep finishing.
  */
+import { formatEta } from '../util/format.js';
 import type { ProgressSink } from '../util/progress.js';
 
 export interface SweepProgressOptions {
@@ -23,14 +24,7 @@ export interface SweepProgress {
 
 const CLEAR_LINE = '\r\x1b[K';
 
-export function formatEta(seconds: number): string {
-  if (!Number.isFinite(seconds)) return '?';
-  const s = Math.round(seconds);
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const sec = s % 60;
-  return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : m > 0 ? `${m}m${String(sec).padStart(2, '0')}s` : `${sec}s`;
-}
+export { formatEta };
 
 export function createSweepProgress(options: SweepProgressOptions): SweepProgress {
   const now = options.now ?? (() => performance.now());

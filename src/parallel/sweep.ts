@@ -9,16 +9,18 @@
  * keeps the points already in the file and runs the rest.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename, join } from 'node:path';
 import { Piscina } from 'piscina';
+import { checkHostMemory, poolDemand } from '../engine/host-memory.js';
 import { checkMemoryNeed } from '../engine/memory.js';
 import { coreModule, wasmPath } from '../engine/wasm.js';
 import { displayPath, parseScenarioText, resolveScenario } from '../scenario/load.js';
 import type { OverrideSpec } from '../scenario/overrides.js';
 import type { Scenario } from '../scenario/types.js';
 import { ScenarioError, UsageError } from '../util/errors.js';
+import { checkOutputLocation, createMissingDirs } from '../util/out-path.js';
 import { packageVersion } from '../util/package.js';
 import {
   checkParams, combos as gridCombos, gridFingerprint, inShard, parseParam, parseSeeds, pointObject,
@@ -50,6 +52,7 @@ export interface SweepFlags {
   shard?: string;
   shards?: string;
   quiet?: boolean;
+  ignoreHostMemory?: boolean;
 }
 
 export interface SweepIo {
@@ -210,6 +213,9 @@ export async function runSweep(scenarioArg: string, flags: SweepFlags, io: Sweep
   const out = flags.out ?? defaultOut(plan);
   const csvPath = summaryCsvPath(out);
   if (csvPath === out) throw new UsageError(`--out ${out}: choose a file name that does not end in .summary.csv`);
+  // Before anything runs: the JSONL and its summary must be writable where they are to go.
+  const location = checkOutputLocation(out, { flag: '--out', kind: 'file', example: '--out out/sweep.jsonl' });
+  checkOutputLocation(csvPath, { flag: '--out', kind: 'file', example: '--out out/sweep.jsonl' });
 
   const stored = new Map<number, Stored>();
   if (existsSync(out)) {
@@ -220,7 +226,16 @@ export async function runSweep(scenarioArg: string, flags: SweepFlags, io: Sweep
     }
   }
   const previously = stored.size;
-  mkdirSync(dirname(out) || '.', { recursive: true });
+  if (!flags.ignoreHostMemory) {
+    // Before the file is touched: every worker may run the largest point at once.
+    const scenarios = plan.indexes.filter((i) => !stored.has(i))
+      .map((i) => plan.combos[Math.floor(i / plan.seeds.length)]!.scenario)
+      .filter((s): s is Scenario => s !== undefined);
+    const threads = Math.max(1, Math.min(jobs, scenarios.length));
+    const refusal = scenarios.length > 0 ? checkHostMemory(poolDemand(`mmsim sweep ${plan.name} -j ${threads}`, scenarios, threads)) : undefined;
+    if (refusal) throw new UsageError(refusal);
+  }
+  createMissingDirs(location.missing);
   // Start from a clean file: the kept points in grid order, no torn line to append after.
   writeFileAtomically(out, canonicalText(stored.values()));
   const fd = openSync(out, 'a');

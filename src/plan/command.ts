@@ -1,63 +1,30 @@
 /**
  * `mmsim plan dirty [scenario]`: the grid, the runs, the table, the recommendation and the
  * files (plan.json, plan.csv, dirty-over-time.svg, objectives.svg), written atomically.
+ * Loaded by the command's action only (commands.ts), with piscina, the engine and vega.
  */
-import type { Command } from 'commander';
 import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
+import { checkHostMemory, poolDemand } from '../engine/host-memory.js';
 import { coreModule } from '../engine/wasm.js';
 import type { Scenario } from '../scenario/types.js';
 import type { RunResult } from '../report/result.js';
 import { writeDirectoryAtomically } from '../util/atomic-dir.js';
 import { UsageError } from '../util/errors.js';
+import { checkOutputLocation } from '../util/out-path.js';
+import type { PlanCommandFlags, PlanIo } from './commands.js';
 import { planSettings, planObjectives, planFigures, evaluate, recommend, planScenario,
-  type PlanFlags, type PlanPoint } from './dirty.js';
+  type PlanPoint } from './dirty.js';
 import { dirtyOverTimeSvg, objectiveSurfaceSvg } from './plots.js';
 
-export interface PlanIo {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-  stderrIsTTY: boolean;
-}
+/** Every file a plan may write (dirty-over-time.svg only when a setting is recommended). */
+const PLAN_OUT_CHECK = {
+  flag: '--out', kind: 'directory', example: '--out out/my-plan',
+  ours: ['plan.json', 'plan.csv', 'objectives.svg', 'dirty-over-time.svg'],
+} as const;
 
-interface PlanCommandFlags extends PlanFlags {
-  seeds?: string; out?: string; format?: string; duration?: string; quiet?: boolean; jobs?: string;
-}
-
-export function addPlanCommand(program: Command, io: PlanIo, setStatus: (code: number) => void): void {
-  const sets: string[] = [];
-  const plan = program.command('plan').description('capacity planning');
-  plan.command('dirty')
-    .description('sweep vm.dirty_* settings for a scenario and recommend one that meets throttling and data-at-risk objectives')
-    .argument('[scenario]', 'built-in name or path', 'storage-server')
-    .option('--ratio <list>', 'vm.dirty_ratio values in percent, a list or lo..hi:step', '5,10,20,30,40')
-    .option('--background <list>', 'vm.dirty_background_ratio values (default: half of each ratio)')
-    .option('--bytes <list>', 'vm.dirty_bytes values instead of ratios, e.g. 256MiB,1GiB')
-    .option('--background-bytes <list>', 'vm.dirty_background_bytes values (default: half of each dirty_bytes)')
-    .option('--expire <list>', 'vm.dirty_expire_centisecs values (default: the scenario\'s)')
-    .option('--max-pause <time>', 'objective: writers\' p99 balance_dirty_pages pause at most this', '10ms')
-    .option('--max-risk <time>', 'objective: peak dirty + writeback at most this many seconds of the devices\' write bandwidth', '5s')
-    .option('--min-cache <ratio>', 'objective: page-cache hit ratio at least this (0.9 or 90%)')
-    .option('--seeds <n>', 'runs per setting with seeds 1..n', '1')
-    .option('-j, --jobs <n>', 'worker threads (default: the available cores)')
-    .option('--duration <time>', 'simulated time per run (default: the scenario\'s)')
-    .option('--set <field=value>', 'change a scenario field for every run, repeatable', (v: string) => { sets.push(v); return sets; })
-    .option('--out <dir>', 'output directory (default: out/plan-<scenario>)')
-    .option('--format <format>', 'text or json on stdout', 'text')
-    .option('--quiet', 'no progress and no table')
-    .addHelpText('after', `
-Examples:
-  mmsim plan dirty                                     the storage-server example, ratios 5..40%
-  mmsim plan dirty laptop --ratio 5..40:5 --max-pause 20ms --max-risk 10s
-  mmsim plan dirty storage-server --bytes 256MiB,1GiB,4GiB --expire 1500,3000
-  mmsim plan dirty my.yaml --min-cache 95% --seeds 3 --out out/my-plan`)
-    .action(async (name: string, flags: PlanCommandFlags) => {
-      setStatus(await planDirty(name, flags, sets, io));
-    });
-}
-
-async function planDirty(name: string, flags: PlanCommandFlags, sets: readonly string[], io: PlanIo): Promise<number> {
+export async function planDirty(name: string, flags: PlanCommandFlags, sets: readonly string[], io: PlanIo): Promise<number> {
   const settings = planSettings(flags);
   const objectives = planObjectives(flags);
   const seeds = Number(flags.seeds ?? '1');
@@ -68,6 +35,13 @@ async function planDirty(name: string, flags: PlanCommandFlags, sets: readonly s
   const outDir = flags.out ?? join('out', `plan-${scenarios[0]!.name}`);
   const jobs = flags.jobs === undefined ? availableParallelism() : Number(flags.jobs);
   if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`-j: ${JSON.stringify(flags.jobs)} is not a positive whole number; e.g. 2`);
+  // before the grid runs: a location that cannot take the outputs is bad input
+  checkOutputLocation(outDir, PLAN_OUT_CHECK);
+  const threads = Math.min(jobs, settings.length * seeds);
+  if (!flags.ignoreHostMemory) {
+    const refusal = checkHostMemory(poolDemand(`mmsim plan dirty ${scenarios[0]!.name} -j ${threads}`, scenarios, threads));
+    if (refusal) throw new UsageError(refusal);
+  }
   // one task per (setting, seed), run on worker threads; results are placed by index, so the
   // output does not depend on the number of workers or the order they finish in
   const tasks = settings.flatMap((_, i) => Array.from({ length: seeds }, (_unused, k) => ({ i, seed: k + 1 })));
@@ -109,7 +83,7 @@ async function planDirty(name: string, flags: PlanCommandFlags, sets: readonly s
     { name: 'plan.csv', content: () => planCsv(points) },
     { name: 'objectives.svg', content: objectivesSvg },
     ...(dirtySvg ? [{ name: 'dirty-over-time.svg', content: dirtySvg }] : []),
-  ]);
+  ], PLAN_OUT_CHECK);
   if (flags.format === 'json') io.stdout(planJson);
   else if (!flags.quiet) io.stdout(`${planTable(points)}\n${rec.why}\noutputs in ${outDir}\n`);
   return rec.setting ? 0 : 1;

@@ -57,8 +57,15 @@ function parseList(flag: string, text: string, parse: (v: string) => number): nu
     for (let v = lo; v <= hi + 1e-9; v += step) out.push(v);
     return out;
   }
-  return text.split(',').map((v) => parse(v.trim()));
+  const values = text.split(',').map((v) => v.trim());
+  // Number('') is 0: without this check `10,,20` would plan a 0 point nobody asked for.
+  if (values.some((v) => v === '')) throw new UsageError(`${flag} ${text}: an empty value in the list; e.g. ${flag} ${EXAMPLE_LIST[flag] ?? '10,20,40'}`);
+  return values.map(parse);
 }
+
+const EXAMPLE_LIST: Readonly<Record<string, string>> = {
+  '--bytes': '256MiB,1GiB', '--background-bytes': '128MiB,512MiB', '--expire': '1500,3000',
+};
 
 function percent(flag: string): (v: string) => number {
   return (v) => {

@@ -39,6 +39,7 @@ export function formatSummary(result: RunResult, options: SummaryOptions = {}): 
   for (const zone of result.zones) {
     row(`zone ${zone.name}`, `managed ${formatCount(zone.managed)}`, `min ${formatCount(zone.min)}`,
       `low ${formatCount(zone.low)}`, `high ${formatCount(zone.high)}`);
+    lines[lines.length - 1] += ' pages';
   }
   row('anon LRU pages', formatCount(c('nr_active_anon') + c('nr_inactive_anon')));
   row('file LRU pages', formatCount(c('nr_active_file') + c('nr_inactive_file')));
@@ -68,7 +69,9 @@ export function formatSummary(result: RunResult, options: SummaryOptions = {}): 
 
   lines.push('writeback');
   row('dirtied / written', formatCount(c('nr_dirtied')), formatCount(c('nr_written')));
-  row('dirty thresholds', `bg ${formatCount(c('nr_dirty_background_threshold'))}`, `hard ${formatCount(c('nr_dirty_threshold'))}`);
+  const [bg, hard] = [c('nr_dirty_background_threshold'), c('nr_dirty_threshold')];
+  row('dirty thresholds', `bg ${formatCount(bg)}`, `hard ${formatCount(hard)}`);
+  lines[lines.length - 1] += ` pages (${formatSize(bg * PAGE_SIZE)}, ${formatSize(hard * PAGE_SIZE)})`;
   row('throttled', `${formatSeconds(c('mmsim_dirty_throttle_ns') / 1e9)}`, `${formatCount(c('mmsim_bdp_pauses'))} pauses`,
     `max ${formatSeconds(c('mmsim_bdp_pause_max_ns') / 1e9)}`);
 
@@ -120,5 +123,5 @@ function watermarkPosition(free: number, zones: readonly ZoneInfo[]): string {
   const sum = (pick: (z: ZoneInfo) => number): number => zones.reduce((total, z) => total + pick(z), 0);
   const [min, low, high] = [sum((z) => z.min), sum((z) => z.low), sum((z) => z.high)];
   const position = free < min ? 'below min' : free < low ? 'between min and low' : free < high ? 'between low and high' : 'above high';
-  return `${position} (min ${formatCount(min)}, low ${formatCount(low)}, high ${formatCount(high)})`;
+  return `${position} (watermarks summed over zones: min ${formatCount(min)}, low ${formatCount(low)}, high ${formatCount(high)} pages)`;
 }

@@ -6,6 +6,7 @@
  * the field path is added by whoever reports the issue.
  */
 import { z } from 'zod';
+import { UnrepresentableNumber } from './literals.js';
 import {
   PAGE_SIZE, UnitError, describeValue, pageMultipleError, parseDuration, parseRate, parseSize,
 } from './units.js';
@@ -40,6 +41,11 @@ function field<T, D extends Default>(doc: string, spec: FieldSpec<D>, parse: (va
   const parsed = z.unknown().transform((value, ctx): T => {
     if (value === undefined) {
       ctx.addIssue({ code: 'custom', message: `is required; e.g. ${spec.example}` });
+      return z.NEVER;
+    }
+    if (value instanceof UnrepresentableNumber) {
+      // named as written: the parsed double (or NaN, shown as null) is not what the file says
+      ctx.addIssue({ code: 'custom', message: `${value.describe()}; e.g. ${spec.example}` });
       return z.NEVER;
     }
     try {

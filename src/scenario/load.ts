@@ -10,6 +10,7 @@ import { ScenarioError, joinPath, type ScenarioIssue } from '../util/errors.js';
 import { builtinNames, builtinPath } from './builtins.js';
 import { checkScenario } from './checks.js';
 import { NAME_PATTERN } from './fields.js';
+import { keepUnrepresentableNumbers } from './literals.js';
 import { applyOverride, parseOverride, type Override, type OverrideSpec } from './overrides.js';
 import { parseScenarioFile } from './schema.js';
 import type { Scenario } from './types.js';
@@ -77,6 +78,7 @@ export function parseScenarioText(text: string, path: string, overrides: readonl
     });
     throw new ScenarioError(`malformed YAML in ${shown}:\n${lines.join('\n')}`);
   }
+  keepUnrepresentableNumbers(doc);
   let raw: unknown;
   try {
     // the yaml library caps how far aliases may expand (its maxAliasCount), which stops an

@@ -8,6 +8,7 @@ import type { z } from 'zod';
 import { ScenarioError } from '../util/errors.js';
 import { NAME_PATTERN, NAME_RULE } from './fields.js';
 import { describeNode, rootNode } from './introspect.js';
+import { keepUnrepresentableNumbers } from './literals.js';
 
 /** One override as given: `vm.swappiness=100`, labelled by the option that carried it. */
 export type OverrideSpec = string | { set: string; label: string };
@@ -34,6 +35,7 @@ export function parseOverride(spec: OverrideSpec): Override {
   const text = set.slice(eq + 1);
   const doc = YAML.parseDocument(text);
   if (doc.errors.length > 0) fail(`value ${JSON.stringify(text)} is not valid YAML: ${doc.errors[0].message.split('\n')[0]}`);
+  keepUnrepresentableNumbers(doc);
   // An empty value means the empty string (e.g. description=), not YAML's null.
   return { label, path, value: text === '' ? '' : doc.toJS() };
 }

@@ -49,3 +49,51 @@ export function computeWatermarks(memoryBytes: number, vm: VmSysctls): Watermark
   const gap = Math.max(Math.floor(min / 4), Math.floor((managedPages * vm.watermark_scale_factor) / 10000));
   return { minFreeKbytes, computed, min, low: min + gap, high: min + 2 * gap };
 }
+
+/** A zone's managed pages and its watermarks, in pages, as /proc/zoneinfo shows them. */
+export interface ZoneWatermarks {
+  name: string;
+  managed: number;
+  min: number;
+  low: number;
+  high: number;
+}
+
+/** Zone ends of the x86-64 layout, in 4 KiB pages: DMA below 16 MiB, DMA32 below 4 GiB. */
+const DMA_END = 4096;
+const DMA32_END = 1 << 20;
+
+/**
+ * Models __setup_per_zone_wmarks() (mm/page_alloc.c) over the zones of one node of
+ * `memoryBytes`, as the simulated kernel lays them out: pages_min = min_free_kbytes in pages,
+ * each zone's min its share pages_min × managed / lowmem_pages (rounded down, so the zones'
+ * sum can fall a page or two short of pages_min), then the gap max(min / 4, managed ×
+ * watermark_scale_factor / 10000) to low and again to high.
+ */
+export function zoneWatermarks(memoryBytes: number, vm: VmSysctls): ZoneWatermarks[] {
+  const pages = Math.floor(memoryBytes / (PAGE_KIB * KIB));
+  const zones = [
+    { name: 'DMA', managed: Math.min(pages, DMA_END) },
+    { name: 'DMA32', managed: Math.max(0, Math.min(pages, DMA32_END) - DMA_END) },
+    { name: 'Normal', managed: Math.max(0, pages - DMA32_END) },
+  ].filter((z) => z.managed > 0);
+  const minFreeKbytes = vm.min_free_kbytes === 0 ? defaultMinFreeKbytes(memoryBytes) : vm.min_free_kbytes;
+  const pagesMin = Math.floor(minFreeKbytes / PAGE_KIB);
+  const lowmem = zones.reduce((sum, z) => sum + z.managed, 0);
+  return zones.map((z) => {
+    const min = Math.floor((pagesMin * z.managed) / lowmem);
+    const gap = Math.max(Math.floor(min / 4), Math.floor((z.managed * vm.watermark_scale_factor) / 10000));
+    return { ...z, min, low: min + gap, high: min + 2 * gap };
+  });
+}
+
+/**
+ * The machine's watermarks as the run summary states them: every zone of every node summed
+ * (each of `nodes` nodes holds memory / nodes and computes its own reserves), the figure that
+ * free pages are compared with.
+ */
+export function machineWatermarks(memoryBytes: number, nodes: number, vm: VmSysctls): { min: number; low: number; high: number } {
+  const zones = zoneWatermarks(memoryBytes / nodes, vm);
+  const sum = (pick: (z: ZoneWatermarks) => number): number => nodes * zones.reduce((total, z) => total + pick(z), 0);
+  return { min: sum((z) => z.min), low: sum((z) => z.low), high: sum((z) => z.high) };
+}

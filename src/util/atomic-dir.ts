@@ -5,8 +5,9 @@
  * and new files that looks like a finished run.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, relative, resolve } from 'node:path';
+import { mkdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, relative } from 'node:path';
+import { checkOutputLocation, type OutputCheck } from './out-path.js';
 
 export interface OutputFile {
   name: string;
@@ -17,14 +18,23 @@ export interface OutputFile {
 /**
  * Replaces `dir` by a directory holding exactly `files`. An existing `dir` is replaced only if
  * it holds nothing but files of these names (outputs of an earlier run), so pointing `--out` at
- * a directory with other things in it cannot delete them.
+ * a directory with other things in it cannot delete them (`check.ours` widens the names, for
+ * outputs that are not always written). Callers run checkOutputLocation with
+ * the same names before the work, so that a bad location is reported before, not after it.
  */
-export async function writeDirectoryAtomically(dir: string, files: readonly OutputFile[]): Promise<void> {
-  const target = resolve(dir);
+export async function writeDirectoryAtomically(dir: string, files: readonly OutputFile[], check: Partial<Omit<OutputCheck, 'kind'>> = {}): Promise<void> {
+  const { target, missing } = checkOutputLocation(dir, {
+    flag: check.flag ?? 'output directory', example: check.example ?? 'out/run1',
+    kind: 'directory', ours: check.ours ?? files.map((f) => f.name),
+  });
   const parent = dirname(target);
-  await assertReplaceableDirectory(target, files.map((f) => f.name));
-  const firstCreated = await mkdir(parent, { recursive: true });
-  const staging = await mkdtemp(join(parent, `.${basename(target)}.tmp-`));
+  // One level at a time, along the path the check walked (never a recursive mkdir; see out-path.ts).
+  for (const d of missing) await mkdir(d).catch((error: NodeJS.ErrnoException) => { if (error.code !== 'EEXIST') throw error; });
+  const firstCreated = missing[0];
+  // mkdir, not mkdtemp: mkdtemp makes the directory 0700, and it becomes the output directory;
+  // mkdir's default mode 0777 is reduced by the user's umask, as for any directory they create.
+  const staging = join(parent, `.${basename(target)}.tmp-${randomBytes(6).toString('hex')}`);
+  await mkdir(staging);
   try {
     for (const file of files) {
       const content = typeof file.content === 'function' ? file.content() : file.content;
@@ -35,23 +45,6 @@ export async function writeDirectoryAtomically(dir: string, files: readonly Outp
     await rm(staging, { recursive: true, force: true });
     if (firstCreated !== undefined) await removeEmptyDirs(parent, firstCreated);
     throw error;
-  }
-}
-
-/**
- * Throws unless `dir` is absent or holds only files named in `names`; callers check this before
- * a long run so that a bad --out is reported before, not after, the work.
- */
-export async function assertReplaceableDirectory(dir: string, names: readonly string[]): Promise<void> {
-  const target = resolve(dir);
-  const info = await stat(target).catch(() => undefined);
-  if (info === undefined) return;
-  if (!info.isDirectory()) throw new Error(`${target} exists and is not a directory`);
-  const ours = new Set(names);
-  const foreign = (await readdir(target)).filter((name) => !ours.has(name));
-  if (foreign.length > 0) {
-    throw new Error(`${target} already holds other files (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''}); ` +
-      'choose a new or empty output directory');
   }
 }
 

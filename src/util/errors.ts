@@ -40,3 +40,8 @@ export function joinPath(path: readonly PropertyKey[]): string {
 export class UsageError extends Error {
   override name = 'UsageError';
 }
+
+/** The host cannot give what a run needs (memory, address space): exit 2 like bad input, with the reason. */
+export class HostMemoryError extends UsageError {
+  override name = 'HostMemoryError';
+}

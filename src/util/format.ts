@@ -25,3 +25,13 @@ export function formatPerSecond(perSecond: number): string {
   }
   return `${perSecond.toFixed(0)}/s`;
 }
+
+/** A remaining time for a progress line: "42s", "3m07s", "1h05m"; "?" when unknown. */
+export function formatEta(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '?';
+  const s = Math.round(seconds);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = s % 60;
+  return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : m > 0 ? `${m}m${String(sec).padStart(2, '0')}s` : `${sec}s`;
+}

@@ -1,8 +1,10 @@
 /**
- * A one-line progress indicator on stderr: simulated-time percentage, shown only on a terminal,
+ * A one-line progress indicator on stderr: simulated-time percentage and the wall-clock time
+ * left (ETA), shown only on a terminal,
  * only once a run has lasted long enough for it to help (~1s), and redrawn at most 10 times a
  * second so that drawing never costs the simulation noticeable time.
  */
+import { formatEta } from './format.js';
 
 export interface ProgressSink {
   isTTY: boolean;
@@ -43,8 +45,12 @@ export function createProgress(options: ProgressOptions): Progress {
       if (t - started < delayMs || t - lastDrawn < intervalMs) return;
       lastDrawn = t;
       drawn = true;
-      const percent = totalNs > 0 ? Math.min(100, (100 * simulatedNs) / totalNs) : 0;
-      options.sink.write(`${CLEAR_LINE}${options.label} ${percent.toFixed(1)}% of simulated time`);
+      const fraction = totalNs > 0 ? Math.min(1, simulatedNs / totalNs) : 0;
+      // simulated time advances at a fairly steady wall-clock rate within a run, so the time
+      // left is the time so far scaled by what remains (sweep's progress line does the same)
+      const elapsedSeconds = (t - started) / 1000;
+      const eta = fraction > 0 ? formatEta((elapsedSeconds * (1 - fraction)) / fraction) : '?';
+      options.sink.write(`${CLEAR_LINE}${options.label} ${(100 * fraction).toFixed(1)}% of simulated time, ETA ${eta}`);
     },
     finish() {
       if (drawn) options.sink.write(CLEAR_LINE);
