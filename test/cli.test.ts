@@ -9,7 +9,7 @@ import type { RunResult } from '../src/report/result.js';
 import type { Scenario } from '../src/scenario/types.js';
 import { writeDirectoryAtomically } from '../src/util/atomic-dir.js';
 import { createProgress } from '../src/util/progress.js';
-import { MINIMAL } from './helpers.js';
+import { MINIMAL, pressureYaml } from './helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'mmsim-cli-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -116,22 +116,7 @@ describe('mmsim run', () => {
 
   it('results.json is byte-identical across runs of the same scenario and seed (the real engine)', async () => {
     // a machine under pressure, so reclaim, swap and the random choices all leave their mark
-    const path = scenarioFile('identical.yaml', `
-name: identical
-description: an anonymous working set larger than memory
-duration: 300ms
-machine: { memory: 64MiB }
-devices:
-  ssd: { readBandwidth: 1GB/s, writeBandwidth: 500MB/s, readLatency: 50us, writeLatency: 100us }
-swap: { size: 256MiB, device: ssd }
-processes:
-  app:
-    vmas:
-      heap: { type: anon, size: 96MiB }
-    workload:
-      - { op: access, target: heap, pattern: zipf, writeFraction: 0.5 }
-series: { interval: 50ms }
-`);
+    const path = scenarioFile('identical.yaml', pressureYaml('identical', '300ms', 'zipf'));
     const [a, b, c] = [freshDir(), freshDir(), freshDir()];
     for (const [out, seed] of [[a, '3'], [b, '3'], [c, '4']] as const) {
       const r = await cli(['run', path, '--out', out, '--quiet', '--seed', seed], { engine: 'real' });

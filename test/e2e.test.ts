@@ -10,28 +10,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { packageRoot } from '../src/util/package.js';
+import { pressureYaml } from './helpers.js';
 
 const bin = join(packageRoot(), 'bin', 'mmsim.js');
 const dir = mkdtempSync(join(tmpdir(), 'mmsim-e2e-'));
 const mmsim = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
 
 const scenario = join(dir, 'pressure.yaml');
-writeFileSync(scenario, `
-name: pressure
-description: anon working set larger than memory, with swap
-duration: 500ms
-machine: { memory: 64MiB }
-devices:
-  ssd: { readBandwidth: 1GB/s, writeBandwidth: 500MB/s, readLatency: 50us, writeLatency: 100us }
-swap: { size: 256MiB, device: ssd }
-processes:
-  app:
-    vmas:
-      heap: { type: anon, size: 96MiB }
-    workload:
-      - { op: access, target: heap, pattern: uniform, writeFraction: 0.5 }
-series: { interval: 50ms }
-`);
+writeFileSync(scenario, pressureYaml('pressure', '500ms', 'uniform'));
 
 test('mmsim run writes vmstat.txt, results.json and series.csv, byte-identical for the same seed', () => {
   const a = mmsim('run', scenario, '--out', join(dir, 'a'), '--quiet');

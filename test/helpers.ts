@@ -13,6 +13,26 @@ processes:
       - { op: access, target: heap }
 `;
 
+/** A 96 MiB anonymous working set on a 64 MiB machine with swap: reclaim, swap and randomness all at work. */
+export function pressureYaml(name: string, duration: string, pattern: 'uniform' | 'zipf'): string {
+  return `
+name: ${name}
+description: an anonymous working set larger than memory, with swap
+duration: ${duration}
+machine: { memory: 64MiB }
+devices:
+  ssd: { readBandwidth: 1GB/s, writeBandwidth: 500MB/s, readLatency: 50us, writeLatency: 100us }
+swap: { size: 256MiB, device: ssd }
+processes:
+  app:
+    vmas:
+      heap: { type: anon, size: 96MiB }
+    workload:
+      - { op: access, target: heap, pattern: ${pattern}, writeFraction: 0.5 }
+series: { interval: 50ms }
+`;
+}
+
 export function scenarioFromYaml(yaml: string, overrides: string[] = []): Scenario {
   return parseScenarioText(yaml, 'test.yaml', overrides);
 }
