@@ -34,11 +34,12 @@ test('the grid: ratio lists and ranges with background at half, bytes with expli
 
 test('the recommendation: the most throughput among settings meeting every objective, with the reasons', () => {
   const o = { maxP99PauseMs: 10, maxRiskSeconds: 5, minCacheHitRatio: 0 };
-  const point = (label: string, tput: number, p99: number, risk: number): PlanPoint => ({
+  const point = (label: string, tput: number, p99: number, risk: number, finish = -1, threshold = 100): PlanPoint => ({
     setting: { label, overrides: [`x=${label}`], vm: {} }, seed: 1, status: 'ok',
     figures: { writerMBps: tput, throttledSeconds: 0, pauseP50Ms: 0, pauseP99Ms: p99, pauseMaxMs: p99, pauses: 0,
       peakDirtyMB: 0, peakWritebackMB: 0, peakAtRiskMB: 0, riskSeconds: risk, flushAgeP50s: 0, flushAgeP99s: 0,
-      cacheHitRatio: 1, directReclaimSeconds: 0, allocstall: 0, immediateReclaim: 0, dirtyThresholdMB: 0, backgroundThresholdMB: 0 },
+      cacheHitRatio: 1, directReclaimSeconds: 0, allocstall: 0, immediateReclaim: 0, dirtyThresholdMB: threshold,
+      backgroundThresholdMB: threshold / 2, finishSeconds: finish },
     meets: { pause: p99 <= 10, risk: risk <= 5, cache: true, all: p99 <= 10 && risk <= 5 },
   });
   const rec = recommend([point('a', 100, 50, 1), point('b', 90, 5, 2), point('c', 95, 8, 4), point('d', 120, 5, 9)], o);
@@ -48,6 +49,25 @@ test('the recommendation: the most throughput among settings meeting every objec
   const none = recommend([point('a', 100, 50, 1)], o);
   assert.equal(none.setting, undefined);
   assert.match(none.why, /no setting meets/);
+});
+
+test('writers that finish within the run are ranked by the time they took; a zero threshold is called out', () => {
+  const o = { maxP99PauseMs: 10, maxRiskSeconds: 5, minCacheHitRatio: 0 };
+  const point = (label: string, finish: number, threshold: number): PlanPoint => ({
+    setting: { label, overrides: [`x=${label}`], vm: {} }, seed: 1, status: 'ok',
+    figures: { writerMBps: 4, throttledSeconds: 0, pauseP50Ms: 0, pauseP99Ms: 1, pauseMaxMs: 1, pauses: 0,
+      peakDirtyMB: 0, peakWritebackMB: 0, peakAtRiskMB: 0, riskSeconds: 1, flushAgeP50s: 0, flushAgeP99s: 0,
+      cacheHitRatio: 1, directReclaimSeconds: 0, allocstall: 0, immediateReclaim: 0, dirtyThresholdMB: threshold,
+      backgroundThresholdMB: threshold / 2, finishSeconds: finish },
+    meets: { pause: true, risk: true, cache: true, all: true },
+  });
+  // the same throughput over the whole run everywhere: the soonest to finish wins
+  const rec = recommend([point('slow', 9, 200), point('fast', 3, 200), point('mid', 5, 200)], o);
+  assert.equal(rec.setting?.label, 'fast');
+  assert.match(rec.why, /the writers finished in 3\.00 s .* the soonest of the 3 settings/);
+  assert.doesNotMatch(rec.why, /note:/);
+  const zero = recommend([point('zero', 2, 0)], o);
+  assert.match(zero.why, /note: its dirty threshold is 0\.0 MB — writers are held to the disk's pace/);
 });
 
 const scenario = join(dir, 'small.yaml');
@@ -95,6 +115,18 @@ test('mmsim plan dirty runs the grid, writes plan.json, plan.csv and the plots, 
   const out1 = join(dir, 'plan1');
   assert.equal(mmsim('plan', 'dirty', scenario, '--ratio', '5,20,60', '--max-pause', '50ms', '--max-risk', '1s', '--out', out1, '-j', '1', '--quiet').status, 0);
   assert.equal(readFileSync(join(out1, 'plan.json'), 'utf8'), readFileSync(join(out, 'plan.json'), 'utf8'));
+});
+
+test('plan dirty --seeds 2 prints one row per setting with the mean ± the 95% interval; plan.csv keeps every seed', () => {
+  const out = join(dir, 'plan-seeds');
+  const r = mmsim('plan', 'dirty', scenario, '--ratio', '5,20', '--seeds', '2', '--duration', '1s', '--max-pause', '1s', '--max-risk', '60s', '--out', out, '-j', '2');
+  assert.equal(r.status, 0, r.stderr);
+  const table = r.stdout.split('\n');
+  assert.match(table[0]!, /^setting\s+seeds\s+MB\/s/);
+  const rows = table.filter((l) => /^dirty_ratio/.test(l));
+  assert.equal(rows.length, 2, r.stdout);
+  for (const row of rows) assert.match(row, /\s2\s+[0-9.]+ ± [0-9.]+/);
+  assert.equal(readFileSync(join(out, 'plan.csv'), 'utf8').trim().split('\n').length, 5);
 });
 
 test('plan dirty --bytes (the README example) plans dirty_bytes settings, and the runs use them', () => {

@@ -3,6 +3,7 @@
  * files (plan.json, plan.csv, dirty-over-time.svg, objectives.svg), written atomically.
  * Loaded by the command's action only (commands.ts), with piscina, the engine and vega.
  */
+import { estimate } from '../parallel/stats.js';
 import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
@@ -104,9 +105,34 @@ const COLUMNS: [string, (p: PlanPoint) => string][] = [
   ['meets', (p) => p.status !== 'ok' ? 'error' : (p.meets.all ? 'yes' : 'no')],
 ];
 
+/** With several seeds: one row per setting, each figure as the mean ± the 95% interval's half-width. */
+const SEED_COLUMNS: [string, (ps: readonly PlanPoint[]) => string][] = [
+  ['setting', (ps) => ps[0]!.setting.label],
+  ['seeds', (ps) => String(ps.length)],
+  ['MB/s', (ps) => meanCi(ps, (p) => p.figures.writerMBps, 1)],
+  ['throttled s', (ps) => meanCi(ps, (p) => p.figures.throttledSeconds, 2)],
+  ['pause p99 ms', (ps) => meanCi(ps, (p) => p.figures.pauseP99Ms, 0)],
+  ['peak dirty MB', (ps) => meanCi(ps, (p) => p.figures.peakDirtyMB, 0)],
+  ['at risk s', (ps) => meanCi(ps, (p) => p.figures.riskSeconds, 2)],
+  ['cache hit', (ps) => `${meanCi(ps, (p) => p.figures.cacheHitRatio * 100, 1)}%`],
+  ['direct reclaim s', (ps) => meanCi(ps, (p) => p.figures.directReclaimSeconds, 2)],
+  ['meets', (ps) => { const k = ps.filter((p) => p.status === 'ok' && p.meets.all).length; return k === ps.length ? 'yes' : `no (${k}/${ps.length})`; }],
+];
+
+function meanCi(ps: readonly PlanPoint[], pick: (p: PlanPoint) => number, digits: number): string {
+  const e = estimate(ps.map(pick));
+  if (!e) return '-';
+  return e.halfWidth === undefined ? e.mean.toFixed(digits) : `${e.mean.toFixed(digits)} ± ${e.halfWidth.toFixed(digits)}`;
+}
+
 function planTable(points: readonly PlanPoint[]): string {
-  const cells = [COLUMNS.map((c) => c[0]), ...points.map((p) => COLUMNS.map((c) => c[1](p)))];
-  const widths = COLUMNS.map((_, i) => Math.max(...cells.map((row) => row[i]!.length)));
+  const bySetting = new Map<string, PlanPoint[]>();
+  for (const p of points) bySetting.set(p.setting.label, [...(bySetting.get(p.setting.label) ?? []), p]);
+  const several = [...bySetting.values()].some((ps) => ps.length > 1);
+  const cells = several
+    ? [SEED_COLUMNS.map((c) => c[0]), ...[...bySetting.values()].map((ps) => SEED_COLUMNS.map((c) => c[1](ps)))]
+    : [COLUMNS.map((c) => c[0]), ...points.map((p) => COLUMNS.map((c) => c[1](p)))];
+  const widths = cells[0]!.map((_, i) => Math.max(...cells.map((row) => row[i]!.length)));
   return cells.map((row) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ')).join('\n');
 }
 
