@@ -353,6 +353,29 @@ syncBuiltinESMExports();
   });
 });
 
+describe('one writer per output', () => {
+  it('a sweep whose --out another live sweep holds is refused up front; a lock left by a killed one is taken over', async () => {
+    const out = fresh();
+    // a live process that holds the lock (as a running sweep would)
+    const holder = spawn('sleep', ['30'], { stdio: 'ignore' });
+    try {
+      writeFileSync(`${out}.lock`, `${holder.pid}\n`);
+      const r = await cli(['sweep', tiny, ...GRID, '-j', '1', '--out', out, '--quiet']);
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, new RegExp(`another sweep \\(pid ${holder.pid}\\) is writing it; wait for it to end, or stop it`));
+      assert.equal(existsSync(out), false, 'nothing written');
+    } finally {
+      holder.kill('SIGKILL');
+      await new Promise((resolve) => holder.on('exit', resolve));
+    }
+    // its process is gone now: the lock is stale, the next sweep takes it and releases it at the end
+    const r = await cli(['sweep', tiny, ...GRID, '-j', '2', '--out', out, '--quiet']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(existsSync(`${out}.lock`), false);
+    assert.equal(records(out).length, 8);
+  });
+});
+
 describe('shards and merge', () => {
   const shardFiles: string[] = [];
   before(async () => {

@@ -9,7 +9,7 @@
  * keeps the points already in the file and runs the rest.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, join } from 'node:path';
 import { Piscina } from 'piscina';
@@ -236,144 +236,180 @@ export async function runSweep(scenarioArg: string, flags: SweepFlags, io: Sweep
     if (refusal) throw new UsageError(refusal);
   }
   createMissingDirs(location.missing);
-  // Start from a clean file: the kept points in grid order, no torn line to append after.
-  writeFileAtomically(out, canonicalText(stored.values()));
-  const fd = openSync(out, 'a');
-
-  const seedsN = plan.seeds.length;
-  const head = (index: number) => {
-    const combo = plan.combos[Math.floor(index / seedsN)]!;
-    return { grid: plan.fingerprint, scenario: plan.name, index, of: plan.total, point: combo.point, seed: plan.seeds[index % seedsN]! };
-  };
-  let failedNow = 0;
-  let doneNow = 0;
-  const record = (index: number, outcome: PointOutcome): void => {
-    const r = makeRecord(head(index), outcome);
-    const text = formatRecord(r);
-    writeSync(fd, text);
-    stored.set(index, { record: r, text });
-    doneNow++;
-    if (r.status !== 'ok') failedNow++;
-    hooks.onRecord?.(r, doneNow);
-  };
-
-  const todo = plan.indexes.filter((i) => !stored.has(i));
-  const invalid = todo.filter((i) => plan.combos[Math.floor(i / seedsN)]!.scenario === undefined);
-  const runnable = todo.filter((i) => plan.combos[Math.floor(i / seedsN)]!.scenario !== undefined);
-  const threads = Math.max(1, Math.min(jobs, runnable.length));
-
-  if (!flags.quiet) {
-    const shape = plan.params.length > 0 ? `${plan.combos.length} parameter combinations × ${seedsN} seed${seedsN === 1 ? '' : 's'}` : `${seedsN} seed${seedsN === 1 ? '' : 's'}`;
-    const parts = [`${shape} = ${plan.total} points`];
-    if (plan.shard) parts.push(`shard ${plan.shard.index + 1}/${plan.shard.count} (${plan.shard.source}): ${plan.indexes.length} points`);
-    if (previously > 0) parts.push(`${previously} already in ${out}`);
-    if (invalid.length > 0) parts.push(`${invalid.length} with invalid parameters`);
-    io.stderr(`mmsim sweep ${plan.name}: ${parts.join(', ')}; running ${runnable.length} on ${threads} worker thread${threads === 1 ? '' : 's'}\n`);
-  }
-
-  const progress = createSweepProgress({
-    sink: { isTTY: io.stderrIsTTY, write: io.stderr }, enabled: !flags.quiet,
-    label: `mmsim sweep ${plan.name}:`, total: todo.length,
-  });
-
-  let interrupted = false;
-  let stop: () => void = () => { interrupted = true; };
-  const onSignal = (): void => stop();
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  hooks.signal?.addEventListener('abort', onSignal);
-  if (hooks.signal?.aborted) interrupted = true;
-
-  let writeError: Error | undefined;
+  // one writer per output: a second sweep on the same --out (a resumed shard run twice) is refused
+  const releaseLock = takeOutputLock(out);
   try {
-    for (const index of invalid) {
-      if (interrupted) break;
-      record(index, { status: 'error', error: { stage: 'scenario', message: plan.combos[Math.floor(index / seedsN)]!.error! } });
-      progress.update(doneNow, failedNow);
+    // Start from a clean file: the kept points in grid order, no torn line to append after.
+    writeFileAtomically(out, canonicalText(stored.values()));
+    const fd = openSync(out, 'a');
+
+    const seedsN = plan.seeds.length;
+    const head = (index: number) => {
+      const combo = plan.combos[Math.floor(index / seedsN)]!;
+      return { grid: plan.fingerprint, scenario: plan.name, index, of: plan.total, point: combo.point, seed: plan.seeds[index % seedsN]! };
+    };
+    let failedNow = 0;
+    let doneNow = 0;
+    const record = (index: number, outcome: PointOutcome): void => {
+      const r = makeRecord(head(index), outcome);
+      const text = formatRecord(r);
+      writeSync(fd, text);
+      stored.set(index, { record: r, text });
+      doneNow++;
+      if (r.status !== 'ok') failedNow++;
+      hooks.onRecord?.(r, doneNow);
+    };
+
+    const todo = plan.indexes.filter((i) => !stored.has(i));
+    const invalid = todo.filter((i) => plan.combos[Math.floor(i / seedsN)]!.scenario === undefined);
+    const runnable = todo.filter((i) => plan.combos[Math.floor(i / seedsN)]!.scenario !== undefined);
+    const threads = Math.max(1, Math.min(jobs, runnable.length));
+
+    if (!flags.quiet) {
+      const shape = plan.params.length > 0 ? `${plan.combos.length} parameter combinations × ${seedsN} seed${seedsN === 1 ? '' : 's'}` : `${seedsN} seed${seedsN === 1 ? '' : 's'}`;
+      const parts = [`${shape} = ${plan.total} points`];
+      if (plan.shard) parts.push(`shard ${plan.shard.index + 1}/${plan.shard.count} (${plan.shard.source}): ${plan.indexes.length} points`);
+      if (previously > 0) parts.push(`${previously} already in ${out}`);
+      if (invalid.length > 0) parts.push(`${invalid.length} with invalid parameters`);
+      io.stderr(`mmsim sweep ${plan.name}: ${parts.join(', ')}; running ${runnable.length} on ${threads} worker thread${threads === 1 ? '' : 's'}\n`);
     }
-    if (runnable.length > 0 && !interrupted) {
-      const workerData: WorkerData = { module: coreModule(), ...(hooks.faults ? { faults: hooks.faults } : {}) };
-      const pool = new Piscina<PointTask, PointOutcome>({
-        filename: new URL('./worker.js', import.meta.url).href,
-        minThreads: threads,
-        maxThreads: threads,
-        idleTimeout: 60_000,
-        workerData,
-      });
-      try {
-        await new Promise<void>((resolve) => {
-          let next = 0;
-          let inFlight = 0;
-          const limit = 2 * threads;
-          const pump = (): void => {
-            while (!interrupted && inFlight < limit && next < runnable.length) {
-              const index = runnable[next++]!;
-              const combo = plan.combos[Math.floor(index / seedsN)]!;
-              inFlight++;
-              pool.run({ scenario: combo.scenario!, seed: plan.seeds[index % seedsN]! }).then(
-                (outcome) => { if (!interrupted) record(index, outcome); },
-                (error: Error) => {
-                  if (!interrupted) {
-                    record(index, { status: 'error', error: { stage: 'worker', message: `the worker thread running this point failed: ${error.message}` } });
-                  }
-                },
-              ).catch((error: Error) => {
-                // Appending to the output failed (a full disk…): stop, keep what is written.
-                writeError ??= error;
-                interrupted = true;
-              }).finally(() => {
-                inFlight--;
-                progress.update(doneNow, failedNow);
-                if (inFlight === 0 && (interrupted || next >= runnable.length)) resolve();
-                else pump();
-              });
-            }
-            if (inFlight === 0) resolve();
-          };
-          stop = () => {
-            interrupted = true;
-            // In-flight points are abandoned: they run again on --resume.
-            void pool.destroy();
-          };
-          pump();
-        });
-      } finally {
-        stop = () => { interrupted = true; };
-        await pool.destroy();
+
+    const progress = createSweepProgress({
+      sink: { isTTY: io.stderrIsTTY, write: io.stderr }, enabled: !flags.quiet,
+      label: `mmsim sweep ${plan.name}:`, total: todo.length,
+    });
+
+    let interrupted = false;
+    let stop: () => void = () => { interrupted = true; };
+    const onSignal = (): void => stop();
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    hooks.signal?.addEventListener('abort', onSignal);
+    if (hooks.signal?.aborted) interrupted = true;
+
+    let writeError: Error | undefined;
+    try {
+      for (const index of invalid) {
+        if (interrupted) break;
+        record(index, { status: 'error', error: { stage: 'scenario', message: plan.combos[Math.floor(index / seedsN)]!.error! } });
+        progress.update(doneNow, failedNow);
       }
+      if (runnable.length > 0 && !interrupted) {
+        const workerData: WorkerData = { module: coreModule(), ...(hooks.faults ? { faults: hooks.faults } : {}) };
+        const pool = new Piscina<PointTask, PointOutcome>({
+          filename: new URL('./worker.js', import.meta.url).href,
+          minThreads: threads,
+          maxThreads: threads,
+          idleTimeout: 60_000,
+          workerData,
+        });
+        try {
+          await new Promise<void>((resolve) => {
+            let next = 0;
+            let inFlight = 0;
+            const limit = 2 * threads;
+            const pump = (): void => {
+              while (!interrupted && inFlight < limit && next < runnable.length) {
+                const index = runnable[next++]!;
+                const combo = plan.combos[Math.floor(index / seedsN)]!;
+                inFlight++;
+                pool.run({ scenario: combo.scenario!, seed: plan.seeds[index % seedsN]! }).then(
+                  (outcome) => { if (!interrupted) record(index, outcome); },
+                  (error: Error) => {
+                    if (!interrupted) {
+                      record(index, { status: 'error', error: { stage: 'worker', message: `the worker thread running this point failed: ${error.message}` } });
+                    }
+                  },
+                ).catch((error: Error) => {
+                  // Appending to the output failed (a full disk…): stop, keep what is written.
+                  writeError ??= error;
+                  interrupted = true;
+                }).finally(() => {
+                  inFlight--;
+                  progress.update(doneNow, failedNow);
+                  if (inFlight === 0 && (interrupted || next >= runnable.length)) resolve();
+                  else pump();
+                });
+              }
+              if (inFlight === 0) resolve();
+            };
+            stop = () => {
+              interrupted = true;
+              // In-flight points are abandoned: they run again on --resume.
+              void pool.destroy();
+            };
+            pump();
+          });
+        } finally {
+          stop = () => { interrupted = true; };
+          await pool.destroy();
+        }
+      }
+    } finally {
+      progress.finish();
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      hooks.signal?.removeEventListener('abort', onSignal);
+      closeSync(fd);
     }
+
+    if (writeError) {
+      io.stderr(`mmsim: cannot write ${out}: ${writeError.message}; the points written so far are kept, finish with --resume\n`);
+      return EXIT_FAILED_POINTS;
+    }
+    if (interrupted) {
+      const mine = plan.indexes.length;
+      io.stderr(`mmsim: interrupted; ${stored.size} of ${mine} points are in ${out}: run the same command with --resume to finish\n`);
+      return EXIT_INTERRUPTED;
+    }
+
+    const all = [...stored.values()];
+    writeFileAtomically(out, canonicalText(all));
+    const rows = summarize(all.map((s) => s.record));
+    writeFileAtomically(csvPath, formatSummaryCsv(rows));
+    const failed = all.filter((s) => s.record.status !== 'ok').map((s) => s.record).sort((a, b) => a.index - b.index);
+    if (!flags.quiet) {
+      io.stdout(`${plan.name}: mean ± 95% confidence interval across seeds\n${formatSummaryTable(rows)}`);
+      io.stdout(`${all.length} points in ${out}${failed.length > 0 ? ` (${failed.length} failed)` : ''}; summary in ${csvPath}\n`);
+    }
+    if (failed.length > 0) {
+      io.stderr(formatFailures(failed, all.length));
+      return EXIT_FAILED_POINTS;
+    }
+    return EXIT_OK;
   } finally {
-    progress.finish();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    hooks.signal?.removeEventListener('abort', onSignal);
-    closeSync(fd);
+    releaseLock();
   }
+}
 
-  if (writeError) {
-    io.stderr(`mmsim: cannot write ${out}: ${writeError.message}; the points written so far are kept, finish with --resume\n`);
-    return EXIT_FAILED_POINTS;
+/**
+ * An advisory lock on `out`: the file `out.lock` made exclusively, holding this process's pid.
+ * Another live sweep's lock refuses this one (exit 2); a lock left by a process that is gone
+ * (killed) is taken over. Returns its release.
+ */
+export function takeOutputLock(out: string): () => void {
+  const path = `${out}.lock`;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(path, 'wx');
+      writeSync(fd, `${process.pid}\n`);
+      closeSync(fd);
+      return () => { try { unlinkSync(path); } catch { /* already gone */ } };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const pid = Number.parseInt(readFileSync(path, 'utf8'), 10);
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) {
+        throw new UsageError(`--out ${out}: another sweep (pid ${pid}) is writing it; wait for it to end, or stop it — ` +
+          `its lock is ${path}; e.g. --out ${out.replace(/\.jsonl$/, '')}-2.jsonl for a separate sweep`);
+      }
+      unlinkSync(path);          // stale: its process is gone
+    }
   }
-  if (interrupted) {
-    const mine = plan.indexes.length;
-    io.stderr(`mmsim: interrupted; ${stored.size} of ${mine} points are in ${out}: run the same command with --resume to finish\n`);
-    return EXIT_INTERRUPTED;
-  }
+  throw new UsageError(`--out ${out}: could not take the lock ${path}; remove it if no sweep is running`);
+}
 
-  const all = [...stored.values()];
-  writeFileAtomically(out, canonicalText(all));
-  const rows = summarize(all.map((s) => s.record));
-  writeFileAtomically(csvPath, formatSummaryCsv(rows));
-  const failed = all.filter((s) => s.record.status !== 'ok').map((s) => s.record).sort((a, b) => a.index - b.index);
-  if (!flags.quiet) {
-    io.stdout(`${plan.name}: mean ± 95% confidence interval across seeds\n${formatSummaryTable(rows)}`);
-    io.stdout(`${all.length} points in ${out}${failed.length > 0 ? ` (${failed.length} failed)` : ''}; summary in ${csvPath}\n`);
-  }
-  if (failed.length > 0) {
-    io.stderr(formatFailures(failed, all.length));
-    return EXIT_FAILED_POINTS;
-  }
-  return EXIT_OK;
+function processAlive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
 }
 
 /** `mmsim: 2 of 24 points failed:` and the first few with the first line of their error. */
