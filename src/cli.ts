@@ -147,7 +147,7 @@ function addRunCommand(program: Command, io: CliIo, setStatus: (code: number) =>
     .option('--set <field=value>', 'change a scenario field, repeatable (e.g. vm.swappiness=100)', collectInto(overrides, '--set'))
     .option('--policy <field=value>', 'same as --set, for policy fields', collectInto(overrides, '--policy'))
     .option('--quiet', 'no progress line and no summary (errors still go to stderr)')
-    .option('-j, --jobs <n>', 'worker threads for a machine of several NUMA nodes (default: the available cores); results do not depend on it')
+    .option('-j, --jobs <n>', 'worker threads for a machine of several NUMA nodes (default: SLURM_CPUS_PER_TASK in a Slurm job, else the cgroup CPU quota, else the available cores); results do not depend on it')
     .option('--check', 'checking mode (the scenario field check: true): assert that simulated time never goes backwards and check the invariants at every sample; hits are detectors, the exit status stays 0')
     .addHelpText('after', `
 Outputs (written together, or not at all): vmstat.txt, results.json, series.csv.

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { appendFileSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { main } from '../src/cli.js';
@@ -10,6 +10,7 @@ import { createSweepProgress } from '../src/parallel/progress.js';
 import type { PointRecord } from '../src/parallel/records.js';
 import { estimate, tQuantile975 } from '../src/parallel/stats.js';
 import { runSweep, type SweepFlags, type SweepHooks } from '../src/parallel/sweep.js';
+import { cpusOfCpuMax, defaultCpus } from '../src/util/cpus.js';
 import { packageRoot } from '../src/util/package.js';
 
 const root = mkdtempSync(join(tmpdir(), 'mmsim-sweep-'));
@@ -181,6 +182,26 @@ describe('mmsim sweep', () => {
     assert.match(r.stderr, /2 parameter combinations × 4 seeds = 8 points; running 8 on 1 worker thread/);
     assert.match(r.stderr, /mmsim sweep tiny: 8\/8 points \(100%\), [\d.]+ points\/s, ETA 0s\n/);
     assert.doesNotMatch(r.stderr, /\r/);
+  });
+
+  it('takes -j from SLURM_CPUS_PER_TASK inside a Slurm job', async () => {
+    const out = fresh();
+    const r = await sweep({ ...GRID_FLAGS, out, quiet: false }, {}, { SLURM_CPUS_PER_TASK: '3' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /running 8 on 3 worker threads \(-j from SLURM_CPUS_PER_TASK=3\)\n/);
+    assert.equal(readFileSync(out, 'utf8'), referenceText);
+  });
+
+  it('takes -j from the cgroup CPU quota, else the cores', () => {
+    const cores = availableParallelism();
+    assert.deepEqual(defaultCpus({ SLURM_CPUS_PER_TASK: '4' }, () => '100000 100000\n'), { cpus: 4, source: 'SLURM_CPUS_PER_TASK=4' });
+    assert.equal(cpusOfCpuMax('150000 100000\n'), 2, 'a quota of 1.5 CPUs gives 2 threads');
+    assert.equal(cpusOfCpuMax('max 100000\n'), undefined, 'no limit');
+    assert.equal(cpusOfCpuMax(undefined), undefined, 'no cgroup v2');
+    assert.deepEqual(defaultCpus({}, () => '100000 100000\n'), cores > 1 ? { cpus: 1, source: 'cgroup CPU quota /sys/fs/cgroup/cpu.max' } : { cpus: 1, source: 'CPUs' });
+    assert.deepEqual(defaultCpus({}, () => 'max 100000\n'), { cpus: cores, source: 'CPUs' });
+    assert.deepEqual(defaultCpus({}, () => `${(cores + 8) * 100000} 100000\n`), { cpus: cores, source: 'CPUs' }, 'a quota above the cores');
+    assert.deepEqual(defaultCpus({ SLURM_CPUS_PER_TASK: 'x' }, () => undefined), { cpus: cores, source: 'CPUs' });
   });
 
   it('writes a summary CSV with mean and 95% interval per combination', () => {

@@ -22,7 +22,7 @@ export function addSweepCommands(program: Command, io: SweepIo, setStatus: (code
     .option('--param <field=values>', 'a swept field: a list a,b,c or a range lo..hi:step (units allowed), repeatable', collect(params))
     .option('--seeds <n>', 'run seeds 1..n for every parameter combination (default 1)')
     .option('--seed-list <list>', 'run these seeds instead, e.g. 3,7,11')
-    .option('-j, --jobs <n>', 'worker threads (default: the number of CPUs)')
+    .option('-j, --jobs <n>', 'worker threads (default: SLURM_CPUS_PER_TASK in a Slurm job, else the cgroup CPU quota, else the available cores)')
     .option('--out <file>', 'the JSONL output (default out/<scenario>.sweep.jsonl); the summary goes to <file>.summary.csv')
     .option('--resume', 'finish the sweep in --out: keep its points, run the others')
     .option('--retry-failed', 'with --resume: run again the points recorded as failed')

@@ -4,7 +4,6 @@
  */
 import type { Command } from 'commander';
 import { join } from 'node:path';
-import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { coreModule } from '../engine/wasm.js';
 import type { Scenario } from '../scenario/types.js';
@@ -14,6 +13,7 @@ import { UsageError } from '../util/errors.js';
 import { planSettings, planObjectives, planFigures, evaluate, recommend, planScenario,
   type PlanFlags, type PlanPoint } from './dirty.js';
 import { dirtyOverTimeSvg, objectiveSurfaceSvg } from './plots.js';
+import { defaultCpus } from '../util/cpus.js';
 
 export interface PlanIo {
   stdout: (text: string) => void;
@@ -40,7 +40,7 @@ export function addPlanCommand(program: Command, io: PlanIo, setStatus: (code: n
     .option('--max-risk <time>', 'objective: peak dirty + writeback at most this many seconds of the devices\' write bandwidth', '5s')
     .option('--min-cache <ratio>', 'objective: page-cache hit ratio at least this (0.9 or 90%)')
     .option('--seeds <n>', 'runs per setting with seeds 1..n', '1')
-    .option('-j, --jobs <n>', 'worker threads (default: the available cores)')
+    .option('-j, --jobs <n>', 'worker threads (default: SLURM_CPUS_PER_TASK in a Slurm job, else the cgroup CPU quota, else the available cores)')
     .option('--duration <time>', 'simulated time per run (default: the scenario\'s)')
     .option('--set <field=value>', 'change a scenario field for every run, repeatable', (v: string) => { sets.push(v); return sets; })
     .option('--out <dir>', 'output directory (default: out/plan-<scenario>)')
@@ -66,7 +66,7 @@ async function planDirty(name: string, flags: PlanCommandFlags, sets: readonly s
   // validate every point before running any
   const scenarios = settings.map((s) => planScenario(name, [...sets, ...extra], s));
   const outDir = flags.out ?? join('out', `plan-${scenarios[0]!.name}`);
-  const jobs = flags.jobs === undefined ? availableParallelism() : Number(flags.jobs);
+  const jobs = flags.jobs === undefined ? defaultCpus().cpus : Number(flags.jobs);
   if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`-j: ${JSON.stringify(flags.jobs)} is not a positive whole number; e.g. 2`);
   // one task per (setting, seed), run on worker threads; results are placed by index, so the
   // output does not depend on the number of workers or the order they finish in
