@@ -4,7 +4,7 @@
  * 2 bad input (message on stderr, nothing written).
  */
 import { Command, CommanderError, Option } from 'commander';
-import { availableParallelism } from 'node:os';
+import { defaultCpus } from './util/cpus.js';
 import { join } from 'node:path';
 import { HOST_HUGE_PAGES_ENV, HOST_HUGE_PAGES_MODES, isHostHugePagesMode, type HostHugePagesMode } from './engine/host-pages.js';
 import { addPlanCommand } from './plan/commands.js';
@@ -169,7 +169,7 @@ function addRunCommand(program: Command, io: CliIo, setStatus: (code: number) =>
     .option('--set <field=value>', 'change a scenario field, repeatable (e.g. vm.swappiness=100)', collectInto(overrides, '--set'))
     .option('--policy <field=value>', 'same as --set, for policy fields', collectInto(overrides, '--policy'))
     .option('--quiet', 'no progress line and no summary (errors still go to stderr)')
-    .option('-j, --jobs <n>', 'worker threads for a machine of several NUMA nodes (default: the available cores); results do not depend on it')
+    .option('-j, --jobs <n>', 'worker threads for a machine of several NUMA nodes (default: SLURM_CPUS_PER_TASK in a Slurm job, else the cgroup CPU quota, else the available cores); results do not depend on it')
     .option('--ignore-host-memory', 'start even when the host\'s available memory or address-space limit (ulimit -v) looks too small for the run')
     .option('--check', 'checking mode (the scenario field check: true): assert that simulated time never goes backwards and check the invariants at every sample; hits are detectors, the exit status stays 0')
     .addHelpText('after', `
@@ -203,7 +203,7 @@ async function runCommand(name: string, flags: RunFlags, sets: OverrideSpec[], i
   }
   if (!flags.ignoreHostMemory) {
     const { checkHostMemory, runDemand } = await import('./engine/host-memory.js');
-    const refusal = checkHostMemory(runDemand(scenario, jobs ?? availableParallelism()));
+    const refusal = checkHostMemory(runDemand(scenario, jobs ?? defaultCpus().cpus));
     if (refusal) throw new UsageError(refusal);
   }
 

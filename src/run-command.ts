@@ -4,12 +4,12 @@
  * need it built). The annotation checks the engine's signature against what the CLI expects.
  */
 import type { RunScenario } from './cli.js';
-import { availableParallelism } from 'node:os';
 import { runScenario } from './engine/engine.js';
 import { runShardedOnWorkers } from './engine/numa.js';
+import { defaultCpus } from './util/cpus.js';
 
 /** One instance in this thread, or the nodes of a multi-node machine on worker threads. */
 export const runEngine: RunScenario = (scenario, options) =>
   scenario.machine.nodes > 1
-    ? runShardedOnWorkers(scenario, options.jobs ?? availableParallelism(), options)
+    ? runShardedOnWorkers(scenario, options.jobs ?? defaultCpus().cpus, options)
     : runScenario(scenario, options);

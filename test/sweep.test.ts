@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { appendFileSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { main } from '../src/cli.js';
@@ -10,6 +10,7 @@ import { createSweepProgress } from '../src/parallel/progress.js';
 import type { PointRecord } from '../src/parallel/records.js';
 import { estimate, tQuantile975 } from '../src/parallel/stats.js';
 import { runSweep, type SweepFlags, type SweepHooks } from '../src/parallel/sweep.js';
+import { cpusOfCpuMax, defaultCpus } from '../src/util/cpus.js';
 import { packageRoot } from '../src/util/package.js';
 
 const root = mkdtempSync(join(tmpdir(), 'mmsim-sweep-'));
@@ -181,6 +182,26 @@ describe('mmsim sweep', () => {
     assert.match(r.stderr, /2 parameter combinations × 4 seeds = 8 points; running 8 on 1 worker thread/);
     assert.match(r.stderr, /mmsim sweep tiny: 8\/8 points \(100%\), [\d.]+ points\/s, ETA 0s\n/);
     assert.doesNotMatch(r.stderr, /\r/);
+  });
+
+  it('takes -j from SLURM_CPUS_PER_TASK inside a Slurm job', async () => {
+    const out = fresh();
+    const r = await sweep({ ...GRID_FLAGS, out, quiet: false }, {}, { SLURM_CPUS_PER_TASK: '3' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /running 8 on 3 worker threads \(-j from SLURM_CPUS_PER_TASK=3\)\n/);
+    assert.equal(readFileSync(out, 'utf8'), referenceText);
+  });
+
+  it('takes -j from the cgroup CPU quota, else the cores', () => {
+    const cores = availableParallelism();
+    assert.deepEqual(defaultCpus({ SLURM_CPUS_PER_TASK: '4' }, () => '100000 100000\n'), { cpus: 4, source: 'SLURM_CPUS_PER_TASK=4' });
+    assert.equal(cpusOfCpuMax('150000 100000\n'), 2, 'a quota of 1.5 CPUs gives 2 threads');
+    assert.equal(cpusOfCpuMax('max 100000\n'), undefined, 'no limit');
+    assert.equal(cpusOfCpuMax(undefined), undefined, 'no cgroup v2');
+    assert.deepEqual(defaultCpus({}, () => '100000 100000\n'), cores > 1 ? { cpus: 1, source: 'cgroup CPU quota /sys/fs/cgroup/cpu.max' } : { cpus: 1, source: 'CPUs' });
+    assert.deepEqual(defaultCpus({}, () => 'max 100000\n'), { cpus: cores, source: 'CPUs' });
+    assert.deepEqual(defaultCpus({}, () => `${(cores + 8) * 100000} 100000\n`), { cpus: cores, source: 'CPUs' }, 'a quota above the cores');
+    assert.deepEqual(defaultCpus({ SLURM_CPUS_PER_TASK: 'x' }, () => undefined), { cpus: cores, source: 'CPUs' });
   });
 
   it('writes a summary CSV with mean and 95% interval per combination', () => {
@@ -415,12 +436,52 @@ describe('shards and merge', () => {
     assert.match(again.stderr, /already exists; add --force/);
   });
 
-  it('reports missing points with exit 1', async () => {
+  it('with missing points writes nothing, lists them by shard with their parameters, exit 1', async () => {
     const out = fresh('merged');
     const r = await cli(['merge', out, shardFiles[0]!, shardFiles[2]!, '--quiet']);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /3 of 8 points are in none of the parts \(grid indexes 1, 4, 7\)/);
-    assert.equal(records(out).length, 5);
+    assert.match(r.stderr, /3 of 8 points are in none of the parts; nothing is written to .*merged.*\.jsonl/);
+    assert.match(r.stderr, /shard 2\/3 \(array index 1\): 3 of its 3 points missing: 1 \(vm\.swappiness=0 seed 2\), 4 \(vm\.swappiness=100 seed 1\), 7 \(vm\.swappiness=100 seed 4\)/);
+    assert.match(r.stderr, /sbatch --array=1 sweep\.sbatch/);
+    assert.ok(!existsSync(out), 'no incomplete merge written');
+    assert.ok(!existsSync(out.replace(/\.jsonl$/, '.summary.csv')), 'no summary of part of the grid');
+  });
+
+  it('never replaces a complete merge with an incomplete one, even with --force', async () => {
+    const out = fresh('merged');
+    assert.equal((await cli(['merge', out, ...shardFiles, '--quiet'])).code, 0);
+    const partial = fresh('partial');
+    writeFileSync(partial, readFileSync(shardFiles[1]!, 'utf8').split('\n').slice(0, 1).join('\n') + '\n');
+    const r = await cli(['merge', '--force', out, shardFiles[0]!, partial, shardFiles[2]!]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /2 of 8 points are in none of the parts; nothing is written to .* \(it is left as it was\)/);
+    assert.match(r.stderr, /shard 2\/3 \(array index 1\): 2 of its 3 points missing: 4 \(vm\.swappiness=100 seed 1\), 7 \(vm\.swappiness=100 seed 4\)/);
+    assert.equal(readFileSync(out, 'utf8'), referenceText, 'the complete merge is kept');
+  });
+
+  it('names the missing shards from --shards, and the parameters of a combination no part holds', async () => {
+    // 2 × 3 combinations, one seed, 4 shards: shard 2 holds combinations 1 and 5, all its seeds.
+    const grid = ['--param', 'vm.swappiness=0,100', '--param', 'vm.min_free_kbytes=0,1024,2048', '-j', '1', '--quiet'];
+    const parts: string[] = [];
+    for (const k of [1, 3, 4]) {
+      const part = fresh(`s${k}`);
+      const r = await cli(['sweep', tiny, ...grid, '--shard', `${k}/4`, '--out', part]);
+      assert.equal(r.code, 0, r.stderr);
+      parts.push(part);
+    }
+    const r = await cli(['merge', fresh('merged'), ...parts]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /2 of 6 points are in none of the parts/);
+    assert.match(r.stderr, /shard 2\/4 \(array index 1\): 2 of its 2 points missing: 1 \(vm\.swappiness=0 vm\.min_free_kbytes=1024 seed 1\), 5 \(vm\.swappiness=100 vm\.min_free_kbytes=2048 seed 1\)/);
+    assert.match(r.stderr, /sbatch --array=1 sweep\.sbatch/);
+    const given = await cli(['merge', fresh('merged'), parts[0]!, '--shards', '6']);
+    assert.equal(given.code, 1);
+    assert.match(given.stderr, /shard 2\/6 \(array index 1\): 1 of its 1 points missing: 1 \(parameters in no part\)/);
+    assert.match(given.stderr, /shard 4\/6 \(array index 3\): 1 of its 1 points missing: 3 \(parameters in no part\)/);
+    assert.match(given.stderr, /sbatch --array=1,2,3,5 sweep\.sbatch/);
+    const bad = await cli(['merge', fresh('merged'), parts[0]!, '--shards', 'x']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--shards="x" is not a shard count; it must be an integer ≥ 1, e.g\. 8/);
   });
 
   it('refuses mixed scenarios, different grids, duplicates and torn files', async () => {

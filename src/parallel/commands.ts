@@ -22,7 +22,7 @@ export function addSweepCommands(program: Command, io: SweepIo, setStatus: (code
     .option('--param <field=values>', 'a swept field: a list a,b,c or a range lo..hi:step (units allowed), repeatable', collect(params))
     .option('--seeds <n>', 'run seeds 1..n for every parameter combination (default 1)')
     .option('--seed-list <list>', 'run these seeds instead, e.g. 3,7,11')
-    .option('-j, --jobs <n>', 'worker threads (default: the number of CPUs)')
+    .option('-j, --jobs <n>', 'worker threads (default: SLURM_CPUS_PER_TASK in a Slurm job, else the cgroup CPU quota, else the available cores)')
     .option('--out <file>', 'the JSONL output (default out/<scenario>.sweep.jsonl); the summary goes to <file>.summary.csv')
     .option('--resume', 'finish the sweep in --out: keep its points, run the others')
     .option('--retry-failed', 'with --resume: run again the points recorded as failed')
@@ -52,15 +52,18 @@ Examples:
     .description('join the JSONL files of a sweep\'s shards into one, in grid order, with its summary')
     .argument('<out>', 'the merged JSONL file')
     .argument('<parts...>', 'the shard files')
-    .option('--force', 'replace an existing output')
+    .option('--force', 'replace an existing output (only ever by a complete merge)')
+    .option('--shards <n>', 'the number of shards, to name those with missing points (default MMSIM_SHARDS, else inferred from the parts)')
     .option('--quiet', 'no summary table')
     .addHelpText('after', `
 Refuses (exit 2) parts of different scenarios or grids, and points present in two parts.
-Exit status 1 when points are missing or failed.
+With points in none of the parts nothing is written (an existing output is left as it was):
+the shards holding them are listed with the points' parameters, and the exit status is 1.
+Exit status 1 also when points failed (they are merged and listed).
 
 Example:
   mmsim merge out/sweep.jsonl out/sweep.shard-*.jsonl`)
-    .action(async (out: string, parts: string[], flags: { force?: boolean; quiet?: boolean }) => {
+    .action(async (out: string, parts: string[], flags: { force?: boolean; quiet?: boolean; shards?: string }) => {
       const { runMerge } = await import('./merge.js');
       setStatus(await runMerge(out, parts, flags, io));
     });

@@ -10,7 +10,6 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { basename, join } from 'node:path';
 import { Piscina } from 'piscina';
 import { checkHostMemory, poolDemand } from '../engine/host-memory.js';
@@ -20,6 +19,7 @@ import { displayPath, parseScenarioText, resolveScenario } from '../scenario/loa
 import type { OverrideSpec } from '../scenario/overrides.js';
 import type { Scenario } from '../scenario/types.js';
 import { ScenarioError, UsageError } from '../util/errors.js';
+import { defaultCpus, type CpuBudget } from '../util/cpus.js';
 import { checkOutputLocation, createMissingDirs } from '../util/out-path.js';
 import { packageVersion } from '../util/package.js';
 import {
@@ -161,8 +161,8 @@ function defaultOut(plan: SweepPlan): string {
   return join('out', `${plan.name}.sweep${shard}.jsonl`);
 }
 
-function parseJobs(jobs: string | undefined): number {
-  if (jobs === undefined) return availableParallelism();
+function parseJobs(jobs: string | undefined, env: NodeJS.ProcessEnv): number | CpuBudget {
+  if (jobs === undefined) return defaultCpus(env);
   if (!/^\d+$/.test(jobs) || Number(jobs) < 1 || Number(jobs) > 1024) {
     throw new UsageError(`-j ${jobs}: the number of worker threads must be an integer from 1 to 1024, e.g. -j 4`);
   }
@@ -206,7 +206,9 @@ function readExisting(out: string, plan: SweepPlan, retryFailed: boolean, io: Sw
 /** Runs a sweep; returns the exit status (0 all points ok, 1 some failed, 2 bad input, 130 interrupted). */
 export async function runSweep(scenarioArg: string, flags: SweepFlags, io: SweepIo, hooks: SweepHooks = {}): Promise<number> {
   const env = io.env ?? process.env;
-  const jobs = parseJobs(flags.jobs);
+  const budget = parseJobs(flags.jobs, env);
+  const jobs = typeof budget === 'number' ? budget : budget.cpus;
+  const jobsFrom = typeof budget === 'number' || budget.source === 'CPUs' ? '' : ` (-j from ${budget.source})`;
   if (flags.retryFailed && !flags.resume) throw new UsageError('--retry-failed goes with --resume');
   if (flags.resume && flags.force) throw new UsageError('--resume keeps the points in --out and --force discards them: give one');
   const plan = planSweep(scenarioArg, flags, env);
@@ -271,7 +273,7 @@ export async function runSweep(scenarioArg: string, flags: SweepFlags, io: Sweep
       if (plan.shard) parts.push(`shard ${plan.shard.index + 1}/${plan.shard.count} (${plan.shard.source}): ${plan.indexes.length} points`);
       if (previously > 0) parts.push(`${previously} already in ${out}`);
       if (invalid.length > 0) parts.push(`${invalid.length} with invalid parameters`);
-      io.stderr(`mmsim sweep ${plan.name}: ${parts.join(', ')}; running ${runnable.length} on ${threads} worker thread${threads === 1 ? '' : 's'}\n`);
+      io.stderr(`mmsim sweep ${plan.name}: ${parts.join(', ')}; running ${runnable.length} on ${threads} worker thread${threads === 1 ? '' : 's'}${jobsFrom}\n`);
     }
 
     const progress = createSweepProgress({

@@ -5,7 +5,7 @@
  */
 import { estimate } from '../parallel/stats.js';
 import { join } from 'node:path';
-import { availableParallelism } from 'node:os';
+import { defaultCpus } from '../util/cpus.js';
 import { Piscina } from 'piscina';
 import { checkHostMemory, poolDemand } from '../engine/host-memory.js';
 import { coreModule } from '../engine/wasm.js';
@@ -34,7 +34,7 @@ export async function planDirty(name: string, flags: PlanCommandFlags, sets: rea
   // validate every point before running any
   const scenarios = settings.map((s) => planScenario(name, [...sets, ...extra], s));
   const outDir = flags.out ?? join('out', `plan-${scenarios[0]!.name}`);
-  const jobs = flags.jobs === undefined ? availableParallelism() : Number(flags.jobs);
+  const jobs = flags.jobs === undefined ? defaultCpus().cpus : Number(flags.jobs);
   if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`-j: ${JSON.stringify(flags.jobs)} is not a positive whole number; e.g. 2`);
   // before the grid runs: a location that cannot take the outputs is bad input
   checkOutputLocation(outDir, PLAN_OUT_CHECK);

@@ -31,7 +31,7 @@ export function addPlanCommand(program: Command, io: PlanIo, setStatus: (code: n
     .option('--max-risk <time>', 'objective: peak dirty + writeback at most this many seconds of the devices\' write bandwidth', '5s')
     .option('--min-cache <ratio>', 'objective: page-cache hit ratio at least this (0.9 or 90%)')
     .option('--seeds <n>', 'runs per setting with seeds 1..n', '1')
-    .option('-j, --jobs <n>', 'worker threads (default: the available cores)')
+    .option('-j, --jobs <n>', 'worker threads (default: SLURM_CPUS_PER_TASK in a Slurm job, else the cgroup CPU quota, else the available cores)')
     .option('--duration <time>', 'simulated time per run (default: the scenario\'s)')
     .option('--set <field=value>', 'change a scenario field for every run, repeatable', (v: string) => { sets.push(v); return sets; })
     .option('--out <dir>', 'output directory (default: out/plan-<scenario>); an existing one is replaced only when empty or holding only an earlier plan\'s files')
