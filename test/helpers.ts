@@ -33,6 +33,30 @@ series: { interval: 50ms }
 `;
 }
 
+/** A 64 MiB machine under anon and page-cache pressure for `duration` simulated (the sweep tests' point). */
+export function tinySweepYaml(duration: string): string {
+  return `
+name: tiny
+duration: ${duration}
+machine: { memory: 64MiB }
+devices:
+  ssd: { readBandwidth: 2GB/s, writeBandwidth: 1GB/s, readLatency: 50us, writeLatency: 100us }
+swap: { size: 128MiB, device: ssd }
+files:
+  data: { size: 64MiB, device: ssd }
+processes:
+  app:
+    vmas:
+      heap: { type: anon, size: 80MiB }
+    workload:
+      - { op: access, target: heap, pattern: zipf, theta: 0.9, writeFraction: 0.3 }
+  reader:
+    workload:
+      - { op: read, target: data, pattern: sequential, ioSize: 128KiB }
+    loop: true
+`;
+}
+
 export function scenarioFromYaml(yaml: string, overrides: string[] = []): Scenario {
   return parseScenarioText(yaml, 'test.yaml', overrides);
 }

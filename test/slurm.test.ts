@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { it } from 'node:test';
 import { packageRoot } from '../src/util/package.js';
+import { tinySweepYaml } from './helpers.js';
 
 const root = packageRoot();
 const MMSIM = join(root, 'bin', 'mmsim.js');
@@ -32,26 +33,7 @@ function unavailable(): string | undefined {
 }
 
 /** ~0.3 s of wall per point: long enough to cancel a task mid-run, short enough for CI. */
-const TINY = `
-name: tiny
-duration: 1s
-machine: { memory: 64MiB }
-devices:
-  ssd: { readBandwidth: 2GB/s, writeBandwidth: 1GB/s, readLatency: 50us, writeLatency: 100us }
-swap: { size: 128MiB, device: ssd }
-files:
-  data: { size: 64MiB, device: ssd }
-processes:
-  app:
-    vmas:
-      heap: { type: anon, size: 80MiB }
-    workload:
-      - { op: access, target: heap, pattern: zipf, theta: 0.9, writeFraction: 0.3 }
-  reader:
-    workload:
-      - { op: read, target: data, pattern: sequential, ioSize: 128KiB }
-    loop: true
-`;
+const TINY = tinySweepYaml('1s');
 /** 2 combinations × 6 seeds = 12 points, 3 per shard. */
 const GRID = ['tiny.yaml', '--param', 'vm.swappiness=0,100', '--seeds', '6'];
 const SHARDS = 4;

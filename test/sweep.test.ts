@@ -12,6 +12,7 @@ import { estimate, tQuantile975 } from '../src/parallel/stats.js';
 import { runSweep, type SweepFlags, type SweepHooks } from '../src/parallel/sweep.js';
 import { cpusOfCpuMax, defaultCpus } from '../src/util/cpus.js';
 import { packageRoot } from '../src/util/package.js';
+import { tinySweepYaml } from './helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'mmsim-sweep-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -19,26 +20,7 @@ let fileCount = 0;
 const fresh = (stem = 'sweep'): string => join(root, `${stem}-${++fileCount}.jsonl`);
 
 /** A 64 MiB machine under anon and page-cache pressure for 200 ms simulated: ~60 ms of wall per point. */
-const TINY = `
-name: tiny
-duration: 200ms
-machine: { memory: 64MiB }
-devices:
-  ssd: { readBandwidth: 2GB/s, writeBandwidth: 1GB/s, readLatency: 50us, writeLatency: 100us }
-swap: { size: 128MiB, device: ssd }
-files:
-  data: { size: 64MiB, device: ssd }
-processes:
-  app:
-    vmas:
-      heap: { type: anon, size: 80MiB }
-    workload:
-      - { op: access, target: heap, pattern: zipf, theta: 0.9, writeFraction: 0.3 }
-  reader:
-    workload:
-      - { op: read, target: data, pattern: sequential, ioSize: 128KiB }
-    loop: true
-`;
+const TINY = tinySweepYaml('200ms');
 const tiny = join(root, 'tiny.yaml');
 const other = join(root, 'other.yaml');
 writeFileSync(tiny, TINY);
