@@ -11,7 +11,8 @@ import { cfg } from './config';
 import { G_MIN_FREE_KBYTES, G_WATERMARK_SCALE_FACTOR, G_LOWMEM_RESERVE_DMA, G_LOWMEM_RESERVE_DMA32,
   G_LOWMEM_RESERVE_NORMAL, C_NR_FREE_PAGES, C_PGFREE, C_PGALLOC_DMA,
   C_MMSIM_ALLOC_FAILURES, C_PGSCAN_DIRECT_THROTTLE,
-  DK_ALLOC_FAILED, FN_ALLOC_PAGES_SLOWPATH, DK_FREE_PAGE_IN_USE, FN_FREE_PAGES } from './generated/abi';
+  DK_ALLOC_FAILED, FN_ALLOC_PAGES_SLOWPATH, DK_FREE_PAGE_IN_USE, FN_FREE_PAGES, ZI_STRIDE, ZI_START, ZI_SPANNED,
+  ZI_MANAGED, ZI_MIN, ZI_LOW, ZI_HIGH, ZI_RESERVE_DMA, ZI_FREE, ZI_MIN_FREE_KBYTES } from './generated/abi';
 import { countEvent, countAdd } from './vmstat';
 import { lruvecDelFolio } from './lru';
 import { wakeupKswapd, tryToFreePagesStart, tryToFreePagesStep, allowDirectReclaim, reclaimAbandon, STEP_DONE,
@@ -455,21 +456,22 @@ export function folioPut(p: u32): void {
   freePages(p, 0);
 }
 
-/** Zone table for the host: 12 f64 per zone. */
-export const ZONEINFO_STRIDE: i32 = 12;
-const zoneInfo: usize = memory.data(MAX_NR_ZONES * 12 * 8);
+/** Zone table for the host: ZONEINFO_FIELDS (src/abi/config.ts) per zone. */
+export const ZONEINFO_STRIDE: i32 = ZI_STRIDE;
+const zoneInfo: usize = memory.data(MAX_NR_ZONES * ZI_STRIDE * 8);
+@inline function zi(a: usize, f: i32, v: f64): void { store<f64>(a + (<usize>f << 3), v); }
 export function zoneInfoFill(): usize {
   for (let z = 0; z < MAX_NR_ZONES; z++) {
     const a = zoneInfo + <usize>(z * ZONEINFO_STRIDE * 8);
-    store<f64>(a, <f64>zf(z, ZF_START));
-    store<f64>(a, <f64>(zf(z, ZF_END) - zf(z, ZF_START)), 8);
-    store<f64>(a, <f64>zf(z, ZF_MANAGED), 16);
-    store<f64>(a, <f64>zf(z, ZF_WMARK), 24);
-    store<f64>(a, <f64>zf(z, ZF_WMARK + 1), 32);
-    store<f64>(a, <f64>zf(z, ZF_WMARK + 2), 40);
-    for (let j = 0; j < MAX_NR_ZONES; j++) store<f64>(a + <usize>(48 + j * 8), <f64>zf(z, ZF_RESERVE + j));
-    store<f64>(a, <f64>zf(z, ZF_FREE), 80);
-    store<f64>(a, <f64>minFreeKbytes, 88);
+    zi(a, ZI_START, <f64>zf(z, ZF_START));
+    zi(a, ZI_SPANNED, <f64>(zf(z, ZF_END) - zf(z, ZF_START)));
+    zi(a, ZI_MANAGED, <f64>zf(z, ZF_MANAGED));
+    zi(a, ZI_MIN, <f64>zf(z, ZF_WMARK));
+    zi(a, ZI_LOW, <f64>zf(z, ZF_WMARK + 1));
+    zi(a, ZI_HIGH, <f64>zf(z, ZF_WMARK + 2));
+    for (let j = 0; j < MAX_NR_ZONES; j++) zi(a, ZI_RESERVE_DMA + j, <f64>zf(z, ZF_RESERVE + j));
+    zi(a, ZI_FREE, <f64>zf(z, ZF_FREE));
+    zi(a, ZI_MIN_FREE_KBYTES, <f64>minFreeKbytes);
   }
   return zoneInfo;
 }

@@ -16,7 +16,8 @@ import { C_NR_DIRTY, C_NR_DIRTIED, C_NR_WRITEBACK, C_NR_WRITTEN, C_PGROTATED, C_
   C_MMSIM_BDP_WRITE_BANDWIDTH, C_MMSIM_BDP_WB_THRESH, C_MMSIM_PEAK_DIRTY, C_MMSIM_PEAK_WRITEBACK,
   C_MMSIM_PEAK_DIRTY_WRITEBACK,
   G_DIRTY_RATIO, G_DIRTY_BACKGROUND_RATIO, G_DIRTY_BYTES, G_DIRTY_BACKGROUND_BYTES, G_LAPTOP_MODE,
-  G_N_DEVICES, DEV_MIN_RATIO, DEV_MAX_RATIO, DEV_STRICT_LIMIT } from './generated/abi';
+  G_N_DEVICES, DEV_MIN_RATIO, DEV_MAX_RATIO, DEV_STRICT_LIMIT, WBI_STRIDE, WBI_DIRTIED, WBI_WRITTEN, WBI_DIRTY,
+  WBI_WRITEBACK, WBI_WRITE_BANDWIDTH, WBI_DIRTY_RATELIMIT, WBI_WB_THRESH, WBI_COMPLETION_SHARE } from './generated/abi';
 import { folioRotateReclaimable } from './lru';
 import { folioMkclean } from './rmap';
 import { totalreservePages } from './alloc';
@@ -664,22 +665,23 @@ export function balanceDirtyPagesAgain(f: i32): bool {
   return balanceDirtyPages(fileDevice(f), tkf(t, K_NR_DIRTIED));
 }
 
-/** Per-wb figures for the host: 8 f64 per device. */
-export const WBINFO_STRIDE: i32 = 8;
+/** Per-wb figures for the host: WBINFO_FIELDS (src/abi/config.ts) per device. */
+export const WBINFO_STRIDE: i32 = WBI_STRIDE;
 let wbInfo: usize = 0;
+@inline function wbi(a: usize, f: i32, v: f64): void { store<f64>(a + (<usize>f << 3), v); }
 export function wbInfoFill(): usize {
   for (let w = 0; w < nWbs; w++) {
     const a = wbInfo + <usize>(w * WBINFO_STRIDE * 8);
-    store<f64>(a, <f64>wbf(w, W_DIRTIED));
-    store<f64>(a, <f64>wbf(w, W_WRITTEN), 8);
-    store<f64>(a, <f64>wbf(w, W_RECLAIMABLE), 16);
-    store<f64>(a, <f64>wbf(w, W_WRITEBACK), 24);
-    store<f64>(a, <f64>wbf(w, W_AVG_BW), 32);
-    store<f64>(a, <f64>wbf(w, W_DIRTY_RL), 40);
-    store<f64>(a, <f64>wbf(w, W_THRESH), 48);
+    wbi(a, WBI_DIRTIED, <f64>wbf(w, W_DIRTIED));
+    wbi(a, WBI_WRITTEN, <f64>wbf(w, W_WRITTEN));
+    wbi(a, WBI_DIRTY, <f64>wbf(w, W_RECLAIMABLE));
+    wbi(a, WBI_WRITEBACK, <f64>wbf(w, W_WRITEBACK));
+    wbi(a, WBI_WRITE_BANDWIDTH, <f64>wbf(w, W_AVG_BW));
+    wbi(a, WBI_DIRTY_RATELIMIT, <f64>wbf(w, W_DIRTY_RL));
+    wbi(a, WBI_WB_THRESH, <f64>wbf(w, W_THRESH));
     domainAgePeriods(jiffiesNow());
     wbReflectPeriod(w);
-    store<f64>(a, domCompl + remoteCompl > 0 ? <f64>wbf(w, W_COMPL) / <f64>(domCompl + remoteCompl) : 0.0, 56);
+    wbi(a, WBI_COMPLETION_SHARE, domCompl + remoteCompl > 0 ? <f64>wbf(w, W_COMPL) / <f64>(domCompl + remoteCompl) : 0.0);
   }
   return wbInfo;
 }

@@ -42,6 +42,8 @@ fields('PH_', config.PHASE_FIELDS);
 fields('LOCK_', config.LOCK_FIELDS);
 fields('SUB_', config.SUBSCRIBER_FIELDS);
 fields('DET_', config.DETECTOR_FIELDS);
+fields('ZI_', config.ZONEINFO_FIELDS);
+fields('WBI_', config.WBINFO_FIELDS);
 function enumOf(prefix, obj) {
   for (const [k, v] of Object.entries(obj)) out.push(`export const ${prefix}${constName(k).replace(/[^A-Za-z0-9_]/g, '_')}: i32 = ${v};`);
   out.push('');

@@ -89,6 +89,16 @@ export const DETECTOR_FIELDS = ['kind', 'timeNs', 'pfn', 'task', 'func', 'value'
 export const ENTITY_FIXED = ['sampler', 'kswapd0', 'flusher'] as const;
 export const ENTITY_AFTER_TASKS = ['memcg stats flusher', 'oom_reaper'] as const;
 
+/** The zone table the core fills for the host (zoneInfoPtr): f64 fields per zone, /proc/zoneinfo's figures in pages. */
+export const ZONEINFO_FIELDS = [
+  'start', 'spanned', 'managed', 'min', 'low', 'high',
+  'reserveDma', 'reserveDma32', 'reserveNormal', 'reserveMovable', 'free', 'minFreeKbytes',
+] as const;
+/** Each device's writeback context for the host (wbInfoPtr): f64 fields per device. */
+export const WBINFO_FIELDS = [
+  'dirtied', 'written', 'dirty', 'writeback', 'writeBandwidth', 'dirtyRatelimit', 'wbThresh', 'completionShare',
+] as const;
+
 /** Kinds of detector hits; `func` indexes KERNEL_FUNCS. */
 export const DETECTOR_KINDS = [
   'refcount_negative', 'mapcount_exceeds_refcount', 'lru_count_mismatch', 'free_page_in_use',

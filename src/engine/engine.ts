@@ -4,7 +4,7 @@
  * views. Never loops over pages: everything per page happens inside the core.
  */
 import { COUNTERS } from '../abi/counters.js';
-import { STATUS, DETECTOR_KINDS, KERNEL_FUNCS, ENTITY_FIXED, ENTITY_AFTER_TASKS } from '../abi/config.js';
+import { STATUS, DETECTOR_KINDS, KERNEL_FUNCS, ENTITY_FIXED, ENTITY_AFTER_TASKS, ZONEINFO_FIELDS, WBINFO_FIELDS } from '../abi/config.js';
 import type { Scenario } from '../scenario/types.js';
 import type { RunResult, DetectorHit, OomKill, ZoneInfo, WbInfo, WritebackFigures, ReclaimFigures } from '../report/result.js';
 import { distribution, log2Distribution } from './histogram.js';
@@ -127,17 +127,21 @@ export function collect(core: CoreExports, s: Scenario, seed: number, enc: Encod
   const zones: ZoneInfo[] = [];
   for (let z = 0; z < core.zoneCount(); z++) {
     const a = zinfo.subarray(z * zstride, (z + 1) * zstride);
-    if (a[2]! <= 0) continue;
-    zones.push({ name: ZONE_NAMES[z]!, managed: a[2]!, min: a[3]!, low: a[4]!, high: a[5]!, lowmemReserve: Array.from(a.subarray(6, 10)) });
+    const f = (name: typeof ZONEINFO_FIELDS[number]) => a[ZONEINFO_FIELDS.indexOf(name)]!;
+    if (f('managed') <= 0) continue;
+    const reserve = ZONEINFO_FIELDS.indexOf('reserveDma');
+    zones.push({ name: ZONE_NAMES[z]!, managed: f('managed'), min: f('min'), low: f('low'), high: f('high'), lowmemReserve: Array.from(a.subarray(reserve, reserve + 4)) });
   }
   const wstride = core.wbInfoStride();
   const wptr = core.wbInfoPtr();
   const winfo = new Float64Array(core.memory.buffer, wptr, core.wbCount() * wstride);
   const wbs: WbInfo[] = enc.deviceNames.map((device, d) => {
     const a = winfo.subarray(d * wstride, (d + 1) * wstride);
+    const f = (name: typeof WBINFO_FIELDS[number]) => a[WBINFO_FIELDS.indexOf(name)]!;
     return {
-      device, dirtied: a[0]!, written: a[1]!, dirty: a[2]!, writeback: a[3]!, writeBandwidth: a[4]!,
-      dirtyRatelimit: a[5]!, wbThresh: a[6]!, completionShare: a[7]!,
+      device, dirtied: f('dirtied'), written: f('written'), dirty: f('dirty'), writeback: f('writeback'),
+      writeBandwidth: f('writeBandwidth'), dirtyRatelimit: f('dirtyRatelimit'), wbThresh: f('wbThresh'),
+      completionShare: f('completionShare'),
     };
   });
   const pauseHist = Array.from(new BigUint64Array(buf, core.pauseHistPtr(), core.pauseHistLen()), Number);
