@@ -5,17 +5,17 @@
 // device's bandwidth (writeback_chunk_size); runs of adjacent pages go out as one request, and
 // the flusher waits when the device has no free tag, as it would block in the block layer.
 import { regionAlloc } from './mem';
-import { testFlag, PG_dirty, PG_writeback, PG_locked } from './page';
+import { testFlag, setFlag, mapping, pageIndex, PG_dirty, PG_writeback, PG_locked } from './page';
 import { cfg } from './config';
 import { G_N_FILES, G_DIRTY_EXPIRE_CENTISECS, G_DIRTY_WRITEBACK_CENTISECS, C_NR_DIRTY,
   C_MMSIM_FLUSHER_RUNS, C_MMSIM_FLUSHER_PAGES_BACKGROUND, C_MMSIM_FLUSHER_BLOCKED } from './generated/abi';
 import { countEvent, countAdd, count } from './vmstat';
 import { NO_PAGE } from './alloc';
-import { fileNrPages, fileDevice, filemapLookup } from './filemap';
+import { fileNrPages, fileDevice, filemapLookup, folioUnlock } from './filemap';
 import { blkSubmit, blkAddPage, blkTagFreeAt, BLK_WRITE } from './blkdev';
 import { schedule } from './events';
 import { FLUSHER_ENTITY, jiffyNs, curClock } from './sched';
-import { nWbs, folioClearDirtyForIo, folioStartWriteback, wbReclaimable, wbWritten, wbWriteback as wbPagesUnderWriteback, wbAvgWriteBandwidth, domainDirtyLimit,
+import { nWbs, folioClearDirtyForIo, CLEARED_FOR_IO, MKCLEAN_SLEEPS, folioStartWriteback, wbReclaimable, wbWritten, wbWriteback as wbPagesUnderWriteback, wbAvgWriteBandwidth, domainDirtyLimit,
   globalDirtyableMemory, domainDirtyLimits, lastBackgroundThresh, wbCalcThresh, wbUpdateBandwidth,
   wbBandwidthEstimateStart, globalFileDirty } from './writeback';
 
@@ -142,6 +142,12 @@ function oldestDirtyInode(w: i32, olderThan: i64): i32 {
 }
 
 let blockedUntil: i64 = -1;
+/**
+ * The folio whose folio_mkclean sleeps in a notifier callback (locked, as write_cache_pages
+ * holds it), or NO_PAGE. The flusher (one entity for every wb) sleeps with it; when it runs
+ * again it finishes that folio first.
+ */
+let mkcleanPending: u32 = 0xFFFF_FFFF;   // NO_PAGE
 
 /**
  * write_cache_pages (WB_SYNC_NONE, range_cyclic) for one inode: up to `budget` dirty pages from
@@ -165,7 +171,9 @@ function writeInode(f: i32, budget: i64, t: i64): i64 {
         const free = blkTagFreeAt(dev);
         if (free > t) { blockedUntil = free; break; }
       }
-      if (folioClearDirtyForIo(p, FLUSHER_ENTITY)) {
+      const rc = folioClearDirtyForIo(p, FLUSHER_ENTITY);
+      if (rc == MKCLEAN_SLEEPS) { setFlag(p, PG_locked); mkcleanPending = p; break; }
+      if (rc == CLEARED_FOR_IO) {
         folioStartWriteback(p);
         if (runLen == 0) runStart = idx;
         runLen++;
@@ -203,6 +211,7 @@ function wbWriteback(w: i32, t: i64): bool {
     countAdd(C_MMSIM_FLUSHER_PAGES_BACKGROUND + <i32>kind, n);
     left -= n;
     setFf(w, F_LEFT, left);
+    if (mkcleanPending != NO_PAGE) return false;       // asleep in a notifier callback: F_NEXT stays -1
     if (blockedUntil >= 0) {
       countEvent(C_MMSIM_FLUSHER_BLOCKED);
       setFf(w, F_NEXT, blockedUntil);
@@ -266,11 +275,40 @@ function dirtyInodes(w: i32): i64 {
 /** The flusher entity's event: run every wb whose time has come. */
 export function flusherRun(t: i64): void {
   countEvent(C_MMSIM_FLUSHER_RUNS);
+  if (mkcleanPending != NO_PAGE && !mkcleanResume(t)) return;
   for (let w = 0; w < nWbs; w++) {
     const n = ff(w, F_NEXT);
     if (n >= 0 && n <= t) wbWorkfn(w, t);
+    if (mkcleanPending != NO_PAGE) return;           // asleep on a lock: its release wakes us
   }
   rearm();
+}
+
+/**
+ * Back from a notifier callback's sleep in folio_mkclean: finish that folio's
+ * folio_clear_dirty_for_io (false: asleep again), write it as a request of its own, and let
+ * its wb's work go on from the next page.
+ */
+function mkcleanResume(t: i64): bool {
+  const p = mkcleanPending;
+  const rc = folioClearDirtyForIo(p, FLUSHER_ENTITY);
+  if (rc == MKCLEAN_SLEEPS) return false;
+  mkcleanPending = NO_PAGE;
+  folioUnlock(p, t);
+  const f = <i32>mapping(p) - 1;
+  const idx = pageIndex(p);
+  const w = fileDevice(f);
+  if (rc == CLEARED_FOR_IO) {
+    folioStartWriteback(p);
+    submitRun(f, w, idx, 1, t);
+    if (ff(w, F_WORK) != WORK_NONE) {
+      countAdd(C_MMSIM_FLUSHER_PAGES_BACKGROUND + <i32>ff(w, F_WORK), 1);
+      setFf(w, F_LEFT, ff(w, F_LEFT) - 1);
+    }
+  }
+  setInf(f, I_WB_INDEX, <i64>idx + 1 < <i64>fileNrPages(f) ? <i64>idx + 1 : 0);
+  setFf(w, F_NEXT, t);
+  return true;
 }
 
 /**

@@ -20,7 +20,8 @@ import { blkSubmit, blkAddPage, BLK_READ } from './blkdev';
 import { workingsetRefault } from './workingset';
 import { filemapGetUptodate, filemapLookup, fileNrPages, folioWaitLocked } from './filemap';
 import { folioMarkDirty, balanceDirtyPagesRatelimited } from './writeback';
-import { curClock, chargeNs, currentTask } from './sched';
+import { curClock, chargeNs, currentTask, taskEntity } from './sched';
+import { mmuNotifierRangeStart, mmuNotifierRangeEnd, MMU_NOTIFY_CLEAR, RANGE_BLOCKABLE, NOTIFIER_SLEEP } from './mmu_notifier';
 import { stopNow } from './wait';
 import { tf, setTf, T_IO_RETRY } from './workload';
 import { recordBug } from './invariants';
@@ -343,10 +344,12 @@ function doWpPage(m: i32, v: i32, vpn: i64, pte: usize, e: u64): i32 {
     const p = allocUserPage();
     if (mmKilled(m)) { if (p != NO_PAGE) folioPut(p); return FAULT_KILLED; }
     if (p == NO_PAGE) return FAULT_OOM;
-    if (load<u64>(pte) != e) { folioPut(p); return FAULT_RETRY; }
+    if (!wpCopyRangeStart(m, vpn)) { folioPut(p); return FAULT_RETRY; }
+    if (load<u64>(pte) != e) { wpCopyRangeEnd(); folioPut(p); return FAULT_RETRY; }
     chargeNs(<i64>cfg(G_COST_ZERO_FILL));
     countEvent(C_MMSIM_ZERO_FILL_FAULTS);
     mapNewAnonPage(m, v, vpn, pte, p, true);
+    wpCopyRangeEnd();
     return FAULT_OK;
   }
   const old = entryPfn(e);
@@ -369,12 +372,25 @@ function doWpPage(m: i32, v: i32, vpn: i64, pte: usize, e: u64): i32 {
   const p = allocUserPage();
   if (mmKilled(m)) { if (p != NO_PAGE) folioPut(p); return FAULT_KILLED; }
   if (p == NO_PAGE) return FAULT_OOM;
-  if (load<u64>(pte) != e) { folioPut(p); return FAULT_RETRY; }
+  if (!wpCopyRangeStart(m, vpn)) { folioPut(p); return FAULT_RETRY; }
+  if (load<u64>(pte) != e) { wpCopyRangeEnd(); folioPut(p); return FAULT_RETRY; }
   zapFilePte(m, old);
   store<u64>(pte, 0);
   mapNewAnonPage(m, v, vpn, pte, p, true);
+  wpCopyRangeEnd();
   return FAULT_OK;
 }
+
+/**
+ * wp_page_copy's MMU_NOTIFY_CLEAR range over the faulting page, started before the PTE is
+ * checked again. False if a blockable callback sleeps on its lock (stopNow): the fault drops
+ * its new page, keeps its fault lock (the kernel sleeps holding it) and is retried, and the
+ * retry's start goes on where this one stopped.
+ */
+function wpCopyRangeStart(m: i32, vpn: i64): bool {
+  return mmuNotifierRangeStart(taskEntity(currentTask), MMU_NOTIFY_CLEAR, RANGE_BLOCKABLE, m, vpn, vpn + 1, curClock) != NOTIFIER_SLEEP;
+}
+@inline function wpCopyRangeEnd(): void { mmuNotifierRangeEnd(taskEntity(currentTask), curClock); }
 
 /** Drop one file mapping of page `p` (zap_present_pte for a file page). */
 function zapFilePte(m: i32, p: u32): void {

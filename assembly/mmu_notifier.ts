@@ -3,24 +3,32 @@
 // walks them — the 2018 loop (v4.19-v5.11), the thread's two proposals, and mainline — with
 // a ledger that pairs every successful start with its end (mmsim_notifier_unpaired_start,
 // mmsim_notifier_unpaired_end). The clients are small state machines: kvm's in-progress count
-// (mmu_invalidate_in_progress), gru's lock held from start to end, a mirror's or a generic
-// driver's lock that a non-blocking start finds busy with probability `busy` (the reaper rule
-// `notifiers.reaper` decides what a busy or blocking callback does in non-blocking context).
+// (mmu_invalidate_in_progress), gru's range count (ms_range_active) held from start to end, a
+// mirror's or a generic driver's lock that a non-blocking start finds busy with probability
+// `busy` (the reaper rule `notifiers.reaper` decides what a busy or blocking callback does in
+// non-blocking context).
 //
-// Callbacks in blockable context succeed without sleeping here; sleeping callbacks (a driver's
-// lock of locking.ts) are the next step of the notifier issue.
+// A mirror or generic subscriber may name a scenario lock that its callbacks take (the
+// driver's object lock or notifier lock). In blockable context its start sleeps on it
+// (locking.ts: FIFO, the wait-for graph, so a driver that reclaims while holding its own lock
+// deadlocks); the range record keeps the walk's place, and the caller calls start again with
+// the same range when it runs. In non-blocking context the callback trylocks and fails with
+// -EAGAIN. `holdUntilEnd` keeps the lock from start to end (amdgpu's read lock of 2018).
 import { cfg, subCfg } from './config';
 import { G_N_SUBSCRIBERS, G_NOTIFIER_POLICY, G_NOTIFIER_REAPER, G_SEED, SUB_MM, SUB_CLIENT, SUB_IMPLEMENTS_END,
-  SUB_BUSY, CLIENT_KVM, CLIENT_GRU, CLIENT_MIRROR, NP_2018, NP_BAN_MULTIPLE, NP_SORTED_2020,
+  SUB_BUSY, SUB_LOCK, SUB_HOLD_UNTIL_END, SUB_LATENCY_NS, CLIENT_KVM, CLIENT_GRU, NP_2018, NP_BAN_MULTIPLE, NP_SORTED_2020,
   REAP_ALWAYS_EAGAIN, REAP_TRYLOCK_BLOCKING_END, C_MMSIM_NOTIFIER_INVALIDATIONS, C_MMSIM_NOTIFIER_START_FAILED,
   C_MMSIM_NOTIFIER_UNPAIRED_START, C_MMSIM_NOTIFIER_UNPAIRED_END, C_MMSIM_NONBLOCK_DISABLED,
-  C_MMSIM_END_BLOCKED_AFTER_NONBLOCKING_START, DK_NOTIFIER_UNPAIRED_START, DK_NOTIFIER_UNPAIRED_END,
+  C_MMSIM_END_BLOCKED_AFTER_NONBLOCKING_START, C_MMSIM_NOTIFIER_SLEEPS, C_MMSIM_NOTIFIER_RELEASES,
+  DK_NOTIFIER_UNPAIRED_START, DK_NOTIFIER_UNPAIRED_END,
   DK_END_BLOCKED_AFTER_NONBLOCKING_START, FN_MMU_NOTIFIER_INVALIDATE_RANGE_START,
-  FN_MMU_NOTIFIER_INVALIDATE_RANGE_END } from './generated/abi';
+  FN_MMU_NOTIFIER_INVALIDATE_RANGE_END, FN_MMU_NOTIFIER_RELEASE } from './generated/abi';
 import { regionAlloc } from './mem';
 import { countEvent } from './vmstat';
 import { recordDetector } from './invariants';
 import { nextF64, randomSeed } from './random';
+import { lockAcquire, lockTryAcquire, lockRelease, lockWaiting } from './locking';
+import { chargeNs } from './sched';
 
 // enum mmu_notifier_event
 export const MMU_NOTIFY_UNMAP: i32 = 0;
@@ -32,12 +40,15 @@ export const MMU_NOTIFY_RELEASE: i32 = 5;
 export const RANGE_BLOCKABLE: u32 = 1;
 /** invalidate_range_start's -EAGAIN */
 export const EAGAIN: i32 = -11;
+/** A blockable callback sleeps on its lock: the caller unwinds and calls start again (same range) when it runs. */
+export const NOTIFIER_SLEEP: i32 = 1;
 /** Up to this many subscriptions per mm (a range's ledger is a bit mask). */
 export const MAX_SUBSCRIBERS_PER_MM: i32 = 32;
 
 /**
  * struct mmu_notifier_range, with the ledger of this invalidation: which subscribers' starts
- * succeeded (and so expect their end). The kernel keeps it on the caller's stack.
+ * succeeded (and so expect their end), and where a start that sleeps resumes. The kernel
+ * keeps it on the caller's stack; here each entity has one (rangeOf).
  */
 @unmanaged export class MmuNotifierRange {
   mm: i32;
@@ -45,6 +56,12 @@ export const MAX_SUBSCRIBERS_PER_MM: i32 = 32;
   flags: u32;
   /** subscribers (bits by place in the mm's list) whose start succeeded */
   started: u32;
+  /** subscribers that hold their lock until end (holdUntilEnd) */
+  holding: u32;
+  /** the place whose callback sleeps on its lock (-1: no start or release in progress) */
+  next: i32;
+  /** the walk's failure so far (0 or -EAGAIN) */
+  ret: i32;
   start: i64;
   end: i64;
 }
@@ -52,16 +69,17 @@ export const MAX_SUBSCRIBERS_PER_MM: i32 = 32;
 let ranges: usize = 0;
 const RANGE_BYTES: usize = (offsetof<MmuNotifierRange>() + 7) & ~(<usize>7);
 /** The range record of entity `e`'s invalidation in progress (its stack frame). */
-@inline export function rangeOf(e: i32): MmuNotifierRange { return changetype<MmuNotifierRange>(ranges + <usize>e * RANGE_BYTES); }
+@inline function rangeOf(e: i32): MmuNotifierRange { return changetype<MmuNotifierRange>(ranges + <usize>e * RANGE_BYTES); }
 
 let nSubs: i32 = 0;
 let policy: i32 = 0;
 let reaperRule: i32 = 0;
 let subFirst: usize = 0;    // i32 per mm: first subscription index (subscriptions grouped by mm)
 let subCount: usize = 0;    // i32 per mm
+let released: usize = 0;    // u8 per mm: mmu_notifier_release emptied its list
 let order: usize = 0;       // i32 per subscription: the walk order within its mm (hlist order)
 let kvmCount: usize = 0;    // i32 per subscription: kvm's mmu_invalidate_in_progress
-let gruLocked: usize = 0;   // u8 per subscription: gru's lock, held from start to end
+let gruActive: usize = 0;   // i32 per subscription: gru's ms_range_active, raised from start to end
 let stream: i32 = 0;        // the drivers' random stream (is the lock busy?)
 let blockedEnd: bool = false;
 
@@ -73,14 +91,16 @@ export function mmuNotifierInit(mms: i32, entities: i32, randomStream: i32): boo
   nSubs = <i32>cfg(G_N_SUBSCRIBERS);
   ranges = regionAlloc(<u64>entities * <u64>RANGE_BYTES);
   if (ranges == 0) return false;
+  for (let e = 0; e < entities; e++) rangeOf(e).next = -1;
   policy = <i32>cfg(G_NOTIFIER_POLICY);
   reaperRule = <i32>cfg(G_NOTIFIER_REAPER);
   subFirst = regionAlloc(<u64>(mms + 1) * 4);
   subCount = regionAlloc(<u64>(mms + 1) * 4);
+  released = regionAlloc(<u64>(mms + 1));
   order = regionAlloc(<u64>(nSubs + 1) * 4);
   kvmCount = regionAlloc(<u64>(nSubs + 1) * 4);
-  gruLocked = regionAlloc(<u64>(nSubs + 1));
-  if (subFirst == 0 || subCount == 0 || order == 0 || kvmCount == 0 || gruLocked == 0) return false;
+  gruActive = regionAlloc(<u64>(nSubs + 1) * 4);
+  if (subFirst == 0 || subCount == 0 || released == 0 || order == 0 || kvmCount == 0 || gruActive == 0) return false;
   for (let s = 0; s < nSubs; s++) {
     const m = <i32>subCfg(s, SUB_MM);
     if (ld(subCount, m) == 0) st(subFirst, m, s);
@@ -96,6 +116,10 @@ export function mmuNotifierInit(mms: i32, entities: i32, randomStream: i32): boo
 @inline function implementsEnd(s: i32): bool { return subCfg(s, SUB_IMPLEMENTS_END) != 0; }
 /** A subscriber that takes a lock it may find busy (mirror, generic): it may block. */
 @inline function mayBlock(s: i32): bool { const c = <i32>subCfg(s, SUB_CLIENT); return c != CLIENT_KVM && c != CLIENT_GRU; }
+/** The scenario lock its callbacks take, or -1. */
+@inline function subLock(s: i32): i32 { return <i32>subCfg(s, SUB_LOCK); }
+@inline function holdsUntilEnd(s: i32): bool { return subCfg(s, SUB_HOLD_UNTIL_END) != 0; }
+@inline function callbackCost(s: i32): void { const ns = <i64>subCfg(s, SUB_LATENCY_NS); if (ns > 0) chargeNs(ns); }
 
 /**
  * The walk order of `m`'s subscriptions: hlist_add_head (newest first) in the 2018 core and
@@ -114,8 +138,8 @@ function buildOrder(m: i32): void {
   }
 }
 
-/** mm_has_notifiers */
-@inline export function mmHasNotifiers(m: i32): bool { return nSubs > 0 && ld(subCount, m) > 0; }
+/** mm_has_notifiers: subscriptions, and mmu_notifier_release has not emptied the list. */
+@inline export function mmHasNotifiers(m: i32): bool { return nSubs > 0 && ld(subCount, m) > 0 && load<u8>(released + <usize>m) == 0; }
 
 /** mm_has_blockable_invalidate_notifiers (v4.15-v4.18): a subscriber without MMU_INVALIDATE_DOES_NOT_BLOCK. */
 export function mmHasBlockableNotifiers(m: i32): bool {
@@ -124,23 +148,42 @@ export function mmHasBlockableNotifiers(m: i32): bool {
   return false;
 }
 
-export function rangeInit(r: MmuNotifierRange, event: i32, flags: u32, m: i32, start: i64, end: i64): void {
-  r.mm = m; r.event = event; r.flags = flags; r.start = start; r.end = end; r.started = 0;
-}
-
-/** One subscriber's invalidate_range_start: 0, or -EAGAIN in non-blocking context. */
-function subscriberStart(s: i32, blockable: bool): i32 {
+/**
+ * One subscriber's invalidate_range_start, entity `e` calling: 0, -EAGAIN in non-blocking
+ * context, or NOTIFIER_SLEEP (asleep on the subscriber's lock; stopNow is set).
+ */
+function subscriberStart(r: MmuNotifierRange, s: i32, bit: u32, e: i32, now: i64): i32 {
   const client = <i32>subCfg(s, SUB_CLIENT);
-  if (client == CLIENT_KVM) { st(kvmCount, s, ld(kvmCount, s) + 1); return 0; }
-  if (client == CLIENT_GRU) { store<u8>(gruLocked + <usize>s, 1); return 0; }
-  if (blockable) return 0;             // it would take its lock, sleeping if it must
+  const blockable = (r.flags & RANGE_BLOCKABLE) != 0;
+  if (client == CLIENT_KVM) { st(kvmCount, s, ld(kvmCount, s) + 1); callbackCost(s); return 0; }
+  if (client == CLIENT_GRU) { st(gruActive, s, ld(gruActive, s) + 1); callbackCost(s); return 0; }
+  const l = subLock(s);
+  if (blockable) {
+    if (l >= 0) {
+      // it takes its lock, sleeping while another holds it (mutex_lock / down_read)
+      const waited = lockWaiting(e);
+      if (!lockAcquire(l, e, false, FN_MMU_NOTIFIER_INVALIDATE_RANGE_START, now)) {
+        if (!waited) countEvent(C_MMSIM_NOTIFIER_SLEEPS);
+        return NOTIFIER_SLEEP;
+      }
+      if (holdsUntilEnd(s)) r.holding |= bit; else lockRelease(l, e, now);
+    }
+    callbackCost(s);
+    return 0;
+  }
   if (reaperRule == REAP_ALWAYS_EAGAIN) return EAGAIN;
-  // trylock: busy with probability `busy`
-  return nextF64(stream) < subCfg(s, SUB_BUSY) ? EAGAIN : 0;
+  // trylock: an unmodelled holder with probability `busy`, then the named lock
+  if (nextF64(stream) < subCfg(s, SUB_BUSY)) return EAGAIN;
+  if (l >= 0) {
+    if (!lockTryAcquire(l, e, false)) return EAGAIN;
+    if (holdsUntilEnd(s)) r.holding |= bit; else lockRelease(l, e, now);
+  }
+  callbackCost(s);
+  return 0;
 }
 
 /** One subscriber's invalidate_range_end for range `r` (whose ledger says whether its start succeeded). */
-function subscriberEnd(r: MmuNotifierRange, s: i32, bit: u32, now: i64): void {
+function subscriberEnd(r: MmuNotifierRange, s: i32, bit: u32, e: i32, now: i64): void {
   const client = <i32>subCfg(s, SUB_CLIENT);
   if ((r.started & bit) == 0) {
     countEvent(C_MMSIM_NOTIFIER_UNPAIRED_END);
@@ -148,13 +191,17 @@ function subscriberEnd(r: MmuNotifierRange, s: i32, bit: u32, now: i64): void {
   }
   r.started &= ~bit;
   if (client == CLIENT_KVM) st(kvmCount, s, ld(kvmCount, s) - 1);
-  else if (client == CLIENT_GRU) store<u8>(gruLocked + <usize>s, 0);
-  else if ((r.flags & RANGE_BLOCKABLE) == 0 && reaperRule == REAP_TRYLOCK_BLOCKING_END) {
-    // its end takes the lock unconditionally: a sleep where nothing may sleep
-    countEvent(C_MMSIM_END_BLOCKED_AFTER_NONBLOCKING_START);
-    recordDetector(DK_END_BLOCKED_AFTER_NONBLOCKING_START, 0xFFFF_FFFF, r.mm, FN_MMU_NOTIFIER_INVALIDATE_RANGE_END, <f64>r.start, -1, s);
-    blockedEnd = true;
+  else if (client == CLIENT_GRU) st(gruActive, s, ld(gruActive, s) - 1);
+  else {
+    if ((r.holding & bit) != 0) { r.holding &= ~bit; lockRelease(subLock(s), e, now); }
+    if ((r.flags & RANGE_BLOCKABLE) == 0 && reaperRule == REAP_TRYLOCK_BLOCKING_END) {
+      // its end takes the lock unconditionally: a sleep where nothing may sleep
+      countEvent(C_MMSIM_END_BLOCKED_AFTER_NONBLOCKING_START);
+      recordDetector(DK_END_BLOCKED_AFTER_NONBLOCKING_START, 0xFFFF_FFFF, r.mm, FN_MMU_NOTIFIER_INVALIDATE_RANGE_END, <f64>r.start, -1, s);
+      blockedEnd = true;
+    }
   }
+  callbackCost(s);
 }
 
 /** The ledger's other half: starts that succeeded and whose end will never be called. */
@@ -171,16 +218,61 @@ function unpairedStarts(r: MmuNotifierRange): void {
 }
 
 /**
- * mmu_notifier_invalidate_range_start (or its _nonblock form, without RANGE_BLOCKABLE):
- * 0, or -EAGAIN — after which the caller calls no end, and the core has unwound as its policy
- * does.
+ * A start of `e` that slept and whose caller now asks for another range (or gives up): the
+ * callback that slept gets its lock (granted while `e` slept) and finishes, and every start
+ * that succeeded gets its end, as a caller that finds nothing to change under its range does.
  */
-export function invalidateRangeStart(r: MmuNotifierRange, now: i64): i32 {
+function rangeAbandon(e: i32, now: i64): void {
+  const r = rangeOf(e);
+  const k = r.next;
+  if (k < 0) return;
+  r.next = -1;
+  const first = ld(subFirst, r.mm); const n = ld(subCount, r.mm);
+  const s = ld(order, first + k);
+  const l = subLock(s);
+  const release = r.event == MMU_NOTIFY_RELEASE;
+  // the lock was handed over while `e` slept (a wait still queued is left to locksAbandon)
+  if (l >= 0 && !lockWaiting(e) && lockAcquire(l, e, false, release ? FN_MMU_NOTIFIER_RELEASE : FN_MMU_NOTIFIER_INVALIDATE_RANGE_START, now)) {
+    if (!release && holdsUntilEnd(s)) r.holding |= <u32>1 << <u32>k; else lockRelease(l, e, now);
+  }
+  if (release) return;
+  r.started |= <u32>1 << <u32>k;
+  for (let j = 0; j < n; j++) {
+    const sj = ld(order, first + j);
+    const bit = <u32>1 << <u32>j;
+    if ((r.started & bit) != 0 && implementsEnd(sj)) subscriberEnd(r, sj, bit, e, now);
+  }
   r.started = 0;
-  const m = r.mm;
-  if (!mmHasNotifiers(m)) return 0;
-  countEvent(C_MMSIM_NOTIFIER_INVALIDATIONS);
-  const blockable = (r.flags & RANGE_BLOCKABLE) != 0;
+}
+
+/** Is `e` inside a start (or release) whose callback sleeps? */
+export function rangeSleeping(e: i32): bool { return rangeOf(e).next >= 0; }
+
+/** A caller that gives up the operation it slept in (it exits): finish what its range started. */
+export function mmuNotifierAbandon(e: i32, now: i64): void { rangeAbandon(e, now); }
+
+/**
+ * mmu_notifier_range_init + mmu_notifier_invalidate_range_start (or its _nonblock form,
+ * without RANGE_BLOCKABLE) by entity `e`: 0; -EAGAIN — after which the caller calls no end,
+ * and the core has unwound as its policy does; or NOTIFIER_SLEEP — a blockable callback sleeps
+ * on its lock, and the caller calls again with the same range when `e` runs, to go on where
+ * the walk stopped.
+ */
+export function mmuNotifierRangeStart(e: i32, event: i32, flags: u32, m: i32, start: i64, end: i64, now: i64): i32 {
+  const r = rangeOf(e);
+  let k0 = 0;
+  if (r.next >= 0) {
+    if (r.mm == m && r.event == event && r.start == start && r.end == end && r.flags == flags) k0 = r.next;
+    else rangeAbandon(e, now);
+  }
+  if (k0 == 0 && r.next < 0) {
+    r.mm = m; r.event = event; r.flags = flags; r.start = start; r.end = end;
+    r.started = 0; r.holding = 0; r.ret = 0;
+    if (!mmHasNotifiers(m)) return 0;
+    countEvent(C_MMSIM_NOTIFIER_INVALIDATIONS);
+  }
+  r.next = -1;
+  const blockable = (flags & RANGE_BLOCKABLE) != 0;
   const first = ld(subFirst, m); const n = ld(subCount, m);
   if (!blockable) {
     if (policy == NP_BAN_MULTIPLE && n > 1) { countEvent(C_MMSIM_NOTIFIER_START_FAILED); return EAGAIN; }
@@ -190,41 +282,82 @@ export function invalidateRangeStart(r: MmuNotifierRange, now: i64): i32 {
       if (needers > 1) { countEvent(C_MMSIM_NONBLOCK_DISABLED); countEvent(C_MMSIM_NOTIFIER_START_FAILED); return EAGAIN; }
     }
   }
-  let ret = 0;
-  for (let k = 0; k < n; k++) {
+  for (let k = k0; k < n; k++) {
     const s = ld(order, first + k);
-    const rc = subscriberStart(s, blockable);
-    if (rc == 0) { r.started |= <u32>1 << <u32>k; continue; }
-    ret = rc;
+    const bit = <u32>1 << <u32>k;
+    const rc = subscriberStart(r, s, bit, e, now);
+    if (rc == NOTIFIER_SLEEP) { r.next = k; return NOTIFIER_SLEEP; }
+    if (rc == 0) { r.started |= bit; continue; }
+    r.ret = rc;
     if (policy == NP_SORTED_2020) break;       // the walk stops at the first failure
   }
+  const ret = r.ret;
   if (ret == 0) return 0;
   countEvent(C_MMSIM_NOTIFIER_START_FAILED);
   if (policy == NP_2018 || policy == NP_BAN_MULTIPLE || policy == NP_SORTED_2020) {
-    unpairedStarts(r);                         // the caller will call no end
+    // the caller will call no end: the ledger keeps the starts that expected one; a lock held
+    // until end stays held (GRU's leak)
+    unpairedStarts(r);
   } else {
     // mainline: end on every subscriber that implements it ("any that succeeded start are
     // expecting their end"; one that failed must not implement end: WARN, and its end is
     // an unpaired one)
     for (let k = 0; k < n; k++) {
       const s = ld(order, first + k);
-      if (implementsEnd(s)) subscriberEnd(r, s, <u32>1 << <u32>k, now);
+      if (implementsEnd(s)) subscriberEnd(r, s, <u32>1 << <u32>k, e, now);
     }
     r.started = 0;
   }
   return ret;
 }
 
-/** mmu_notifier_invalidate_range_end after a successful start. */
-export function invalidateRangeEnd(r: MmuNotifierRange, now: i64): void {
+/** mmu_notifier_invalidate_range_end by `e` after a successful start. */
+export function mmuNotifierRangeEnd(e: i32, now: i64): void {
+  const r = rangeOf(e);
   const m = r.mm;
   if (!mmHasNotifiers(m)) return;
   const first = ld(subFirst, m); const n = ld(subCount, m);
   for (let k = 0; k < n; k++) {
     const s = ld(order, first + k);
-    if (implementsEnd(s)) subscriberEnd(r, s, <u32>1 << <u32>k, now);
+    if (implementsEnd(s)) subscriberEnd(r, s, <u32>1 << <u32>k, e, now);
   }
   r.started = 0;
+}
+
+/**
+ * mmu_notifier_release (exit_mmap, before it takes the mmap_lock): each subscriber's release
+ * (a driver's takes its lock, and may sleep on it: false, call again), then the list is
+ * emptied (hlist_del_init_rcu), so that the exit's unmap and every later range call nobody.
+ */
+export function mmuNotifierRelease(e: i32, m: i32, now: i64): bool {
+  if (!mmHasNotifiers(m)) return true;
+  const r = rangeOf(e);
+  let k0 = 0;
+  if (r.next >= 0 && r.event == MMU_NOTIFY_RELEASE && r.mm == m) k0 = r.next;
+  else {
+    rangeAbandon(e, now);
+    r.mm = m; r.event = MMU_NOTIFY_RELEASE; r.flags = RANGE_BLOCKABLE; r.start = 0; r.end = 0;
+    r.started = 0; r.holding = 0; r.ret = 0;
+    countEvent(C_MMSIM_NOTIFIER_RELEASES);
+  }
+  r.next = -1;
+  const first = ld(subFirst, m); const n = ld(subCount, m);
+  for (let k = k0; k < n; k++) {
+    const s = ld(order, first + k);
+    const l = subLock(s);
+    if (l >= 0) {
+      const waited = lockWaiting(e);
+      if (!lockAcquire(l, e, false, FN_MMU_NOTIFIER_RELEASE, now)) {
+        if (!waited) countEvent(C_MMSIM_NOTIFIER_SLEEPS);
+        r.next = k;
+        return false;
+      }
+      lockRelease(l, e, now);
+    }
+    callbackCost(s);
+  }
+  store<u8>(released + <usize>m, 1);
+  return true;
 }
 
 /** Did a non-blocking end block (trylock-blocking-end)? The caller is stuck in it. */

@@ -11,7 +11,7 @@ import { PROC_OOM_SCORE_ADJ, G_HZ, G_NOTIFIER_REAPER, C_OOM_KILL, C_MMSIM_OOM_PA
   C_MMSIM_OOM_REAPER_UNABLE, C_MMSIM_OOM_REAPER_VMAS_SKIPPED, C_MMSIM_OOM_LIVELOCK, DK_OOM_NO_VICTIM, DK_OOM_KILL,
   DK_OOM_FREED, DK_OOM_LIVELOCK, FN_OUT_OF_MEMORY, FN_OOM_REAP_TASK_MM, FN_EXIT_MMAP, REAP_SKIP_MM,
   REAP_DOES_NOT_BLOCK } from './generated/abi';
-import { rangeOf, rangeInit, invalidateRangeStart, invalidateRangeEnd, endBlocked, mmHasNotifiers,
+import { mmuNotifierRangeStart, mmuNotifierRangeEnd, endBlocked, mmHasNotifiers,
   mmHasBlockableNotifiers, MMU_NOTIFY_UNMAP } from './mmu_notifier';
 import { nMms, mmDead, mmRss, mmSwapents, mmPgtables, mmFirstVma, mmNrVmas, mmTestFlag, mmSetFlag, vmaFlags,
   vmaIsAnon, vmaStart, vmaEnd, zapVma, VM_SHARED, MMF_OOM_VICTIM, MMF_OOM_SKIP, MMF_UNSTABLE, MMF_OOM_REAP_QUEUED } from './mm';
@@ -184,15 +184,14 @@ function oomReapMm(m: i32, now: i64): bool {
   mmSetFlag(m, MMF_UNSTABLE);
   let freed: i64 = 0;
   let ret = true;
-  const r = rangeOf(OOM_REAPER_ENTITY);
   const first = mmFirstVma(m); const end = first + mmNrVmas(m);
   for (let v = first; v < end; v++) {
     // only anonymous pages have a good chance to be dropped without additional steps
     if (!vmaIsAnon(v) && (vmaFlags(v) & VM_SHARED) != 0) continue;
-    rangeInit(r, MMU_NOTIFY_UNMAP, 0, m, vmaStart(v), vmaEnd(v));
-    if (invalidateRangeStart(r, now) != 0) { ret = false; countEvent(C_MMSIM_OOM_REAPER_VMAS_SKIPPED); continue; }
+    // mmu_notifier_range_init(MMU_NOTIFY_UNMAP, 0) + mmu_notifier_invalidate_range_start_nonblock
+    if (mmuNotifierRangeStart(OOM_REAPER_ENTITY, MMU_NOTIFY_UNMAP, 0, m, vmaStart(v), vmaEnd(v), now) != 0) { ret = false; countEvent(C_MMSIM_OOM_REAPER_VMAS_SKIPPED); continue; }
     freed += zapVma(m, v);
-    invalidateRangeEnd(r, now);
+    mmuNotifierRangeEnd(OOM_REAPER_ENTITY, now);
     if (endBlocked()) break;
   }
   if (freed > 0 || ret) {

@@ -1,7 +1,10 @@
 // Reverse mapping (mm/rmap.c): from a page to the PTEs that map it, through its mapping and
 // index — the anon_vma's VMAs for anonymous pages, the file's i_mmap for page cache — never
 // through a per-page list of mappers. Each visit walks that VMA's page table to the address
-// vma_address() gives and checks that the PTE maps this very page.
+// vma_address() gives and checks that the PTE maps this very page. try_to_unmap_one and
+// page_vma_mkclean_one bracket each VMA's change in an MMU notifier range (MMU_NOTIFY_CLEAR,
+// MMU_NOTIFY_PROTECTION_PAGE), whose blockable callbacks may sleep: the walk stops there and
+// resumes at the same VMA when its walker runs again.
 import { flags, mapping, pageIndex, mapcount, setMapcount, refcount, setRefcount, setFlag, testFlag,
   MAPPING_ANON, PG_swapbacked, PG_mlocked, PG_swapcache, PG_unevictable } from './page';
 import { entryPfn, mkPte, pteOffset, _PAGE_SPECIAL, _PAGE_PRESENT, _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_RW, _PAGE_SWP, isSwapPte } from './pgtable';
@@ -12,7 +15,9 @@ import { C_MMSIM_PTES_YOUNG_CLEARED, C_MMSIM_UNMAPPED_PTES, C_NR_ANON_PAGES, C_N
   C_UNEVICTABLE_PGS_MLOCKED, G_COST_RMAP_WALK, DK_BAD_PTE, FN_FOLIO_REMOVE_RMAP_PTE } from './generated/abi';
 import { swapDuplicate, folioSwapSlot } from './swap';
 import { folioMarkDirty } from './writeback';
-import { chargeNs } from './sched';
+import { chargeNs, curClock } from './sched';
+import { mmHasNotifiers, mmuNotifierRangeStart, mmuNotifierRangeEnd, MMU_NOTIFY_CLEAR, MMU_NOTIFY_PROTECTION_PAGE,
+  RANGE_BLOCKABLE, NOTIFIER_SLEEP } from './mmu_notifier';
 import { ScanControl } from './scan_control';
 import { cfg } from './config';
 import { regionAlloc } from './mem';
@@ -34,6 +39,10 @@ const RMAP_MKCLEAN: i32 = 2;
   count: i32;
   /** VM_LOCKED / VM_EXEC of the mappings seen (folio_referenced_arg.vm_flags) */
   vm_flags: u32;
+  /** where a walk whose notifier callback sleeps resumes: the VMA's place (-1: no walk asleep) */
+  resume: i32;
+  /** the folio of that walk */
+  pfn: u32;
   /** rmap_one said stop (an mlocked mapping, a bad PTE) */
   abort: bool;
 }
@@ -43,7 +52,9 @@ const WALK_BYTES: usize = (offsetof<RmapWalkControl>() + 7) & ~(<usize>7);
 
 export function rmapInit(entities: i32): bool {
   walkRecords = regionAlloc(<u64>entities * <u64>WALK_BYTES);
-  return walkRecords != 0;
+  if (walkRecords == 0) return false;
+  for (let e = 0; e < entities; e++) rmapWalkControlOf(e).resume = -1;
+  return true;
 }
 
 /** The walk record of entity `e` (a task, kswapd, the flusher). */
@@ -51,15 +62,17 @@ export function rmapInit(entities: i32): bool {
   return changetype<RmapWalkControl>(walkRecords + <usize>e * WALK_BYTES);
 }
 
-/** One visit: does VMA `v` map page `p`? Returns the PTE address or 0. */
-@inline function vmaPte(v: i32, p: u32, index: u32): usize {
+/** vma_address: the page number at which VMA `v` would map file/anon index `index`, or -1. */
+@inline function vmaAddress(v: i32, index: u32): i64 {
   const pgoff = vmaPgoff(v);
-  if (<i64>index < pgoff) return 0;
+  if (<i64>index < pgoff) return -1;
   const vpn = vmaStart(v) + (<i64>index - pgoff);
-  if (vpn >= vmaEnd(v)) return 0;
-  const m = vmaMm(v);
-  if (mmDead(m)) return 0;
-  const pte = pteOffset(mmPgd(m), vpn);
+  return vpn < vmaEnd(v) ? vpn : -1;
+}
+
+/** page_vma_mapped_walk: does `v` map page `p` at `vpn`? Returns the PTE address or 0. */
+@inline function vmaPte(v: i32, p: u32, vpn: i64): usize {
+  const pte = pteOffset(mmPgd(vmaMm(v)), vpn);
   if (pte == 0) return 0;
   const e = load<u64>(pte);
   if ((e & _PAGE_PRESENT) == 0 || (e & _PAGE_SPECIAL) != 0 || entryPfn(e) != p) return 0;
@@ -126,30 +139,60 @@ function visit(rwc: RmapWalkControl, v: i32, p: u32, pte: usize): void {
   countEvent(C_MMSIM_UNMAPPED_PTES);
 }
 
-/** rmap_walk: visit every PTE mapping `p`, in `mode`, with `rwc` as the walk's record. */
-function rmapWalk(rwc: RmapWalkControl, mode: i32, p: u32): void {
-  rwc.mode = mode; rwc.count = 0; rwc.vm_flags = 0; rwc.abort = false;
-  if (mapcount(p) <= 0) return;
+/**
+ * rmap_one for VMA `v` by entity `e`: the VMA's notifier range around the PTE change for
+ * unmap and mkclean (mkclean only visits shared VMAs: invalid_mkclean_vma). False if a
+ * blockable callback sleeps: nothing of this VMA has changed yet.
+ */
+function rmapOne(rwc: RmapWalkControl, v: i32, p: u32, index: u32, e: i32): bool {
+  const vpn = vmaAddress(v, index);
+  if (vpn < 0) return true;
+  const m = vmaMm(v);
+  if (mmDead(m)) return true;
+  const mode = rwc.mode;
+  if (mode == RMAP_MKCLEAN && (vmaFlags(v) & VM_SHARED) == 0) return true;
+  const notify = mode != RMAP_REFERENCED && mmHasNotifiers(m);
+  if (notify) {
+    const event = mode == RMAP_UNMAP ? MMU_NOTIFY_CLEAR : MMU_NOTIFY_PROTECTION_PAGE;
+    if (mmuNotifierRangeStart(e, event, RANGE_BLOCKABLE, m, vpn, vpn + 1, curClock) == NOTIFIER_SLEEP) return false;
+  }
+  const pte = vmaPte(v, p, vpn);
+  if (pte != 0) visit(rwc, v, p, pte);
+  if (notify) mmuNotifierRangeEnd(e, curClock);
+  return true;
+}
+
+/**
+ * rmap_walk by entity `e`: visit every PTE mapping `p`, in `mode`, with `rwc` as the walk's
+ * record. False if it sleeps in a notifier callback; called again for the same folio, it
+ * resumes at that VMA (the mappings may have gone meanwhile: the range still ends).
+ */
+function rmapWalk(rwc: RmapWalkControl, mode: i32, p: u32, e: i32): bool {
+  const resuming = rwc.resume >= 0 && rwc.pfn == p && rwc.mode == mode;
+  const from = resuming ? rwc.resume : 0;
+  rwc.resume = -1;
+  if (!resuming) {
+    rwc.mode = mode; rwc.count = 0; rwc.vm_flags = 0; rwc.abort = false;
+    if (mapcount(p) <= 0) return true;
+    chargeNs(<i64>cfg(G_COST_RMAP_WALK));
+  }
   const mp = mapping(p);
   const index = pageIndex(p);
-  chargeNs(<i64>cfg(G_COST_RMAP_WALK));
   if ((mp & MAPPING_ANON) != 0) {
     // rmap_walk_anon: the anon_vma's VMAs (one per anon_vma without fork)
-    const v = <i32>(mp & ~MAPPING_ANON);
-    const pte = vmaPte(v, p, index);
-    if (pte != 0) visit(rwc, v, p, pte);
-    return;
+    if (!rmapOne(rwc, <i32>(mp & ~MAPPING_ANON), p, index, e)) { rwc.resume = 0; rwc.pfn = p; return false; }
+    return true;
   }
-  if (mp == 0) return;
+  if (mp == 0) return true;
   // rmap_walk_file: i_mmap in VMA order
   const f = <i32>mp - 1;
+  const first = immapFirst(f);
   const end = immapEnd(f);
-  for (let i = immapFirst(f); i < end; i++) {
-    const v = immapAt(i);
-    const pte = vmaPte(v, p, index);
-    if (pte != 0) visit(rwc, v, p, pte);
+  for (let i = first + from; i < end; i++) {
+    if (!rmapOne(rwc, immapAt(i), p, index, e)) { rwc.resume = i - first; rwc.pfn = p; return false; }
     if (rwc.abort || mapcount(p) <= 0) break;
   }
+  return true;
 }
 
 /**
@@ -158,20 +201,32 @@ function rmapWalk(rwc: RmapWalkControl, mode: i32, p: u32): void {
  */
 export function folioReferenced(p: u32, sc: ScanControl): i32 {
   const rwc = rmapWalkControlOf(sc.entity);
-  rmapWalk(rwc, RMAP_REFERENCED, p);
+  rmapWalk(rwc, RMAP_REFERENCED, p, sc.entity);
   sc.vm_flags = rwc.vm_flags;
   return rwc.count;
 }
 
-/** try_to_unmap by entity `e`: remove every PTE mapping `p` (anon ones become swap entries). */
-export function tryToUnmap(p: u32, e: i32): void { rmapWalk(rmapWalkControlOf(e), RMAP_UNMAP, p); }
+/**
+ * try_to_unmap by entity `e`: remove every PTE mapping `p` (anon ones become swap entries).
+ * False if a notifier callback sleeps (stopNow): call again for `p` when `e` runs.
+ */
+export function tryToUnmap(p: u32, e: i32): bool { return rmapWalk(rmapWalkControlOf(e), RMAP_UNMAP, p, e); }
 
-/** folio_mkclean by entity `e`: write-protect and clean the shared PTEs mapping `p`; returns how many were dirty. */
+/**
+ * folio_mkclean by entity `e`: write-protect and clean the shared PTEs mapping `p`; returns how
+ * many were dirty, or -1 if a notifier callback sleeps (call again for `p`: the count goes on).
+ */
 export function folioMkclean(p: u32, e: i32): i32 {
   const rwc = rmapWalkControlOf(e);
-  rmapWalk(rwc, RMAP_MKCLEAN, p);
+  if (!rmapWalk(rwc, RMAP_MKCLEAN, p, e)) return -1;
   return rwc.count;
 }
+
+/** A walker that gives up its walk asleep in a notifier callback (it exits). */
+export function rmapWalkAbandon(e: i32): void { rmapWalkControlOf(e).resume = -1; }
+
+/** Is `e`'s walk of `p` asleep in a notifier callback? */
+export function rmapWalkSleeping(e: i32, p: u32): bool { const r = rmapWalkControlOf(e); return r.resume >= 0 && r.pfn == p; }
 
 /** folio_mapped */
 @inline export function folioMapped(p: u32): bool { return mapcount(p) > 0; }

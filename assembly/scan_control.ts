@@ -69,6 +69,10 @@ import { regionAlloc } from './mem';
   plug_n: u32;
   /** Pages shrink_folio_list freed of the batch being decided. */
   batch_reclaimed: u64;
+  /** The folio whose try_to_unmap sleeps in a notifier callback (locked; NO_FOLIO: none). */
+  pending: u32;
+  /** Its folio_check_references verdict, for the rest of its decisions. */
+  pending_refs: i32;
   may_writepage: bool;
   may_unmap: bool;
   may_swap: bool;
@@ -101,6 +105,9 @@ import { regionAlloc } from './mem';
   store<u64>(changetype<usize>(sc) + offsetof<ScanControl>('tg0') + (<usize>lru << 3), v);
 }
 
+/** No folio (alloc.ts NO_PAGE). */
+export const NO_FOLIO: u32 = 0xFFFF_FFFF;
+
 // Reclaimer 0 is kswapd; reclaimer 1 + t is task t.
 let records: usize = 0;
 let nRecords: i32 = 0;
@@ -120,6 +127,7 @@ export function scanControlsInit(reclaimers: i32, listBase: u32, plugCap: u32): 
     sc.hold = listBase + <u32>(2 * r);
     sc.ret = listBase + <u32>(2 * r + 1);
     sc.plug = plugs + <usize>r * <usize>plugCap * 4;
+    sc.pending = NO_FOLIO;
   }
   return true;
 }

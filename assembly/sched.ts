@@ -31,7 +31,7 @@ import { lockAcquire, lockRelease, lockKind, locksAbandon, checkHungTasks, lockW
 import { stopNow, clearStop, waitingQueue, isFolioQueue, abandonWait } from './wait';
 import { faultLockBegin, faultLockEnd, faultLocksAbandon, mmapLockMm, mmapLockOf, vmaStartWriteAll, vmaWritePending } from './mmap_lock';
 import { oomReaperRun, oomVictimExited } from './oom';
-import { rangeOf, rangeInit, invalidateRangeStart, invalidateRangeEnd, MMU_NOTIFY_UNMAP, RANGE_BLOCKABLE } from './mmu_notifier';
+import { mmuNotifierAbandon, mmuNotifierRelease, mmuNotifierRangeStart, mmuNotifierRangeEnd, MMU_NOTIFY_UNMAP, RANGE_BLOCKABLE } from './mmu_notifier';
 import { lruAddDrainCpu } from './lru';
 import { T_CLOCK, T_STATE, T_PHASE, T_PHASE_END, T_DONE, T_NEXT_ISSUE, T_SYS_LEFT, T_SYS_POS, T_POP_VMA,
   T_POP_VPN, T_N, T_BASE, T_PEND, T_PEND_WRITE, T_SLICED, T_BDP_AGAIN, T_SYNC_TARGET,
@@ -44,7 +44,7 @@ export const KSWAPD_ENTITY: i32 = E_KSWAPD0;
 export const FLUSHER_ENTITY: i32 = E_FLUSHER;
 const FIRST_DEVICE: i32 = E_FIRST_DEVICE;
 @inline export function deviceEntity(d: i32): i32 { return FIRST_DEVICE + d; }
-@inline function taskEntity(t: i32): i32 { return FIRST_DEVICE + nDevices + t; }
+@inline export function taskEntity(t: i32): i32 { return FIRST_DEVICE + nDevices + t; }
 /** Entities (src/abi/config.ts ENTITY_*): the fixed ones, the devices, the tasks, the memcg stats flusher, the OOM reaper. */
 export function nrEntities(nProcs: i32, nDevs: i32): i32 { return FIRST_DEVICE + nDevs + nProcs + E_AFTER_TASKS; }
 /** The oom_reaper kthread's entity (set by schedInit). */
@@ -132,6 +132,8 @@ export function taskSigkill(t: i32): void {
   allocAbandon(t);
   faultLocksAbandon(t, e, curClock);
   locksAbandon(e, curClock);
+  // a sleep phase (nanosleep) ends at the signal, not at its planned end
+  if (st == TS_RUNNING && tf(t, T_CLOCK) > curClock && <i32>phaseCfg(phaseIndex(t), PH_OP) == OP_SLEEP) setTf(t, T_CLOCK, curClock);
   scheduleNoLater(e, curClock);
 }
 
@@ -157,19 +159,21 @@ function exitStep(t: i32, me: i32): bool {
   if (stage == EXIT_RELEASE) {
     allocAbandon(t);
     faultLocksAbandon(t, me, curClock);
+    mmuNotifierAbandon(me, curClock);
     locksAbandon(me, curClock);
     abandonWait(me);
     lruAddDrainCpu(t);            // its CPU's batch goes to the lists (or is freed)
     setTf(t, T_EXIT_STAGE, counted | EXIT_UNMAP);
   }
   if ((tf(t, T_EXIT_STAGE) & 15) == EXIT_UNMAP) {
+    // mmu_notifier_release (each subscriber's release, which may sleep on its driver's lock;
+    // then the list is empty), then unmap_vmas under the mmap_lock in one blockable
+    // MMU_NOTIFY_UNMAP range, which so calls nobody
+    if (!mmuNotifierRelease(me, t, curClock)) return false;
     if (!lockAcquire(l, me, false, FN_EXIT_MMAP, curClock)) return false;
-    // mmu_notifier_release, then unmap_vmas in one blockable MMU_NOTIFY_UNMAP range
-    const r = rangeOf(me);
-    rangeInit(r, MMU_NOTIFY_UNMAP, RANGE_BLOCKABLE, t, 0, 0x7FFF_FFFF_FFFF_FFFF);
-    invalidateRangeStart(r, curClock);
+    mmuNotifierRangeStart(me, MMU_NOTIFY_UNMAP, RANGE_BLOCKABLE, t, 0, 0x7FFF_FFFF_FFFF_FFFF, curClock);
     const freed = unmapVmas(t);
-    invalidateRangeEnd(r, curClock);
+    mmuNotifierRangeEnd(me, curClock);
     lockRelease(l, me, curClock);
     oomVictimExited(t, freed);
     mmSetFlag(t, MMF_OOM_SKIP);    // its memory is freed: hidden from the killer and the reaper

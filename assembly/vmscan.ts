@@ -19,12 +19,13 @@ import { pageZone, populatedZone, zoneLruSize, zoneLruAdd, wmark, zoneWatermarkO
 import { lruHead, lruSize, lruAdd, folioEvictable, lruNoteCost, anonCost, fileCost,
   LRU_INACTIVE_ANON, LRU_ACTIVE_ANON, LRU_INACTIVE_FILE, LRU_ACTIVE_FILE, L_ACTIVE, L_INACTIVE,
   L_RET, L_SKIPPED, lruAddDrain } from './lru';
-import { folioReferenced, tryToUnmap, folioMapped } from './rmap';
+import { folioReferenced, tryToUnmap, folioMapped, rmapWalkAbandon } from './rmap';
+import { mmuNotifierAbandon } from './mmu_notifier';
 import { VM_LOCKED, VM_EXEC } from './mm';
 import { addToSwap, nrSwapFree, totalSwapPages, vmSwapFull, folioFreeSwap, deleteFromSwapCache, swapWritepage, swapPlugSubmit, swapQueueRoom } from './swap';
 import { workingsetEviction, workingsetAgeNonresident } from './workingset';
-import { filemapRemoveFolio } from './filemap';
-import { folioClearDirtyForIo } from './writeback';
+import { filemapRemoveFolio, folioUnlock } from './filemap';
+import { folioClearDirtyForIo, CLEARED_FOR_IO } from './writeback';
 import { wakeupFlusherThreads } from './flusher';
 import { countEvent, countAdd, count, countSet } from './vmstat';
 import { cfg } from './config';
@@ -40,7 +41,7 @@ import { G_SWAPPINESS, G_LAPTOP_MODE, G_COST_SCAN_PAGE, G_COST_FREE_PAGE,
   C_MMSIM_RECLAIM_THROTTLED_NS, C_MMSIM_DIRECT_RECLAIM_CALLS, C_MMSIM_DIRECT_RECLAIM_MAX_NS, C_MMSIM_PEAK_ISOLATED } from './generated/abi';
 import { schedule } from './events';
 import { KSWAPD_ENTITY, curClock, setCurClock, chargeNs, jiffyNs, hz, checkAfterReclaim } from './sched';
-import { ScanControl, scNr, scSetNr, scTarget, scSetTarget, kswapdScanControl } from './scan_control';
+import { ScanControl, NO_FOLIO, scNr, scSetNr, scTarget, scSetTarget, kswapdScanControl } from './scan_control';
 import { sleepOn, sleepUntil, finishWait, wakeUpAll, waitqueueActive, waitqueueLen, mustYield, yieldAt, clearStop,
   WQ_RECLAIM_WRITEBACK, WQ_RECLAIM_ISOLATED, WQ_RECLAIM_NOPROGRESS, WQ_RECLAIM_CONGESTED, WQ_PFMEMALLOC } from './wait';
 import { regionAlloc } from './mem';
@@ -244,6 +245,8 @@ function folioCheckReferences(sc: ScanControl, p: u32): i32 {
 const OUT_FREE: i32 = 0;
 const OUT_KEEP: i32 = 1;
 const OUT_ACTIVATE: i32 = 2;
+/** try_to_unmap sleeps in a notifier callback: the folio stays locked, sc.pending */
+const OUT_SLEEP: i32 = 3;
 
 /** The decision sequence of shrink_folio_list for one isolated folio. */
 function shrinkFolio(sc: ScanControl, p: u32): i32 {
@@ -272,8 +275,17 @@ function shrinkFolio(sc: ScanControl, p: u32): i32 {
   if (!file && !testFlag(p, PG_swapcache)) {
     if (!addToSwap(p)) { countEvent(C_MMSIM_SWAP_FULL_ACTIVATIONS); return OUT_ACTIVATE; }
   }
-  if (folioMapped(p)) {
-    tryToUnmap(p, sc.entity);
+  return shrinkFolioUnmapped(sc, p, references, file, false);
+}
+
+/**
+ * The rest of shrink_folio_list's decisions, from try_to_unmap on: where a reclaimer whose
+ * notifier callback slept in try_to_unmap_one resumes (`resuming`: the walk goes on even if
+ * the mappings have gone meanwhile, to end its range).
+ */
+function shrinkFolioUnmapped(sc: ScanControl, p: u32, references: i32, file: bool, resuming: bool): i32 {
+  if (resuming || folioMapped(p)) {
+    if (!tryToUnmap(p, sc.entity)) { sc.pending = p; sc.pending_refs = references; return OUT_SLEEP; }
     if (folioMapped(p)) return OUT_ACTIVATE;
   }
   if (testFlag(p, PG_dirty)) {
@@ -289,7 +301,7 @@ function shrinkFolio(sc: ScanControl, p: u32): i32 {
     const expected = 2 + (testFlag(p, PG_private) ? 1 : 0);
     if (refcount(p) != expected) return OUT_KEEP;
     if (swapQueueRoom(sc) == 0) return OUT_KEEP;
-    if (folioClearDirtyForIo(p, sc.entity)) {
+    if (folioClearDirtyForIo(p, sc.entity) == CLEARED_FOR_IO) {   // swap cache: no mkclean, no sleep
       setFlag(p, PG_reclaim);
       swapWritepage(sc, p);
       sc.stat_pageout++;
@@ -314,25 +326,41 @@ function shrinkFolio(sc: ScanControl, p: u32): i32 {
  * sc.batch_reclaimed, kept ones go to sc.ret, swap writes into the reclaimer's plug (submitted
  * by the caller, which may sleep on a device tag to do it).
  */
-function shrinkFolioList(sc: ScanControl, head: u32): void {
-  sc.stat_dirty = 0; sc.stat_unqueued_dirty = 0; sc.stat_congested = 0; sc.stat_writeback = 0;
-  sc.stat_immediate = 0; sc.stat_pageout = 0; sc.stat_activate = 0;
-  let reclaimed: u64 = 0;
-  const ret = sc.ret;
+function shrinkFolioList(sc: ScanControl, head: u32): bool {
+  let p = sc.pending;
+  if (p == NO_FOLIO) {
+    sc.stat_dirty = 0; sc.stat_unqueued_dirty = 0; sc.stat_congested = 0; sc.stat_writeback = 0;
+    sc.stat_immediate = 0; sc.stat_pageout = 0; sc.stat_activate = 0;
+    sc.batch_reclaimed = 0;
+  } else {
+    // back from a notifier callback's sleep in try_to_unmap_one
+    const out = shrinkFolioUnmapped(sc, p, sc.pending_refs, !testFlag(p, PG_swapbacked), true);
+    if (out == OUT_SLEEP) return false;
+    sc.pending = NO_FOLIO;
+    folioUnlock(p, curClock);
+    shrinkFolioOutcome(sc, p, out);
+  }
   while (!listEmpty(head)) {
-    const p = next(head);
+    p = next(head);
     listDel(p);
     const out = shrinkFolio(sc, p);
-    if (out == OUT_FREE) { reclaimed++; continue; }
-    if (out == OUT_ACTIVATE) {
-      // activate_locked: don't keep swap slots for pages staying in memory when swap is short
-      if (testFlag(p, PG_swapcache) && (vmSwapFull() || testFlag(p, PG_mlocked))) folioFreeSwap(p);
-      if (!testFlag(p, PG_mlocked)) { setFlag(p, PG_active); sc.stat_activate++; }
-    }
-    listAddTail(p, ret);
+    // asleep in a notifier callback, the folio locked as shrink_folio_list holds it
+    if (out == OUT_SLEEP) { setFlag(p, PG_locked); return false; }
+    shrinkFolioOutcome(sc, p, out);
   }
   countAdd(C_PGACTIVATE, <i64>sc.stat_activate);
-  sc.batch_reclaimed = reclaimed;
+  return true;
+}
+
+/** Where a decided folio goes: freed (counted), or kept / activated onto sc.ret. */
+function shrinkFolioOutcome(sc: ScanControl, p: u32, out: i32): void {
+  if (out == OUT_FREE) { sc.batch_reclaimed++; return; }
+  if (out == OUT_ACTIVATE) {
+    // activate_locked: don't keep swap slots for pages staying in memory when swap is short
+    if (testFlag(p, PG_swapcache) && (vmSwapFull() || testFlag(p, PG_mlocked))) folioFreeSwap(p);
+    if (!testFlag(p, PG_mlocked)) { setFlag(p, PG_active); sc.stat_activate++; }
+  }
+  listAddTail(p, sc.ret);
 }
 
 // --- shrink_inactive_list, in two steps ------------------------------------------------------
@@ -370,7 +398,7 @@ function shrinkInactiveIsolate(sc: ScanControl): i32 {
  * — then the bookkeeping. STEP_SLEEP while asleep on a tag.
  */
 function shrinkInactiveDecide(sc: ScanControl): i32 {
-  shrinkFolioList(sc, sc.hold);
+  if (!shrinkFolioList(sc, sc.hold)) return STEP_SLEEP;   // asleep in a notifier callback
   sc.batch = BATCH_SUBMIT;
   return shrinkInactiveSubmit(sc);
 }
@@ -408,7 +436,20 @@ function shrinkInactiveFinish(sc: ScanControl): void {
  * kernel's reclaimer would finish the batch first; the pages are the same either way).
  */
 export function reclaimAbandon(sc: ScanControl): void {
-  if (sc.batch == BATCH_DECIDE) {
+  if (sc.pending != NO_FOLIO) {
+    // it slept in try_to_unmap_one: the notifiers' range ends, the folio goes back unlocked
+    const p = sc.pending;
+    sc.pending = NO_FOLIO;
+    mmuNotifierAbandon(sc.entity, curClock);
+    rmapWalkAbandon(sc.entity);
+    folioUnlock(p, curClock);
+    listAddTail(p, sc.ret);
+    // the undecided rest goes back with the decided ones; the writes started go to the device
+    moveFoliosToLru(sc.hold);
+    countAdd(C_PGACTIVATE, <i64>sc.stat_activate);
+    swapPlugSubmit(sc, true);
+    shrinkInactiveFinish(sc);
+  } else if (sc.batch == BATCH_DECIDE) {
     moveFoliosToLru(sc.hold);
     countAdd(isolatedCounter(sc.batch_lru), -<i64>sc.batch_taken);
   } else if (sc.batch == BATCH_SUBMIT) {

@@ -204,16 +204,27 @@ export function folioMarkDirty(p: u32): void {
   recordPeaks();
 }
 
-/** folio_clear_dirty_for_io by entity `e`: write-protect the mappings (folio_mkclean), then clear PG_dirty. */
-export function folioClearDirtyForIo(p: u32, e: i32): bool {
-  if (testFlag(p, PG_swapbacked)) return testClearFlag(p, PG_dirty);
-  if (folioMkclean(p, e) > 0) folioMarkDirty(p);
-  if (!testClearFlag(p, PG_dirty)) return false;
+/** folio_clear_dirty_for_io's answers: the folio was dirty (now clean, for IO), was not, or the caller sleeps. */
+export const NOT_DIRTY: i32 = 0;
+export const CLEARED_FOR_IO: i32 = 1;
+export const MKCLEAN_SLEEPS: i32 = -1;
+
+/**
+ * folio_clear_dirty_for_io by entity `e`: write-protect the mappings (folio_mkclean), then clear
+ * PG_dirty. MKCLEAN_SLEEPS: a notifier callback of folio_mkclean sleeps on its lock; call again
+ * for the same folio when `e` runs.
+ */
+export function folioClearDirtyForIo(p: u32, e: i32): i32 {
+  if (testFlag(p, PG_swapbacked)) return testClearFlag(p, PG_dirty) ? CLEARED_FOR_IO : NOT_DIRTY;
+  const dirtyPtes = folioMkclean(p, e);
+  if (dirtyPtes < 0) return MKCLEAN_SLEEPS;
+  if (dirtyPtes > 0) folioMarkDirty(p);
+  if (!testClearFlag(p, PG_dirty)) return NOT_DIRTY;
   const f = folioFile(p);
   countAdd(C_NR_DIRTY, -1);
   addWbf(fileDevice(f), W_RECLAIMABLE, -1);
   inodeAccountCleaned(f);
-  return true;
+  return CLEARED_FOR_IO;
 }
 
 /** __folio_start_writeback */

@@ -9,7 +9,7 @@
  * count stored in the global fields.
  */
 /** The config blob's layout version: init() refuses a blob of another one. */
-export const ABI_VERSION = 2;
+export const ABI_VERSION = 3;
 
 export const GLOBAL_FIELDS = [
   'version',
@@ -39,7 +39,9 @@ export const GLOBAL_FIELDS = [
 ] as const;
 
 /** MMU notifier subscriptions (assembly/mmu_notifier.ts), grouped by mm in registration order. */
-export const SUBSCRIBER_FIELDS = ['mm', 'client', 'implementsEnd', 'busy'] as const;
+// lock: the scenario lock its callbacks take (-1: none); holdUntilEnd: start takes it, end
+// releases it; latencyNs: CPU time of each callback
+export const SUBSCRIBER_FIELDS = ['mm', 'client', 'implementsEnd', 'busy', 'lock', 'holdUntilEnd', 'latencyNs'] as const;
 export const SUBSCRIBER_CLIENT = { kvm: 0, gru: 1, mirror: 2, generic: 3 } as const;
 export const NOTIFIER_POLICY = { '2018': 0, 'ban-multiple': 1, 'sorted-2020': 2, mainline: 3 } as const;
 export const NOTIFIER_REAPER = { 'skip-mm': 0, 'does-not-block': 1, 'always-eagain': 2, trylock: 3, 'trylock-blocking-end': 4 } as const;
@@ -114,6 +116,7 @@ export const KERNEL_FUNCS = [
   'check_free_lists', 'check_mapcounts', 'check_swap_map', 'check_frame_states',
   'vma_start_write', 'lock_mm_and_find_vma', '__mm_populate', 'mmap_read_lock', 'mmap_write_lock',
   'exit_mmap', '__oom_reap_task_mm', 'mmu_notifier_invalidate_range_start', 'mmu_notifier_invalidate_range_end',
+  'mmu_notifier_release', 'try_to_unmap_one', 'page_vma_mkclean_one', 'wp_page_copy',
 ] as const;
 
 /**

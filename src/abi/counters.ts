@@ -164,6 +164,8 @@ export const COUNTERS: readonly CounterDef[] = [
   { name: 'mmsim_oom_reaper_vmas_skipped', kind: 'event', doc: 'VMAs the OOM reaper skipped because a non-blocking invalidate_range_start failed (-EAGAIN)' },
   { name: 'mmsim_oom_livelock', kind: 'event', doc: 'OOM victims that never got MMF_OOM_SKIP while allocations kept waiting for them (well past the reaper\'s last try), each listed under detectors' },
   { name: 'mmsim_notifier_invalidations', kind: 'event', doc: 'mmu_notifier_invalidate_range_start calls on an mm with subscriptions' },
+  { name: 'mmsim_notifier_sleeps', kind: 'event', doc: 'blockable notifier callbacks (invalidate_range_start, release) that slept on their driver\'s lock' },
+  { name: 'mmsim_notifier_releases', kind: 'event', doc: 'mmu_notifier_release calls (exit_mmap of an mm with subscriptions): each subscriber\'s release, then the list is emptied' },
   { name: 'mmsim_notifier_start_failed', kind: 'event', doc: 'non-blocking invalidate_range_start calls that returned -EAGAIN' },
   { name: 'mmsim_notifier_unpaired_start', kind: 'event', doc: 'a subscriber\'s start succeeded and its end never came (a KVM count stays raised, a GRU lock leaks), each listed under detectors' },
   { name: 'mmsim_notifier_unpaired_end', kind: 'event', doc: 'an end without a successful start (a KVM count goes negative), each listed under detectors' },

@@ -7,7 +7,8 @@ import {
   GLOBAL_FIELDS, DEVICE_FIELDS, FILE_FIELDS, PROC_FIELDS, VMA_FIELDS, PHASE_FIELDS, LOCK_FIELDS,
   VMA_KIND, PHASE_OP, PATTERN, LOCK_KIND, SUBSCRIBER_FIELDS, SUBSCRIBER_CLIENT, NOTIFIER_POLICY, NOTIFIER_REAPER,
 } from '../abi/config.js';
-import type { Scenario, Subscriber } from '../scenario/types.js';
+import type { Scenario } from '../scenario/types.js';
+import { subscriberHasEnd } from '../scenario/subscribers.js';
 
 export { ABI_VERSION } from '../abi/config.js';
 import { ABI_VERSION } from '../abi/config.js';
@@ -34,16 +35,6 @@ export interface Encoded {
   lockNames: string[];
   /** '<subscriber> of <process>', in the core's order. */
   subscriberNames: string[];
-}
-
-/**
- * Whether a subscription has invalidate_range_end: kvm and gru always; an HMM mirror through
- * hmm's start/end before mainline, but in mainline it is an interval notifier, which has none;
- * a generic one as the scenario says.
- */
-function subscriberHasEnd(sub: Subscriber, policy: Scenario['notifiers']['policy']): boolean {
-  if (sub.client === 'generic') return sub.implementsEnd;
-  return sub.client !== 'mirror' || policy !== 'mainline';
 }
 
 export function encodeScenario(s: Scenario, seed: number, opts: { noEarlyEnd?: boolean } = {}): Encoded {
@@ -132,6 +123,7 @@ export function encodeScenario(s: Scenario, seed: number, opts: { noEarlyEnd?: b
       subscriberNames.push(`${sname} of ${pname}`);
       pack(SUBSCRIBER_FIELDS, {
         mm: m, client: SUBSCRIBER_CLIENT[sub.client], implementsEnd: subscriberHasEnd(sub, s.notifiers.policy) ? 1 : 0, busy: sub.busy,
+        lock: sub.lock === '' ? -1 : lockNames.indexOf(sub.lock), holdUntilEnd: sub.holdUntilEnd ? 1 : 0, latencyNs: sub.latency,
       }, subscribers);
     }
   });

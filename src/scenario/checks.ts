@@ -3,6 +3,7 @@
  * sections, ranges that must fit their target, and the limits of the machine the simulator can
  * hold. Each issue names the field path, the bad value and something that would be accepted.
  */
+import { subscriberHasEnd } from './subscribers.js';
 import type { RawIssue } from './schema.js';
 import type { Phase, Process, Scenario } from './types.js';
 import { formatDuration, formatSize, formatSizeExact } from './units.js';
@@ -36,6 +37,23 @@ function checkSubscribers(s: Scenario): RawIssue[] {
   for (const [name, p] of Object.entries(s.processes)) {
     const n = Object.keys(p.subscribers).length;
     if (n > 32) issues.push({ path: ['processes', name, 'subscribers'], message: `${n} subscriptions on one mm; at most 32 (e.g. remove ${n - 32})` });
+    for (const [sname, sub] of Object.entries(p.subscribers)) {
+      const at = ['processes', name, 'subscribers', sname];
+      if (sub.lock !== '') {
+        if (sub.client === 'kvm' || sub.client === 'gru') {
+          issues.push({ path: [...at, 'lock'], message: `${sub.client}'s callbacks take no sleeping lock (kvm's mmu_lock is a spinlock, gru counts ranges); give the lock to a mirror or generic subscriber, e.g. { client: generic, lock: ${sub.lock} }` });
+        } else if (!s.locks[sub.lock]) {
+          const known = Object.keys(s.locks);
+          issues.push({ path: [...at, 'lock'], message: `${JSON.stringify(sub.lock)} is not a lock of \`locks\`${known.length ? ` (${known.join(', ')})` : ''}; declare it, e.g. locks: { ${sub.lock}: { kind: mutex } }` });
+        }
+      }
+      if (sub.holdUntilEnd) {
+        if (sub.lock === '') issues.push({ path: [...at, 'holdUntilEnd'], message: 'holdUntilEnd needs a lock to hold, e.g. { client: generic, lock: obj, implementsEnd: true, holdUntilEnd: true }' });
+        else if (!subscriberHasEnd(sub, s.notifiers.policy)) {
+          issues.push({ path: [...at, 'holdUntilEnd'], message: `a lock held until invalidate_range_end needs an end, and this ${sub.client} subscriber has none${sub.client === 'mirror' ? ' under notifiers.policy mainline (an interval notifier)' : ''}; e.g. { client: generic, implementsEnd: true }` });
+        }
+      }
+    }
   }
   return issues;
 }

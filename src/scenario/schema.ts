@@ -152,7 +152,10 @@ const subscriber = section('{ client: kvm }', {
     'mirror (HMM-like): a lock it must take, busy with probability `busy`, so a non-blocking start may fail (with an end before mainline, an interval notifier without one in mainline); generic: fails a non-blocking start with probability `busy`',
     'generic'),
   implementsEnd: boolean('generic: has invalidate_range_end (kvm, gru and mirror always do)', false),
-  busy: fraction('mirror, generic: probability that a non-blocking invalidate_range_start finds its lock held (-EAGAIN)', 0),
+  busy: fraction('mirror, generic: probability that a non-blocking invalidate_range_start finds its lock held by a holder the scenario does not model (-EAGAIN)', 0),
+  lock: text('mirror, generic: a lock of `locks` that its callbacks take (the driver\'s object or notifier lock): a blockable start or release sleeps while another holds it, a non-blocking start trylocks it and fails with -EAGAIN; a mutex is taken alone, an rwsem for read', { example: 'obj', default: '' }),
+  holdUntilEnd: boolean('with `lock`: start takes the lock and end releases it (amdgpu\'s notifier read lock of 2018); needs invalidate_range_end', false),
+  latency: duration('CPU time of each callback (start, end, release), charged to the task or kthread that invalidates', { example: '2us', default: 0 }),
 }).describe('An MMU notifier subscription (a secondary MMU or a driver), registered in map order');
 
 const processDef = section('{ vmas: { heap: { type: anon, size: 1GiB } }, workload: [{ op: access, target: heap }] }', {

@@ -101,6 +101,9 @@ export interface Subscriber {
   client: 'kvm' | 'gru' | 'mirror' | 'generic';
   implementsEnd: boolean;         // generic only; the others always have invalidate_range_end
   busy: number;                   // probability a non-blocking start finds its lock held
+  lock: string;                   // a key of locks its callbacks take ('' none)
+  holdUntilEnd: boolean;          // start takes the lock, end releases it
+  latency: number;                // ns of CPU per callback
 }
 
 export interface Vma {
