@@ -17,6 +17,7 @@ import { benchResident } from './resident.js';
 import { benchSweep } from './sweep.js';
 import { benchWriteback } from './writeback.js';
 import { benchNuma } from './numa.js';
+import { benchNotifiers } from './notifiers.js';
 
 function gitCommit(): string | undefined {
   try {
@@ -35,6 +36,8 @@ async function main(): Promise<void> {
   const resident = await benchResident(mode);
   log('default scenario');
   const dflt = await benchDefault(mode);
+  log('notifier bracketing on the reclaim path: default with and without subscribers');
+  const notifiers = await benchNotifiers(mode);
   log(`writeback macro: storage-server, ${mode.quick ? 15 : 60} s simulated, once per variant`);
   const writeback = benchWriteback(mode);
   log('sweep throughput: in-process, -j 1, -j 2');
@@ -44,7 +47,7 @@ async function main(): Promise<void> {
   log(`bench-reference${mode.quick ? ' at 5M accesses' : ''}: fresh processes, a block on host huge pages then one on 4 KiB pages, each after its floor and warm-up runs, then one cold run`);
   const reference = benchReference(mode);
 
-  const rows: Row[] = [...resident.rows, ...dflt.rows, ...writeback.rows, ...sweep.rows, ...numa.rows, ...reference.rows];
+  const rows: Row[] = [...resident.rows, ...dflt.rows, ...notifiers.rows, ...writeback.rows, ...sweep.rows, ...numa.rows, ...reference.rows];
   console.table(rows);
 
   const out = {
@@ -56,12 +59,13 @@ async function main(): Promise<void> {
     benchSeconds: secondsSince(t0),
     residentHits: resident.figures,
     default: dflt.figures,
+    notifierBracketing: notifiers.figures,
     benchReference: reference.reference,
     memory: reference.memory,
     writebackMacro: writeback.figures,
     sweepThroughput: sweep.figures,
     shardedMachine: numa.figures,
-    tinybench: [...resident.tinybench, ...dflt.tinybench],
+    tinybench: [...resident.tinybench, ...dflt.tinybench, ...notifiers.tinybench],
   };
   mkdirSync(benchPath('results'), { recursive: true });
   const file = benchPath('results', 'latest.json');
