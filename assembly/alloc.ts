@@ -5,6 +5,7 @@
 // index MOVABLE, so lowmem_reserve[MOVABLE] protects the lower zones); page tables are
 // GFP_KERNEL (highest zone NORMAL). No per-CPU page lists and no migrate types: without
 // mobility fallbacks there is nothing to boost watermarks for, so watermark_boost stays 0.
+import { NR_ORDERS as LAYOUT_NR_ORDERS, MAX_NR_ZONES as LAYOUT_MAX_NR_ZONES } from './generated/abi';
 import { nrPages, flags, setFlags, PG_buddy, ORDER_SHIFT, listInit, listAdd, listDel, listEmpty, next,
   refcount, setRefcount, setMapcount, setMapping, setPageIndex, setPagePrivate, PG_lru, mapcount } from './page';
 import { cfg } from './config';
@@ -26,13 +27,13 @@ import { outOfMemory } from './oom';
 import { recordBug } from './invariants';
 import { nrSwapFree } from './swap';
 
-export const MAX_ORDER: i32 = 10;           // orders 0..10 (MAX_PAGE_ORDER)
-export const NR_ORDERS: i32 = MAX_ORDER + 1;
+export const NR_ORDERS: i32 = LAYOUT_NR_ORDERS;
+export const MAX_ORDER: i32 = NR_ORDERS - 1;    // orders 0..10 (MAX_PAGE_ORDER)
 export const ZONE_DMA: i32 = 0;
 export const ZONE_DMA32: i32 = 1;
 export const ZONE_NORMAL: i32 = 2;
 export const ZONE_MOVABLE: i32 = 3;
-export const MAX_NR_ZONES: i32 = 4;
+export const MAX_NR_ZONES: i32 = LAYOUT_MAX_NR_ZONES;
 export const WMARK_MIN: i32 = 0;
 export const WMARK_LOW: i32 = 1;
 export const WMARK_HIGH: i32 = 2;

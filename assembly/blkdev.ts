@@ -4,6 +4,7 @@
 // completion rings (each in time order, since latency is constant per direction); the
 // device's event fires at the earlier head. Pages are completed one by one at their time:
 // reads unlock the page (PG_locked, "uptodate"), writes end writeback.
+import { RING_BITS as LAYOUT_RING_BITS } from './generated/abi';
 import { regionAlloc } from './mem';
 import { cfg, devCfg } from './config';
 import { G_N_DEVICES, DEV_READ_PAGES_PER_SEC, DEV_WRITE_PAGES_PER_SEC, DEV_READ_LATENCY_NS,
@@ -18,7 +19,7 @@ import { deviceEntity } from './sched';
 
 export const BLK_READ: i32 = 0;
 export const BLK_WRITE: i32 = 1;
-const RING_BITS: u32 = 18;
+const RING_BITS: u32 = <u32>LAYOUT_RING_BITS;
 export const RING_CAP: u32 = 1 << RING_BITS;
 const RING_MASK: u32 = RING_CAP - 1;
 // Device table, i64 per field.

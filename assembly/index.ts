@@ -1,7 +1,6 @@
-// The exported ABI, and nothing else: the host allocates the config blob, fills it, calls
+// The exported ABI, and nothing else (what only tests call is in testing.ts, a build of its own): the host allocates the config blob, fills it, calls
 // init(), then run() in slices, and reads counters, the time series, detectors and zone info
 // through typed-array views at the addresses these return. All numbers, no strings.
-import { setWalkAhead as setWalkAheadMode } from './workload';
 import { regionsReset, regionAlloc, regionsEnd } from './mem';
 import { setConfig, configTablesLoad, cfg, procCfg, vmaCfg, lockCfg } from './config';
 import { G_MEMORY_PAGES, G_DURATION_NS, G_SERIES_INTERVAL_NS, G_N_PROCS, G_N_DEVICES, G_SWAP_PAGES,
@@ -10,7 +9,7 @@ import { G_MEMORY_PAGES, G_DURATION_NS, G_SERIES_INTERVAL_NS, G_N_PROCS, G_N_DEV
 import { pagesInit, nrPages } from './page';
 import { vmstatInit, countersBase, seriesBase, seriesRows as rows } from './vmstat';
 import { eventsInit, now, lastEventId } from './events';
-import { randomInit, randomSeed, zipfBuild, zipfDraw, zipfCells, zipfMass } from './random';
+import { randomInit } from './random';
 import { allocInit, zoneInfoFill, nrFreeListSentinels, ZONEINFO_STRIDE, MAX_NR_ZONES } from './alloc';
 import { lruInit, lruBatchesInit, lruSentinels, NR_LRU_SENTINELS } from './lru';
 import { scanControlsInit } from './scan_control';
@@ -34,7 +33,7 @@ import { flusherInit } from './flusher';
 import { schedInit, runEvents, nrEntities, firstTaskEntity, memcgFlushEntity, liveTaskCount, KSWAPD_ENTITY } from './sched';
 import { memcgInit } from './memcontrol';
 import { lockingInit, setLockKind, LOCK_MUTEX, LOCK_RWSEM } from './locking';
-import { invariantsInit, invariantsScratchInit, breakInvariant as breakInv, setInvariantMode, checkInvariants as check, detectorsBase, detectorsLen as dlen,
+import { invariantsInit, invariantsScratchInit, setInvariantMode, detectorsBase, detectorsLen as dlen,
   detectorsTotal as dtotal } from './invariants';
 
 
@@ -47,7 +46,7 @@ export function configAlloc(bytes: i32): usize {
 }
 
 /** Upper bound of page-table pages the scenario can need (each one also takes a frame). */
-export function maxPageTables(): f64 {
+function maxPageTables(): f64 {
   configTablesLoad();
   const nProcs = <i32>cfg(G_N_PROCS);
   let total: u64 = 0;
@@ -128,11 +127,6 @@ export function zoneCount(): i32 { return MAX_NR_ZONES; }
 export function memoryEnd(): f64 { return <f64>regionsEnd(); }
 export function framesCount(): f64 { return <f64>nrPages; }
 export function setInvariants(mode: i32): void { setInvariantMode(mode); }
-/** Walk ahead over large ranges (the default) or not: results must not change (tests). */
-export function setWalkAhead(on: i32): void { setWalkAheadMode(on != 0); }
-export function checkInvariants(): i32 { return check(); }
-/** Tests of the checker only: break an invariant on purpose (see invariants.ts). */
-export function breakInvariant(kind: i32): i32 { return breakInv(kind); }
 export function wbInfoPtr(): usize { return wbInfoFill(); }
 export function wbInfoStride(): i32 { return WBINFO_STRIDE; }
 export function wbCount(): i32 { return nWbs; }
@@ -162,32 +156,3 @@ export function localDirtyable(): f64 { return <f64>nodeDirtyableMemory(); }
 export function localCompletions(): f64 { return <f64>localCompl(); }
 /** Tasks whose workload has not ended yet. */
 export function tasksLive(): i32 { return liveTaskCount(); }
-
-// --- self-check of the Zipf sampler (tests compare the counts with the exact probabilities) ---
-const ZCHECK_CELLS: u64 = 4096;
-const ZCHECK_BINS: u32 = 256;
-const zcheckTable = memory.data(<i32>(ZCHECK_CELLS * 16 + 80));
-const zcheckScratch = memory.data(<i32>(ZCHECK_CELLS * 8));
-const zcheckCounts = memory.data(<i32>(ZCHECK_BINS * 8));
-/**
- * Draw `samples` ranks of Zipf(n, theta) from a table whose cells widen as rank / `span`
- * (≤ 4096 cells), on random stream 0 seeded with `seed`, and count them in `bins` (≤ 256)
- * equal bins of rank; returns the address of the f64 counts, or 0 if the sizes are out of
- * range. Only for tests: call it on an instance that is not running.
- */
-export function zipfSelfCheck(n: f64, theta: f64, samples: i32, span: u32, bins: u32, seed: f64): usize {
-  const nn = <u64>n;
-  if (nn < 1 || bins < 1 || bins > ZCHECK_BINS || span < 1 || zipfCells(nn, span) > ZCHECK_CELLS) return 0;
-  randomSeed(0, <u64>seed);
-  for (let i: u32 = 0; i < bins; i++) store<f64>(zcheckCounts + (<usize>i << 3), 0);
-  zipfBuild(zcheckTable, zcheckScratch, nn, theta, span);
-  for (let k = 0; k < samples; k++) {
-    const rank = zipfDraw(0, zcheckTable);
-    const a = zcheckCounts + (<usize>(((rank - 1) * <u64>bins) / nn) << 3);
-    store<f64>(a, load<f64>(a) + 1);
-  }
-  return zcheckCounts;
-}
-
-/** The mass Σ k^-s over [a, b] that a wide cell of the Zipf table is given (for tests). */
-export function zipfMassCheck(a: f64, b: f64, s: f64): f64 { return zipfMass(<u64>a, <u64>b, s); }

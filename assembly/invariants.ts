@@ -1,6 +1,7 @@
 // Simulated BUG_ON/WARN_ON analogs and the invariant checker. A hit is a result, not a crash:
 // it is counted (mmsim_bug) and recorded with the simulated time, pfn, task and the kernel
 // function it models, for the host to list under `detectors`.
+import { DETECTOR_CAP } from './generated/abi';
 import { regionAlloc } from './mem';
 import { nrPages, refcount, mapcount, setMapcount, setRefcount, flags, next, testFlag, PG_lru, PG_buddy, PG_swapcache, ORDER_SHIFT } from './page';
 import { freeHead, zoneNrFree, zoneFree, allocPagesNowait, MAX_NR_ZONES, NR_ORDERS, NO_PAGE, ZONE_NORMAL } from './alloc';
@@ -23,7 +24,6 @@ export const INV_EVERY_RECLAIM: i32 = 2;
 export let invariantMode: i32 = INV_OFF;
 export function setInvariantMode(m: i32): void { invariantMode = m; }
 
-const DETECTOR_CAP: i32 = 4096;
 export let detectorsBase: usize = 0;
 export let detectorsLen: i32 = 0;
 export let detectorsTotal: i64 = 0;

@@ -1,6 +1,7 @@
 // The node's lruvec (mm/swap.c, include/linux/mm_inline.h): four evictable lists and the
 // unevictable one, intrusive through the frame table's prev/next, with node and per-zone
 // sizes kept as the kernel keeps NR_LRU_BASE + lru and NR_ZONE_LRU_BASE + lru.
+import { NR_LRU_SENTINELS as LAYOUT_LRU_SENTINELS, LRU_SENTINELS_PER_RECLAIMER } from './generated/abi';
 import { flags, setFlags, testFlag, setFlag, clearFlag, listAdd, listAddTail, listDel, listInit,
   PG_locked, PG_dirty, PG_lru, PG_active, PG_referenced, PG_unevictable, PG_mlocked, PG_swapbacked, PG_workingset } from './page';
 import { pageZone, zoneLruAdd } from './alloc';
@@ -27,7 +28,7 @@ export const L_ACTIVE: i32 = 5;
 export const L_INACTIVE: i32 = 6;
 export const L_RET: i32 = 7;
 export const L_SKIPPED: i32 = 8;
-export const NR_LRU_SENTINELS: u32 = 9;
+export const NR_LRU_SENTINELS: u32 = <u32>LAYOUT_LRU_SENTINELS;
 
 let lruBase: u32 = 0;
 /** lruvec->anon_cost / file_cost (lru_note_cost). */
@@ -35,7 +36,7 @@ export let anonCost: u64 = 0;
 export let fileCost: u64 = 0;
 
 /** The LRU and scratch lists, then an isolation and a kept-folio list per reclaimer. */
-export function lruSentinels(reclaimers: i32): u32 { return NR_LRU_SENTINELS + 2 * <u32>reclaimers; }
+export function lruSentinels(reclaimers: i32): u32 { return NR_LRU_SENTINELS + <u32>LRU_SENTINELS_PER_RECLAIMER * <u32>reclaimers; }
 
 export function lruInit(sentinelBase: u32, reclaimers: i32): void {
   lruBase = sentinelBase;

@@ -3,6 +3,8 @@
 // loads and stores and nothing allocates after init. Memory grows with memory.grow; pages that
 // are reserved but never touched cost the host nothing (the OS maps them lazily).
 
+import { REGION_LIMIT } from './generated/abi';
+
 let brk: usize = 0;
 
 /** Start allocating regions at the first aligned address after the static data. */
@@ -22,7 +24,7 @@ export function regionAlloc(bytes: u64, align: u64 = 64): usize {
   const size = (bytes + 63) & ~(<u64>63);
   const start = (<u64>brk + align - 1) & ~(align - 1);
   const end = start + size;
-  if (end > 0xFFFF_0000) return 0;
+  if (end > REGION_LIMIT) return 0;
   const needPages = <i32>((end + 0xFFFF) >> 16);
   const have = memory.size();
   if (needPages > have) {

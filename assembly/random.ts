@@ -3,6 +3,7 @@
 // grow with the rank (O(1) a draw, exact probabilities, a table of a few thousand cells).
 // Math here is AssemblyScript's own (compiled into the module), so results do not depend on
 // the host's libm.
+import { ZIPF_SPAN as LAYOUT_ZIPF_SPAN } from './generated/abi';
 import { regionAlloc } from './mem';
 
 let states: usize = 0; // 4 × u64 per stream
@@ -79,7 +80,7 @@ export function scrambleRank(rank: u64, n: u64): u64 {
 // its rank by rejection from the uniform, accepting k with probability (k/a)^-s — that is
 // k^-s / a^-s — so every rank comes out with probability k^-s / H(n, s). Within a cell k/a < 1 +
 // 1/ZIPF_SPAN, so a fixed squeeze accepts nearly every proposal without computing a power.
-export const ZIPF_SPAN: u32 = 256;
+export const ZIPF_SPAN: u32 = <u32>LAYOUT_ZIPF_SPAN;
 // Table header (u64/f64 slots), then 16 B a cell: its alias entry (u32 threshold, u32 alias)
 // and its first rank, side by side so that a draw reads one place; a last cell holds n + 1.
 const ZH_CELLS = 8; const ZH_S = 16; const ZH_SQUEEZE = 24;

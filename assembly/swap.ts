@@ -2,6 +2,7 @@
 // swap_map keeps, per slot, how many swap PTEs point at it plus SWAP_HAS_CACHE while a page
 // for that slot is in the swap cache; the swap cache maps slot → page (or holds the shadow
 // entry workingset_eviction left when the page was reclaimed).
+import { PLUG_CAP as LAYOUT_PLUG_CAP } from './generated/abi';
 import { regionAlloc } from './mem';
 import { setFlag, clearFlag, testFlag, setPagePrivate, pagePrivate, refcount, setRefcount,
   PG_swapcache, PG_dirty, PG_writeback } from './page';
@@ -184,7 +185,7 @@ export function swapinNrPages(offset: u32, pageCluster: u32): u32 {
 // --- swap_writepage (mm/page_io.c) ------------------------------------------------------------
 // Each reclaimer holds a plug across one shrink_folio_list (blk_start_plug/blk_finish_plug, its
 // struct blk_plug in its scan_control): swap writes of adjacent slots merge into one request.
-export const PLUG_CAP: u32 = 64;
+export const PLUG_CAP: u32 = <u32>LAYOUT_PLUG_CAP;
 
 /** swap_writepage for a page reclaim cleaned: it goes under writeback into the reclaimer's plug. */
 export function swapWritepage(sc: ScanControl, p: u32): void {

@@ -11,6 +11,7 @@
 // (kswapd's event, or the allocating task's slow path) yields if another event is due. Where
 // the kernel sleeps (reclaim_throttle, too_many_isolated), the step puts the reclaimer on a
 // wait queue and returns STEP_SLEEP; the same record resumes the pass when it runs again.
+import { RECLAIM_HIST_BUCKETS } from './generated/abi';
 import { flags, setFlags, testFlag, setFlag, clearFlag, testClearFlag, refcount, setRefcount, prev, next,
   listDel, listAdd, listAddTail, listEmpty, PG_lru, PG_active, PG_referenced, PG_dirty, PG_writeback,
   PG_reclaim, PG_swapbacked, PG_swapcache, PG_locked, PG_mlocked, PG_workingset, PG_private } from './page';
@@ -699,7 +700,7 @@ function shrinkNodeFinish(sc: ScanControl): i32 {
  * Latencies of whole direct reclaim calls (try_to_free_pages, sleeps included): bucket b counts
  * calls of [2^b, 2^(b+1)) µs, bucket 0 everything under 2 µs, the last everything longer.
  */
-export const RECLAIM_HIST_BUCKETS: i32 = 32;
+export { RECLAIM_HIST_BUCKETS };
 let reclaimHist: usize = 0;
 export function reclaimHistPtr(): usize { return reclaimHist; }
 function reclaimLatencyRecord(ns: i64): void {

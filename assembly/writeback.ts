@@ -5,6 +5,7 @@
 // sleeps dirtiers so that their rate follows dirty_ratelimit × pos_ratio, the cubic control
 // line around the setpoint between the freerun ceiling and the (smoothed) hard limit. The
 // flushers that clean the pages live in flusher.ts (fs/fs-writeback.c).
+import { FLUSH_BUCKETS, TASK_SERIES_FIELDS } from './generated/abi';
 import { regionAlloc } from './mem';
 import { testFlag, setFlag, clearFlag, testClearFlag, pagePrivate, setPagePrivate, PG_dirty, PG_writeback, PG_reclaim, PG_swapbacked } from './page';
 import { countAdd, countEvent, count, countSet } from './vmstat';
@@ -69,7 +70,7 @@ let ratelimitPages: i64 = 32;
 // balance_dirty_pages sleeps, one bucket per jiffy up to MAX_PAUSE; the age of dirty data when
 // its writeback completes (from the moment the page became dirty), in 10 ms buckets to 120 s.
 const FLUSH_BUCKET_NS: i64 = 10_000_000;
-const FLUSH_BUCKETS: i32 = 12001;           // the last one collects everything older
+// FLUSH_BUCKETS (src/abi/layout.ts): the last one collects everything older
 let pauseHist: usize = 0;
 let pauseBuckets: i32 = 0;
 let flushHist: usize = 0;
@@ -93,7 +94,7 @@ const K_THROTTLE_NS = 5;     // its time asleep in balance_dirty_pages
 const K_LAST_PAUSE_NS = 6;   // its last pause
 const K_STRIDE = 7;
 // Per-task series: at every sample, each task's dirtied pages, throttled ns and last pause.
-export const TASK_SERIES_FIELDS: i32 = 3;
+export { TASK_SERIES_FIELDS };
 let taskSeries: usize = 0;
 let taskSeriesCap: i32 = 0;
 let taskSeriesRows: i32 = 0;

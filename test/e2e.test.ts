@@ -228,8 +228,10 @@ processes:
 });
 
 test('run shows an ETA on a terminal, as sweep does', { skip: spawnSync('script', ['--version']).status !== 0 && 'needs script(1) for a terminal' }, () => {
-  // script(1) gives the run a pseudo-terminal, where the progress line is drawn
-  const r = spawnSync('script', ['-qec', `"${process.execPath}" "${bin}" run "${scenario}" --duration 60s --out "${join(dir, 'eta')}"`, '/dev/null'], { encoding: 'utf8', timeout: 120_000 });
+  // script(1) gives the run a pseudo-terminal, where the progress line is drawn once the run
+  // has lasted a second of wall time: 300 s simulated take about 4 s (60 s took 0.8 s on a quiet
+  // machine, too short for the line)
+  const r = spawnSync('script', ['-qec', `"${process.execPath}" "${bin}" run "${scenario}" --duration 300s --out "${join(dir, 'eta')}"`, '/dev/null'], { encoding: 'utf8', timeout: 120_000 });
   assert.equal(r.status, 0, r.stdout);
   assert.match(r.stdout, /mmsim run pressure: \d+\.\d% of simulated time, ETA (\d+s|\d+m\d\ds)/);
 });

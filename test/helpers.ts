@@ -1,6 +1,25 @@
-/** Small scenarios for engine tests, written as YAML the way users write them. */
+/** Small scenarios for engine tests, written as YAML the way users write them, and the test build of the core. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseScenarioText } from '../src/scenario/load.js';
 import type { Scenario } from '../src/scenario/types.js';
+import type { CoreExports } from '../src/engine/wasm.js';
+import { packageRoot } from '../src/util/package.js';
+
+/** The exports only build/mmsim-test.wasm has (assembly/testing.ts). */
+export interface TestCoreExports extends CoreExports {
+  setWalkAhead(on: number): void;
+  breakInvariant(kind: number): number;
+  zipfSelfCheck(n: number, theta: number, samples: number, span: number, bins: number, seed: number): number;
+  zipfMassCheck(a: number, b: number, s: number): number;
+}
+
+let testModule: WebAssembly.Module | undefined;
+/** The test build of the core: the release build's code and options, plus assembly/testing.ts's exports. */
+export function testCoreModule(): WebAssembly.Module {
+  testModule ??= new WebAssembly.Module(readFileSync(join(packageRoot(), 'build', 'mmsim-test.wasm')));
+  return testModule;
+}
 
 /** A small valid scenario file; tests change one thing in it. */
 export const MINIMAL = `

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { runScenario } from '../src/engine/engine.js';
-import { scenarioFromYaml } from './helpers.js';
+import { scenarioFromYaml, testCoreModule, type TestCoreExports } from './helpers.js';
 
 const arbScenario = fc.record({
   memoryMiB: fc.constantFrom(32, 48, 64),
@@ -98,11 +98,12 @@ processes:
     let broken = -1;
     const r = runScenario(scenario, {
       sliceNs: 50e6,
+      module: testCoreModule(),
       wrapCore: (core) => ({
         ...core,
         run: (until: number, maxEvents: number) => {
           const status = core.run(until, maxEvents);
-          if (broken < 0 && core.nowNs() >= 100e6) broken = core.breakInvariant(kind);
+          if (broken < 0 && core.nowNs() >= 100e6) broken = (core as TestCoreExports).breakInvariant(kind);
           return status;
         },
       }),

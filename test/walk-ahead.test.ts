@@ -7,12 +7,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runScenario } from '../src/engine/engine.js';
-import { scenarioFromYaml } from './helpers.js';
+import { scenarioFromYaml, testCoreModule, type TestCoreExports } from './helpers.js';
 
 function bothWays(yaml: string): [string, string, Record<string, number>] {
   const s = scenarioFromYaml(yaml);
   const run = (on: number) => {
-    const r = runScenario(s, { wrapCore: (core) => { core.setWalkAhead(on); return core; } });
+    const r = runScenario(s, { module: testCoreModule(), wrapCore: (core) => { (core as TestCoreExports).setWalkAhead(on); return core; } });
     assert.equal(r.status, 'ok');
     return r;
   };

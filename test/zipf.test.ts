@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createCore } from '../src/engine/engine.js';
-import { anonScenario } from './helpers.js';
+import { anonScenario, testCoreModule, type TestCoreExports } from './helpers.js';
 
 /** Chi-square critical value at p = 0.001 (Wilson–Hilferty). */
 function critical(df: number): number {
@@ -35,7 +35,7 @@ function chiSquare(counts: number[], shares: number[]): number {
 
 const SAMPLES = 1_000_000;
 
-function draw(core: ReturnType<typeof createCore>['core'], n: number, theta: number, span: number, bins: number): number[] {
+function draw(core: TestCoreExports, n: number, theta: number, span: number, bins: number): number[] {
   const ptr = core.zipfSelfCheck(n, theta, SAMPLES, span, bins, 7);
   assert.notEqual(ptr, 0, `selfcheck refused n=${n} span=${span}`);
   const counts = Array.from(new Float64Array(core.memory.buffer, ptr >>> 0, bins));
@@ -44,7 +44,7 @@ function draw(core: ReturnType<typeof createCore>['core'], n: number, theta: num
 }
 
 test('Zipf draws match k^-θ / H(n, θ) rank by rank (chi-square, 1M samples)', () => {
-  const { core } = createCore(anonScenario({ duration: '1ms' }), 1);
+  const core = createCore(anonScenario({ duration: '1ms' }), 1, testCoreModule()).core as TestCoreExports;
   // [n, span]: a cell a rank; cells up to 50 ranks wide; up to 20 with a partial last one; up to 6
   const shapes = [[100, 256], [200, 4], [250, 12], [20, 3]] as const;
   for (const [n, span] of shapes) {
@@ -56,7 +56,7 @@ test('Zipf draws match k^-θ / H(n, θ) rank by rank (chi-square, 1M samples)', 
 });
 
 test('Zipf draws over 2^22 pages match in 256 bins of rank (wide cells weighed by Euler–Maclaurin)', () => {
-  const { core } = createCore(anonScenario({ duration: '1ms' }), 1);
+  const core = createCore(anonScenario({ duration: '1ms' }), 1, testCoreModule()).core as TestCoreExports;
   const n = 2 ** 22; const bins = 256;
   for (const theta of [0.5, 0.9, 0.99, 1.2]) {
     const chi = chiSquare(draw(core, n, theta, 256, bins), expectedBins(n, theta, bins));
@@ -65,7 +65,7 @@ test('Zipf draws over 2^22 pages match in 256 bins of rank (wide cells weighed b
 });
 
 test('wide cells weigh the exact sums to 1e-12', () => {
-  const { core } = createCore(anonScenario({ duration: '1ms' }), 1);
+  const core = createCore(anonScenario({ duration: '1ms' }), 1, testCoreModule()).core as TestCoreExports;
   for (const s of [0.5, 0.9, 0.99, 1, 1.2, 3]) {
     for (const [a, b] of [[1025, 2422], [2 ** 20 + 1, 2 ** 20 + 256], [2 ** 27, 2 ** 27 + 255], [5000, 5003], [1, 300]]) {
       let exact = 0;
@@ -77,6 +77,6 @@ test('wide cells weigh the exact sums to 1e-12', () => {
 });
 
 test('the Zipf self-check refuses a table larger than its buffer', () => {
-  const { core } = createCore(anonScenario({ duration: '1ms' }), 1);
+  const core = createCore(anonScenario({ duration: '1ms' }), 1, testCoreModule()).core as TestCoreExports;
   assert.equal(core.zipfSelfCheck(2 ** 22, 0.9, 10, 4096, 16, 1), 0);
 });

@@ -4,16 +4,25 @@
  * the regions assembly/index.ts init() reserves (a test checks the estimate against the real
  * layout).
  */
-import { LOOKAHEAD, TASK_FIXED_FIELDS } from '../abi/config.js';
+import { DETECTOR_FIELDS, LOOKAHEAD, TASK_FIXED_FIELDS } from '../abi/config.js';
 import { COUNTERS } from '../abi/counters.js';
+import { DETECTOR_CAP, FLUSH_BUCKETS, FRAME_BYTES, LRU_SENTINELS_PER_RECLAIMER, MAX_NR_ZONES, NR_LRU_SENTINELS, NR_ORDERS,
+  RECLAIM_HIST_BUCKETS, REGION_LIMIT, RING_BITS, RING_ENTRY_BYTES, TASK_SERIES_FIELDS, ZIPF_SPAN } from '../abi/layout.js';
 import type { Scenario } from '../scenario/types.js';
 import { PAGE_SIZE } from './encode.js';
 
-export const INSTANCE_LIMIT = 0xFFFF_0000;      // what assembly/mem.ts lets regions reach
-const SCRATCH_LISTS = 9;                         // LRU lists and reclaim's scratch lists
-const RING_BYTES = 2 * (1 << 18) * 12;           // per device: read and write completion rings
+export const INSTANCE_LIMIT = REGION_LIMIT;
+const RING_BYTES = 2 * 2 ** RING_BITS * RING_ENTRY_BYTES;   // per device: read and write completion rings
 const SLACK = 1 << 20;                           // small tables (events, inodes, static data)
 const TASK_BYTES = (TASK_FIXED_FIELDS + 2 * LOOKAHEAD) * 8;
+/**
+ * Records whose size is a struct's in the core (scan_control, the allocation context, the rmap
+ * walk, the MMU notifier range, wait and lock state): budgets per reclaimer, per entity and per
+ * lock that the core's layout stays under (test/engine.test.ts checks it with thousands of each).
+ */
+const RECLAIMER_BYTES = 1536;
+const ENTITY_BYTES = 128;
+const LOCK_BYTES = 32;
 
 export interface MemoryNeed {
   total: number;
@@ -33,8 +42,7 @@ export function maxPageTables(s: Scenario): number {
   return Math.min(total, Math.floor(s.machine.memory / PAGE_SIZE));
 }
 
-/** Cells of the core's Zipf table (assembly/random.ts): a cell from rank a holds max(1, ⌊a/256⌋) ranks. */
-const ZIPF_SPAN = 256;
+/** Cells of the core's Zipf table (assembly/random.ts): a cell from rank a holds max(1, ⌊a/ZIPF_SPAN⌋) ranks. */
 function zipfCells(n: number): number {
   let cells = 0;
   for (let a = 1; a <= n; a += Math.max(1, Math.floor(a / ZIPF_SPAN))) cells++;
@@ -75,20 +83,25 @@ export function memoryNeed(s: Scenario): MemoryNeed {
   const swapPages = Math.floor(s.swap.size / PAGE_SIZE);
   const nDevices = Object.keys(s.devices).length;
   const nProcs = Object.keys(s.processes).length;
+  const reclaimers = nProcs + 1;
+  const sentinels = NR_LRU_SENTINELS + LRU_SENTINELS_PER_RECLAIMER * reclaimers + MAX_NR_ZONES * NR_ORDERS;
+  const pauseBuckets = Math.max(1, Math.floor(s.machine.hz / 5)) + 1;   // MAX_PAUSE in jiffies, and one
   const terms = [
-    // the sentinels: LRU and scratch lists, one isolation list per reclaimer, buddy free lists
-    { name: 'frame table', bytes: 32 * (frames + SCRATCH_LISTS + nProcs + 1 + 4 * 11), how: `32 B × ${frames} frames` },
+    // the sentinels: LRU and scratch lists, two lists per reclaimer, buddy free lists
+    { name: 'frame table', bytes: FRAME_BYTES * (frames + sentinels), how: `${FRAME_BYTES} B × ${frames} frames` },
     { name: 'page tables', bytes: tables * (4096 + 8), how: `≤ ${tables} tables × 4 KiB (each VMA fully mapped)` },
     { name: 'page cache slots', bytes: filePages * 4, how: `4 B × ${filePages} file pages` },
     { name: 'swap map and swap cache', bytes: swapPages * 5, how: `5 B × ${swapPages} swap slots` },
     { name: 'device queues', bytes: nDevices * RING_BYTES, how: `${nDevices} devices × ${RING_BYTES} B` },
     { name: 'time series', bytes: samples * (COUNTERS.length + 1) * 8, how: `${samples} samples × ${COUNTERS.length + 1} values` },
-    { name: 'per-task series', bytes: samples * (nProcs + 1) * 3 * 8, how: `${samples} samples × ${nProcs} tasks × 3 values` },
-    { name: 'histograms and detectors', bytes: 12001 * 8 + 4096 * 8 * 8 + 1024 * 8 + 32 * 8, how: 'flush ages, pauses, reclaim latencies, 4096 detector records' },
+    { name: 'per-task series', bytes: samples * (nProcs + 1) * TASK_SERIES_FIELDS * 8, how: `${samples} samples × ${nProcs} tasks × ${TASK_SERIES_FIELDS} values` },
+    { name: 'histograms and detectors', bytes: (FLUSH_BUCKETS + DETECTOR_CAP * DETECTOR_FIELDS.length + pauseBuckets + RECLAIM_HIST_BUCKETS) * 8,
+      how: `flush ages, pauses, reclaim latencies, ${DETECTOR_CAP} detector records` },
     { name: 'device tags', bytes: Object.values(s.devices).reduce((a, d) => a + d.queueDepth * 8, 0), how: 'queueDepth × 8 B per device' },
-    { name: 'Zipf tables', bytes: zipfTableBytes(s), how: '16 B a cell of each Zipf phase; a cell from rank a holds max(1, a/256) ranks' },
+    { name: 'Zipf tables', bytes: zipfTableBytes(s), how: `16 B a cell of each Zipf phase; a cell from rank a holds max(1, a/${ZIPF_SPAN}) ranks` },
     { name: 'task table', bytes: (nProcs + 1) * TASK_BYTES, how: `${nProcs} tasks × ${TASK_BYTES} B (fields and the walk-ahead's ${LOOKAHEAD} accesses)` },
-    { name: 'reclaimers and lock waiters', bytes: (nProcs + 1) * 512 + (nProcs + 8) * 96 + Object.keys(s.locks).length * 20, how: 'a scan_control and an allocation record per task and kswapd, wait and lock state per entity' },
+    { name: 'reclaimers and lock waiters', bytes: reclaimers * RECLAIMER_BYTES + (nProcs + 8) * ENTITY_BYTES + Object.keys(s.locks).length * LOCK_BYTES,
+      how: 'a scan_control and an allocation record per task and kswapd, wait and lock state per entity' },
     { name: 'small tables', bytes: SLACK, how: 'events, inodes, static data' },
   ];
   if (s.check) terms.push({ name: 'checking mode', bytes: frames * 5 + swapPages * 4 + 64, how: `5 B × ${frames} frames, 4 B × ${swapPages} swap slots (check: true)` });

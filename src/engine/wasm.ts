@@ -11,7 +11,6 @@ import { packageRoot } from '../util/package.js';
 export interface CoreExports {
   memory: WebAssembly.Memory;
   configAlloc(bytes: number): number;
-  maxPageTables(): number;
   init(): number;
   run(untilNs: number, maxEvents: number): number;
   nowNs(): number;
@@ -41,23 +40,15 @@ export interface CoreExports {
   memoryEnd(): number;
   framesCount(): number;
   setInvariants(mode: number): void;
-  setWalkAhead(on: number): void;
   setRemote(dirty: number, fileDirty: number, dirtyable: number, completions: number): void;
   localDirty(): number;
   localFileDirty(): number;
   localDirtyable(): number;
   localCompletions(): number;
   tasksLive(): number;
-  zipfSelfCheck(n: number, theta: number, samples: number, span: number, bins: number, seed: number): number;
-  zipfMassCheck(a: number, b: number, s: number): number;
-  checkInvariants(): number;
-  breakInvariant(kind: number): number;
   reclaimHistPtr(): number;
   reclaimHistLen(): number;
 }
-
-/** A trap or abort inside the core, with where AssemblyScript says it happened. */
-export class CoreAbort extends Error {}
 
 let compiled: WebAssembly.Module | undefined;
 
@@ -79,27 +70,20 @@ export function coreModule(): WebAssembly.Module {
   return compiled;
 }
 
-/** AssemblyScript strings: UTF-16 code units, byte length stored just before the pointer. */
-function readAsString(memory: WebAssembly.Memory, ptr: number): string {
-  if (ptr === 0) return '';
-  const bytes = new Uint32Array(memory.buffer, ptr - 4, 1)[0]!;
-  return String.fromCharCode(...new Uint16Array(memory.buffer, ptr, bytes >>> 1));
-}
-
+/**
+ * A fresh instance of the core. It imports nothing: the release build has no assertions
+ * (--noAssert) and no throw, so AssemblyScript's `abort` is never imported, and a failure in
+ * the core is a trap (a WebAssembly.RuntimeError) the engine reports with the simulated time.
+ */
 export function instantiateCore(module: WebAssembly.Module = coreModule()): CoreExports {
-  let exports: CoreExports | undefined;
-  const imports = {
-    env: {
-      abort(msg: number, file: number, line: number, col: number): never {
-        const m = exports ? readAsString(exports.memory, msg) : '';
-        const f = exports ? readAsString(exports.memory, file) : '';
-        throw new CoreAbort(`abort in the WASM core: ${m} at ${f}:${line}:${col}`);
-      },
-    },
-  };
+  const wanted = WebAssembly.Module.imports(module);
+  if (wanted.length > 0) {
+    throw new Error(`mmsim: this WASM core imports ${wanted.map((i) => `${i.module}.${i.name}`).join(', ')}, which the host does not ` +
+      'provide: build it with `npm run build` (the release target, --noAssert)');
+  }
   let instance: WebAssembly.Instance;
   try {
-    instance = new WebAssembly.Instance(module, imports);
+    instance = new WebAssembly.Instance(module, {});
   } catch (error) {
     // V8 could not reserve the instance's memory: a host limit, not a bug (host-memory.ts
     // checks this up front unless --ignore-host-memory).
@@ -117,6 +101,5 @@ export function instantiateCore(module: WebAssembly.Module = coreModule()): Core
       wrapped[name] = (...args: number[]) => f(...args) >>> 0;
     }
   }
-  exports = wrapped as unknown as CoreExports;
-  return exports;
+  return wrapped as unknown as CoreExports;
 }

@@ -1,0 +1,40 @@
+// The test build (build/mmsim-test.wasm): the ABI of index.ts and, for the tests only, switches
+// and self-checks the release build does not ship. Same code, same compiler options.
+export * from './index';
+import { setWalkAhead as setWalkAheadMode } from './workload';
+import { randomSeed, zipfBuild, zipfDraw, zipfCells, zipfMass } from './random';
+import { breakInvariant as breakInv } from './invariants';
+
+/** Walk ahead over large ranges (the default) or not: results must not change (walk-ahead.test). */
+export function setWalkAhead(on: i32): void { setWalkAheadMode(on != 0); }
+/** Tests of the checker only: break an invariant on purpose (see invariants.ts). */
+export function breakInvariant(kind: i32): i32 { return breakInv(kind); }
+
+// --- self-check of the Zipf sampler (tests compare the counts with the exact probabilities) ---
+const ZCHECK_CELLS: u64 = 4096;
+const ZCHECK_BINS: u32 = 256;
+const zcheckTable = memory.data(<i32>(ZCHECK_CELLS * 16 + 80));
+const zcheckScratch = memory.data(<i32>(ZCHECK_CELLS * 8));
+const zcheckCounts = memory.data(<i32>(ZCHECK_BINS * 8));
+/**
+ * Draw `samples` ranks of Zipf(n, theta) from a table whose cells widen as rank / `span`
+ * (≤ 4096 cells), on random stream 0 seeded with `seed`, and count them in `bins` (≤ 256)
+ * equal bins of rank; returns the address of the f64 counts, or 0 if the sizes are out of
+ * range. Only for tests: call it on an instance that is not running.
+ */
+export function zipfSelfCheck(n: f64, theta: f64, samples: i32, span: u32, bins: u32, seed: f64): usize {
+  const nn = <u64>n;
+  if (nn < 1 || bins < 1 || bins > ZCHECK_BINS || span < 1 || zipfCells(nn, span) > ZCHECK_CELLS) return 0;
+  randomSeed(0, <u64>seed);
+  for (let i: u32 = 0; i < bins; i++) store<f64>(zcheckCounts + (<usize>i << 3), 0);
+  zipfBuild(zcheckTable, zcheckScratch, nn, theta, span);
+  for (let k = 0; k < samples; k++) {
+    const rank = zipfDraw(0, zcheckTable);
+    const a = zcheckCounts + (<usize>(((rank - 1) * <u64>bins) / nn) << 3);
+    store<f64>(a, load<f64>(a) + 1);
+  }
+  return zcheckCounts;
+}
+
+/** The mass Σ k^-s over [a, b] that a wide cell of the Zipf table is given (for tests). */
+export function zipfMassCheck(a: f64, b: f64, s: f64): f64 { return zipfMass(<u64>a, <u64>b, s); }
