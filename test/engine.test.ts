@@ -276,3 +276,17 @@ test('the host\'s memory estimate covers the layout the core makes, closely', as
   const { core } = createCore(many, 1);
   assert.ok(memoryNeed(many).total >= core.memoryEnd(), `3,000 tasks: estimate ${memoryNeed(many).total} < layout ${core.memoryEnd()}`);
 });
+
+test('the release core imports nothing and ships no test-only exports; the test core has them', async () => {
+  const { coreModule } = await import('../src/engine/wasm.js');
+  const { testCoreModule } = await import('./helpers.js');
+  const release = coreModule();
+  assert.deepEqual(WebAssembly.Module.imports(release), [], 'no abort import: --noAssert, nothing throws');
+  const names = new Set(WebAssembly.Module.exports(release).map((e) => e.name));
+  for (const gone of ['maxPageTables', 'checkInvariants', 'setWalkAhead', 'breakInvariant', 'zipfSelfCheck', 'zipfMassCheck']) {
+    assert.ok(!names.has(gone), `${gone} is not in the release core`);
+  }
+  const testNames = new Set(WebAssembly.Module.exports(testCoreModule()).map((e) => e.name));
+  for (const only of ['setWalkAhead', 'breakInvariant', 'zipfSelfCheck', 'zipfMassCheck']) assert.ok(testNames.has(only), `${only} in the test core`);
+  assert.ok(names.has('init') && names.has('run'), 'the host interface is there');
+});
