@@ -65,9 +65,8 @@ test('oom-reaper-notifiers, trylock-blocking-end: the reaper stalls inside end, 
 });
 
 /** The §5 outcome of one policy; `subs` replaces the victim's subscriptions. */
-function pairing(policy: string, subs?: string) {
-  const edit = subs === undefined ? undefined : (y: string) => y.replace(/      kvm: \{ client: kvm \}\n      F: \{ client: generic, busy: 0\.5 \}\n/, subs);
-  const r = run('notifier-pairing', [`notifiers.policy=${policy}`], edit);
+function pairing(policy: string, subs: string[] = []) {
+  const r = run('notifier-pairing', [`notifiers.policy=${policy}`, ...subs]);
   const c = r.counters;
   return {
     unpairedStart: c.mmsim_notifier_unpaired_start!, unpairedEnd: c.mmsim_notifier_unpaired_end!,
@@ -75,12 +74,13 @@ function pairing(policy: string, subs?: string) {
   };
 }
 
-const F_FIRST = '      F: { client: generic, busy: 0.5 }\n      kvm: { client: kvm }\n';
-const TWO_NEEDERS = '      kvm: { client: kvm }\n      F: { client: generic, busy: 0.5 }\n      gru: { client: gru }\n';
-const F_WITH_END = '      kvm: { client: kvm }\n      F: { client: generic, busy: 0.5, implementsEnd: true }\n';
+// F's place and the number of end-needers, from the command line as a sweep would set them
+const F_FIRST = ['processes.victim.subscribers.F.place=0'];
+const TWO_NEEDERS = ['processes.victim.subscribers.gru.registered=true'];
+const F_WITH_END = ['processes.victim.subscribers.F.implementsEnd=true'];
 
 test('notifier-pairing, 2018: unpaired starts whenever F fails after another end-needer started, whatever the order', () => {
-  for (const subs of [undefined, F_FIRST, TWO_NEEDERS]) {
+  for (const subs of [[], F_FIRST, TWO_NEEDERS]) {
     const o = pairing('2018', subs);
     assert.ok(o.unpairedStart > 0, `${subs}: ${JSON.stringify(o)}`);
     assert.equal(o.unpairedEnd, 0);
@@ -103,7 +103,7 @@ test('notifier-pairing, sorted-2020: nothing unpaired; two end-needers disable n
 });
 
 test('notifier-pairing, mainline: every start paired by the unwinding ends; an F that implements end gets unpaired ends', () => {
-  for (const subs of [undefined, F_FIRST, TWO_NEEDERS]) {
+  for (const subs of [[], F_FIRST, TWO_NEEDERS]) {
     const o = pairing('mainline', subs);
     assert.deepEqual([o.unpairedStart, o.unpairedEnd, o.kills], [0, 0, 1], String(subs));
   }
@@ -121,7 +121,8 @@ test('policies are mechanisms: without subscribers every value gives the same by
     }
   }
   assert.equal(outs.size, 1);
-  const calm = pairing('2018', '      kvm: { client: kvm }\n      gru: { client: gru }\n');
+  // kvm and gru, which never fail, with F not registered
+  const calm = pairing('2018', ['processes.victim.subscribers.F.registered=false', 'processes.victim.subscribers.gru.registered=true']);
   assert.deepEqual([calm.unpairedStart, calm.unpairedEnd, calm.kills], [0, 0, 1]);
   assert.ok(calm.reaped > 0);
 });

@@ -8,7 +8,7 @@ import {
   VMA_KIND, PHASE_OP, PATTERN, LOCK_KIND, SUBSCRIBER_FIELDS, SUBSCRIBER_CLIENT, NOTIFIER_POLICY, NOTIFIER_REAPER,
 } from '../abi/config.js';
 import type { Scenario } from '../scenario/types.js';
-import { subscriberHasEnd } from '../scenario/subscribers.js';
+import { subscriberHasEnd, registrationOrder } from '../scenario/subscribers.js';
 
 export { ABI_VERSION } from '../abi/config.js';
 import { ABI_VERSION } from '../abi/config.js';
@@ -119,7 +119,7 @@ export function encodeScenario(s: Scenario, seed: number, opts: { noEarlyEnd?: b
   const subscribers: number[] = [];
   const subscriberNames: string[] = [];
   processNames.forEach((pname, m) => {
-    for (const [sname, sub] of Object.entries(s.processes[pname]!.subscribers)) {
+    for (const [sname, sub] of registrationOrder(s.processes[pname]!.subscribers)) {
       subscriberNames.push(`${sname} of ${pname}`);
       pack(SUBSCRIBER_FIELDS, {
         mm: m, client: SUBSCRIBER_CLIENT[sub.client], implementsEnd: subscriberHasEnd(sub, s.notifiers.policy) ? 1 : 0, busy: sub.busy,

@@ -35,7 +35,7 @@ export function checkScenario(s: Scenario): RawIssue[] {
 function checkSubscribers(s: Scenario): RawIssue[] {
   const issues: RawIssue[] = [];
   for (const [name, p] of Object.entries(s.processes)) {
-    const n = Object.keys(p.subscribers).length;
+    const n = Object.values(p.subscribers).filter((sub) => sub.registered).length;
     if (n > 32) issues.push({ path: ['processes', name, 'subscribers'], message: `${n} subscriptions on one mm; at most 32 (e.g. remove ${n - 32})` });
     for (const [sname, sub] of Object.entries(p.subscribers)) {
       const at = ['processes', name, 'subscribers', sname];

@@ -156,6 +156,8 @@ const subscriber = section('{ client: kvm }', {
   lock: text('mirror, generic: a lock of `locks` that its callbacks take (the driver\'s object or notifier lock): a blockable start or release sleeps while another holds it, a non-blocking start trylocks it and fails with -EAGAIN; a mutex is taken alone, an rwsem for read', { example: 'obj', default: '' }),
   holdUntilEnd: boolean('with `lock`: start takes the lock and end releases it (amdgpu\'s notifier read lock of 2018); needs invalidate_range_end', false),
   latency: duration('CPU time of each callback (start, end, release), charged to the task or kthread that invalidates', { example: '2us', default: 0 }),
+  place: integer('its place in the order of registration (0 = registered first, so walked last: the list is newest first); -1 = its place in the map', { min: -1, max: 31, example: '0', default: -1 }),
+  registered: boolean('false: defined but not registered (vary the number of subscribers with --set)', true),
 }).describe('An MMU notifier subscription (a secondary MMU or a driver), registered in map order');
 
 const processDef = section('{ vmas: { heap: { type: anon, size: 1GiB } }, workload: [{ op: access, target: heap }] }', {

@@ -9,3 +9,14 @@ export function subscriberHasEnd(sub: Subscriber, policy: Scenario['notifiers'][
   if (sub.client === 'generic') return sub.implementsEnd;
   return sub.client !== 'mirror' || policy !== 'mainline';
 }
+
+/**
+ * A process's subscriptions in registration order (mmu_notifier_register calls): those
+ * registered, by `place` where given (it wins a tie), else by their place in the map.
+ */
+export function registrationOrder(subs: Record<string, Subscriber>): [string, Subscriber][] {
+  const keyed = Object.entries(subs).map(([name, sub], i) => ({ name, sub, key: sub.place >= 0 ? sub.place : i, explicit: sub.place >= 0 ? 0 : 1, i }));
+  return keyed.filter((k) => k.sub.registered)
+    .sort((a, b) => a.key - b.key || a.explicit - b.explicit || a.i - b.i)
+    .map((k) => [k.name, k.sub]);
+}

@@ -104,6 +104,8 @@ export interface Subscriber {
   lock: string;                   // a key of locks its callbacks take ('' none)
   holdUntilEnd: boolean;          // start takes the lock, end releases it
   latency: number;                // ns of CPU per callback
+  place: number;                  // place in registration order (-1: map order)
+  registered: boolean;            // false: not on the mm's list
 }
 
 export interface Vma {
