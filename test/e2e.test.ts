@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { packageRoot } from '../src/util/package.js';
-import { pressureYaml } from './helpers.js';
+import { idleYaml, pressureYaml } from './helpers.js';
 
 const bin = join(packageRoot(), 'bin', 'mmsim.js');
 const dir = mkdtempSync(join(tmpdir(), 'mmsim-e2e-'));
@@ -192,17 +192,7 @@ test('numbers a double cannot hold are named as written in the file or --set, ex
 test('validate and run print the same watermark figure, in pages: every zone of every node summed', () => {
   const idle = (name: string, machine: string, vm = '') => {
     const path = join(dir, `${name}.yaml`);
-    writeFileSync(path, `
-name: ${name}
-description: one sleeping task
-duration: 1ms
-machine: ${machine}
-${vm}
-processes:
-  idle:
-    workload:
-      - { op: sleep, duration: 1ms }
-`);
+    writeFileSync(path, idleYaml(name, machine, vm));
     return path;
   };
   const cases = [

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { runScenario } from '../src/engine/engine.js';
 import { formatResultsJson } from '../src/report/results-json.js';
 import { loadScenario } from '../src/scenario/load.js';
-import { anonScenario, scenarioFromYaml } from './helpers.js';
+import { anonScenario, idleYaml, scenarioFromYaml } from './helpers.js';
 
 const intSqrt = (n: number): number => {
   let r = Math.floor(Math.sqrt(n));
@@ -38,17 +38,7 @@ function kernelWatermarks(memoryBytes: number, minFreeKbytes = 0, scale = 10) {
 }
 
 function idleMachine(memory: string, vm = ''): ReturnType<typeof scenarioFromYaml> {
-  return scenarioFromYaml(`
-name: idle
-description: a machine with one sleeping task
-duration: 1ms
-machine: { memory: ${memory} }
-${vm}
-processes:
-  idle:
-    workload:
-      - { op: sleep, duration: 1ms }
-`);
+  return scenarioFromYaml(idleYaml('idle', `{ memory: ${memory} }`, vm));
 }
 
 test('zone watermarks follow the kernel formula for several memory sizes', () => {

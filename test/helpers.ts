@@ -32,6 +32,37 @@ processes:
       - { op: access, target: heap }
 `;
 
+/** One task that sleeps 1 ms on `machine` (YAML flow text) with an optional `vm:` section. */
+export function idleYaml(name: string, machine: string, vm = ''): string {
+  return `
+name: ${name}
+description: one sleeping task
+duration: 1ms
+machine: ${machine}
+${vm}
+processes:
+  idle:
+    workload:
+      - { op: sleep, duration: 1ms }
+`;
+}
+
+/** A 128 MiB anonymous working set touched at random on a 256 MiB machine for `duration`. */
+export function heapYaml(name: string, duration: string): string {
+  return `
+name: ${name}
+description: a short anonymous working set
+duration: ${duration}
+machine: { memory: 256MiB }
+processes:
+  app:
+    vmas:
+      heap: { type: anon, size: 128MiB }
+    workload:
+      - { op: access, target: heap, pattern: uniform, writeFraction: 0.5 }
+`;
+}
+
 /** A 96 MiB anonymous working set on a 64 MiB machine with swap: reclaim, swap and randomness all at work. */
 export function pressureYaml(name: string, duration: string, pattern: 'uniform' | 'zipf'): string {
   return `

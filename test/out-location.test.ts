@@ -13,6 +13,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../src/util/package.js';
+import { heapYaml } from './helpers.js';
 
 const bin = join(packageRoot(), 'bin', 'mmsim.js');
 const dir = mkdtempSync(join(tmpdir(), 'mmsim-out-'));
@@ -34,18 +35,7 @@ const unprivileged: SpawnSyncOptions = process.getuid?.() === 0 ? { uid: 65534, 
 // An hour of simulated accesses: far longer than any timeout here, so exit 2 within the
 // timeout shows the refusal came before the simulation.
 const long = join(dir, 'long.yaml');
-writeFileSync(long, `
-name: long
-description: a run far too long to finish within a test
-duration: 1h
-machine: { memory: 256MiB }
-processes:
-  app:
-    vmas:
-      heap: { type: anon, size: 128MiB }
-    workload:
-      - { op: access, target: heap, pattern: uniform, writeFraction: 0.5 }
-`);
+writeFileSync(long, heapYaml('long', '1h'));
 const quick = join(dir, 'quick.yaml');
 writeFileSync(quick, readFileSync(long, 'utf8').replace('name: long', 'name: quick').replace('duration: 1h', 'duration: 100ms'));
 

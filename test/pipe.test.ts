@@ -13,6 +13,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../src/util/package.js';
+import { heapYaml } from './helpers.js';
 
 const bin = join(packageRoot(), 'bin', 'mmsim.js');
 const dir = mkdtempSync(join(tmpdir(), 'mmsim-pipe-'));
@@ -47,18 +48,7 @@ test('printing commands end with status 0 and no trace when the reader of stdout
 
 test('a sweep whose stdout and stderr are gone runs to the end: every point in the JSONL, the summary written', () => {
   const scenario = join(dir, 'quick.yaml');
-  writeFileSync(scenario, `
-name: quick
-description: a short anonymous working set
-duration: 100ms
-machine: { memory: 256MiB }
-processes:
-  app:
-    vmas:
-      heap: { type: anon, size: 128MiB }
-    workload:
-      - { op: access, target: heap, pattern: uniform, writeFraction: 0.5 }
-`);
+  writeFileSync(scenario, heapYaml('quick', '100ms'));
   const out = join(dir, 'sweep.jsonl');
   const r = intoClosedPipe(['sweep', scenario, '--param', 'vm.swappiness=10,60', '--seeds', '2', '-j', '2', '--out', out], true);
   assert.equal(r.status, 0);
