@@ -18,6 +18,7 @@ import { mmapLockLayout, mmapLockInit } from './mmap_lock';
 import { rmapInit } from './rmap';
 import { oomInit } from './oom';
 import { mmuNotifierInit } from './mmu_notifier';
+import { secondaryInit } from './secondary_mmu';
 import { allocContextsInit } from './alloc';
 import { pgtableInit, tablesForRange } from './pgtable';
 import { mmLayout, mmInit } from './mm';
@@ -92,6 +93,7 @@ export function init(): i32 {
   if (!mmapLockInit(<i32>cfg(G_N_VMAS), nProcs)) return STATUS_NO_MEMORY;
   if (!oomInit(nProcs)) return STATUS_NO_MEMORY;
   if (!mmuNotifierInit(nProcs, entities, nProcs)) return STATUS_NO_MEMORY;   // random stream nProcs: the drivers'
+  if (!secondaryInit()) return STATUS_NO_MEMORY;
   if (!pgtableInit(<u32>maxPageTables())) return STATUS_NO_MEMORY;
   lruInit(pages, reclaimers);
   if (!lruBatchesInit(nProcs)) return STATUS_NO_MEMORY;

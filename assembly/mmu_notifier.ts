@@ -16,10 +16,10 @@
 // -EAGAIN. `holdUntilEnd` keeps the lock from start to end (amdgpu's read lock of 2018).
 import { cfg, subCfg } from './config';
 import { G_N_SUBSCRIBERS, G_NOTIFIER_POLICY, G_NOTIFIER_REAPER, G_SEED, SUB_MM, SUB_CLIENT, SUB_IMPLEMENTS_END,
-  SUB_BUSY, SUB_LOCK, SUB_HOLD_UNTIL_END, SUB_LATENCY_NS, CLIENT_KVM, CLIENT_GRU, NP_2018, NP_BAN_MULTIPLE, NP_SORTED_2020,
+  SUB_BUSY, SUB_LOCK, SUB_HOLD_UNTIL_END, SUB_LATENCY_NS, SUB_RANGE_CHECK, CLIENT_KVM, CLIENT_GRU, NP_2018, NP_BAN_MULTIPLE, NP_SORTED_2020,
   REAP_ALWAYS_EAGAIN, REAP_TRYLOCK_BLOCKING_END, C_MMSIM_NOTIFIER_INVALIDATIONS, C_MMSIM_NOTIFIER_START_FAILED,
   C_MMSIM_NOTIFIER_UNPAIRED_START, C_MMSIM_NOTIFIER_UNPAIRED_END, C_MMSIM_NONBLOCK_DISABLED,
-  C_MMSIM_END_BLOCKED_AFTER_NONBLOCKING_START, C_MMSIM_NOTIFIER_SLEEPS, C_MMSIM_NOTIFIER_RELEASES,
+  C_MMSIM_END_BLOCKED_AFTER_NONBLOCKING_START, C_MMSIM_NOTIFIER_SLEEPS, C_MMSIM_NOTIFIER_RELEASES, C_MMSIM_SECONDARY_YOUNG,
   DK_NOTIFIER_UNPAIRED_START, DK_NOTIFIER_UNPAIRED_END,
   DK_END_BLOCKED_AFTER_NONBLOCKING_START, FN_MMU_NOTIFIER_INVALIDATE_RANGE_START,
   FN_MMU_NOTIFIER_INVALIDATE_RANGE_END, FN_MMU_NOTIFIER_RELEASE } from './generated/abi';
@@ -29,6 +29,7 @@ import { recordDetector } from './invariants';
 import { nextF64, randomSeed } from './random';
 import { lockAcquire, lockTryAcquire, lockRelease, lockWaiting } from './locking';
 import { chargeNs } from './sched';
+import { secondaryInvalidate, secondaryClearYoung } from './secondary_mmu';
 
 // enum mmu_notifier_event
 export const MMU_NOTIFY_UNMAP: i32 = 0;
@@ -79,6 +80,7 @@ let subCount: usize = 0;    // i32 per mm
 let released: usize = 0;    // u8 per mm: mmu_notifier_release emptied its list
 let order: usize = 0;       // i32 per subscription: the walk order within its mm (hlist order)
 let kvmCount: usize = 0;    // i32 per subscription: kvm's mmu_invalidate_in_progress
+let kvmRange: usize = 0;    // i64 pairs per subscription: mmu_invalidate_range_start / _end (pages)
 let gruActive: usize = 0;   // i32 per subscription: gru's ms_range_active, raised from start to end
 let stream: i32 = 0;        // the drivers' random stream (is the lock busy?)
 let blockedEnd: bool = false;
@@ -100,7 +102,8 @@ export function mmuNotifierInit(mms: i32, entities: i32, randomStream: i32): boo
   order = regionAlloc(<u64>(nSubs + 1) * 4);
   kvmCount = regionAlloc(<u64>(nSubs + 1) * 4);
   gruActive = regionAlloc(<u64>(nSubs + 1) * 4);
-  if (subFirst == 0 || subCount == 0 || released == 0 || order == 0 || kvmCount == 0 || gruActive == 0) return false;
+  kvmRange = regionAlloc(<u64>(nSubs + 1) * 16);
+  if (kvmRange == 0 || subFirst == 0 || subCount == 0 || released == 0 || order == 0 || kvmCount == 0 || gruActive == 0) return false;
   for (let s = 0; s < nSubs; s++) {
     const m = <i32>subCfg(s, SUB_MM);
     if (ld(subCount, m) == 0) st(subFirst, m, s);
@@ -155,7 +158,7 @@ export function mmHasBlockableNotifiers(m: i32): bool {
 function subscriberStart(r: MmuNotifierRange, s: i32, bit: u32, e: i32, now: i64): i32 {
   const client = <i32>subCfg(s, SUB_CLIENT);
   const blockable = (r.flags & RANGE_BLOCKABLE) != 0;
-  if (client == CLIENT_KVM) { st(kvmCount, s, ld(kvmCount, s) + 1); callbackCost(s); return 0; }
+  if (client == CLIENT_KVM) { kvmInvalidateBegin(s, r); callbackCost(s); return 0; }
   if (client == CLIENT_GRU) { st(gruActive, s, ld(gruActive, s) + 1); callbackCost(s); return 0; }
   const l = subLock(s);
   if (blockable) {
@@ -168,6 +171,7 @@ function subscriberStart(r: MmuNotifierRange, s: i32, bit: u32, e: i32, now: i64
       }
       if (holdsUntilEnd(s)) r.holding |= bit; else lockRelease(l, e, now);
     }
+    secondaryInvalidate(s, r.mm, r.start, r.end);
     callbackCost(s);
     return 0;
   }
@@ -178,8 +182,50 @@ function subscriberStart(r: MmuNotifierRange, s: i32, bit: u32, e: i32, now: i64
     if (!lockTryAcquire(l, e, false)) return EAGAIN;
     if (holdsUntilEnd(s)) r.holding |= bit; else lockRelease(l, e, now);
   }
+  secondaryInvalidate(s, r.mm, r.start, r.end);
   callbackCost(s);
   return 0;
+}
+
+/**
+ * kvm_mmu_notifier_invalidate_range_start: kvm_mmu_invalidate_begin raises the in-progress
+ * count and widens the range in progress (the first sets it), then the range's SPTEs go.
+ */
+function kvmInvalidateBegin(s: i32, r: MmuNotifierRange): void {
+  const c = ld(kvmCount, s) + 1;
+  st(kvmCount, s, c);
+  const a = kvmRange + (<usize>s << 4);
+  if (c == 1 || r.start < load<i64>(a)) store<i64>(a, r.start);
+  if (c == 1 || r.end > load<i64>(a, 8)) store<i64>(a, r.end, 8);
+  secondaryInvalidate(s, r.mm, r.start, r.end);
+}
+
+/**
+ * mmu_invalidate_retry_gfn for a guest fault of `vpn` through kvm subscription `s`: retry
+ * while an invalidation in progress covers it (v5.13+), or — `rangeCheck` off, as before
+ * v5.13 (mmu_notifier_retry) — while any is in progress.
+ */
+export function kvmFaultMustRetry(s: i32, vpn: i64): bool {
+  if (s < 0 || <i32>subCfg(s, SUB_CLIENT) != CLIENT_KVM || ld(kvmCount, s) <= 0) return false;
+  if (subCfg(s, SUB_RANGE_CHECK) == 0) return true;
+  const a = kvmRange + (<usize>s << 4);
+  return vpn >= load<i64>(a) && vpn < load<i64>(a, 8);
+}
+
+/**
+ * mmu_notifier_clear_flush_young for one page (ptep_clear_flush_young_notify in
+ * folio_referenced_one): did a kvm subscriber's translation of `vpn` see use since the last
+ * look? Its young bit is cleared, and the host page counts as referenced.
+ */
+export function mmuNotifierClearFlushYoung(m: i32, vpn: i64): bool {
+  if (!mmHasNotifiers(m)) return false;
+  const first = ld(subFirst, m); const n = ld(subCount, m);
+  let young = false;
+  for (let s = first; s < first + n; s++) {
+    if (<i32>subCfg(s, SUB_CLIENT) == CLIENT_KVM && secondaryClearYoung(s, m, vpn)) young = true;
+  }
+  if (young) countEvent(C_MMSIM_SECONDARY_YOUNG);
+  return young;
 }
 
 /** One subscriber's invalidate_range_end for range `r` (whose ledger says whether its start succeeded). */
@@ -354,6 +400,7 @@ export function mmuNotifierRelease(e: i32, m: i32, now: i64): bool {
       }
       lockRelease(l, e, now);
     }
+    secondaryInvalidate(s, m, 0, 0x7FFF_FFFF_FFFF_FFFF);
     callbackCost(s);
   }
   store<u8>(released + <usize>m, 1);

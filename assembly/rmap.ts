@@ -16,7 +16,7 @@ import { C_MMSIM_PTES_YOUNG_CLEARED, C_MMSIM_UNMAPPED_PTES, C_NR_ANON_PAGES, C_N
 import { swapDuplicate, folioSwapSlot } from './swap';
 import { folioMarkDirty } from './writeback';
 import { chargeNs, curClock } from './sched';
-import { mmHasNotifiers, mmuNotifierRangeStart, mmuNotifierRangeEnd, MMU_NOTIFY_CLEAR, MMU_NOTIFY_PROTECTION_PAGE,
+import { mmHasNotifiers, mmuNotifierClearFlushYoung, mmuNotifierRangeStart, mmuNotifierRangeEnd, MMU_NOTIFY_CLEAR, MMU_NOTIFY_PROTECTION_PAGE,
   RANGE_BLOCKABLE, NOTIFIER_SLEEP } from './mmu_notifier';
 import { ScanControl } from './scan_control';
 import { cfg } from './config';
@@ -79,17 +79,23 @@ export function rmapInit(entities: i32): bool {
   return pte;
 }
 
-function visit(rwc: RmapWalkControl, v: i32, p: u32, pte: usize): void {
+function visit(rwc: RmapWalkControl, v: i32, p: u32, pte: usize, vpn: i64): void {
   const e = load<u64>(pte);
   const vmf = vmaFlags(v);
   const mode = rwc.mode;
   if (mode == RMAP_REFERENCED) {
     // folio_referenced_one
     if ((vmf & VM_LOCKED) != 0) { rwc.vm_flags |= VM_LOCKED; rwc.abort = true; return; }
+    // ptep_clear_flush_young_notify: the PTE's accessed bit, or a secondary MMU's use of it
+    let young = false;
     if ((e & _PAGE_ACCESSED) != 0) {
-      store<u64>(pte, e & ~_PAGE_ACCESSED);   // ptep_clear_flush_young_notify
-      rwc.count++;
+      store<u64>(pte, e & ~_PAGE_ACCESSED);
       countEvent(C_MMSIM_PTES_YOUNG_CLEARED);
+      young = true;
+    }
+    if (mmuNotifierClearFlushYoung(vmaMm(v), vpn)) young = true;
+    if (young) {
+      rwc.count++;
       rwc.vm_flags |= vmf & VM_EXEC;
     }
     return;
@@ -157,7 +163,7 @@ function rmapOne(rwc: RmapWalkControl, v: i32, p: u32, index: u32, e: i32): bool
     if (mmuNotifierRangeStart(e, event, RANGE_BLOCKABLE, m, vpn, vpn + 1, curClock) == NOTIFIER_SLEEP) return false;
   }
   const pte = vmaPte(v, p, vpn);
-  if (pte != 0) visit(rwc, v, p, pte);
+  if (pte != 0) visit(rwc, v, p, pte, vpn);
   if (notify) mmuNotifierRangeEnd(e, curClock);
   return true;
 }

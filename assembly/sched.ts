@@ -4,9 +4,9 @@
 // event that could change what it sees; kernel paths charge their cost to the running actor's
 // clock (`curClock`) and IO waits move it forward.
 import { cfg, procCfg, phaseCfg } from './config';
-import { G_N_PROCS, G_HZ, G_DURATION_NS, G_SERIES_INTERVAL_NS, G_COST_ACCESS, G_COST_SYSCALL_PAGE, G_SEED,
+import { G_N_PROCS, G_HZ, G_DURATION_NS, G_SERIES_INTERVAL_NS, G_COST_ACCESS, G_COST_SYSCALL_PAGE, G_COST_MINOR_FAULT, G_SEED, C_MMSIM_KVM_FAULT_RETRIES,
   G_NO_EARLY_END, PROC_START_NS, PH_OP, PH_TARGET, PH_PATTERN, PH_WRITE_FRACTION, PH_RATE_PER_SEC,
-  PH_ACCESSES, PH_IO_PAGES, PH_THINK_NS, PH_LOCK_WRITE, OP_ACCESS, OP_READ, OP_SLEEP, OP_SYNC, OP_LOCK, OP_UNLOCK,
+  PH_ACCESSES, PH_IO_PAGES, PH_THINK_NS, PH_LOCK_WRITE, PH_SUBSCRIBER, OP_ACCESS, OP_GUEST, OP_READ, OP_SLEEP, OP_SYNC, OP_LOCK, OP_UNLOCK,
   FN_MUTEX_LOCK, FN_DOWN_WRITE, FN_DOWN_READ, FN_MMAP_WRITE_LOCK, FN_MMAP_READ_LOCK, FN_MM_POPULATE,
   FN_LOCK_MM_AND_FIND_VMA, FN_EXIT_MMAP, E_SAMPLER, E_KSWAPD0, E_FLUSHER, E_FIRST_DEVICE, E_AFTER_TASKS,
   E_AFTER_TASKS_MEMCG_STATS_FLUSHER, E_AFTER_TASKS_OOM_REAPER, G_HUNG_TASK_TIMEOUT_NS, C_MMSIM_SYNC_CALLS,
@@ -31,8 +31,9 @@ import { lockAcquire, lockRelease, lockKind, locksAbandon, checkHungTasks, lockW
 import { stopNow, clearStop, waitingQueue, isFolioQueue, abandonWait } from './wait';
 import { faultLockBegin, faultLockEnd, faultLocksAbandon, mmapLockMm, mmapLockOf, vmaStartWriteAll, vmaWritePending } from './mmap_lock';
 import { oomReaperRun, oomVictimExited } from './oom';
-import { mmuNotifierAbandon, mmuNotifierRelease, mmuNotifierRangeStart, mmuNotifierRangeEnd, MMU_NOTIFY_UNMAP, RANGE_BLOCKABLE } from './mmu_notifier';
+import { kvmFaultMustRetry, mmuNotifierAbandon, mmuNotifierRelease, mmuNotifierRangeStart, mmuNotifierRangeEnd, MMU_NOTIFY_UNMAP, RANGE_BLOCKABLE } from './mmu_notifier';
 import { lruAddDrainCpu } from './lru';
+import { secondaryAccess, secondaryInstall } from './secondary_mmu';
 import { T_CLOCK, T_STATE, T_PHASE, T_PHASE_END, T_DONE, T_NEXT_ISSUE, T_SYS_LEFT, T_SYS_POS, T_POP_VMA,
   T_POP_VPN, T_N, T_BASE, T_PEND, T_PEND_WRITE, T_SLICED, T_BDP_AGAIN, T_SYNC_TARGET,
   T_SYNC_START, T_IO_RETRY, LOOKAHEAD_MIN_PAGES, LA_WRITE, TS_WAITING, TS_POPULATE, TS_RUNNING, TS_DONE, TS_DEAD, TS_EXITING, T_EXIT_STAGE, tf,
@@ -240,6 +241,79 @@ function populateStep(t: i32): bool {
 }
 
 /**
+ * A guest phase of task `t` (a vCPU, or a device's thread) from `clock` until the horizon: each
+ * access goes through its subscriber's secondary MMU. A miss is a guest fault
+ * (kvm_mmu_page_fault): retried while kvm's invalidation in progress forbids it
+ * (mmu_invalidate_retry_gfn; a count that never falls spins it forever), else the page comes
+ * through the primary page tables — touched as get_user_pages touches it, or faulted in, which
+ * may sleep — and its translation is installed. ACC_DONE at the horizon or the phase's end;
+ * the clock is left in curClock.
+ */
+function guestRun(t: i32, g: i32, pattern: i32, n: i64, wf: f64, rate: f64, think: i64, clock: i64,
+  hTime: i64, hId: i32, limit: i64, pgd: u32, me: i32): i32 {
+  const v = <i32>phaseCfg(g, PH_TARGET);
+  const s = <i32>phaseCfg(g, PH_SUBSCRIBER);
+  const base = tf(t, T_BASE);
+  const maxAcc = <i64>phaseCfg(g, PH_ACCESSES);
+  const phaseEnd = tf(t, T_PHASE_END);
+  const interval: i64 = rate > 0 ? <i64>(1e9 / rate) : 0;
+  const step = costAccess + think;
+  const faultCost = <i64>cfg(G_COST_MINOR_FAULT);
+  let done = tf(t, T_DONE);
+  let ret = ACC_DONE;
+  while (clock < hTime || (clock == hTime && me < hId)) {
+    let vpn: i64; let write: bool;
+    const pend = tf(t, T_PEND);
+    if (pend >= 0) {
+      vpn = pend; write = tf(t, T_PEND_WRITE) != 0;
+      setTf(t, T_PEND, -1);
+    } else {
+      if (maxAcc > 0 && done >= maxAcc) break;
+      if (phaseEnd >= 0 && clock >= phaseEnd) break;
+      if (interval > 0) {
+        const issue = tf(t, T_NEXT_ISSUE);
+        if (clock < issue) { clock = issue; if (!(clock < hTime || (clock == hTime && me < hId))) break; }
+        setTf(t, T_NEXT_ISSUE, (issue > clock ? issue : clock) + interval);
+      }
+      const pos = nextPosition(t, g, pattern, n, 1);
+      if (pos < 0) { setTf(t, T_PHASE_END, clock); break; }
+      vpn = base + pos;
+      write = wf > 0 && (wf >= 1 || nextF64(t) < wf);
+      done++;
+      countEvent(C_MMSIM_ACCESSES);
+    }
+    if (secondaryAccess(v, vpn, write)) { clock += step; continue; }
+    // a guest fault: the exit and the fault handler
+    clock += faultCost;
+    if (kvmFaultMustRetry(s, vpn)) {
+      countEvent(C_MMSIM_KVM_FAULT_RETRIES);
+      setTf(t, T_PEND, vpn); setTf(t, T_PEND_WRITE, write ? 1 : 0);
+      continue;
+    }
+    // hva_to_pfn → get_user_pages: a present PTE is touched (FOLL_TOUCH), a missing one faulted
+    let pte = pteOffset(pgd, vpn);
+    const e = pte != 0 ? load<u64>(pte) : 0;
+    if ((e & _PAGE_PRESENT) != 0 && (!write || (e & _PAGE_RW) != 0)) {
+      const want = e | _PAGE_ACCESSED | (write ? _PAGE_DIRTY : 0);
+      if (want != e) store<u64>(pte, want);
+    } else {
+      curClock = clock;
+      const r = accessSlow(t, v, vpn, write);
+      clock = curClock;
+      if (r == ACC_DEAD) { ret = ACC_DEAD; break; }
+      if (r == ACC_BLOCKED) { setTf(t, T_PEND, vpn); setTf(t, T_PEND_WRITE, write ? 1 : 0); ret = ACC_BLOCKED; break; }
+      pte = pteOffset(pgd, vpn);
+      hTime = refreshHorizon(limit); hId = horizonId;
+    }
+    secondaryInstall(v, vpn, pte);
+    clock += step;
+  }
+  setTf(t, T_DONE, done);
+  curClock = clock;
+  return ret;
+}
+
+/**
  * Run task `t` from its clock until it passes (hTime, hId) — the next other event — or
  * `limit`. The resident-hit path is inlined; everything else goes through the kernel paths.
  */
@@ -337,6 +411,14 @@ function runTask(t: i32, limit: i64, now: i64): void {
     const wf = phaseCfg(g, PH_WRITE_FRACTION);
     const rate = phaseCfg(g, PH_RATE_PER_SEC);
     const think = <i64>phaseCfg(g, PH_THINK_NS);
+    if (op == OP_GUEST) {
+      const r = guestRun(t, g, pattern, n, wf, rate, think, clock, hTime, hId, limit, pgd, me);
+      clock = curClock;
+      if (r == ACC_DEAD) { state = TS_DEAD; break; }
+      if (r == ACC_BLOCKED) { blocked = true; break; }
+      hTime = refreshHorizon(limit); hId = horizonId;
+      continue;
+    }
     if (op == OP_ACCESS) {
       const v = <i32>phaseCfg(g, PH_TARGET);
       const base = tf(t, T_BASE);

@@ -4,11 +4,14 @@ export * from './index';
 import { setWalkAhead as setWalkAheadMode } from './workload';
 import { randomSeed, zipfBuild, zipfDraw, zipfCells, zipfMass } from './random';
 import { breakInvariant as breakInv } from './invariants';
+import { setSkipSecondaryInvalidation } from './secondary_mmu';
 
 /** Walk ahead over large ranges (the default) or not: results must not change (walk-ahead.test). */
 export function setWalkAhead(on: i32): void { setWalkAheadMode(on != 0); }
 /** Tests of the checker only: break an invariant on purpose (see invariants.ts). */
 export function breakInvariant(kind: i32): i32 { return breakInv(kind); }
+/** Tests of mmsim_stale_secondary_tlb only: invalidations stop removing secondary translations. */
+export function skipSecondaryInvalidation(on: i32): void { setSkipSecondaryInvalidation(on != 0); }
 
 // --- self-check of the Zipf sampler (tests compare the counts with the exact probabilities) ---
 const ZCHECK_CELLS: u64 = 4096;

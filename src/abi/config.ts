@@ -40,8 +40,10 @@ export const GLOBAL_FIELDS = [
 
 /** MMU notifier subscriptions (assembly/mmu_notifier.ts), grouped by mm in registration order. */
 // lock: the scenario lock its callbacks take (-1: none); holdUntilEnd: start takes it, end
-// releases it; latencyNs: CPU time of each callback
-export const SUBSCRIBER_FIELDS = ['mm', 'client', 'implementsEnd', 'busy', 'lock', 'holdUntilEnd', 'latencyNs'] as const;
+// releases it;
+// latencyNs: CPU time of each callback; rangeCheck (kvm): a guest fault retries only while an
+// invalidation covers its address (v5.13+), not on any invalidation in progress
+export const SUBSCRIBER_FIELDS = ['mm', 'client', 'implementsEnd', 'busy', 'lock', 'holdUntilEnd', 'latencyNs', 'rangeCheck'] as const;
 export const SUBSCRIBER_CLIENT = { kvm: 0, gru: 1, mirror: 2, generic: 3 } as const;
 export const NOTIFIER_POLICY = { '2018': 0, 'ban-multiple': 1, 'sorted-2020': 2, mainline: 3 } as const;
 export const NOTIFIER_REAPER = { 'skip-mm': 0, 'does-not-block': 1, 'always-eagain': 2, trylock: 3, 'trylock-blocking-end': 4 } as const;
@@ -71,8 +73,10 @@ export const PHASE_FIELDS = [
   'op', 'target', 'pattern', 'theta', 'hotFraction', 'hotProbability', 'writeFraction',
   'ratePerSec', 'accesses', 'durationNs', 'scramble', 'startPage', 'lengthPages', 'ioPages',
   'thinkNs', 'lockWrite',
+  // guest: the subscription (an index into the subscriber table) whose secondary MMU it goes through
+  'subscriber',
 ] as const;
-export const PHASE_OP = { access: 0, read: 1, write: 2, sleep: 3, sync: 4, lock: 5, unlock: 6 } as const;
+export const PHASE_OP = { access: 0, read: 1, write: 2, sleep: 3, sync: 4, lock: 5, unlock: 6, guest: 7 } as const;
 export const PATTERN = { sequential: 0, uniform: 1, zipf: 2, hotcold: 3 } as const;
 
 /** Status codes returned by init() and run(). */
@@ -107,6 +111,7 @@ export const DETECTOR_KINDS = [
   'bad_pte', 'oom_no_victim', 'alloc_failed', 'deadlock', 'hung_task', 'unlock_not_held', 'time_backwards',
   'free_list_mismatch', 'mapcount_mismatch', 'swap_count_mismatch', 'frame_state', 'oom_kill', 'oom_freed',
   'notifier_unpaired_start', 'notifier_unpaired_end', 'end_blocked_after_nonblocking_start', 'oom_livelock',
+  'stale_secondary_tlb',
 ] as const;
 
 export const KERNEL_FUNCS = [
@@ -116,7 +121,7 @@ export const KERNEL_FUNCS = [
   'check_free_lists', 'check_mapcounts', 'check_swap_map', 'check_frame_states',
   'vma_start_write', 'lock_mm_and_find_vma', '__mm_populate', 'mmap_read_lock', 'mmap_write_lock',
   'exit_mmap', '__oom_reap_task_mm', 'mmu_notifier_invalidate_range_start', 'mmu_notifier_invalidate_range_end',
-  'mmu_notifier_release', 'try_to_unmap_one', 'page_vma_mkclean_one', 'wp_page_copy',
+  'mmu_notifier_release', 'try_to_unmap_one', 'page_vma_mkclean_one', 'wp_page_copy', 'mmsim_secondary_access',
 ] as const;
 
 /**

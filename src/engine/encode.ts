@@ -42,6 +42,11 @@ export function encodeScenario(s: Scenario, seed: number, opts: { noEarlyEnd?: b
   const fileNames = Object.keys(s.files);
   const processNames = Object.keys(s.processes);
   const lockNames = Object.keys(s.locks);
+  // the core's subscriber table: grouped by mm, each mm's in registration order
+  const subscriberIndex = new Map<string, number>();
+  for (const pname of processNames) {
+    for (const [sname] of registrationOrder(s.processes[pname]!.subscribers)) subscriberIndex.set(`${sname} of ${pname}`, subscriberIndex.size);
+  }
   const devIndex = (name: string): number => {
     const i = deviceNames.indexOf(name);
     if (i < 0) throw new Error(`encode: unknown device ${name}`);
@@ -85,7 +90,7 @@ export function encodeScenario(s: Scenario, seed: number, opts: { noEarlyEnd?: b
     const firstPhase = nPhases;
     for (const ph of p.workload) {
       let target = -1;
-      if (ph.op === 'access') target = firstVma + vmaNames.indexOf(ph.target);
+      if (ph.op === 'access' || ph.op === 'guest') target = firstVma + vmaNames.indexOf(ph.target);
       else if (ph.op === 'read' || ph.op === 'write') target = fileIndex(ph.target);
       else if (ph.op === 'lock' || ph.op === 'unlock') {
         // the core numbers each process's mmap_lock after the scenario's locks (assembly/mmap_lock.ts)
@@ -97,6 +102,7 @@ export function encodeScenario(s: Scenario, seed: number, opts: { noEarlyEnd?: b
         ratePerSec: ph.rate, accesses: ph.accesses, durationNs: ph.duration, scramble: ph.scramble ? 1 : 0,
         startPage: pages(ph.start), lengthPages: pages(ph.length), ioPages: Math.max(1, Math.ceil(ph.ioSize / PAGE_SIZE)),
         thinkNs: ph.think, lockWrite: ph.mode === 'write' ? 1 : 0,
+        subscriber: ph.op === 'guest' ? subscriberIndex.get(`${ph.subscriber} of ${pname}`) ?? -1 : -1,
       }, phases);
       nPhases++;
     }
@@ -124,6 +130,7 @@ export function encodeScenario(s: Scenario, seed: number, opts: { noEarlyEnd?: b
       pack(SUBSCRIBER_FIELDS, {
         mm: m, client: SUBSCRIBER_CLIENT[sub.client], implementsEnd: subscriberHasEnd(sub, s.notifiers.policy) ? 1 : 0, busy: sub.busy,
         lock: sub.lock === '' ? -1 : lockNames.indexOf(sub.lock), holdUntilEnd: sub.holdUntilEnd ? 1 : 0, latencyNs: sub.latency,
+        rangeCheck: sub.rangeCheck ? 1 : 0,
       }, subscribers);
     }
   });

@@ -107,7 +107,7 @@ export function collect(core: CoreExports, s: Scenario, seed: number, enc: Encod
       else if (kill) { kill.reapedAtNs = hit.timeNs; kill.reapedPages += hit.pfn; }
       continue;
     }
-    if (hit.kind.startsWith('mmsim_notifier_') || hit.kind === 'mmsim_end_blocked_after_nonblocking_start') {
+    if (hit.kind.startsWith('mmsim_notifier_') || hit.kind === 'mmsim_end_blocked_after_nonblocking_start' || hit.kind === 'mmsim_stale_secondary_tlb') {
       hit.taskName = enc.processNames[d[3]!] ?? String(d[3]);
       hit.subscriber = enc.subscriberNames[d[7]!] ?? String(d[7]);
     } else if (hit.kind === 'mmsim_oom_livelock') {

@@ -59,7 +59,7 @@ function zipfTableBytes(s: Scenario): number {
   for (const p of Object.values(s.processes)) {
     for (const ph of p.workload) {
       if (ph.pattern !== 'zipf') continue;
-      const target = ph.op === 'access' ? p.vmas[ph.target]?.size : (ph.op === 'read' || ph.op === 'write') ? s.files[ph.target]?.size : 0;
+      const target = ph.op === 'access' || ph.op === 'guest' ? p.vmas[ph.target]?.size : (ph.op === 'read' || ph.op === 'write') ? s.files[ph.target]?.size : 0;
       const size = target ?? 0;
       const start = Math.min(ph.start, size);
       const len = Math.floor((ph.length === 0 || start + ph.length > size ? size - start : ph.length) / PAGE_SIZE);
@@ -73,6 +73,16 @@ function zipfTableBytes(s: Scenario): number {
     }
   }
   return total + scratch;
+}
+
+/** The shadow tables of the secondary MMUs (assembly/secondary_mmu.ts): one u32 a page of each VMA a guest phase targets. */
+function shadowBytes(s: Scenario): number {
+  let total = 0;
+  for (const p of Object.values(s.processes)) {
+    const shadowed = new Set(p.workload.filter((ph) => ph.op === 'guest').map((ph) => ph.target));
+    for (const v of shadowed) total += Math.floor((p.vmas[v]?.size ?? 0) / PAGE_SIZE) * 4 + 64;
+  }
+  return total;
 }
 
 export function memoryNeed(s: Scenario): MemoryNeed {
@@ -99,6 +109,7 @@ export function memoryNeed(s: Scenario): MemoryNeed {
       how: `flush ages, pauses, reclaim latencies, ${DETECTOR_CAP} detector records` },
     { name: 'device tags', bytes: Object.values(s.devices).reduce((a, d) => a + d.queueDepth * 8, 0), how: 'queueDepth × 8 B per device' },
     { name: 'Zipf tables', bytes: zipfTableBytes(s), how: `16 B a cell of each Zipf phase; a cell from rank a holds max(1, a/${ZIPF_SPAN}) ranks` },
+    { name: 'secondary MMUs', bytes: shadowBytes(s), how: '4 B a page of each VMA a guest phase goes through (its shadow translations)' },
     { name: 'task table', bytes: (nProcs + 1) * TASK_BYTES, how: `${nProcs} tasks × ${TASK_BYTES} B (fields and the walk-ahead's ${LOOKAHEAD} accesses)` },
     { name: 'reclaimers and lock waiters', bytes: reclaimers * RECLAIMER_BYTES + (nProcs + 8) * ENTITY_BYTES + Object.keys(s.locks).length * LOCK_BYTES,
       how: 'a scan_control and an allocation record per task and kswapd, wait and lock state per entity' },

@@ -37,6 +37,14 @@ function checkSubscribers(s: Scenario): RawIssue[] {
   for (const [name, p] of Object.entries(s.processes)) {
     const n = Object.values(p.subscribers).filter((sub) => sub.registered).length;
     if (n > 32) issues.push({ path: ['processes', name, 'subscribers'], message: `${n} subscriptions on one mm; at most 32 (e.g. remove ${n - 32})` });
+    const shadowedBy = new Map<string, string>();
+    p.workload.forEach((ph, i) => {
+      if (ph.op !== 'guest' || !p.subscribers[ph.subscriber]) return;
+      const other = shadowedBy.get(ph.target);
+      if (other !== undefined && other !== ph.subscriber) {
+        issues.push({ path: ['processes', name, 'workload', i, 'subscriber'], message: `VMA ${ph.target} already goes through ${other}'s secondary MMU in an earlier guest phase; one subscriber per VMA here, e.g. subscriber: ${other}` });
+      } else shadowedBy.set(ph.target, ph.subscriber);
+    });
     for (const [sname, sub] of Object.entries(p.subscribers)) {
       const at = ['processes', name, 'subscribers', sname];
       if (sub.lock !== '') {
@@ -219,7 +227,23 @@ function phaseTargetSize(s: Scenario, procName: string, proc: Process, phase: Ph
     const shown = phase.target === '' ? `missing; op ${phase.op} needs a lock` : `"${phase.target}" is not a lock`;
     return { path: targetPath, message: `${shown}; ${hint}` };
   }
-  const [pool, what, whatPlural, example] = phase.op === 'access'
+  if (phase.op !== 'guest' && phase.subscriber !== '') {
+    return { path: [...path, 'subscriber'], message: `"${phase.subscriber}" given for a ${phase.op} phase, but only a guest phase goes through a subscriber; remove it, or e.g. op: guest` };
+  }
+  if (phase.op === 'guest') {
+    const sub = proc.subscribers[phase.subscriber];
+    const usable = Object.entries(proc.subscribers).filter(([, x]) => x.registered && x.client !== 'gru').map(([n]) => n);
+    const hint = usable.length > 0 ? `the subscribers of process ${procName} with a secondary MMU are: ${usable.join(', ')} (e.g. subscriber: ${usable[0]})`
+      : `give process ${procName} one first, e.g. subscribers: { kvm: { client: kvm } }`;
+    if (!sub) {
+      const shown = phase.subscriber === '' ? 'missing; op guest needs a subscriber' : `"${phase.subscriber}" is not a subscriber of process ${procName}`;
+      return { path: [...path, 'subscriber'], message: `${shown}; ${hint}` };
+    }
+    if (sub.client === 'gru' || !sub.registered) {
+      return { path: [...path, 'subscriber'], message: `${phase.subscriber} ${sub.client === 'gru' ? 'is a gru subscriber, modelled without translations of its own' : 'is not registered (registered: false)'}; ${hint}` };
+    }
+  }
+  const [pool, what, whatPlural, example] = phase.op === 'access' || phase.op === 'guest'
     ? [proc.vmas, `VMA of process ${procName}`, `the VMAs of process ${procName}`, 'heap']
     : [s.files, 'file', 'the files', 'data'];
   const target = pool[phase.target];
@@ -233,7 +257,7 @@ function phaseTargetSize(s: Scenario, procName: string, proc: Process, phase: Ph
 }
 
 /** Phases that walk a range of a VMA or a file. */
-const isRangeOp = (phase: Phase): boolean => phase.op === 'access' || phase.op === 'read' || phase.op === 'write';
+const isRangeOp = (phase: Phase): boolean => phase.op === 'access' || phase.op === 'guest' || phase.op === 'read' || phase.op === 'write';
 
 /** Which node's processes take each lock (a sharded machine keeps one lock table per node). */
 function lockNodes(s: Scenario): Map<string, number> {

@@ -124,12 +124,13 @@ const vma = section('{ type: anon, size: 1GiB }', {
 }).describe('A virtual memory area of a process');
 
 const phase = section('{ op: access, target: heap }', {
-  op: choice(['access', 'read', 'write', 'sleep', 'sync', 'lock', 'unlock'] as const,
-    'access: loads/stores to a VMA; read/write: syscalls on a file; sleep: idle for duration; sync: sync(2), write every dirty page and wait for it; ' +
+  op: choice(['access', 'read', 'write', 'sleep', 'sync', 'lock', 'unlock', 'guest'] as const,
+    'access: loads/stores to a VMA; guest: a guest\'s or device\'s loads/stores to a VMA through a subscriber\'s secondary MMU (its own translations, filled by faults through the page tables, emptied by invalidations); read/write: syscalls on a file; sleep: idle for duration; sync: sync(2), write every dirty page and wait for it; ' +
     'lock/unlock: take or release one of the scenario\'s sleeping locks (sleeping until it is free), as a driver holds its object lock, ' +
     'or a process\'s mmap_lock (target: mmap_lock), as a syscall that reads (mode: read) or changes (mode: write) its mappings holds it'),
-  target: text('a VMA of this process (access), a file (read/write) or a lock (lock/unlock: one of locks, or mmap_lock); omitted for sleep and sync', { example: 'heap', default: '', pattern: NAME_PATTERN, rule: NAME_RULE }),
+  target: text('a VMA of this process (access, guest), a file (read/write) or a lock (lock/unlock: one of locks, or mmap_lock); omitted for sleep and sync', { example: 'heap', default: '', pattern: NAME_PATTERN, rule: NAME_RULE }),
   mode: choice(['write', 'read'] as const, 'lock/unlock of an rwsem: write (down_write, exclusive) or read (down_read, shared); a mutex is always exclusive', 'write'),
+  subscriber: text('guest: the subscriber of this process whose secondary MMU the accesses go through (kvm, mirror or generic)', { example: 'kvm', default: '', pattern: NAME_PATTERN, rule: NAME_RULE }),
   process: text('lock/unlock of target mmap_lock: the process whose mmap_lock it is; omitted = this process', { example: 'victim', default: '', pattern: NAME_PATTERN, rule: NAME_RULE }),
   pattern: choice(['sequential', 'uniform', 'zipf', 'hotcold'] as const, 'order of pages touched in the range', 'sequential'),
   theta: number('zipf: skew exponent; higher = more concentrated on few pages', { min: 0, max: 100, exclusiveMin: true, example: '0.99', default: 0.99 }),
@@ -156,6 +157,7 @@ const subscriber = section('{ client: kvm }', {
   lock: text('mirror, generic: a lock of `locks` that its callbacks take (the driver\'s object or notifier lock): a blockable start or release sleeps while another holds it, a non-blocking start trylocks it and fails with -EAGAIN; a mutex is taken alone, an rwsem for read', { example: 'obj', default: '' }),
   holdUntilEnd: boolean('with `lock`: start takes the lock and end releases it (amdgpu\'s notifier read lock of 2018); needs invalidate_range_end', false),
   latency: duration('CPU time of each callback (start, end, release), charged to the task or kthread that invalidates', { example: '2us', default: 0 }),
+  rangeCheck: boolean('kvm: a guest fault retries only while an invalidation in progress covers its address (v5.13+); false: on any invalidation in progress, as before v5.13', true),
   place: integer('its place in the order of registration (0 = registered first, so walked last: the list is newest first); -1 = its place in the map', { min: -1, max: 31, example: '0', default: -1 }),
   registered: boolean('false: defined but not registered (vary the number of subscribers with --set)', true),
 }).describe('An MMU notifier subscription (a secondary MMU or a driver), registered in map order');

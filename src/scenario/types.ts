@@ -104,6 +104,7 @@ export interface Subscriber {
   lock: string;                   // a key of locks its callbacks take ('' none)
   holdUntilEnd: boolean;          // start takes the lock, end releases it
   latency: number;                // ns of CPU per callback
+  rangeCheck: boolean;            // kvm: retry a guest fault only for an invalidation covering it
   place: number;                  // place in registration order (-1: map order)
   registered: boolean;            // false: not on the mm's list
 }
@@ -120,7 +121,8 @@ export interface Vma {
 }
 
 export interface Phase {
-  op: 'access' | 'read' | 'write' | 'sleep' | 'sync' | 'lock' | 'unlock';
+  op: 'access' | 'read' | 'write' | 'sleep' | 'sync' | 'lock' | 'unlock' | 'guest';
+  subscriber: string;             // guest: the subscription whose secondary MMU it goes through
   target: string;                 // a vma of this process (access), a file (read/write) or a lock; '' for sleep
   mode: 'write' | 'read';         // lock/unlock of an rwsem
   process: string;                // lock/unlock of mmap_lock: whose ('' = this process)
