@@ -121,6 +121,7 @@ Examples:
   mmsim validate my.yaml                      check a scenario file
   mmsim validate --explain                    list every scenario field with its default
   mmsim sweep default --param vm.swappiness=0..200:50 --seeds 8   a parameter sweep on all cores
+  mmsim compare notifier-pairing --axis notifiers.policy=2018,mainline --seeds 4   policies side by side
   mmsim plan dirty storage-server --ratio 5..40:5   recommend vm.dirty_* settings
 
 Host huge pages: a large scenario's core memory is backed by the host's transparent huge pages

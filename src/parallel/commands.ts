@@ -1,9 +1,10 @@
 /**
- * The `sweep` and `merge` commands, registered on the CLI's commander program by cli.ts.
+ * The `sweep`, `merge` and `compare` commands, registered on the CLI's commander program by cli.ts.
  * Errors the user can fix are thrown as UsageError/ScenarioError (exit 2 in cli.ts main()).
  * The implementations (piscina, the engine) are loaded only when one of them runs.
  */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import type { CompareFlags } from './compare.js';
 import type { SweepFlags, SweepIo } from './sweep.js';
 
 function collect(list: string[]) {
@@ -46,6 +47,38 @@ Examples:
     .action(async (scenario: string, flags: Omit<SweepFlags, 'params' | 'sets'>) => {
       const { runSweep } = await import('./sweep.js');
       setStatus(await runSweep(scenario, { ...flags, params, sets }, io));
+    });
+
+  const axes: string[] = [];
+  const compareSets: string[] = [];
+  program.command('compare')
+    .description('run every combination of the axes\' values (a column each) × seeds on worker threads and print one table of detectors and key figures')
+    .argument('<scenario>', 'built-in name or path')
+    .option('--axis <field=values>', 'a compared field: a list a,b,c or a range lo..hi:step (units allowed), as sweep\'s --param; repeatable, the columns are every combination', collect(axes))
+    .option('--seeds <n>', 'run seeds 1..n in every column (default 1)')
+    .option('--seed-list <list>', 'run these seeds instead, e.g. 3,7,11')
+    .option('-j, --jobs <n>', 'worker threads (default: SLURM_CPUS_PER_TASK in a Slurm job, else the cgroup CPU quota, else the available cores); the output does not depend on it')
+    .addOption(new Option('--format <format>', 'what to print: the table, or a JSON object with every figure and seed').choices(['text', 'json']).default('text'))
+    .option('--out <file.csv|dir>', 'also write the CSV (one line per figure × column) to this .csv file, or to <dir>/<scenario>.compare.csv')
+    .option('--set <field=value>', 'change a scenario field in every column, repeatable', collect(compareSets))
+    .option('--ignore-host-memory', 'start even when -j points at once look too big for the host\'s available memory or address-space limit (ulimit -v)')
+    .option('--quiet', 'no progress on stderr')
+    .addHelpText('after', `
+Rows: every detector counter (hits listed under detectors in results.json) and the key figures
+of the OOM killer, the reaper and reclaim, each as mean ± 95% confidence interval across the
+seeds; a row that is 0 in every column is left out, one whose columns differ is marked *.
+Every axis value and every combination is validated before anything runs (exit 2 if one is
+refused). Exit status: 0 every point ran, 1 some points failed (listed on stderr), 2 bad input.
+
+Examples:
+  mmsim compare notifier-pairing --axis notifiers.policy=2018,ban-multiple,sorted-2020,mainline --seeds 2
+  mmsim compare oom-reaper-notifiers --axis notifiers.reaper=skip-mm,trylock,trylock-blocking-end
+  mmsim compare oom-reaper-notifiers --axis notifiers.reaper=trylock,always-eagain --axis processes.victim.subscribers.mirror.busy=0,0.5,1
+  mmsim compare default --axis vm.swappiness=0..200:100 --seeds 4 --format json
+  mmsim compare notifier-pairing --axis notifiers.policy=2018,mainline --seeds 8 --out out/pairing.csv`)
+    .action(async (scenario: string, flags: Omit<CompareFlags, 'axes' | 'sets'>) => {
+      const { runCompare } = await import('./compare.js');
+      setStatus(await runCompare(scenario, { ...flags, axes, sets: compareSets }, io));
     });
 
   program.command('merge')

@@ -29,21 +29,22 @@ const QUANTITY = /^(-?\d+(?:\.\d+)?)([A-Za-zµ/]*)$/;
 /**
  * Parses `--param FIELD=SPEC`: SPEC is a list `a,b,c` or an inclusive range `lo..hi:step` of
  * numbers, optionally with a unit (`1GiB..4GiB:1GiB`, `512MiB..2GiB:512MiB`, `10ms..50ms:10ms`).
+ * `flag` is the option that carried it, for messages (`mmsim compare` calls it `--axis`).
  */
-export function parseParam(spec: string): ParamSpec {
+export function parseParam(spec: string, flag = '--param'): ParamSpec {
   const fail = (message: string): never => {
-    throw new UsageError(`bad --param ${spec}: ${message}`);
+    throw new UsageError(`bad ${flag} ${spec}: ${message}`);
   };
   const eq = spec.indexOf('=');
-  if (eq <= 0) fail('expected FIELD=VALUES, e.g. --param vm.swappiness=0..200:50 or --param vm.swappiness=10,60,100');
+  if (eq <= 0) fail(`expected FIELD=VALUES, e.g. ${flag} vm.swappiness=0..200:50 or ${flag} vm.swappiness=10,60,100`);
   const name = spec.slice(0, eq);
   if (name.split('.').some((segment) => segment === '' || /\s/.test(segment))) {
     fail(`"${name}" is not a field path; e.g. vm.swappiness or machine.memory`);
   }
-  if (name === 'seed') fail('seeds are swept with --seeds N or --seed-list 1,5,9, not --param');
+  if (name === 'seed') fail(`seeds are swept with --seeds N or --seed-list 1,5,9, not ${flag}`);
   if (name === 'name') fail('the scenario name cannot be swept; it identifies the sweep');
   const text = spec.slice(eq + 1);
-  if (text === '') fail('no values; e.g. --param vm.swappiness=10,60,100');
+  if (text === '') fail(`no values; e.g. ${flag} vm.swappiness=10,60,100`);
   const values = text.includes('..') ? expandRange(text, fail) : text.split(',');
   if (values.some((v) => v === '')) fail('an empty value in the list; e.g. 10,60,100');
   const seen = new Set<string>();
@@ -107,16 +108,16 @@ function decimalsOf(x: number): number {
   return dot < 0 ? 0 : text.length - dot - 1;
 }
 
-/** Checks that no field is swept twice or both swept and fixed by --set. */
-export function checkParams(params: readonly ParamSpec[], sets: readonly string[]): void {
+/** Checks that no field is swept twice or both swept and fixed by --set (`flag` names the sweeping option). */
+export function checkParams(params: readonly ParamSpec[], sets: readonly string[], flag = '--param'): void {
   const names = new Set<string>();
   for (const p of params) {
-    if (names.has(p.name)) throw new UsageError(`--param ${p.name} is given twice; list all its values in one --param`);
+    if (names.has(p.name)) throw new UsageError(`${flag} ${p.name} is given twice; list all its values in one ${flag}`);
     names.add(p.name);
   }
   for (const set of sets) {
     const field = set.slice(0, Math.max(0, set.indexOf('=')));
-    if (names.has(field)) throw new UsageError(`${field} is both swept (--param) and fixed (--set ${set}); drop one`);
+    if (names.has(field)) throw new UsageError(`${field} is both swept (${flag}) and fixed (--set ${set}); drop one`);
     if (field === 'seed') throw new UsageError('--set seed is ignored by a sweep; use --seeds N or --seed-list 1,5,9');
   }
 }

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import type { OomKill } from '../report/result.js';
 import { UsageError } from '../util/errors.js';
 
 export type ErrorStage = 'scenario' | 'simulation' | 'worker';
@@ -62,6 +63,8 @@ export interface PointOutcome {
   simulatedSeconds?: number;
   detectorsTotal?: number;
   counters?: Record<string, number>;
+  /** The run's OOM kills, for `mmsim compare` (time from kill to freed); not in a sweep's JSONL. */
+  oomKills?: OomKill[];
 }
 
 export function summaryFigures(counters: Readonly<Record<string, number>>): SummaryFigures {

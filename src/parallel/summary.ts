@@ -43,7 +43,8 @@ const TABLE: { figure: keyof SummaryFigures; title: string; scale: number; unit:
   { figure: 'mmsim_direct_reclaim_ns', title: 'direct reclaim', scale: 1e-6, unit: 'ms' },
 ];
 
-function formatNumber(x: number): string {
+/** A figure for a terminal table: whole numbers with thousands separators, else 3 significant digits or so. */
+export function formatNumber(x: number): string {
   const a = Math.abs(x);
   if (a >= 100 || Number.isInteger(x)) return formatCount(x);
   if (a >= 10) return x.toFixed(1);

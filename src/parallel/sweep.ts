@@ -11,14 +11,13 @@
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { Piscina } from 'piscina';
 import { checkHostMemory, poolDemand } from '../engine/host-memory.js';
 import { checkMemoryNeed } from '../engine/memory.js';
-import { coreModule, wasmPath } from '../engine/wasm.js';
+import { wasmPath } from '../engine/wasm.js';
 import { displayPath, parseScenarioText, resolveScenario } from '../scenario/load.js';
 import type { OverrideSpec } from '../scenario/overrides.js';
 import type { Scenario } from '../scenario/types.js';
-import { ScenarioError, UsageError } from '../util/errors.js';
+import { ScenarioError, UsageError, type ScenarioIssue } from '../util/errors.js';
 import { defaultCpus, type CpuBudget } from '../util/cpus.js';
 import { checkOutputLocation, createMissingDirs } from '../util/out-path.js';
 import { packageVersion } from '../util/package.js';
@@ -32,7 +31,8 @@ import {
   type PointOutcome, type PointRecord,
 } from './records.js';
 import { formatSummaryCsv, formatSummaryTable, summarize } from './summary.js';
-import type { PointTask, WorkerData, WorkerFaults } from './worker.js';
+import { runOnPool } from './pool.js';
+import type { PointTask, WorkerFaults } from './worker.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED_POINTS = 1;
@@ -71,12 +71,14 @@ export interface SweepHooks {
 }
 
 /** One parameter combination, validated: its scenario, or why it is invalid. */
-interface PlannedCombo {
+export interface PlannedCombo {
   index: number;
   values: string[];
   point: Record<string, unknown>;
   scenario?: Scenario;
   error?: string;
+  /** The validator's issues when the scenario is invalid (none when it does not fit one instance). */
+  issues?: readonly ScenarioIssue[];
 }
 
 export interface SweepPlan {
@@ -103,13 +105,14 @@ function engineIdentity(): string {
   return `${packageVersion()} ${createHash('sha256').update(bytes).digest('hex')}`;
 }
 
-/** Parses the options, reads the scenario and validates every parameter combination. */
-export function planSweep(scenarioArg: string, flags: SweepFlags, env: NodeJS.ProcessEnv): SweepPlan {
-  const params = (flags.params ?? []).map(parseParam);
-  const sets = flags.sets ?? [];
-  checkParams(params, sets);
-  const seeds = parseSeeds(flags.seeds, flags.seedList);
-  const shard = resolveShard({ shard: flags.shard, shards: flags.shards }, env);
+/**
+ * Reads the scenario and validates every combination of `params` (with `sets` applied first),
+ * in grid order: each gets its scenario, or the validator's message (and issues) when it is
+ * invalid or does not fit one instance. `flag` names the option that gave the params, for
+ * messages. Nothing is refused here: what an invalid combination means is the caller's.
+ */
+export function planCombos(scenarioArg: string, params: readonly ParamSpec[], sets: readonly string[], seedCount: number, flag = '--param'):
+{ text: string; combos: PlannedCombo[] } {
   const path = resolveScenario(scenarioArg);
   let text: string;
   try {
@@ -121,10 +124,10 @@ export function planSweep(scenarioArg: string, flags: SweepFlags, env: NodeJS.Pr
   }
   // Messages name the file by its base name, so a line's bytes do not depend on the directory.
   const shownPath = basename(path);
-  const planned: PlannedCombo[] = gridCombos(params, seeds.length).map((combo) => {
+  const combos = gridCombos(params, seedCount).map((combo): PlannedCombo => {
     const overrides: OverrideSpec[] = [
       ...sets,
-      ...params.map((p, i) => ({ set: `${p.name}=${combo.values[i]}`, label: `--param ${p.name}=${combo.values[i]}` })),
+      ...params.map((p, i) => ({ set: `${p.name}=${combo.values[i]}`, label: `${flag} ${p.name}=${combo.values[i]}` })),
     ];
     const point = pointObject(params, combo.values);
     try {
@@ -133,10 +136,21 @@ export function planSweep(scenarioArg: string, flags: SweepFlags, env: NodeJS.Pr
       if (refusal) return { ...combo, point, error: refusal };
       return { ...combo, point, scenario };
     } catch (error) {
-      if (error instanceof ScenarioError) return { ...combo, point, error: error.message };
+      if (error instanceof ScenarioError) return { ...combo, point, error: error.message, issues: error.issues };
       throw error;
     }
   });
+  return { text, combos };
+}
+
+/** Parses the options, reads the scenario and validates every parameter combination. */
+export function planSweep(scenarioArg: string, flags: SweepFlags, env: NodeJS.ProcessEnv): SweepPlan {
+  const params = (flags.params ?? []).map((spec) => parseParam(spec));
+  const sets = flags.sets ?? [];
+  checkParams(params, sets);
+  const seeds = parseSeeds(flags.seeds, flags.seedList);
+  const shard = resolveShard({ shard: flags.shard, shards: flags.shards }, env);
+  const { text, combos: planned } = planCombos(scenarioArg, params, sets, seeds.length);
   const valid = planned.find((c) => c.scenario !== undefined);
   if (valid === undefined) {
     const first = planned[0]!;
@@ -297,54 +311,25 @@ export async function runSweep(scenarioArg: string, flags: SweepFlags, io: Sweep
         progress.update(doneNow, failedNow);
       }
       if (runnable.length > 0 && !interrupted) {
-        const workerData: WorkerData = { module: coreModule(), ...(hooks.faults ? { faults: hooks.faults } : {}) };
-        const pool = new Piscina<PointTask, PointOutcome>({
-          filename: new URL('./worker.js', import.meta.url).href,
-          minThreads: threads,
-          maxThreads: threads,
-          idleTimeout: 60_000,
-          workerData,
+        const tasks: PointTask[] = runnable.map((index) => ({
+          scenario: plan.combos[Math.floor(index / seedsN)]!.scenario!, seed: plan.seeds[index % seedsN]!,
+        }));
+        const run = runOnPool(tasks, {
+          threads,
+          ...(hooks.faults ? { faults: hooks.faults } : {}),
+          onOutcome: (position, outcome) => {
+            record(runnable[position]!, outcome);
+            progress.update(doneNow, failedNow);
+          },
         });
+        // In-flight points are abandoned: they run again on --resume.
+        stop = () => { interrupted = true; run.stop(); };
         try {
-          await new Promise<void>((resolve) => {
-            let next = 0;
-            let inFlight = 0;
-            const limit = 2 * threads;
-            const pump = (): void => {
-              while (!interrupted && inFlight < limit && next < runnable.length) {
-                const index = runnable[next++]!;
-                const combo = plan.combos[Math.floor(index / seedsN)]!;
-                inFlight++;
-                pool.run({ scenario: combo.scenario!, seed: plan.seeds[index % seedsN]! }).then(
-                  (outcome) => { if (!interrupted) record(index, outcome); },
-                  (error: Error) => {
-                    if (!interrupted) {
-                      record(index, { status: 'error', error: { stage: 'worker', message: `the worker thread running this point failed: ${error.message}` } });
-                    }
-                  },
-                ).catch((error: Error) => {
-                  // Appending to the output failed (a full disk…): stop, keep what is written.
-                  writeError ??= error;
-                  interrupted = true;
-                }).finally(() => {
-                  inFlight--;
-                  progress.update(doneNow, failedNow);
-                  if (inFlight === 0 && (interrupted || next >= runnable.length)) resolve();
-                  else pump();
-                });
-              }
-              if (inFlight === 0) resolve();
-            };
-            stop = () => {
-              interrupted = true;
-              // In-flight points are abandoned: they run again on --resume.
-              void pool.destroy();
-            };
-            pump();
-          });
+          const ended = await run.done;
+          // Appending to the output failed (a full disk…): stopped, keeping what is written.
+          if (ended.error) writeError = ended.error;
         } finally {
           stop = () => { interrupted = true; };
-          await pool.destroy();
         }
       }
     } finally {

@@ -57,6 +57,7 @@ export default function runPoint(task: PointTask): PointOutcome {
       simulatedSeconds: result.simulatedSeconds,
       detectorsTotal: result.detectorsTotal,
       counters: result.counters,
+      oomKills: result.oomKills,
     };
     if (result.error) outcome.error = { stage: 'simulation', ...result.error };
     return outcome;
