@@ -290,3 +290,46 @@ describe('detector counters', () => {
     }
   });
 });
+
+describe('mmsim compare --figure: counters of the user\'s choice as rows', () => {
+  it('shows kvm rangeCheck\'s retries for a guest behind a sleeping invalidation, and refuses a name that is no counter', async () => {
+    const file = join(root, 'rangecheck.yaml');
+    writeFileSync(file, `
+name: rangecheck
+duration: 2s
+machine: { memory: 512MiB }
+vm: { dirty_background_bytes: 4MiB, dirty_bytes: 256MiB }
+devices: { ssd: { readBandwidth: 2GB/s, writeBandwidth: 1GB/s } }
+files: { guestram: { size: 64MiB, device: ssd } }
+locks: { obj: { kind: mutex } }
+processes:
+  holder:
+    workload:
+      - { op: lock, target: obj }
+      - { op: sleep, duration: 1s }
+      - { op: unlock, target: obj }
+      - { op: sleep, duration: 10s }
+  vm:
+    vmas: { ram: { type: file, file: guestram, shared: true, size: 64MiB } }
+    subscribers:
+      drv: { client: generic, lock: obj }
+      kvm: { client: kvm }
+    workload:
+      - { op: guest, subscriber: kvm, target: ram, pattern: sequential, writeFraction: 1, rate: 20000 }
+`);
+    const r = await cli('compare', file, '--axis', 'processes.vm.subscribers.kvm.rangeCheck=true,false',
+      '--figure', 'mmsim_kvm_fault_retries,mmsim_notifier_sleeps', '--figure', 'mmsim_secondary_faults', '--quiet');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /asked for \(--figure\)/);
+    const retries = textRow(r.stdout, 'kvm_fault_retries');
+    assert.ok(retries.marked);
+    assert.equal(retries.cells[0], '0');
+    assert.ok(Number(retries.cells[1]!.replace(/,/g, '')) > 900_000, retries.cells[1]);
+    assert.deepEqual(textRow(r.stdout, 'notifier_sleeps').cells, ['1', '1']);
+    assert.deepEqual(textRow(r.stdout, 'secondary_faults').cells, ['16,384', '16,384']);
+    const bad = await cli('compare', file, '--axis', 'processes.vm.subscribers.kvm.rangeCheck=true,false', '--figure', 'kvm_fault_retries');
+    assert.equal(bad.code, 2);
+    assert.equal(bad.stdout, '');
+    assert.match(bad.stderr, /--figure kvm_fault_retries: "kvm_fault_retries" is not a counter .*; e\.g\. --figure mmsim_kvm_fault_retries/);
+  });
+});

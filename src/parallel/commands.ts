@@ -51,6 +51,7 @@ Examples:
 
   const axes: string[] = [];
   const compareSets: string[] = [];
+  const compareFigures: string[] = [];
   program.command('compare')
     .description('run every combination of the axes\' values (a column each) × seeds on worker threads and print one table of detectors and key figures')
     .argument('<scenario>', 'built-in name or path')
@@ -61,6 +62,7 @@ Examples:
     .addOption(new Option('--format <format>', 'what to print: the table, or a JSON object with every figure and seed').choices(['text', 'json']).default('text'))
     .option('--out <file.csv|dir>', 'also write the CSV (one line per figure × column) to this .csv file, or to <dir>/<scenario>.compare.csv')
     .option('--set <field=value>', 'change a scenario field in every column, repeatable', collect(compareSets))
+    .option('--figure <counters>', 'also show these counters as rows (a comma list, repeatable), e.g. mmsim_kvm_fault_retries,pswpin', collect(compareFigures))
     .option('--ignore-host-memory', 'start even when -j points at once look too big for the host\'s available memory or address-space limit (ulimit -v)')
     .option('--quiet', 'no progress on stderr')
     .addHelpText('after', `
@@ -75,10 +77,11 @@ Examples:
   mmsim compare oom-reaper-notifiers --axis notifiers.reaper=skip-mm,trylock,trylock-blocking-end
   mmsim compare oom-reaper-notifiers --axis notifiers.reaper=trylock,always-eagain --axis processes.victim.subscribers.mirror.busy=0,0.5,1
   mmsim compare default --axis vm.swappiness=0..200:100 --seeds 4 --format json
-  mmsim compare notifier-pairing --axis notifiers.policy=2018,mainline --seeds 8 --out out/pairing.csv`)
+  mmsim compare notifier-pairing --axis notifiers.policy=2018,mainline --seeds 8 --out out/pairing.csv
+  mmsim compare my.yaml --axis processes.vm.subscribers.kvm.rangeCheck=true,false --figure mmsim_kvm_fault_retries`)
     .action(async (scenario: string, flags: Omit<CompareFlags, 'axes' | 'sets'>) => {
       const { runCompare } = await import('./compare.js');
-      setStatus(await runCompare(scenario, { ...flags, axes, sets: compareSets }, io));
+      setStatus(await runCompare(scenario, { ...flags, axes, sets: compareSets, figures: compareFigures }, io));
     });
 
   program.command('merge')

@@ -17,7 +17,7 @@ export interface FigureDef {
   id: string;
   /** The row's title in the terminal table. */
   title: string;
-  section: 'detectors' | 'oom' | 'reclaim';
+  section: 'asked' | 'detectors' | 'oom' | 'reclaim';
   /** Raw unit of the value in JSON and CSV: a count of events or pages, or nanoseconds. */
   unit: 'count' | 'ns';
   /** Terminal display: value × scale, then the suffix. */
@@ -84,7 +84,7 @@ export const FIGURES: readonly FigureDef[] = [
 ];
 
 const SECTION_TITLES: Record<FigureDef['section'], string> = {
-  detectors: 'detectors', oom: 'OOM killer and reaper', reclaim: 'reclaim',
+  asked: 'asked for (--figure)', detectors: 'detectors', oom: 'OOM killer and reaper', reclaim: 'reclaim',
 };
 
 /** One column: an axis combination and its points, one per seed (undefined: not run). */
@@ -140,9 +140,19 @@ function cellStats(values: (number | null)[]): CellStats {
   };
 }
 
-/** Builds the table: every figure of FIGURES for every column. */
-export function compareTable(parts: Omit<CompareTable, 'rows'>): CompareTable {
-  const rows = FIGURES.map((figure): CompareRow => {
+/** The rows of a comparison: the counters asked for with --figure first (those not rows already), then FIGURES. */
+export function figuresWith(asked: readonly string[]): FigureDef[] {
+  const extra = asked.filter((name, i) => asked.indexOf(name) === i && !FIGURES.some((f) => f.id === name || f.id === name.replace(/^(pgscan|pgsteal)_.*$/, '$1')))
+    .map((name): FigureDef => ({
+      id: name, title: short(name), section: 'asked', unit: name.endsWith('_ns') ? 'ns' : 'count',
+      scale: name.endsWith('_ns') ? 1e-6 : 1, suffix: name.endsWith('_ns') ? 'ms' : '', value: counter(name),
+    }));
+  return [...extra, ...FIGURES];
+}
+
+/** Builds the table: every figure of `figures` (FIGURES by default) for every column. */
+export function compareTable(parts: Omit<CompareTable, 'rows'>, figures: readonly FigureDef[] = FIGURES): CompareTable {
+  const rows = figures.map((figure): CompareRow => {
     const cells = parts.columns.map((column) => cellStats(column.outcomes.map((o) =>
       (o.status === 'ok' && o.counters ? figure.value(o) : null))));
     const means = cells.map((c) => c.mean);

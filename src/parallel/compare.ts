@@ -11,9 +11,10 @@ import { checkHostMemory, poolDemand } from '../engine/host-memory.js';
 import { describeNode, rootNode } from '../scenario/introspect.js';
 import type { FieldMeta } from '../scenario/fields.js';
 import { defaultCpus } from '../util/cpus.js';
+import { COUNTERS } from '../abi/counters.js';
 import { formatIssue, UsageError, type ScenarioIssue } from '../util/errors.js';
 import { checkOutputLocation, createMissingDirs } from '../util/out-path.js';
-import { compareTable, formatCompareCsv, formatCompareJson, formatCompareText, type CompareColumn } from './compare-report.js';
+import { compareTable, figuresWith, formatCompareCsv, formatCompareJson, formatCompareText, type CompareColumn } from './compare-report.js';
 import { checkParams, parseParam, parseSeeds, type ParamSpec } from './grid.js';
 import { runOnPool } from './pool.js';
 import { createSweepProgress } from './progress.js';
@@ -31,6 +32,22 @@ export interface CompareFlags {
   out?: string;
   quiet?: boolean;
   ignoreHostMemory?: boolean;
+  /** --figure: counters to show as rows besides the detectors and key figures */
+  figures?: string[];
+}
+
+/** The counters of --figure (comma lists, repeatable), each checked against the counter table. */
+export function parseFigures(specs: readonly string[]): string[] {
+  const names = specs.flatMap((spec) => spec.split(',')).map((n) => n.trim());
+  const known = new Set(COUNTERS.map((c) => c.name));
+  for (const n of names) {
+    if (known.has(n)) continue;
+    const close = COUNTERS.map((c) => c.name).filter((c) => n !== '' && (c.includes(n) || n.includes(c.replace(/^mmsim_/, '')))).slice(0, 3);
+    const shown = n === '' ? 'an empty name' : JSON.stringify(n);
+    throw new UsageError(`--figure ${specs.join(',')}: ${shown} is not a counter (the names of a run's vmstat.txt and results.json counters); ` +
+      `e.g. --figure ${close.length > 0 ? close.join(',') : 'mmsim_kvm_fault_retries,pswpin'}`);
+  }
+  return names;
 }
 
 export const EXIT_OK = 0;
@@ -134,6 +151,7 @@ export async function runCompare(scenarioArg: string, flags: CompareFlags, io: S
   const sets = flags.sets ?? [];
   checkParams(axes, sets, FLAG);
   const seeds = parseSeeds(flags.seeds, flags.seedList);
+  const figures = figuresWith(parseFigures(flags.figures ?? []));
   const jobs = parseJobs(flags.jobs);
   checkAxisValues(scenarioArg, axes, sets);
   const { combos } = planCombos(scenarioArg, axes, sets, seeds.length, FLAG);
@@ -184,7 +202,7 @@ export async function runCompare(scenarioArg: string, flags: CompareFlags, io: S
     point: Object.fromEntries(axes.map((a, k) => [a.name, c.values[k]!])),
     outcomes: seeds.map((_, s) => outcomes[i * seeds.length + s]!),
   }));
-  const table = compareTable({ scenario: name, axes: axes.map((a) => ({ field: a.name, values: a.values })), sets, seeds, columns });
+  const table = compareTable({ scenario: name, axes: axes.map((a) => ({ field: a.name, values: a.values })), sets, seeds, columns }, figures);
 
   let status = EXIT_OK;
   if (csvPath !== undefined) {
