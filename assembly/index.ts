@@ -13,7 +13,7 @@ import { randomInit } from './random';
 import { allocInit, zoneInfoFill, nrFreeListSentinels, ZONEINFO_STRIDE, MAX_NR_ZONES } from './alloc';
 import { lruInit, lruBatchesInit, lruSentinels, NR_LRU_SENTINELS } from './lru';
 import { scanControlsInit } from './scan_control';
-import { waitInit } from './wait';
+import { waitInit, itreeQueueBase } from './wait';
 import { mmapLockLayout, mmapLockInit } from './mmap_lock';
 import { rmapInit } from './rmap';
 import { oomInit } from './oom';
@@ -92,8 +92,8 @@ export function init(): i32 {
   if (!mmLayout()) return STATUS_NO_MEMORY;
   if (!mmapLockInit(<i32>cfg(G_N_VMAS), nProcs)) return STATUS_NO_MEMORY;
   if (!oomInit(nProcs)) return STATUS_NO_MEMORY;
-  if (!mmuNotifierInit(nProcs, entities, nProcs)) return STATUS_NO_MEMORY;   // random stream nProcs: the drivers'
   if (!secondaryInit()) return STATUS_NO_MEMORY;
+  if (!mmuNotifierInit(nProcs, entities, nProcs, itreeQueueBase(nProcs))) return STATUS_NO_MEMORY;   // random stream nProcs: the drivers'
   if (!pgtableInit(<u32>maxPageTables())) return STATUS_NO_MEMORY;
   lruInit(pages, reclaimers);
   if (!lruBatchesInit(nProcs)) return STATUS_NO_MEMORY;

@@ -16,7 +16,7 @@
 // -EAGAIN. `holdUntilEnd` keeps the lock from start to end (amdgpu's read lock of 2018).
 import { cfg, subCfg } from './config';
 import { G_N_SUBSCRIBERS, G_NOTIFIER_POLICY, G_NOTIFIER_REAPER, G_SEED, SUB_MM, SUB_CLIENT, SUB_IMPLEMENTS_END,
-  SUB_BUSY, SUB_LOCK, SUB_HOLD_UNTIL_END, SUB_LATENCY_NS, SUB_RANGE_CHECK, CLIENT_KVM, CLIENT_GRU, NP_2018, NP_BAN_MULTIPLE, NP_SORTED_2020,
+  SUB_BUSY, SUB_LOCK, SUB_HOLD_UNTIL_END, SUB_LATENCY_NS, SUB_RANGE_CHECK, CLIENT_KVM, CLIENT_GRU, CLIENT_MIRROR, NP_2018, NP_MAINLINE, NP_BAN_MULTIPLE, NP_SORTED_2020,
   REAP_ALWAYS_EAGAIN, REAP_TRYLOCK_BLOCKING_END, C_MMSIM_NOTIFIER_INVALIDATIONS, C_MMSIM_NOTIFIER_START_FAILED,
   C_MMSIM_NOTIFIER_UNPAIRED_START, C_MMSIM_NOTIFIER_UNPAIRED_END, C_MMSIM_NONBLOCK_DISABLED,
   C_MMSIM_END_BLOCKED_AFTER_NONBLOCKING_START, C_MMSIM_NOTIFIER_SLEEPS, C_MMSIM_NOTIFIER_RELEASES, C_MMSIM_SECONDARY_YOUNG,
@@ -29,7 +29,8 @@ import { recordDetector } from './invariants';
 import { nextF64, randomSeed } from './random';
 import { lockAcquire, lockTryAcquire, lockRelease, lockWaiting } from './locking';
 import { chargeNs } from './sched';
-import { secondaryInvalidate, secondaryClearYoung } from './secondary_mmu';
+import { secondaryInvalidate, secondaryClearYoung, secondaryHasTable } from './secondary_mmu';
+import { intervalInit, intervalInsert, intervalInserted, intervalOverlaps, itreeInvStart, itreeInvEnd, intervalSetSeq, itreeSeqNow } from './mmu_interval';
 
 // enum mmu_notifier_event
 export const MMU_NOTIFY_UNMAP: i32 = 0;
@@ -63,6 +64,10 @@ export const MAX_SUBSCRIBERS_PER_MM: i32 = 32;
   next: i32;
   /** the walk's failure so far (0 or -EAGAIN) */
   ret: i32;
+  /** the place in the interval tree whose invalidate sleeps on its lock (-1: none) */
+  ivNext: i32;
+  /** this range counts in the mm's active_invalidate_ranges (mn_itree_inv_start_range) */
+  ivActive: bool;
   start: i64;
   end: i64;
 }
@@ -89,11 +94,12 @@ let blockedEnd: bool = false;
 @inline function st(b: usize, i: i32, v: i32): void { store<i32>(b + (<usize>i << 2), v); }
 
 /** Subscriptions from the config, `stream` a random stream of their own. */
-export function mmuNotifierInit(mms: i32, entities: i32, randomStream: i32): bool {
+export function mmuNotifierInit(mms: i32, entities: i32, randomStream: i32, itreeQueue0: i32): bool {
   nSubs = <i32>cfg(G_N_SUBSCRIBERS);
+  if (!intervalInit(mms, nSubs, itreeQueue0)) return false;
   ranges = regionAlloc(<u64>entities * <u64>RANGE_BYTES);
   if (ranges == 0) return false;
-  for (let e = 0; e < entities; e++) rangeOf(e).next = -1;
+  for (let e = 0; e < entities; e++) { rangeOf(e).next = -1; rangeOf(e).ivNext = -1; }
   policy = <i32>cfg(G_NOTIFIER_POLICY);
   reaperRule = <i32>cfg(G_NOTIFIER_REAPER);
   subFirst = regionAlloc(<u64>(mms + 1) * 4);
@@ -110,6 +116,11 @@ export function mmuNotifierInit(mms: i32, entities: i32, randomStream: i32): boo
     st(subCount, m, ld(subCount, m) + 1);
   }
   for (let m = 0; m < mms; m++) buildOrder(m);
+  // a mirror that no guest phase goes through mirrors the whole address space from the start;
+  // one that a guest phase uses inserts its VMA's interval at its first fault
+  for (let s = 0; s < nSubs; s++) {
+    if (isIntervalSub(s) && !secondaryHasTable(s)) intervalInsert(s, <i32>subCfg(s, SUB_MM), 0, 0x7FFF_FFFF_FFFF_FFFF);
+  }
   stream = randomStream;
   randomSeed(stream, <u64>cfg(G_SEED) ^ 0x6D6D_755F_6E6F_7469);
   blockedEnd = false;
@@ -117,10 +128,14 @@ export function mmuNotifierInit(mms: i32, entities: i32, randomStream: i32): boo
 }
 
 @inline function implementsEnd(s: i32): bool { return subCfg(s, SUB_IMPLEMENTS_END) != 0; }
+/** An interval notifier (mainline's mirror, as HMM's users are since v5.5) rather than one on the hlist. */
+@inline export function isIntervalSub(s: i32): bool { return policy == NP_MAINLINE && <i32>subCfg(s, SUB_CLIENT) == CLIENT_MIRROR; }
 /** A subscriber that takes a lock it may find busy (mirror, generic): it may block. */
 @inline function mayBlock(s: i32): bool { const c = <i32>subCfg(s, SUB_CLIENT); return c != CLIENT_KVM && c != CLIENT_GRU; }
 /** The scenario lock its callbacks take, or -1. */
 @inline function subLock(s: i32): i32 { return <i32>subCfg(s, SUB_LOCK); }
+/** The driver's lock of subscription `s` (its fault path takes it too), or -1. */
+export function subscriberLock(s: i32): i32 { return subLock(s); }
 @inline function holdsUntilEnd(s: i32): bool { return subCfg(s, SUB_HOLD_UNTIL_END) != 0; }
 @inline function callbackCost(s: i32): void { const ns = <i64>subCfg(s, SUB_LATENCY_NS); if (ns > 0) chargeNs(ns); }
 
@@ -270,6 +285,17 @@ function unpairedStarts(r: MmuNotifierRange): void {
  */
 function rangeAbandon(e: i32, now: i64): void {
   const r = rangeOf(e);
+  if (r.ivNext >= 0) {
+    // asleep in an interval notifier's invalidate: it gets its lock and finishes; the
+    // intervals after it and the hlist are not called; the range ends
+    const first = ld(subFirst, r.mm); const n = ld(subCount, r.mm);
+    const s = ld(order, first + r.ivNext);
+    const l = subLock(s);
+    r.ivNext = -1;
+    if (l >= 0 && !lockWaiting(e) && lockAcquire(l, e, false, FN_MMU_NOTIFIER_INVALIDATE_RANGE_START, now)) lockRelease(l, e, now);
+    if (r.ivActive) { r.ivActive = false; itreeInvEnd(r.mm, first, n, now); }
+    return;
+  }
   const k = r.next;
   if (k < 0) return;
   r.next = -1;
@@ -281,7 +307,10 @@ function rangeAbandon(e: i32, now: i64): void {
   if (l >= 0 && !lockWaiting(e) && lockAcquire(l, e, false, release ? FN_MMU_NOTIFIER_RELEASE : FN_MMU_NOTIFIER_INVALIDATE_RANGE_START, now)) {
     if (!release && holdsUntilEnd(s)) r.holding |= <u32>1 << <u32>k; else lockRelease(l, e, now);
   }
-  if (release) return;
+  if (release) {
+    if (r.ivActive) { r.ivActive = false; itreeInvEnd(r.mm, first, n, now); }
+    return;
+  }
   r.started |= <u32>1 << <u32>k;
   for (let j = 0; j < n; j++) {
     const sj = ld(order, first + j);
@@ -289,13 +318,48 @@ function rangeAbandon(e: i32, now: i64): void {
     if ((r.started & bit) != 0 && implementsEnd(sj)) subscriberEnd(r, sj, bit, e, now);
   }
   r.started = 0;
+  if (r.ivActive) { r.ivActive = false; itreeInvEnd(r.mm, first, n, now); }
 }
 
 /** Is `e` inside a start (or release) whose callback sleeps? */
-export function rangeSleeping(e: i32): bool { return rangeOf(e).next >= 0; }
+export function rangeSleeping(e: i32): bool { return rangeOf(e).next >= 0 || rangeOf(e).ivNext >= 0; }
 
 /** A caller that gives up the operation it slept in (it exits): finish what its range started. */
 export function mmuNotifierAbandon(e: i32, now: i64): void { rangeAbandon(e, now); }
+
+/**
+ * mn_itree_invalidate for range `r` of entity `e`, from place `from` (where a callback slept):
+ * each interval notifier whose interval the range overlaps gets its invalidate — which takes
+ * the driver's lock like any start (sleeping, or failing without blocking) and copies the odd
+ * seq in (mmu_interval_set_seq). A failure ends the tree's part of the range at once
+ * (mn_itree_inv_end) and the whole start fails: the hlist is not called.
+ */
+function itreeInvalidate(r: MmuNotifierRange, e: i32, from: i32, now: i64): i32 {
+  const m = r.mm;
+  const first = ld(subFirst, m); const n = ld(subCount, m);
+  let any = false; let covers = false;
+  for (let s = first; s < first + n; s++) {
+    if (!isIntervalSub(s) || !intervalInserted(s)) continue;
+    any = true;
+    if (intervalOverlaps(s, r.start, r.end)) covers = true;
+  }
+  if (!any && !r.ivActive) return 0;
+  if (!r.ivActive) { itreeInvStart(m, covers); r.ivActive = true; }
+  for (let k = from; k < n; k++) {
+    const s = ld(order, first + k);
+    if (!isIntervalSub(s) || !intervalOverlaps(s, r.start, r.end)) continue;
+    const rc = subscriberStart(r, s, <u32>1 << <u32>k, e, now);
+    if (rc == NOTIFIER_SLEEP) { r.ivNext = k; return NOTIFIER_SLEEP; }
+    if (rc != 0) {
+      r.ivActive = false;
+      itreeInvEnd(m, first, n, now);
+      countEvent(C_MMSIM_NOTIFIER_START_FAILED);
+      return rc;
+    }
+    intervalSetSeq(s, itreeSeqNow(m));
+  }
+  return 0;
+}
 
 /**
  * mmu_notifier_range_init + mmu_notifier_invalidate_range_start (or its _nonblock form,
@@ -307,17 +371,27 @@ export function mmuNotifierAbandon(e: i32, now: i64): void { rangeAbandon(e, now
 export function mmuNotifierRangeStart(e: i32, event: i32, flags: u32, m: i32, start: i64, end: i64, now: i64): i32 {
   const r = rangeOf(e);
   let k0 = 0;
-  if (r.next >= 0) {
-    if (r.mm == m && r.event == event && r.start == start && r.end == end && r.flags == flags) k0 = r.next;
-    else rangeAbandon(e, now);
+  let ivFrom = 0;
+  let fresh = true;
+  if (r.next >= 0 || r.ivNext >= 0) {
+    if (r.mm == m && r.event == event && r.start == start && r.end == end && r.flags == flags) {
+      fresh = false;
+      ivFrom = r.ivNext;                       // -1: the interval tree is done
+      if (r.next >= 0) k0 = r.next;
+    } else rangeAbandon(e, now);
   }
-  if (k0 == 0 && r.next < 0) {
+  if (fresh) {
     r.mm = m; r.event = event; r.flags = flags; r.start = start; r.end = end;
-    r.started = 0; r.holding = 0; r.ret = 0;
+    r.started = 0; r.holding = 0; r.ret = 0; r.ivActive = false;
     if (!mmHasNotifiers(m)) return 0;
     countEvent(C_MMSIM_NOTIFIER_INVALIDATIONS);
   }
-  r.next = -1;
+  r.next = -1; r.ivNext = -1;
+  // __mmu_notifier_invalidate_range_start: the interval tree first, then the hlist
+  if (ivFrom >= 0) {
+    const rc = itreeInvalidate(r, e, ivFrom, now);
+    if (rc != 0) return rc;
+  }
   const blockable = (flags & RANGE_BLOCKABLE) != 0;
   const first = ld(subFirst, m); const n = ld(subCount, m);
   if (!blockable) {
@@ -330,6 +404,7 @@ export function mmuNotifierRangeStart(e: i32, event: i32, flags: u32, m: i32, st
   }
   for (let k = k0; k < n; k++) {
     const s = ld(order, first + k);
+    if (isIntervalSub(s)) continue;
     const bit = <u32>1 << <u32>k;
     const rc = subscriberStart(r, s, bit, e, now);
     if (rc == NOTIFIER_SLEEP) { r.next = k; return NOTIFIER_SLEEP; }
@@ -361,8 +436,9 @@ export function mmuNotifierRangeStart(e: i32, event: i32, flags: u32, m: i32, st
 export function mmuNotifierRangeEnd(e: i32, now: i64): void {
   const r = rangeOf(e);
   const m = r.mm;
-  if (!mmHasNotifiers(m)) return;
   const first = ld(subFirst, m); const n = ld(subCount, m);
+  if (r.ivActive) { r.ivActive = false; itreeInvEnd(m, first, n, now); }
+  if (!mmHasNotifiers(m)) return;
   for (let k = 0; k < n; k++) {
     const s = ld(order, first + k);
     if (implementsEnd(s)) subscriberEnd(r, s, <u32>1 << <u32>k, e, now);
@@ -382,9 +458,14 @@ export function mmuNotifierRelease(e: i32, m: i32, now: i64): bool {
   if (r.next >= 0 && r.event == MMU_NOTIFY_RELEASE && r.mm == m) k0 = r.next;
   else {
     rangeAbandon(e, now);
-    r.mm = m; r.event = MMU_NOTIFY_RELEASE; r.flags = RANGE_BLOCKABLE; r.start = 0; r.end = 0;
-    r.started = 0; r.holding = 0; r.ret = 0;
+    r.mm = m; r.event = MMU_NOTIFY_RELEASE; r.flags = RANGE_BLOCKABLE; r.start = 0; r.end = 0x7FFF_FFFF_FFFF_FFFF;
+    r.started = 0; r.holding = 0; r.ret = 0; r.ivActive = false;
     countEvent(C_MMSIM_NOTIFIER_RELEASES);
+    // mn_itree_release: the intervals are invalidated over everything, in one active range
+    const f0 = ld(subFirst, m); const n0 = ld(subCount, m);
+    let covers = false;
+    for (let s = f0; s < f0 + n0; s++) if (isIntervalSub(s) && intervalInserted(s)) covers = true;
+    if (covers) { itreeInvStart(m, true); r.ivActive = true; }
   }
   r.next = -1;
   const first = ld(subFirst, m); const n = ld(subCount, m);
@@ -401,8 +482,10 @@ export function mmuNotifierRelease(e: i32, m: i32, now: i64): bool {
       lockRelease(l, e, now);
     }
     secondaryInvalidate(s, m, 0, 0x7FFF_FFFF_FFFF_FFFF);
+    if (isIntervalSub(s) && intervalInserted(s)) intervalSetSeq(s, itreeSeqNow(m));
     callbackCost(s);
   }
+  if (r.ivActive) { r.ivActive = false; itreeInvEnd(m, first, n, now); }
   store<u8>(released + <usize>m, 1);
   return true;
 }

@@ -4,7 +4,7 @@
 // event that could change what it sees; kernel paths charge their cost to the running actor's
 // clock (`curClock`) and IO waits move it forward.
 import { cfg, procCfg, phaseCfg } from './config';
-import { G_N_PROCS, G_HZ, G_DURATION_NS, G_SERIES_INTERVAL_NS, G_COST_ACCESS, G_COST_SYSCALL_PAGE, G_COST_MINOR_FAULT, G_SEED, C_MMSIM_KVM_FAULT_RETRIES,
+import { G_N_PROCS, G_HZ, G_DURATION_NS, G_SERIES_INTERVAL_NS, G_COST_ACCESS, G_COST_SYSCALL_PAGE, G_COST_MINOR_FAULT, G_SEED, C_MMSIM_KVM_FAULT_RETRIES, C_MMSIM_INTERVAL_READ_BEGIN_WAITS, C_MMSIM_INTERVAL_READ_RETRIES, FN_MMSIM_SECONDARY_ACCESS,
   G_NO_EARLY_END, PROC_START_NS, PH_OP, PH_TARGET, PH_PATTERN, PH_WRITE_FRACTION, PH_RATE_PER_SEC,
   PH_ACCESSES, PH_IO_PAGES, PH_THINK_NS, PH_LOCK_WRITE, PH_SUBSCRIBER, OP_ACCESS, OP_GUEST, OP_READ, OP_SLEEP, OP_SYNC, OP_LOCK, OP_UNLOCK,
   FN_MUTEX_LOCK, FN_DOWN_WRITE, FN_DOWN_READ, FN_MMAP_WRITE_LOCK, FN_MMAP_READ_LOCK, FN_MM_POPULATE,
@@ -28,15 +28,16 @@ import { NO_PAGE, allocInProgress, allocSlowpathRun, allocAbandon } from './allo
 import { taskScanControl } from './scan_control';
 import { memcgFlushStats } from './memcontrol';
 import { lockAcquire, lockRelease, lockKind, locksAbandon, checkHungTasks, lockWaiting, lockWaitFunc, LOCK_MUTEX } from './locking';
-import { stopNow, clearStop, waitingQueue, isFolioQueue, abandonWait } from './wait';
+import { stopNow, clearStop, waitingQueue, isFolioQueue, abandonWait, sleepOn } from './wait';
 import { faultLockBegin, faultLockEnd, faultLocksAbandon, mmapLockMm, mmapLockOf, vmaStartWriteAll, vmaWritePending } from './mmap_lock';
 import { oomReaperRun, oomVictimExited } from './oom';
-import { kvmFaultMustRetry, mmuNotifierAbandon, mmuNotifierRelease, mmuNotifierRangeStart, mmuNotifierRangeEnd, MMU_NOTIFY_UNMAP, RANGE_BLOCKABLE } from './mmu_notifier';
+import { kvmFaultMustRetry, isIntervalSub, subscriberLock, mmuNotifierAbandon, mmuNotifierRelease, mmuNotifierRangeStart, mmuNotifierRangeEnd, MMU_NOTIFY_UNMAP, RANGE_BLOCKABLE } from './mmu_notifier';
 import { lruAddDrainCpu } from './lru';
 import { secondaryAccess, secondaryInstall } from './secondary_mmu';
+import { intervalInsert, intervalReadBegin, intervalReadRetry, itreeQueue } from './mmu_interval';
 import { T_CLOCK, T_STATE, T_PHASE, T_PHASE_END, T_DONE, T_NEXT_ISSUE, T_SYS_LEFT, T_SYS_POS, T_POP_VMA,
   T_POP_VPN, T_N, T_BASE, T_PEND, T_PEND_WRITE, T_SLICED, T_BDP_AGAIN, T_SYNC_TARGET,
-  T_SYNC_START, T_IO_RETRY, LOOKAHEAD_MIN_PAGES, LA_WRITE, TS_WAITING, TS_POPULATE, TS_RUNNING, TS_DONE, TS_DEAD, TS_EXITING, T_EXIT_STAGE, tf,
+  T_SYNC_START, T_IO_RETRY, LOOKAHEAD_MIN_PAGES, LA_WRITE, TS_WAITING, TS_POPULATE, TS_RUNNING, TS_DONE, TS_DEAD, TS_EXITING, T_EXIT_STAGE, T_GUEST_SEQ, tf,
   setTf, workloadInit, phaseIndex, enterNextPhase, nextPosition, nextAccessAhead, aheadPte, walkAhead } from './workload';
 import { checkInvariants, invariantMode, INV_EVERY_RECLAIM, INV_AT_SAMPLES } from './invariants';
 
@@ -290,7 +291,26 @@ function guestRun(t: i32, g: i32, pattern: i32, n: i64, wf: f64, rate: f64, thin
       setTf(t, T_PEND, vpn); setTf(t, T_PEND_WRITE, write ? 1 : 0);
       continue;
     }
-    // hva_to_pfn → get_user_pages: a present PTE is touched (FOLL_TOUCH), a missing one faulted
+    // an interval notifier's user: mmu_interval_read_begin first (inserted at its first fault)
+    const interval = isIntervalSub(s);
+    let seq: i64 = 0;
+    if (interval) {
+      intervalInsert(s, t, vmaStart(v), vmaEnd(v));
+      seq = tf(t, T_GUEST_SEQ);
+      if (seq == 0) {
+        seq = intervalReadBegin(s, t);
+        if (seq < 0) {
+          // an invalidation covering the interval runs: wait_event on subscriptions->wq
+          countEvent(C_MMSIM_INTERVAL_READ_BEGIN_WAITS);
+          setTf(t, T_PEND, vpn); setTf(t, T_PEND_WRITE, write ? 1 : 0);
+          sleepOn(itreeQueue(t), me, clock, -1);
+          ret = ACC_BLOCKED; break;
+        }
+        setTf(t, T_GUEST_SEQ, seq);
+      }
+    }
+    // hva_to_pfn → get_user_pages (hmm_range_fault): a present PTE is touched (FOLL_TOUCH), a
+    // missing one faulted in, which may sleep (an interval user keeps its seq across)
     let pte = pteOffset(pgd, vpn);
     const e = pte != 0 ? load<u64>(pte) : 0;
     if ((e & _PAGE_PRESENT) != 0 && (!write || (e & _PAGE_RW) != 0)) {
@@ -305,7 +325,24 @@ function guestRun(t: i32, g: i32, pattern: i32, n: i64, wf: f64, rate: f64, thin
       pte = pteOffset(pgd, vpn);
       hTime = refreshHorizon(limit); hId = horizonId;
     }
-    secondaryInstall(v, vpn, pte);
+    if (interval) {
+      // the driver's lock, then mmu_interval_read_retry: an invalidation since read_begin
+      // means the pages may be stale — start again
+      const l = subscriberLock(s);
+      if (l >= 0 && !lockAcquire(l, me, false, FN_MMSIM_SECONDARY_ACCESS, clock)) {
+        setTf(t, T_PEND, vpn); setTf(t, T_PEND_WRITE, write ? 1 : 0);
+        ret = ACC_BLOCKED; break;
+      }
+      setTf(t, T_GUEST_SEQ, 0);
+      if (intervalReadRetry(s, seq)) {
+        countEvent(C_MMSIM_INTERVAL_READ_RETRIES);
+        if (l >= 0) lockRelease(l, me, clock);
+        setTf(t, T_PEND, vpn); setTf(t, T_PEND_WRITE, write ? 1 : 0);
+        continue;
+      }
+      secondaryInstall(v, vpn, pte);
+      if (l >= 0) lockRelease(l, me, clock);
+    } else secondaryInstall(v, vpn, pte);
     clock += step;
   }
   setTf(t, T_DONE, done);

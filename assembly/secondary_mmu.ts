@@ -56,6 +56,12 @@ export function secondaryInit(): bool {
   return true;
 }
 
+/** Does subscription `s` keep translations of some VMA (a guest phase goes through it)? */
+export function secondaryHasTable(s: i32): bool {
+  for (let v = 0; v < nVmas; v++) if (owner(v) == s) return true;
+  return false;
+}
+
 /** Tests of the detector only: invalidations stop removing translations (a driver that misses them). */
 export function setSkipSecondaryInvalidation(on: bool): void { skipInvalidation = on; }
 

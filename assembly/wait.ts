@@ -42,9 +42,12 @@ export function setStop(): void { stopNow = true; }
 @inline function ld(base: usize, i: i32): i32 { return load<i32>(base + (<usize>i << 2)); }
 @inline function st(base: usize, i: i32, v: i32): void { store<i32>(base + (<usize>i << 2), v); }
 
-/** The fixed queues, the folio table and one vma_writer_wait per mm. */
+/** The interval notifiers' subscriptions->wq of each mm, after the vma_writer_waits. */
+export function itreeQueueBase(mms: i32): i32 { return WQ_VMA_WRITER + mms; }
+
+/** The fixed queues, the folio table, one vma_writer_wait per mm and one interval-notifier wq per mm. */
 export function waitInit(entities: i32, mms: i32): bool {
-  nQueues = WQ_VMA_WRITER + mms;
+  nQueues = WQ_VMA_WRITER + 2 * mms;
   waitingOn = regionAlloc(<u64>entities * 4);
   nextWaiter = regionAlloc(<u64>entities * 4);
   wokenFlag = regionAlloc(<u64>entities);

@@ -29,6 +29,7 @@ export const T_SYNC_START = 22;
 export const T_ZIPF_TABLE = 23;  // the phase's Zipf table
 export const T_LA_GEN = 24;      // pgtableFrees when the batch was walked (its PTE addresses stay valid while equal)
 export const T_EXIT_STAGE = 25;  // do_exit in progress: where it stands (sched.ts exitStep)
+export const T_GUEST_SEQ = 26;   // a guest fault through an interval notifier: mmu_interval_read_begin's seq, 0 = none
 export const T_LA = TASK_FIXED_FIELDS;
 export { LOOKAHEAD };
 /**

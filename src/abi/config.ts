@@ -129,6 +129,6 @@ export const KERNEL_FUNCS = [
  * LOOKAHEAD drawn accesses and as many PTE addresses. Here so that the host's memory estimate
  * and the core share the numbers.
  */
-export const TASK_FIXED_FIELDS = 26;
+export const TASK_FIXED_FIELDS = 27;
 /** Accesses the walk-ahead of a large range draws at once (assembly/workload.ts lookahead). */
 export const LOOKAHEAD = 128;
