@@ -16,7 +16,7 @@
 // -EAGAIN. `holdUntilEnd` keeps the lock from start to end (amdgpu's read lock of 2018).
 import { cfg, subCfg } from './config';
 import { G_N_SUBSCRIBERS, G_NOTIFIER_POLICY, G_NOTIFIER_REAPER, G_SEED, SUB_MM, SUB_CLIENT, SUB_IMPLEMENTS_END,
-  SUB_BUSY, SUB_LOCK, SUB_HOLD_UNTIL_END, SUB_LATENCY_NS, SUB_RANGE_CHECK, CLIENT_KVM, CLIENT_GRU, CLIENT_MIRROR, NP_2018, NP_MAINLINE, NP_BAN_MULTIPLE, NP_SORTED_2020,
+  SUB_BUSY, SUB_LOCK, SUB_HOLD_UNTIL_END, SUB_LATENCY_NS, SUB_RANGE_CHECK, CLIENT_KVM, CLIENT_GRU, CLIENT_MIRROR, CLIENT_IOMMU_SVA, NP_2018, NP_MAINLINE, NP_BAN_MULTIPLE, NP_SORTED_2020,
   REAP_ALWAYS_EAGAIN, REAP_TRYLOCK_BLOCKING_END, C_MMSIM_NOTIFIER_INVALIDATIONS, C_MMSIM_NOTIFIER_START_FAILED,
   C_MMSIM_NOTIFIER_UNPAIRED_START, C_MMSIM_NOTIFIER_UNPAIRED_END, C_MMSIM_NONBLOCK_DISABLED,
   C_MMSIM_END_BLOCKED_AFTER_NONBLOCKING_START, C_MMSIM_NOTIFIER_SLEEPS, C_MMSIM_NOTIFIER_RELEASES, C_MMSIM_SECONDARY_YOUNG,
@@ -131,7 +131,9 @@ export function mmuNotifierInit(mms: i32, entities: i32, randomStream: i32, itre
 /** An interval notifier (mainline's mirror, as HMM's users are since v5.5) rather than one on the hlist. */
 @inline export function isIntervalSub(s: i32): bool { return policy == NP_MAINLINE && <i32>subCfg(s, SUB_CLIENT) == CLIENT_MIRROR; }
 /** A subscriber that takes a lock it may find busy (mirror, generic): it may block. */
-@inline function mayBlock(s: i32): bool { const c = <i32>subCfg(s, SUB_CLIENT); return c != CLIENT_KVM && c != CLIENT_GRU; }
+@inline function mayBlock(s: i32): bool { const c = <i32>subCfg(s, SUB_CLIENT); return c != CLIENT_KVM && c != CLIENT_GRU && c != CLIENT_IOMMU_SVA; }
+/** iommu-sva: no invalidate_range_start / _end; only arch_invalidate_secondary_tlbs, after the PTE change. */
+@inline function isSva(s: i32): bool { return <i32>subCfg(s, SUB_CLIENT) == CLIENT_IOMMU_SVA; }
 /** The scenario lock its callbacks take, or -1. */
 @inline function subLock(s: i32): i32 { return <i32>subCfg(s, SUB_LOCK); }
 /** The driver's lock of subscription `s` (its fault path takes it too), or -1. */
@@ -175,6 +177,7 @@ function subscriberStart(r: MmuNotifierRange, s: i32, bit: u32, e: i32, now: i64
   const blockable = (r.flags & RANGE_BLOCKABLE) != 0;
   if (client == CLIENT_KVM) { kvmInvalidateBegin(s, r); callbackCost(s); return 0; }
   if (client == CLIENT_GRU) { st(gruActive, s, ld(gruActive, s) + 1); callbackCost(s); return 0; }
+  if (client == CLIENT_IOMMU_SVA) return 0;   // it has no invalidate_range_start
   const l = subLock(s);
   if (blockable) {
     if (l >= 0) {
@@ -439,6 +442,9 @@ export function mmuNotifierRangeEnd(e: i32, now: i64): void {
   const first = ld(subFirst, m); const n = ld(subCount, m);
   if (r.ivActive) { r.ivActive = false; itreeInvEnd(m, first, n, now); }
   if (!mmHasNotifiers(m)) return;
+  // the page tables changed under the range and the CPU TLB was flushed: so is the device's
+  // (mmu_notifier_arch_invalidate_secondary_tlbs, from the arch's flush)
+  for (let s = first; s < first + n; s++) if (isSva(s)) { secondaryInvalidate(s, m, r.start, r.end); callbackCost(s); }
   for (let k = 0; k < n; k++) {
     const s = ld(order, first + k);
     if (implementsEnd(s)) subscriberEnd(r, s, <u32>1 << <u32>k, e, now);

@@ -44,7 +44,7 @@ export const GLOBAL_FIELDS = [
 // latencyNs: CPU time of each callback; rangeCheck (kvm): a guest fault retries only while an
 // invalidation covers its address (v5.13+), not on any invalidation in progress
 export const SUBSCRIBER_FIELDS = ['mm', 'client', 'implementsEnd', 'busy', 'lock', 'holdUntilEnd', 'latencyNs', 'rangeCheck'] as const;
-export const SUBSCRIBER_CLIENT = { kvm: 0, gru: 1, mirror: 2, generic: 3 } as const;
+export const SUBSCRIBER_CLIENT = { kvm: 0, gru: 1, mirror: 2, generic: 3, 'iommu-sva': 4 } as const;
 export const NOTIFIER_POLICY = { '2018': 0, 'ban-multiple': 1, 'sorted-2020': 2, mainline: 3 } as const;
 export const NOTIFIER_REAPER = { 'skip-mm': 0, 'does-not-block': 1, 'always-eagain': 2, trylock: 3, 'trylock-blocking-end': 4 } as const;
 

@@ -48,8 +48,8 @@ function checkSubscribers(s: Scenario): RawIssue[] {
     for (const [sname, sub] of Object.entries(p.subscribers)) {
       const at = ['processes', name, 'subscribers', sname];
       if (sub.lock !== '') {
-        if (sub.client === 'kvm' || sub.client === 'gru') {
-          issues.push({ path: [...at, 'lock'], message: `${sub.client}'s callbacks take no sleeping lock (kvm's mmu_lock is a spinlock, gru counts ranges); give the lock to a mirror or generic subscriber, e.g. { client: generic, lock: ${sub.lock} }` });
+        if (sub.client === 'kvm' || sub.client === 'gru' || sub.client === 'iommu-sva') {
+          issues.push({ path: [...at, 'lock'], message: `${sub.client}'s callbacks take no sleeping lock (kvm's mmu_lock is a spinlock, gru counts ranges, iommu-sva flushes a TLB); give the lock to a mirror or generic subscriber, e.g. { client: generic, lock: ${sub.lock} }` });
         } else if (!s.locks[sub.lock]) {
           const known = Object.keys(s.locks);
           issues.push({ path: [...at, 'lock'], message: `${JSON.stringify(sub.lock)} is not a lock of \`locks\`${known.length ? ` (${known.join(', ')})` : ''}; declare it, e.g. locks: { ${sub.lock}: { kind: mutex } }` });

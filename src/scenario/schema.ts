@@ -148,9 +148,10 @@ const phase = section('{ op: access, target: heap }', {
 }).describe('One phase of a workload; a phase ends at its access count or duration');
 
 const subscriber = section('{ client: kvm }', {
-  client: choice(['kvm', 'gru', 'mirror', 'generic'] as const,
+  client: choice(['kvm', 'gru', 'mirror', 'generic', 'iommu-sva'] as const,
     'kvm: an in-progress count raised by invalidate_range_start and lowered by end, never fails; gru: takes a lock in start, releases it in end; ' +
-    'mirror (HMM-like): a lock it must take, busy with probability `busy`, so a non-blocking start may fail (with an end before mainline, an interval notifier without one in mainline); generic: fails a non-blocking start with probability `busy`',
+    'mirror (HMM-like): a lock it must take, busy with probability `busy`, so a non-blocking start may fail (with an end before mainline, an interval notifier without one in mainline); generic: fails a non-blocking start with probability `busy`; ' +
+    'iommu-sva (a device sharing the process\'s page tables, SVA): no start or end, only the secondary-TLB invalidate after the page tables change (arch_invalidate_secondary_tlbs), and release',
     'generic'),
   implementsEnd: boolean('generic: has invalidate_range_end (kvm, gru and mirror always do)', false),
   busy: fraction('mirror, generic: probability that a non-blocking invalidate_range_start finds its lock held by a holder the scenario does not model (-EAGAIN)', 0),

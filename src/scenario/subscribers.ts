@@ -3,10 +3,11 @@ import type { Scenario, Subscriber } from './types.js';
 /**
  * Whether a subscription has invalidate_range_end: kvm and gru always; an HMM mirror through
  * hmm's start/end before mainline, but in mainline it is an interval notifier, which has none;
- * a generic one as the scenario says.
+ * a generic one as the scenario says; iommu-sva has neither start nor end.
  */
 export function subscriberHasEnd(sub: Subscriber, policy: Scenario['notifiers']['policy']): boolean {
   if (sub.client === 'generic') return sub.implementsEnd;
+  if (sub.client === 'iommu-sva') return false;
   return sub.client !== 'mirror' || policy !== 'mainline';
 }
 

@@ -98,7 +98,7 @@ export interface Process {
 
 /** An MMU notifier subscription on a process's mm. */
 export interface Subscriber {
-  client: 'kvm' | 'gru' | 'mirror' | 'generic';
+  client: 'kvm' | 'gru' | 'mirror' | 'generic' | 'iommu-sva';
   implementsEnd: boolean;         // generic only; the others always have invalidate_range_end
   busy: number;                   // probability a non-blocking start finds its lock held
   lock: string;                   // a key of locks its callbacks take ('' none)
