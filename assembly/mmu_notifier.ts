@@ -20,7 +20,7 @@ import { G_N_SUBSCRIBERS, G_NOTIFIER_POLICY, G_NOTIFIER_REAPER, G_SEED, SUB_MM, 
   REAP_ALWAYS_EAGAIN, REAP_TRYLOCK_BLOCKING_END, C_MMSIM_NOTIFIER_INVALIDATIONS, C_MMSIM_NOTIFIER_START_FAILED,
   C_MMSIM_NOTIFIER_UNPAIRED_START, C_MMSIM_NOTIFIER_UNPAIRED_END, C_MMSIM_NONBLOCK_DISABLED,
   C_MMSIM_END_BLOCKED_AFTER_NONBLOCKING_START, C_MMSIM_NOTIFIER_SLEEPS, C_MMSIM_NOTIFIER_RELEASES, C_MMSIM_SECONDARY_YOUNG,
-  DK_NOTIFIER_UNPAIRED_START, DK_NOTIFIER_UNPAIRED_END,
+  DK_NOTIFIER_UNPAIRED_START, DK_NOTIFIER_UNPAIRED_END, DK_NOTIFIER_FAILED_START_HAS_END, C_MMSIM_BUG,
   DK_END_BLOCKED_AFTER_NONBLOCKING_START, FN_MMU_NOTIFIER_INVALIDATE_RANGE_START,
   FN_MMU_NOTIFIER_INVALIDATE_RANGE_END, FN_MMU_NOTIFIER_RELEASE } from './generated/abi';
 import { regionAlloc } from './mem';
@@ -413,6 +413,11 @@ export function mmuNotifierRangeStart(e: i32, event: i32, flags: u32, m: i32, st
     if (rc == NOTIFIER_SLEEP) { r.next = k; return NOTIFIER_SLEEP; }
     if (rc == 0) { r.started |= bit; continue; }
     r.ret = rc;
+    if (policy == NP_MAINLINE && implementsEnd(s)) {
+      // "a start that does EAGAIN can't also do end": WARN_ON(ops->invalidate_range_end)
+      countEvent(C_MMSIM_BUG);
+      recordDetector(DK_NOTIFIER_FAILED_START_HAS_END, 0xFFFF_FFFF, r.mm, FN_MMU_NOTIFIER_INVALIDATE_RANGE_START, <f64>r.start, -1, s);
+    }
     if (policy == NP_SORTED_2020) break;       // the walk stops at the first failure
   }
   const ret = r.ret;

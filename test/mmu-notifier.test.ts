@@ -71,6 +71,7 @@ function pairing(policy: string, subs: string[] = []) {
   return {
     unpairedStart: c.mmsim_notifier_unpaired_start!, unpairedEnd: c.mmsim_notifier_unpaired_end!,
     kills: c.oom_kill!, reaped: r.oomKills[0]!.reapedPages, nonblockDisabled: c.mmsim_nonblock_disabled!,
+    warns: r.detectors.filter((d) => d.kind === 'mmsim_notifier_failed_start_has_end').length, bugs: c.mmsim_bug!,
   };
 }
 
@@ -102,14 +103,19 @@ test('notifier-pairing, sorted-2020: nothing unpaired; two end-needers disable n
   assert.deepEqual([two.unpairedStart, two.reaped, two.kills], [0, 0, 2]);
 });
 
-test('notifier-pairing, mainline: every start paired by the unwinding ends; an F that implements end gets unpaired ends', () => {
+test('notifier-pairing, mainline: every start paired by the unwinding ends; an F that implements end WARNs and gets unpaired ends', () => {
   for (const subs of [[], F_FIRST, TWO_NEEDERS]) {
     const o = pairing('mainline', subs);
-    assert.deepEqual([o.unpairedStart, o.unpairedEnd, o.kills], [0, 0, 1], String(subs));
+    assert.deepEqual([o.unpairedStart, o.unpairedEnd, o.kills, o.bugs], [0, 0, 1, 0], String(subs));
   }
   const warn = pairing('mainline', F_WITH_END);
   assert.equal(warn.unpairedStart, 0);
   assert.ok(warn.unpairedEnd > 0);
+  // WARN_ON(ops->invalidate_range_end) for each failed start: one per unpaired end here
+  assert.equal(warn.warns, warn.unpairedEnd);
+  assert.equal(warn.bugs, warn.warns);
+  // the WARN is mainline's: 2018 has no such check
+  assert.equal(pairing('2018', F_WITH_END).bugs, 0);
 });
 
 test('policies are mechanisms: without subscribers every value gives the same bytes; subscribers that never fail pair every start under 2018', () => {

@@ -111,7 +111,7 @@ export const DETECTOR_KINDS = [
   'bad_pte', 'oom_no_victim', 'alloc_failed', 'deadlock', 'hung_task', 'unlock_not_held', 'time_backwards',
   'free_list_mismatch', 'mapcount_mismatch', 'swap_count_mismatch', 'frame_state', 'oom_kill', 'oom_freed',
   'notifier_unpaired_start', 'notifier_unpaired_end', 'end_blocked_after_nonblocking_start', 'oom_livelock',
-  'stale_secondary_tlb',
+  'stale_secondary_tlb', 'notifier_failed_start_has_end',
 ] as const;
 
 export const KERNEL_FUNCS = [
