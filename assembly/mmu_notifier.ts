@@ -176,7 +176,7 @@ function subscriberStart(r: MmuNotifierRange, s: i32, bit: u32, e: i32, now: i64
   const client = <i32>subCfg(s, SUB_CLIENT);
   const blockable = (r.flags & RANGE_BLOCKABLE) != 0;
   if (client == CLIENT_KVM) { kvmInvalidateBegin(s, r); callbackCost(s); return 0; }
-  if (client == CLIENT_GRU) { st(gruActive, s, ld(gruActive, s) + 1); callbackCost(s); return 0; }
+  if (client == CLIENT_GRU) { st(gruActive, s, ld(gruActive, s) + 1); secondaryInvalidate(s, r.mm, r.start, r.end); callbackCost(s); return 0; }
   if (client == CLIENT_IOMMU_SVA) return 0;   // it has no invalidate_range_start
   const l = subLock(s);
   if (blockable) {
@@ -218,16 +218,26 @@ function kvmInvalidateBegin(s: i32, r: MmuNotifierRange): void {
   secondaryInvalidate(s, r.mm, r.start, r.end);
 }
 
+/** What a guest or device fault through subscription `s` must do first: go on, or retry. */
+export const FAULT_GO: i32 = 0;
+export const FAULT_RETRY_KVM: i32 = 1;
+export const FAULT_RETRY_GRU: i32 = 2;
+
 /**
- * mmu_invalidate_retry_gfn for a guest fault of `vpn` through kvm subscription `s`: retry
- * while an invalidation in progress covers it (v5.13+), or — `rangeCheck` off, as before
- * v5.13 (mmu_notifier_retry) — while any is in progress.
+ * Must a fault of `vpn` through `s` retry? kvm: mmu_invalidate_retry_gfn — while an
+ * invalidation in progress covers it (v5.13+), or, `rangeCheck` off as before v5.13
+ * (mmu_notifier_retry), while any is in progress. gru: gru_try_dropin's failactive — while any
+ * range is active (ms_range_active), so a start whose end never comes leaves it failing
+ * forever.
  */
-export function kvmFaultMustRetry(s: i32, vpn: i64): bool {
-  if (s < 0 || <i32>subCfg(s, SUB_CLIENT) != CLIENT_KVM || ld(kvmCount, s) <= 0) return false;
-  if (subCfg(s, SUB_RANGE_CHECK) == 0) return true;
+export function secondaryFaultMustRetry(s: i32, vpn: i64): i32 {
+  if (s < 0) return FAULT_GO;
+  const client = <i32>subCfg(s, SUB_CLIENT);
+  if (client == CLIENT_GRU) return ld(gruActive, s) > 0 ? FAULT_RETRY_GRU : FAULT_GO;
+  if (client != CLIENT_KVM || ld(kvmCount, s) <= 0) return FAULT_GO;
+  if (subCfg(s, SUB_RANGE_CHECK) == 0) return FAULT_RETRY_KVM;
   const a = kvmRange + (<usize>s << 4);
-  return vpn >= load<i64>(a) && vpn < load<i64>(a, 8);
+  return vpn >= load<i64>(a) && vpn < load<i64>(a, 8) ? FAULT_RETRY_KVM : FAULT_GO;
 }
 
 /**

@@ -4,7 +4,7 @@
 // event that could change what it sees; kernel paths charge their cost to the running actor's
 // clock (`curClock`) and IO waits move it forward.
 import { cfg, procCfg, phaseCfg } from './config';
-import { G_N_PROCS, G_HZ, G_DURATION_NS, G_SERIES_INTERVAL_NS, G_COST_ACCESS, G_COST_SYSCALL_PAGE, G_COST_MINOR_FAULT, G_SEED, C_MMSIM_KVM_FAULT_RETRIES, C_MMSIM_INTERVAL_READ_BEGIN_WAITS, C_MMSIM_INTERVAL_READ_RETRIES, FN_MMSIM_SECONDARY_ACCESS,
+import { G_N_PROCS, G_HZ, G_DURATION_NS, G_SERIES_INTERVAL_NS, G_COST_ACCESS, G_COST_SYSCALL_PAGE, G_COST_MINOR_FAULT, G_SEED, C_MMSIM_KVM_FAULT_RETRIES, C_MMSIM_GRU_FAULT_RETRIES, C_MMSIM_INTERVAL_READ_BEGIN_WAITS, C_MMSIM_INTERVAL_READ_RETRIES, FN_MMSIM_SECONDARY_ACCESS,
   G_NO_EARLY_END, PROC_START_NS, PH_OP, PH_TARGET, PH_PATTERN, PH_WRITE_FRACTION, PH_RATE_PER_SEC,
   PH_ACCESSES, PH_IO_PAGES, PH_THINK_NS, PH_LOCK_WRITE, PH_SUBSCRIBER, OP_ACCESS, OP_GUEST, OP_READ, OP_SLEEP, OP_SYNC, OP_LOCK, OP_UNLOCK,
   FN_MUTEX_LOCK, FN_DOWN_WRITE, FN_DOWN_READ, FN_MMAP_WRITE_LOCK, FN_MMAP_READ_LOCK, FN_MM_POPULATE,
@@ -31,7 +31,7 @@ import { lockAcquire, lockRelease, lockKind, locksAbandon, checkHungTasks, lockW
 import { stopNow, clearStop, waitingQueue, isFolioQueue, abandonWait, sleepOn } from './wait';
 import { faultLockBegin, faultLockEnd, faultLocksAbandon, mmapLockMm, mmapLockOf, vmaStartWriteAll, vmaWritePending } from './mmap_lock';
 import { oomReaperRun, oomVictimExited } from './oom';
-import { kvmFaultMustRetry, isIntervalSub, subscriberLock, mmuNotifierAbandon, mmuNotifierRelease, mmuNotifierRangeStart, mmuNotifierRangeEnd, MMU_NOTIFY_UNMAP, RANGE_BLOCKABLE } from './mmu_notifier';
+import { secondaryFaultMustRetry, FAULT_GO, FAULT_RETRY_KVM, isIntervalSub, subscriberLock, mmuNotifierAbandon, mmuNotifierRelease, mmuNotifierRangeStart, mmuNotifierRangeEnd, MMU_NOTIFY_UNMAP, RANGE_BLOCKABLE } from './mmu_notifier';
 import { lruAddDrainCpu } from './lru';
 import { secondaryAccess, secondaryInstall } from './secondary_mmu';
 import { intervalInsert, intervalReadBegin, intervalReadRetry, itreeQueue } from './mmu_interval';
@@ -286,8 +286,9 @@ function guestRun(t: i32, g: i32, pattern: i32, n: i64, wf: f64, rate: f64, thin
     if (secondaryAccess(v, vpn, write)) { clock += step; continue; }
     // a guest fault: the exit and the fault handler
     clock += faultCost;
-    if (kvmFaultMustRetry(s, vpn)) {
-      countEvent(C_MMSIM_KVM_FAULT_RETRIES);
+    const must = secondaryFaultMustRetry(s, vpn);
+    if (must != FAULT_GO) {
+      countEvent(must == FAULT_RETRY_KVM ? C_MMSIM_KVM_FAULT_RETRIES : C_MMSIM_GRU_FAULT_RETRIES);
       setTf(t, T_PEND, vpn); setTf(t, T_PEND_WRITE, write ? 1 : 0);
       continue;
     }

@@ -79,7 +79,7 @@ test('kvm\'s clear_flush_young: the guest\'s use makes its host pages referenced
 });
 
 /** Guest RAM as a shared file mapping; the flusher's mkclean raises kvm's count, then sleeps on drv's lock (held for 1 s). */
-function flushWhileHeld(rangeCheck: boolean) {
+function flushWhileHeld(rangeCheck: boolean, client = 'kvm') {
   return runScenario(scenarioFromYaml(`
 name: rangecheck
 duration: 2s
@@ -99,7 +99,7 @@ processes:
     vmas: { ram: { type: file, file: guestram, shared: true, size: 64MiB } }
     subscribers:
       drv: { client: generic, lock: obj }
-      kvm: { client: kvm, rangeCheck: ${rangeCheck} }
+      kvm: { client: ${client}, rangeCheck: ${rangeCheck} }
     workload:
       - { op: guest, subscriber: kvm, target: ram, pattern: sequential, writeFraction: 1, rate: 20000 }
 `)).counters;
@@ -117,6 +117,10 @@ test('kvm rangeCheck: while a sleeping invalidation holds the count up, only fau
   assert.equal(v513.mmsim_kvm_fault_retries, 0, 'the page under writeback was faulted already');
   // pre-5.13: every fault spins (1 us each) until the lock is released at 1 s
   assert.ok(old.mmsim_kvm_fault_retries! > 900_000 && old.mmsim_kvm_fault_retries! < 1_000_000, `${old.mmsim_kvm_fault_retries} retries`);
+  // gru's dropin fails while any range is active (ms_range_active), as pre-5.13 kvm did
+  const gru = flushWhileHeld(true, 'gru');
+  assert.equal(gru.mmsim_gru_fault_retries, old.mmsim_kvm_fault_retries);
+  assert.equal(gru.mmsim_kvm_fault_retries, 0);
 });
 
 test('a secondary translation used after its frame was freed is mmsim_stale_secondary_tlb (invalidations skipped on purpose)', () => {
@@ -160,7 +164,7 @@ test('bad guest phases are refused before the run: exit 2 naming the field, the 
   const cases: [string, string, RegExp][] = [
     ['{ kvm: { client: kvm } }', '{ op: guest, target: ram }', /workload\.0\.subscriber: missing; op guest needs a subscriber; the subscribers of process vm with a secondary MMU are: kvm \(e\.g\. subscriber: kvm\)/],
     ['{ kvm: { client: kvm } }', '{ op: guest, subscriber: nope, target: ram }', /"nope" is not a subscriber of process vm/],
-    ['{ g: { client: gru } }', '{ op: guest, subscriber: g, target: ram }', /g is a gru subscriber, modelled without translations of its own; give process vm one first/],
+    ['{ g: { client: gru, registered: false } }', '{ op: guest, subscriber: g, target: ram }', /g is not registered \(registered: false\); give process vm one first/],
     ['{ kvm: { client: kvm } }', '{ op: access, subscriber: kvm, target: ram }', /workload\.0\.subscriber: "kvm" given for a access phase, but only a guest phase goes through a subscriber/],
     ['{ kvm: { client: kvm } }', '{ op: guest, subscriber: kvm, target: disk }', /workload\.0\.target: "disk" is not a VMA of process vm/],
   ];

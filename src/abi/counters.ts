@@ -170,6 +170,7 @@ export const COUNTERS: readonly CounterDef[] = [
   { name: 'mmsim_secondary_faults', kind: 'event', doc: 'guest or device accesses that missed and faulted through the primary page tables (hva_to_pfn), then installed a translation' },
   { name: 'mmsim_secondary_invalidated', kind: 'event', doc: 'secondary MMU translations removed by invalidate_range_start or release' },
   { name: 'mmsim_kvm_fault_retries', kind: 'event', doc: 'guest faults retried because an invalidation was in progress (mmu_invalidate_retry_gfn; any in progress without kvm rangeCheck): a count that never falls makes them retry forever' },
+  { name: 'mmsim_gru_fault_retries', kind: 'event', doc: 'GRU faults retried while any invalidation range was active (gru_try_dropin failactive): a start whose end never came leaves them failing forever' },
   { name: 'mmsim_secondary_young', kind: 'event', doc: 'host pages found referenced through mmu_notifier_clear_flush_young: the guest used them since the last look' },
   { name: 'mmsim_interval_read_begin_waits', kind: 'event', doc: 'guest or device faults that slept in mmu_interval_read_begin while an invalidation covering their interval ran' },
   { name: 'mmsim_interval_read_retries', kind: 'event', doc: 'guest or device faults started again because mmu_interval_read_retry saw an invalidation since read_begin' },

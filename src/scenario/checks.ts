@@ -232,15 +232,15 @@ function phaseTargetSize(s: Scenario, procName: string, proc: Process, phase: Ph
   }
   if (phase.op === 'guest') {
     const sub = proc.subscribers[phase.subscriber];
-    const usable = Object.entries(proc.subscribers).filter(([, x]) => x.registered && x.client !== 'gru').map(([n]) => n);
+    const usable = Object.entries(proc.subscribers).filter(([, x]) => x.registered).map(([n]) => n);
     const hint = usable.length > 0 ? `the subscribers of process ${procName} with a secondary MMU are: ${usable.join(', ')} (e.g. subscriber: ${usable[0]})`
       : `give process ${procName} one first, e.g. subscribers: { kvm: { client: kvm } }`;
     if (!sub) {
       const shown = phase.subscriber === '' ? 'missing; op guest needs a subscriber' : `"${phase.subscriber}" is not a subscriber of process ${procName}`;
       return { path: [...path, 'subscriber'], message: `${shown}; ${hint}` };
     }
-    if (sub.client === 'gru' || !sub.registered) {
-      return { path: [...path, 'subscriber'], message: `${phase.subscriber} ${sub.client === 'gru' ? 'is a gru subscriber, modelled without translations of its own' : 'is not registered (registered: false)'}; ${hint}` };
+    if (!sub.registered) {
+      return { path: [...path, 'subscriber'], message: `${phase.subscriber} is not registered (registered: false); ${hint}` };
     }
   }
   const [pool, what, whatPlural, example] = phase.op === 'access' || phase.op === 'guest'

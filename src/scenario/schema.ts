@@ -130,7 +130,7 @@ const phase = section('{ op: access, target: heap }', {
     'or a process\'s mmap_lock (target: mmap_lock), as a syscall that reads (mode: read) or changes (mode: write) its mappings holds it'),
   target: text('a VMA of this process (access, guest), a file (read/write) or a lock (lock/unlock: one of locks, or mmap_lock); omitted for sleep and sync', { example: 'heap', default: '', pattern: NAME_PATTERN, rule: NAME_RULE }),
   mode: choice(['write', 'read'] as const, 'lock/unlock of an rwsem: write (down_write, exclusive) or read (down_read, shared); a mutex is always exclusive', 'write'),
-  subscriber: text('guest: the subscriber of this process whose secondary MMU the accesses go through (kvm, mirror or generic)', { example: 'kvm', default: '', pattern: NAME_PATTERN, rule: NAME_RULE }),
+  subscriber: text('guest: the subscriber of this process whose secondary MMU the accesses go through', { example: 'kvm', default: '', pattern: NAME_PATTERN, rule: NAME_RULE }),
   process: text('lock/unlock of target mmap_lock: the process whose mmap_lock it is; omitted = this process', { example: 'victim', default: '', pattern: NAME_PATTERN, rule: NAME_RULE }),
   pattern: choice(['sequential', 'uniform', 'zipf', 'hotcold'] as const, 'order of pages touched in the range', 'sequential'),
   theta: number('zipf: skew exponent; higher = more concentrated on few pages', { min: 0, max: 100, exclusiveMin: true, example: '0.99', default: 0.99 }),
