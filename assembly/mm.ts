@@ -21,7 +21,7 @@ import { workingsetRefault } from './workingset';
 import { filemapGetUptodate, filemapLookup, fileNrPages, folioWaitLocked } from './filemap';
 import { folioMarkDirty, balanceDirtyPagesRatelimited } from './writeback';
 import { curClock, chargeNs, currentTask, taskEntity } from './sched';
-import { mmuNotifierRangeStart, mmuNotifierRangeEnd, MMU_NOTIFY_CLEAR, RANGE_BLOCKABLE, NOTIFIER_SLEEP } from './mmu_notifier';
+import { mmHasNotifiers, mmuNotifierRangeStart, mmuNotifierRangeEnd, MMU_NOTIFY_CLEAR, RANGE_BLOCKABLE, NOTIFIER_SLEEP } from './mmu_notifier';
 import { stopNow } from './wait';
 import { tf, setTf, T_IO_RETRY } from './workload';
 import { recordBug } from './invariants';
@@ -345,11 +345,11 @@ function doWpPage(m: i32, v: i32, vpn: i64, pte: usize, e: u64): i32 {
     if (mmKilled(m)) { if (p != NO_PAGE) folioPut(p); return FAULT_KILLED; }
     if (p == NO_PAGE) return FAULT_OOM;
     if (!wpCopyRangeStart(m, vpn)) { folioPut(p); return FAULT_RETRY; }
-    if (load<u64>(pte) != e) { wpCopyRangeEnd(); folioPut(p); return FAULT_RETRY; }
+    if (load<u64>(pte) != e) { wpCopyRangeEnd(m); folioPut(p); return FAULT_RETRY; }
     chargeNs(<i64>cfg(G_COST_ZERO_FILL));
     countEvent(C_MMSIM_ZERO_FILL_FAULTS);
     mapNewAnonPage(m, v, vpn, pte, p, true);
-    wpCopyRangeEnd();
+    wpCopyRangeEnd(m);
     return FAULT_OK;
   }
   const old = entryPfn(e);
@@ -373,11 +373,11 @@ function doWpPage(m: i32, v: i32, vpn: i64, pte: usize, e: u64): i32 {
   if (mmKilled(m)) { if (p != NO_PAGE) folioPut(p); return FAULT_KILLED; }
   if (p == NO_PAGE) return FAULT_OOM;
   if (!wpCopyRangeStart(m, vpn)) { folioPut(p); return FAULT_RETRY; }
-  if (load<u64>(pte) != e) { wpCopyRangeEnd(); folioPut(p); return FAULT_RETRY; }
+  if (load<u64>(pte) != e) { wpCopyRangeEnd(m); folioPut(p); return FAULT_RETRY; }
   zapFilePte(m, old);
   store<u64>(pte, 0);
   mapNewAnonPage(m, v, vpn, pte, p, true);
-  wpCopyRangeEnd();
+  wpCopyRangeEnd(m);
   return FAULT_OK;
 }
 
@@ -387,10 +387,11 @@ function doWpPage(m: i32, v: i32, vpn: i64, pte: usize, e: u64): i32 {
  * its new page, keeps its fault lock (the kernel sleeps holding it) and is retried, and the
  * retry's start goes on where this one stopped.
  */
-function wpCopyRangeStart(m: i32, vpn: i64): bool {
+@inline function wpCopyRangeStart(m: i32, vpn: i64): bool {
+  if (!mmHasNotifiers(m)) return true;        // mmu_notifier_invalidate_range_start's own test, inline
   return mmuNotifierRangeStart(taskEntity(currentTask), MMU_NOTIFY_CLEAR, RANGE_BLOCKABLE, m, vpn, vpn + 1, curClock) != NOTIFIER_SLEEP;
 }
-@inline function wpCopyRangeEnd(): void { mmuNotifierRangeEnd(taskEntity(currentTask), curClock); }
+@inline function wpCopyRangeEnd(m: i32): void { if (mmHasNotifiers(m)) mmuNotifierRangeEnd(taskEntity(currentTask), curClock); }
 
 /** Drop one file mapping of page `p` (zap_present_pte for a file page). */
 function zapFilePte(m: i32, p: u32): void {

@@ -93,7 +93,8 @@ function visit(rwc: RmapWalkControl, v: i32, p: u32, pte: usize, vpn: i64): void
       countEvent(C_MMSIM_PTES_YOUNG_CLEARED);
       young = true;
     }
-    if (mmuNotifierClearFlushYoung(vmaMm(v), vpn)) young = true;
+    const m = vmaMm(v);
+    if (mmHasNotifiers(m) && mmuNotifierClearFlushYoung(m, vpn)) young = true;
     if (young) {
       rwc.count++;
       rwc.vm_flags |= vmf & VM_EXEC;
