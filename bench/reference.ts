@@ -32,9 +32,12 @@ const FULL_ACCESSES = 50_000_000;
 const PAGE_TABLE_BYTES = 525_316 * 4096;
 const MAX_EVENTS_PER_CALL = 1 << 22;
 
-interface ReferenceRun {
+export interface ReferenceRun {
+  scenario: string;
   hostPages: string;
   accesses: number; residentHits: number; pgfault: number; simulatedSeconds: number;
+  /** reclaim's figures (0 for bench-reference, which never reclaims) */
+  pgscan: number; pgscanKswapd: number; pgscanDirect: number; pgsteal: number; pswpout: number; pswpin: number;
   initSeconds: number; runSeconds: number; wallSeconds: number;
   /** as runScenario's wall.seconds: init included */
   accessesPerSecond: number;
@@ -44,9 +47,9 @@ interface ReferenceRun {
   memory: Record<string, unknown> & { rssAfterInitPerFrame: number; rssAfterRunPerFrame: number; pageTableBytesPerFrame: number; frames: number; initSeconds: number; layoutBytesPerFrame: number };
 }
 
-/** One run in this process (the child's side). */
-function runOnce(accesses: number): ReferenceRun {
-  const scenario = loadScenario('bench-reference', [`processes.bench.workload.0.accesses=${accesses}`]);
+/** One run of built-in `name` with `sets` in this process (the child's side). */
+function runOnce(name: string, accesses: number, sets: string[]): ReferenceRun {
+  const scenario = loadScenario(name, [`processes.bench.workload.0.accesses=${accesses}`, ...sets]);
   const rssBefore = process.memoryUsage().rss;
   const t0 = process.hrtime.bigint();
   const { core, hostPages } = createCore(scenario, scenario.seed);
@@ -59,7 +62,7 @@ function runOnce(accesses: number): ReferenceRun {
   let status: number;
   do { status = core.run(scenario.duration, MAX_EVENTS_PER_CALL); } while (status === STATUS.budget);
   const runSeconds = secondsSince(t1);
-  if (status !== STATUS.finished) throw new Error(`bench-reference: the run ended with status ${status}, not finished`);
+  if (status !== STATUS.finished) throw new Error(`${name}: the run ended with status ${status}, not finished`);
   const rssAfterRun = process.memoryUsage().rss;
   const usage = process.resourceUsage();
 
@@ -69,8 +72,12 @@ function runOnce(accesses: number): ReferenceRun {
   const pageTableBytes = counter('nr_page_table_pages') * 4096;
   const perFrame = (bytes: number): number => bytes / frames;
   return {
+    scenario: name,
     hostPages: hostPages.how,
     accesses: done, residentHits: counter('mmsim_resident_hits'), pgfault: counter('pgfault'),
+    pgscanKswapd: counter('pgscan_kswapd'), pgscanDirect: counter('pgscan_direct'),
+    pgscan: counter('pgscan_kswapd') + counter('pgscan_direct'),
+    pgsteal: counter('pgsteal_kswapd') + counter('pgsteal_direct'), pswpout: counter('pswpout'), pswpin: counter('pswpin'),
     simulatedSeconds: core.nowNs() / 1e9,
     initSeconds, runSeconds, wallSeconds: initSeconds + runSeconds,
     accessesPerSecond: done / (initSeconds + runSeconds),
@@ -92,15 +99,15 @@ function runOnce(accesses: number): ReferenceRun {
   };
 }
 
-/** One run in a fresh child process with the given host huge-pages mode. */
-function runChild(accesses: number, hugePages: HostHugePagesMode): ReferenceRun {
-  const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), String(accesses)], {
-    encoding: 'utf8', env: { ...process.env, [HOST_HUGE_PAGES_ENV]: hugePages },
+/** One run of `name` in a fresh child process with the given host huge-pages mode. */
+export function runChild(accesses: number, hugePages: HostHugePagesMode, name = 'bench-reference', sets: string[] = []): ReferenceRun {
+  const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), name, String(accesses), ...sets], {
+    encoding: 'utf8', env: { ...process.env, [HOST_HUGE_PAGES_ENV]: hugePages }, maxBuffer: 1 << 26,
   });
   return JSON.parse(out) as ReferenceRun;
 }
 
-const describeRun = (r: ReferenceRun): string =>
+export const describeRun = (r: ReferenceRun): string =>
   `${fmtRate(r.accessesPerSecond)} (${fmtSeconds(r.userSeconds)} user, ${fmtSeconds(r.kernelSeconds)} kernel)`;
 
 const describeFloor = (f: HostFloor): string =>
@@ -112,12 +119,12 @@ const describeFloor = (f: HostFloor): string =>
  */
 const COLD_IDLE_SECONDS = 10;
 
-function idle(seconds: number): void {
+export function idle(seconds: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, seconds * 1000);
 }
 
 /** Discarded runs before each block: the host's memory took one or two runs to come back warm. */
-const WARMUP_RUNS = 2;
+export const WARMUP_RUNS = 2;
 
 /** A block: warm-up runs, then `n` measured back-to-back runs, all with the same host pages. */
 function block(accesses: number, hugePages: HostHugePagesMode, n: number): { warmup: ReferenceRun[]; runs: ReferenceRun[] } {
@@ -173,5 +180,5 @@ export function benchReference(mode: BenchMode) {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  process.stdout.write(JSON.stringify(runOnce(Number(process.argv[2]))));
+  process.stdout.write(JSON.stringify(runOnce(process.argv[2]!, Number(process.argv[3]), process.argv.slice(4))));
 }

@@ -1,8 +1,8 @@
 /**
  * `npm run bench [-- --quick]`: every suite in one process, one table on stdout, all figures in
  * bench/results/latest.json. Order matters: the resident suites warm the compiled WASM module
- * before the single macro runs (writeback, sweep throughput, bench-reference); bench-reference
- * goes last because its 16M-frame instance holds gigabytes until the process ends.
+ * before the single macro runs (writeback, sweep throughput, bench-reference, bench-pressure);
+ * the two references go last, each run in a child process of its own (16M frames, gigabytes).
  *
  * Figures are rates and ratios from the same run; the machine is shared and noisy, so compare
  * ratios across runs rather than absolute rates, and never assert timings in tests.
@@ -13,6 +13,7 @@ import { cpus, platform, release } from 'node:os';
 import { benchDefault } from './default-scenario.js';
 import { benchMode, benchPath, secondsSince, type Row } from './measure.js';
 import { benchReference } from './reference.js';
+import { benchPressure } from './pressure.js';
 import { benchResident } from './resident.js';
 import { benchSweep } from './sweep.js';
 import { benchWriteback } from './writeback.js';
@@ -46,8 +47,10 @@ async function main(): Promise<void> {
   const numa = await benchNuma(mode);
   log(`bench-reference${mode.quick ? ' at 5M accesses' : ''}: fresh processes, a block on host huge pages then one on 4 KiB pages, each after its floor and warm-up runs, then one cold run`);
   const reference = benchReference(mode);
+  log(`bench-pressure${mode.quick ? ' at 5M accesses' : ''}, then at 1M and 4M frames: fresh processes, warm-up runs first`);
+  const pressure = benchPressure(mode);
 
-  const rows: Row[] = [...resident.rows, ...dflt.rows, ...notifiers.rows, ...writeback.rows, ...sweep.rows, ...numa.rows, ...reference.rows];
+  const rows: Row[] = [...resident.rows, ...dflt.rows, ...notifiers.rows, ...writeback.rows, ...sweep.rows, ...numa.rows, ...reference.rows, ...pressure.rows];
   console.table(rows);
 
   const out = {
@@ -61,6 +64,7 @@ async function main(): Promise<void> {
     default: dflt.figures,
     notifierBracketing: notifiers.figures,
     benchReference: reference.reference,
+    benchPressure: pressure.figures,
     memory: reference.memory,
     writebackMacro: writeback.figures,
     sweepThroughput: sweep.figures,

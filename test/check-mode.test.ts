@@ -20,7 +20,7 @@ const mmsim = (...args: string[]) => spawnSync(process.execPath, [bin, ...args],
  * The big machines are checked over their first samples (a check walks every frame and PTE),
  * and small-fits over its first second (its two tasks take turns every few hundred ns).
  */
-const SHORTER: Record<string, string> = { 'bench-reference': '100ms', 'numa-1tib': '10ms', 'small-fits': '1s', 'storage-server': '5s' };
+const SHORTER: Record<string, string> = { 'bench-reference': '100ms', 'bench-pressure': '100ms', 'numa-1tib': '10ms', 'small-fits': '1s', 'storage-server': '5s' };
 
 /** Detector kinds a scenario reproduces on purpose (the seed scenarios' outcome tables). */
 const FINDINGS = new Set(['mmsim_notifier_unpaired_start', 'mmsim_notifier_unpaired_end', 'mmsim_end_blocked_after_nonblocking_start',

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { runScenario } from '../src/engine/engine.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,7 +35,7 @@ function assertInvalid(text: string, patterns: RegExp[], overrides: OverrideSpec
 describe('built-in scenarios', () => {
   it('are listed with a one-line description each', () => {
     const names = listBuiltins().map((b) => b.name);
-    assert.deepEqual(names, ['bench-reference', 'default', 'laptop', 'notifier-pairing', 'numa-1tib', 'oom-reaper-notifiers', 'small-fits', 'storage-server', 'streaming-mmap']);
+    assert.deepEqual(names, ['bench-pressure', 'bench-reference', 'default', 'laptop', 'notifier-pairing', 'numa-1tib', 'oom-reaper-notifiers', 'small-fits', 'storage-server', 'streaming-mmap']);
     for (const b of listBuiltins()) {
       assert.ok(b.description.length > 20, `${b.name} has a description`);
       assert.ok(!b.description.includes('\n'));
@@ -63,6 +64,22 @@ describe('built-in scenarios', () => {
     const vmas = Object.values(s.processes).flatMap((p) => Object.values(p.vmas)).reduce((t, v) => t + v.size, 0);
     const files = Object.values(s.files).reduce((t, f) => t + f.size, 0);
     assert.ok(vmas + files < s.machine.memory / 2);
+  });
+
+  it('bench-pressure is bench-reference with every access a store, nothing else changed', () => {
+    const ref = loadScenario('bench-reference');
+    const p = loadScenario('bench-pressure');
+    assert.equal(p.processes['bench']!.workload[0]!.writeFraction, 1);
+    const strip = (s: typeof p) => JSON.stringify({ ...s, name: '', description: '', processes: { bench: { ...s.processes['bench']!, workload: s.processes['bench']!.workload.map((w) => ({ ...w, writeFraction: 0 })) } } });
+    assert.equal(strip(p), strip(ref));
+  });
+
+  it('bench-pressure reaches reclaim and swap (on a machine scaled down to 1M frames, the VMA 16x)', () => {
+    const s = loadScenario('bench-pressure', ['machine.memory=4GiB', 'processes.bench.vmas.heap.size=64GiB', 'swap.size=64GiB',
+      'processes.bench.workload.0.accesses=4000000']);
+    const c = runScenario(s).counters;
+    assert.equal(c.mmsim_accesses, 4_000_000);
+    assert.ok(c.pgscan_kswapd! > 0 && c.pswpout! > 0, JSON.stringify({ pgscan: c.pgscan_kswapd, pswpout: c.pswpout }));
   });
 
   it('bench-reference is the 64GiB / 1TiB / 50M-access benchmark machine with default sysctls', () => {
@@ -223,7 +240,7 @@ describe('bad input', () => {
   it('a missing file names the path', () => {
     assert.throws(() => loadScenario(join(dir, 'nope.yaml')), (error: unknown) =>
       error instanceof ScenarioError && /scenario file not found: .*nope\.yaml/.test(error.message));
-    assert.throws(() => loadScenario('no-such-builtin'), /unknown scenario "no-such-builtin": built-ins are bench-reference, default, laptop, notifier-pairing, numa-1tib, oom-reaper-notifiers, small-fits, storage-server/);
+    assert.throws(() => loadScenario('no-such-builtin'), /unknown scenario "no-such-builtin": built-ins are bench-pressure, bench-reference, default, laptop, notifier-pairing, numa-1tib, oom-reaper-notifiers, small-fits, storage-server/);
   });
 
   it('malformed YAML gives the line and column', () => {
