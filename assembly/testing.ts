@@ -5,11 +5,14 @@ import { setWalkAhead as setWalkAheadMode } from './workload';
 import { randomSeed, zipfBuild, zipfDraw, zipfCells, zipfMass } from './random';
 import { breakInvariant as breakInv } from './invariants';
 import { setSkipSecondaryInvalidation } from './secondary_mmu';
+import { setRmapPrefetch as setRmapPrefetchMode } from './rmap';
 
 /** Walk ahead over large ranges (the default) or not: results must not change (walk-ahead.test). */
 export function setWalkAhead(on: i32): void { setWalkAheadMode(on != 0); }
 /** Tests of the checker only: break an invariant on purpose (see invariants.ts). */
 export function breakInvariant(kind: i32): i32 { return breakInv(kind); }
+/** The reclaim batch's page-table prefetch on (default) or off: results must not change (speed-invariance.test). */
+export function setRmapPrefetch(on: i32): void { setRmapPrefetchMode(on != 0); }
 /** Tests of mmsim_stale_secondary_tlb only: invalidations stop removing secondary translations. */
 export function skipSecondaryInvalidation(on: i32): void { setSkipSecondaryInvalidation(on != 0); }
 

@@ -20,7 +20,7 @@ import { pageZone, populatedZone, zoneLruSize, zoneLruAdd, wmark, zoneWatermarkO
 import { lruHead, lruSize, lruAdd, folioEvictable, lruNoteCost, anonCost, fileCost,
   LRU_INACTIVE_ANON, LRU_ACTIVE_ANON, LRU_INACTIVE_FILE, LRU_ACTIVE_FILE, L_ACTIVE, L_INACTIVE,
   L_RET, L_SKIPPED, lruAddDrain } from './lru';
-import { folioReferenced, tryToUnmap, folioMapped, rmapWalkAbandon } from './rmap';
+import { folioReferenced, tryToUnmap, folioMapped, rmapWalkAbandon, rmapPrefetchList } from './rmap';
 import { mmuNotifierAbandon } from './mmu_notifier';
 import { VM_LOCKED, VM_EXEC } from './mm';
 import { addToSwap, nrSwapFree, totalSwapPages, vmSwapFull, folioFreeSwap, deleteFromSwapCache, swapWritepage, swapPlugSubmit, swapQueueRoom } from './swap';
@@ -192,6 +192,7 @@ function shrinkActiveList(sc: ScanControl, nrToScan: u64, lru: i32): void {
   const hold = sc.hold;
   const taken = isolateLruFolios(sc, nrToScan, lru, hold);
   countAdd(C_PGREFILL, <i64>sc.batch_scanned);
+  rmapPrefetchList(hold);
   let nrRotated: u64 = 0;
   let nrDeactivate: u64 = 0;
   while (!listEmpty(hold)) {
@@ -330,6 +331,7 @@ function shrinkFolioUnmapped(sc: ScanControl, p: u32, references: i32, file: boo
 function shrinkFolioList(sc: ScanControl, head: u32): bool {
   let p = sc.pending;
   if (p == NO_FOLIO) {
+    rmapPrefetchList(head);
     sc.stat_dirty = 0; sc.stat_unqueued_dirty = 0; sc.stat_congested = 0; sc.stat_writeback = 0;
     sc.stat_immediate = 0; sc.stat_pageout = 0; sc.stat_activate = 0;
     sc.batch_reclaimed = 0;

@@ -14,6 +14,7 @@ import { benchDefault } from './default-scenario.js';
 import { benchMode, benchPath, secondsSince, type Row } from './measure.js';
 import { benchReference } from './reference.js';
 import { benchPressure } from './pressure.js';
+import { benchRmapPrefetch } from './rmap-prefetch.js';
 import { benchResident } from './resident.js';
 import { benchSweep } from './sweep.js';
 import { benchWriteback } from './writeback.js';
@@ -37,6 +38,8 @@ async function main(): Promise<void> {
   const resident = await benchResident(mode);
   log('default scenario');
   const dflt = await benchDefault(mode);
+  log('the reclaim batch prefetch: bench-pressure at 1M frames, serial and batched rmap walks');
+  const prefetch = benchRmapPrefetch(mode);
   log('notifier bracketing on the reclaim path: default with and without subscribers');
   const notifiers = await benchNotifiers(mode);
   log(`writeback macro: storage-server, ${mode.quick ? 15 : 60} s simulated, once per variant`);
@@ -50,7 +53,7 @@ async function main(): Promise<void> {
   log(`bench-pressure${mode.quick ? ' at 5M accesses' : ''}, then at 1M and 4M frames: fresh processes, warm-up runs first`);
   const pressure = benchPressure(mode);
 
-  const rows: Row[] = [...resident.rows, ...dflt.rows, ...notifiers.rows, ...writeback.rows, ...sweep.rows, ...numa.rows, ...reference.rows, ...pressure.rows];
+  const rows: Row[] = [...resident.rows, ...dflt.rows, ...prefetch.rows, ...notifiers.rows, ...writeback.rows, ...sweep.rows, ...numa.rows, ...reference.rows, ...pressure.rows];
   console.table(rows);
 
   const out = {
@@ -62,6 +65,7 @@ async function main(): Promise<void> {
     benchSeconds: secondsSince(t0),
     residentHits: resident.figures,
     default: dflt.figures,
+    rmapPrefetch: prefetch.figures,
     notifierBracketing: notifiers.figures,
     benchReference: reference.reference,
     benchPressure: pressure.figures,

@@ -13,6 +13,7 @@ export interface TestCoreExports extends CoreExports {
   zipfSelfCheck(n: number, theta: number, samples: number, span: number, bins: number, seed: number): number;
   zipfMassCheck(a: number, b: number, s: number): number;
   skipSecondaryInvalidation(on: number): void;
+  setRmapPrefetch(on: number): void;
 }
 
 let testModule: WebAssembly.Module | undefined;
