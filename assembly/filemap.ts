@@ -2,9 +2,10 @@
 // (pfn + 1), a shadow entry left by reclaim (workingset), or nothing. Reads go through
 // synchronous readahead of `read_ahead_kb`; read()/write() syscalls touch pages with
 // folio_mark_accessed as filemap_read and generic_perform_write do.
+import { folioLockOf, lockWaitBegin } from './locking';
 import { regionAlloc } from './mem';
 import { cfg, fileCfg } from './config';
-import { G_N_FILES, G_READ_AHEAD_PAGES, FILE_SIZE_PAGES, FILE_DEVICE, C_NR_FILE_PAGES,
+import { FN_FOLIO_WAIT_BIT_COMMON, G_N_FILES, G_READ_AHEAD_PAGES, FILE_SIZE_PAGES, FILE_DEVICE, C_NR_FILE_PAGES,
   C_MMSIM_PAGECACHE_HITS, C_MMSIM_PAGECACHE_MISSES, C_MMSIM_IO_WAIT_NS } from './generated/abi';
 import { setFlag, clearFlag, testFlag, testClearFlag, refcount, setRefcount, setMapping, setPageIndex, mapping,
   pageIndex, PG_locked, PG_readio, PG_uptodate, PG_waiters } from './page';
@@ -122,7 +123,12 @@ function readahead(f: i32, index: u32): i64 {
 export function folioWaitLocked(p: u32): void {
   setFlag(p, PG_waiters);
   setTf(currentTask, T_IO_RETRY, 1);
-  sleepOnKey(folioWaitqueue(p), p, taskScanControl(currentTask).entity, curClock);
+  const e = taskScanControl(currentTask).entity;
+  sleepOnKey(folioWaitqueue(p), p, e, curClock);
+  // a folio an entity keeps locked while it sleeps (in a notifier callback): a wait for that
+  // entity in the wait-for graph (folio_wait_bit_common)
+  const l = folioLockOf(p);
+  if (l >= 0) lockWaitBegin(e, l, FN_FOLIO_WAIT_BIT_COMMON, curClock);
 }
 
 /**
@@ -173,7 +179,8 @@ export function filemapGetForWrite(f: i32, index: u32, countHit: bool = true): u
   let p = filemapLookup(f, index);
   if (p != NO_PAGE) {
     if (countHit) countEvent(C_MMSIM_PAGECACHE_HITS);
-    if (testFlag(p, PG_readio)) { folioWaitLocked(p); return NO_PAGE; }
+    // write_begin locks the folio: wait while it is under read or kept locked by another
+    if (testFlag(p, PG_readio) || testFlag(p, PG_locked)) { folioWaitLocked(p); return NO_PAGE; }
     return p;
   }
   const np = allocPages(0, ZONE_MOVABLE);

@@ -12,6 +12,7 @@ import { G_N_FILES, G_DIRTY_EXPIRE_CENTISECS, G_DIRTY_WRITEBACK_CENTISECS, C_NR_
 import { countEvent, countAdd, count } from './vmstat';
 import { NO_PAGE } from './alloc';
 import { fileNrPages, fileDevice, filemapLookup, folioUnlock } from './filemap';
+import { folioHeldAcrossSleep, folioLockReleased } from './locking';
 import { blkSubmit, blkAddPage, blkTagFreeAt, BLK_WRITE } from './blkdev';
 import { schedule } from './events';
 import { FLUSHER_ENTITY, jiffyNs, curClock } from './sched';
@@ -172,7 +173,7 @@ function writeInode(f: i32, budget: i64, t: i64): i64 {
         if (free > t) { blockedUntil = free; break; }
       }
       const rc = folioClearDirtyForIo(p, FLUSHER_ENTITY);
-      if (rc == MKCLEAN_SLEEPS) { setFlag(p, PG_locked); mkcleanPending = p; break; }
+      if (rc == MKCLEAN_SLEEPS) { setFlag(p, PG_locked); folioHeldAcrossSleep(FLUSHER_ENTITY, p); mkcleanPending = p; break; }
       if (rc == CLEARED_FOR_IO) {
         folioStartWriteback(p);
         if (runLen == 0) runStart = idx;
@@ -295,6 +296,7 @@ function mkcleanResume(t: i64): bool {
   if (rc == MKCLEAN_SLEEPS) return false;
   mkcleanPending = NO_PAGE;
   folioUnlock(p, t);
+  folioLockReleased(FLUSHER_ENTITY, t);
   const f = <i32>mapping(p) - 1;
   const idx = pageIndex(p);
   const w = fileDevice(f);

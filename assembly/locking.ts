@@ -51,10 +51,23 @@ let firstTaskEntity: i32 = 0;
 @inline function heldAt(e: i32, k: i32): i32 { return load<i32>(held + (<usize>(e * MAX_HELD + k) << 2)); }
 @inline function setHeldAt(e: i32, k: i32, v: i32): void { store<i32>(held + (<usize>(e * MAX_HELD + k) << 2), v); }
 
+// Pseudo-locks after the real ones, one per entity: "the folio entity h holds locked across a
+// sleep" (folio_lock held while a reclaimer's notifier callback or the flusher's sleeps). A task
+// that sleeps on that folio waits for h in the wait-for graph, so a cycle through a folio lock
+// is a deadlock like any other.
+let folioLockBase: i32 = 0;
+let heldFolio: usize = 0;    // u32 per entity: the folio it holds locked across a sleep, or NONE
+const NO_FOLIO_HELD: u32 = 0xFFFF_FFFF;
+
 /** `n` locks (the scenario's and the mmap_locks, mmap_lock.ts); tasks' entities start at `taskEntity0`. */
 export function lockingInit(n: i32, entities: i32, taskEntity0: i32): bool {
+  folioLockBase = n;
+  n += entities;
   nLocks = n; nEntities = entities; firstTaskEntity = taskEntity0;
-  locks = regionAlloc(<u64>(n + 1) * L_STRIDE * 4);
+  heldFolio = regionAlloc(<u64>entities * 4);
+  if (heldFolio == 0) return false;
+  for (let e = 0; e < entities; e++) store<u32>(heldFolio + (<usize>e << 2), NO_FOLIO_HELD);
+  locks = regionAlloc(<u64>(n + 1) * L_STRIDE * 4);   // the folio pseudo-locks included (never acquired)
   waitingFor = regionAlloc(<u64>entities * 4);
   waitWrite = regionAlloc(<u64>entities);
   waitFunc = regionAlloc(<u64>entities * 4);
@@ -207,8 +220,25 @@ export function locksAbandon(e: i32, now: i64): void {
   for (let k = 0; k < MAX_HELD; k++) { const h = heldAt(e, k); if (h >= 0) lockRelease(h, e, now); }
 }
 
+/** Entity `e` keeps folio `p` locked while it sleeps (NO_FOLIO_HELD: it let go). */
+export function folioHeldAcrossSleep(e: i32, p: u32): void { store<u32>(heldFolio + (<usize>e << 2), p); }
+
+/** The pseudo-lock of the entity that holds folio `p` locked across a sleep, or -1. */
+export function folioLockOf(p: u32): i32 {
+  for (let e = 0; e < nEntities; e++) if (load<u32>(heldFolio + (<usize>e << 2)) == p) return folioLockBase + e;
+  return -1;
+}
+
+/** Its holder lets folio `p` go (folio_unlock): the waits on it end at `now`. */
+export function folioLockReleased(e: i32, now: i64): void {
+  const l = folioLockBase + e;
+  store<u32>(heldFolio + (<usize>e << 2), NO_FOLIO_HELD);
+  for (let w = 0; w < nEntities; w++) if (ei(waitingFor, w) == l) lockWaitEnd(w, now);
+}
+
 /** Does `o` own lock `l` (as its writer or one of its readers)? */
 function ownsLock(o: i32, l: i32): bool {
+  if (l >= folioLockBase) return o == l - folioLockBase && load<u32>(heldFolio + (<usize>o << 2)) != NO_FOLIO_HELD;
   const m = vmaReadersLockMm(l);
   if (m >= 0) { const t = taskOf(o); return t >= 0 && holdsVmaRead(t, m); }
   return lf(l, L_OWNER) == o || (lf(l, L_READERS) > 0 && holds(o, l));
@@ -239,7 +269,8 @@ function checkDeadlock(e: i32, now: i64): void {
   for (let i = 0; i < cycleLen; i++) {
     const m = ei(pathEntity, i);
     store<u8>(stuck + <usize>m, 1);
-    recordDetector(DK_DEADLOCK, 0xFFFF_FFFF, taskOf(m), ei(waitFunc, m), <f64>i, ei(pathLock, i), ei(pathOwner, i));
+    // the member entity rides in the pfn slot (kthreads have no task index)
+    recordDetector(DK_DEADLOCK, <u32>m, taskOf(m), ei(waitFunc, m), <f64>i, ei(pathLock, i), ei(pathOwner, i));
   }
 }
 
@@ -258,6 +289,6 @@ export function checkHungTasks(now: i64, timeoutNs: i64): void {
     countEvent(C_MMSIM_HUNG_TASK);
     let owner = lf(l, L_OWNER);
     if (owner < 0) for (let o = 0; o < nEntities; o++) if (ownsLock(o, l)) { owner = o; break; }
-    recordDetector(DK_HUNG_TASK, 0xFFFF_FFFF, taskOf(e), ei(waitFunc, e), <f64>(now - since), l, owner);
+    recordDetector(DK_HUNG_TASK, <u32>e, taskOf(e), ei(waitFunc, e), <f64>(now - since), l, owner);
   }
 }

@@ -248,7 +248,8 @@ function doSwapPage(m: i32, v: i32, vpn: i64, pte: usize, entry: u64, write: boo
     swapReadaheadHit();
     countEvent(C_SWAP_RA_HIT);
   }
-  if (testFlag(p, PG_readio)) return faultWaitIo(p);
+  // folio_lock_or_retry: under read, or kept locked by a reclaimer asleep in a notifier callback
+  if (testFlag(p, PG_readio) || testFlag(p, PG_locked)) return faultWaitIo(p);
   // map it: folio_add_anon_rmap sets its anon_vma and index, the PTE holds a reference
   setMapping(p, MAPPING_ANON | <u32>v);
   setPageIndex(p, linearPageIndex(v, vpn));
@@ -312,9 +313,10 @@ function faultInFilePage(m: i32, v: i32, index: u32): u32 {
   const retried = tf(currentTask, T_IO_RETRY) != 0;
   const p = filemapGetUptodate(f, index, true, !retried);
   if (p != NO_PAGE) {
-    if (testFlag(p, PG_readio)) {
-      // filemap_fault: the read is in flight (do_sync_mmap_readahead, or another task's):
-      // sleep until it completes and retry the fault
+    if (testFlag(p, PG_readio) || testFlag(p, PG_locked)) {
+      // filemap_fault's lock_folio_maybe_drop_mmap: the read is in flight (do_sync_mmap_readahead,
+      // or another task's), or another keeps the folio locked (a reclaimer or the flusher
+      // asleep in a notifier callback): sleep until it is unlocked and retry the fault
       if (miss) countEvent(C_PGMAJFAULT);
       faultWaitIo(p);
       return NO_PAGE;

@@ -22,6 +22,7 @@ import { lruHead, lruSize, lruAdd, folioEvictable, lruNoteCost, anonCost, fileCo
   L_RET, L_SKIPPED, lruAddDrain } from './lru';
 import { folioReferenced, tryToUnmap, folioMapped, rmapWalkAbandon, rmapPrefetchList } from './rmap';
 import { mmuNotifierAbandon } from './mmu_notifier';
+import { folioHeldAcrossSleep, folioLockReleased } from './locking';
 import { VM_LOCKED, VM_EXEC } from './mm';
 import { addToSwap, nrSwapFree, totalSwapPages, vmSwapFull, folioFreeSwap, deleteFromSwapCache, swapWritepage, swapPlugSubmit, swapQueueRoom } from './swap';
 import { workingsetEviction, workingsetAgeNonresident } from './workingset';
@@ -341,6 +342,7 @@ function shrinkFolioList(sc: ScanControl, head: u32): bool {
     if (out == OUT_SLEEP) return false;
     sc.pending = NO_FOLIO;
     folioUnlock(p, curClock);
+    folioLockReleased(sc.entity, curClock);
     shrinkFolioOutcome(sc, p, out);
   }
   while (!listEmpty(head)) {
@@ -348,7 +350,7 @@ function shrinkFolioList(sc: ScanControl, head: u32): bool {
     listDel(p);
     const out = shrinkFolio(sc, p);
     // asleep in a notifier callback, the folio locked as shrink_folio_list holds it
-    if (out == OUT_SLEEP) { setFlag(p, PG_locked); return false; }
+    if (out == OUT_SLEEP) { setFlag(p, PG_locked); folioHeldAcrossSleep(sc.entity, p); return false; }
     shrinkFolioOutcome(sc, p, out);
   }
   countAdd(C_PGACTIVATE, <i64>sc.stat_activate);
@@ -446,6 +448,7 @@ export function reclaimAbandon(sc: ScanControl): void {
     mmuNotifierAbandon(sc.entity, curClock);
     rmapWalkAbandon(sc.entity);
     folioUnlock(p, curClock);
+    folioLockReleased(sc.entity, curClock);
     listAddTail(p, sc.ret);
     // the undecided rest goes back with the decided ones; the writes started go to the device
     moveFoliosToLru(sc.hold);

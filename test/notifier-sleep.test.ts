@@ -256,3 +256,42 @@ processes:
     assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
   }
 });
+
+test('a folio kept locked by a reclaimer asleep in a notifier is an edge of the wait-for graph: a fault on it closes a cycle through the driver lock', () => {
+  // q holds obj and reads a shared file mapping; d maps the same file and has a driver that
+  // takes obj. kswapd unmaps a page from q's VMA, then sleeps on obj in d's notifier with the
+  // folio locked; q faults on that page (filemap_fault locks the folio) and waits for kswapd
+  const r = runScenario(scenarioFromYaml(`
+name: folio-deadlock
+duration: 3s
+machine: { memory: 256MiB }
+devices: { ssd: { readBandwidth: 2GB/s, writeBandwidth: 1GB/s } }
+swap: { size: 1GiB, device: ssd }
+files: { data: { size: 128MiB, device: ssd } }
+locks: { obj: { kind: mutex } }
+processes:
+  q:
+    vmas: { map: { type: file, file: data, shared: true, size: 128MiB } }
+    workload:
+      - { op: access, target: map, pattern: sequential }
+      - { op: lock, target: obj }
+      - { op: access, target: map, pattern: uniform, rate: 200000 }
+  d:
+    vmas: { map: { type: file, file: data, shared: true, size: 128MiB, populate: true } }
+    subscribers:
+      drv: { client: generic, lock: obj }
+    workload:
+      - { op: sleep, duration: 10s }
+  hog:
+    start: 200ms
+    vmas: { heap: { type: anon, size: 512MiB } }
+    workload:
+      - { op: access, target: heap, pattern: sequential, writeFraction: 1, rate: 100000 }
+`));
+  assert.equal(r.counters.mmsim_deadlock, 1);
+  const members = r.detectors.filter((d) => d.kind === 'mmsim_deadlock').map((d) => `${d.taskName} waits in ${d.func} for ${d.waitsFor}, held by ${d.owner}`);
+  assert.deepEqual(members.sort(), [
+    'kswapd0 waits in mmu_notifier_invalidate_range_start for obj, held by task q',
+    'q waits in folio_wait_bit_common for a folio locked by kswapd0, held by kswapd0',
+  ]);
+});

@@ -122,6 +122,7 @@ export const KERNEL_FUNCS = [
   'vma_start_write', 'lock_mm_and_find_vma', '__mm_populate', 'mmap_read_lock', 'mmap_write_lock',
   'exit_mmap', '__oom_reap_task_mm', 'mmu_notifier_invalidate_range_start', 'mmu_notifier_invalidate_range_end',
   'mmu_notifier_release', 'try_to_unmap_one', 'page_vma_mkclean_one', 'wp_page_copy', 'mmsim_secondary_access',
+  'folio_wait_bit_common',
 ] as const;
 
 /**

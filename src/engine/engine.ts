@@ -46,7 +46,8 @@ function lockLabel(id: number, enc: Encoded): string {
   if (id < nDefs) return enc.lockNames[id]!;
   if (id < nDefs + nProcs) return `mmap_lock of ${enc.processNames[id - nDefs]}`;
   if (id < nDefs + 2 * nProcs) return `the VMA locks of ${enc.processNames[id - nDefs - nProcs]} (faults inside them)`;
-  return String(id);
+  // the folio pseudo-locks: one per entity, for a folio it keeps locked while it sleeps
+  return `a folio locked by ${entityName(id - nDefs - 2 * nProcs, enc)}`;
 }
 
 /** The raw histograms behind RunResult.writeback (merged across the nodes of a sharded machine). */
@@ -115,7 +116,9 @@ export function collect(core: CoreExports, s: Scenario, seed: number, enc: Encod
     }
     if (d[6]! >= 0) {
       // a lock detector: the task by name, the lock it waits for and that lock's owner
-      hit.taskName = d[3]! >= 0 ? enc.processNames[d[3]!] ?? String(d[3]) : 'none';
+      // a kthread member (kswapd, the flusher) by its entity, which the pfn slot carries
+      hit.taskName = d[3]! >= 0 ? enc.processNames[d[3]!] ?? String(d[3]) : entityName(d[2]!, enc);
+      hit.pfn = -1;
       hit.waitsFor = lockLabel(d[6]!, enc);
       hit.owner = entityName(d[7]!, enc);
     }
