@@ -6,6 +6,7 @@ import { randomSeed, zipfBuild, zipfDraw, zipfCells, zipfMass } from './random';
 import { breakInvariant as breakInv } from './invariants';
 import { setSkipSecondaryInvalidation } from './secondary_mmu';
 import { setRmapPrefetch as setRmapPrefetchMode } from './rmap';
+import { shrinkAnonBatches as shrinkAnon } from './vmscan';
 
 /** Walk ahead over large ranges (the default) or not: results must not change (walk-ahead.test). */
 export function setWalkAhead(on: i32): void { setWalkAheadMode(on != 0); }
@@ -13,6 +14,8 @@ export function setWalkAhead(on: i32): void { setWalkAheadMode(on != 0); }
 export function breakInvariant(kind: i32): i32 { return breakInv(kind); }
 /** The reclaim batch's page-table prefetch on (default) or off: results must not change (speed-invariance.test). */
 export function setRmapPrefetch(on: i32): void { setRmapPrefetchMode(on != 0); }
+/** The bench's scanning figures: `batches` batches of shrink_inactive_list (active 0) or shrink_active_list (1) after a run. */
+export function shrinkAnonBatches(active: i32, batches: i32): f64 { return <f64>shrinkAnon(active != 0, batches); }
 /** Tests of mmsim_stale_secondary_tlb only: invalidations stop removing secondary translations. */
 export function skipSecondaryInvalidation(on: i32): void { setSkipSecondaryInvalidation(on != 0); }
 

@@ -988,3 +988,35 @@ function prepareKswapdSleep(idx: i32): bool {
   }
   return false;
 }
+
+/**
+ * For the bench's scanning figures only (exported by the test build, assembly/testing.ts):
+ * `batches` SWAP_CLUSTER_MAX batches of shrink_inactive_list — or of shrink_active_list — on
+ * the anonymous LRU with kswapd's record, on an instance whose run has ended (whatever kswapd
+ * was doing is dropped). The host times the call; returns the pages scanned.
+ */
+export function shrinkAnonBatches(active: bool, batches: i32): u64 {
+  const sc = kswapdScanControl();
+  sc.batch = BATCH_NONE; sc.batch_taken = 0; sc.pending = NO_FOLIO; sc.plug_n = 0;
+  sc.node_stage = SN_IDLE; sc.stage = DR_IDLE; sc.stalled = false;
+  sc.is_kswapd = true; sc.may_writepage = true; sc.may_unmap = true; sc.may_swap = true;
+  sc.priority = DEF_PRIORITY; sc.may_deactivate_anon = true;
+  let scanned: u64 = 0;
+  for (let i = 0; i < batches; i++) {
+    if (active) {
+      shrinkActiveList(sc, SWAP_CLUSTER_MAX, LRU_ACTIVE_ANON);
+      scanned += sc.batch_scanned;
+      continue;
+    }
+    sc.batch = BATCH_ISOLATE; sc.batch_lru = LRU_INACTIVE_ANON; sc.batch_n = <i32>SWAP_CLUSTER_MAX;
+    shrinkInactiveIsolate(sc);
+    scanned += sc.batch_scanned;
+    if (sc.batch != BATCH_DECIDE) break;             // nothing left to isolate
+    if (shrinkInactiveDecide(sc) == STEP_SLEEP) {    // no free tag: submit now and finish
+      swapPlugSubmit(sc, true);
+      shrinkInactiveFinish(sc);
+    }
+    clearStop();
+  }
+  return scanned;
+}

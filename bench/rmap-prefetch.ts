@@ -8,12 +8,31 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runScenario } from '../src/engine/engine.js';
+import { createCore, runScenario } from '../src/engine/engine.js';
+import { STATUS } from '../src/abi/config.js';
 import { loadScenario } from '../src/scenario/load.js';
 import { packageRoot } from '../src/util/package.js';
 import { fmtSeconds, median, type BenchMode, type Row } from './measure.js';
 
-interface PrefetchCore { setRmapPrefetch(on: number): void }
+interface PrefetchCore { setRmapPrefetch(on: number): void; shrinkAnonBatches(active: number, batches: number): number }
+
+/**
+ * ns per scanned page of shrink_inactive_list and of shrink_active_list alone: a fresh instance
+ * runs the scenario to its end (memory full, the LRU a million pages long), then the host times
+ * `batches` batches of one function on it (assembly/vmscan.ts shrinkAnonBatches), serial or
+ * batched walk, each on its own instance so that both start from the same state.
+ */
+function perFunction(module: WebAssembly.Module, scenario: ReturnType<typeof loadScenario>, active: boolean, on: number, batches: number): number {
+  const { core } = createCore(scenario, scenario.seed, module);
+  let status: number;
+  do { status = core.run(scenario.duration, 1 << 22); } while (status === STATUS.budget);
+  const c = core as unknown as PrefetchCore;
+  c.setRmapPrefetch(on);
+  const t0 = process.hrtime.bigint();
+  const scanned = c.shrinkAnonBatches(active ? 1 : 0, batches);
+  const ns = Number(process.hrtime.bigint() - t0);
+  return scanned > 0 ? ns / scanned : NaN;
+}
 
 export function benchRmapPrefetch(mode: BenchMode) {
   const accesses = mode.quick ? 4_000_000 : 10_000_000;
@@ -32,14 +51,29 @@ export function benchRmapPrefetch(mode: BenchMode) {
   for (let i = 0; i < (mode.quick ? 1 : 3); i++) { serial.push(run(0)); batched.push(run(1)); }
   const s = median(serial.map((x) => x.userSeconds)); const b = median(batched.map((x) => x.userSeconds));
   const pgscan = batched[0]!.pgscan;
+  // the two functions alone, after a shorter run (the LRU full), medians of three instances each
+  const fnScenario = loadScenario('bench-pressure', ['machine.memory=4GiB', 'processes.bench.vmas.heap.size=64GiB', 'swap.size=64GiB',
+    'processes.bench.workload.0.accesses=4000000']);
+  const fn = (active: boolean, on: number) => median(Array.from({ length: mode.quick ? 1 : 3 }, () => perFunction(module, fnScenario, active, on, 2000)));
+  const perFn = {
+    shrinkInactiveSerialNs: fn(false, 0), shrinkInactiveBatchedNs: fn(false, 1),
+    shrinkActiveSerialNs: fn(true, 0), shrinkActiveBatchedNs: fn(true, 1),
+  };
   const figures = {
     accesses, pgscan, serialUserSeconds: serial.map((x) => x.userSeconds), batchedUserSeconds: batched.map((x) => x.userSeconds),
     batchedOverSerial: b / s, serialNsPerScannedPage: (s * 1e9) / pgscan, batchedNsPerScannedPage: (b * 1e9) / pgscan,
+    ...perFn,
   };
   const rows: Row[] = [{
     figure: 'reclaim rmap walk, batched / serial', value: `${figures.batchedOverSerial.toFixed(2)}×`,
     note: `bench-pressure at 1M frames, ${accesses} stores, ${pgscan} pages scanned: user ${fmtSeconds(b)} batched, ${fmtSeconds(s)} serial (medians of ${serial.length}); ` +
       `${figures.batchedNsPerScannedPage.toFixed(0)} vs ${figures.serialNsPerScannedPage.toFixed(0)} user ns per scanned page, all work included`,
+  }, {
+    figure: 'shrink_inactive_list, ns per scanned page', value: `${perFn.shrinkInactiveBatchedNs.toFixed(0)} ns`,
+    note: `alone, 2000 batches of 32 anon folios after the run filled 1M frames: batched walk; serial ${perFn.shrinkInactiveSerialNs.toFixed(0)} ns (medians of instances)`,
+  }, {
+    figure: 'shrink_active_list, ns per scanned page', value: `${perFn.shrinkActiveBatchedNs.toFixed(0)} ns`,
+    note: `alone, as above: batched walk; serial ${perFn.shrinkActiveSerialNs.toFixed(0)} ns`,
   }];
   return { figures, rows };
 }
