@@ -241,6 +241,14 @@ function populateStep(t: i32): bool {
   return true;
 }
 
+/** An access phase's `rate`: the clock at which the next access may issue (not before T_NEXT_ISSUE). */
+@inline function paceIssue(t: i32, clock: i64): i64 { const issue = tf(t, T_NEXT_ISSUE); return clock < issue ? issue : clock; }
+/** An access issued at `clock`: the next one `interval` after it (or after its own slot, if later). */
+@inline function issued(t: i32, clock: i64, interval: i64): void {
+  const issue = tf(t, T_NEXT_ISSUE);
+  setTf(t, T_NEXT_ISSUE, (issue > clock ? issue : clock) + interval);
+}
+
 /**
  * A guest phase of task `t` (a vCPU, or a device's thread) from `clock` until the horizon: each
  * access goes through its subscriber's secondary MMU. A miss is a guest fault
@@ -272,9 +280,9 @@ function guestRun(t: i32, g: i32, pattern: i32, n: i64, wf: f64, rate: f64, thin
       if (maxAcc > 0 && done >= maxAcc) break;
       if (phaseEnd >= 0 && clock >= phaseEnd) break;
       if (interval > 0) {
-        const issue = tf(t, T_NEXT_ISSUE);
-        if (clock < issue) { clock = issue; if (!(clock < hTime || (clock == hTime && me < hId))) break; }
-        setTf(t, T_NEXT_ISSUE, (issue > clock ? issue : clock) + interval);
+        clock = paceIssue(t, clock);
+        if (!(clock < hTime || (clock == hTime && me < hId))) break;
+        issued(t, clock, interval);
       }
       const pos = nextPosition(t, g, pattern, n, 1);
       if (pos < 0) { setTf(t, T_PHASE_END, clock); break; }
@@ -476,9 +484,9 @@ function runTask(t: i32, limit: i64, now: i64): void {
           if (maxAcc > 0 && done >= maxAcc) break;
           if (phaseEnd >= 0 && clock >= phaseEnd) break;
           if (interval > 0) {
-            const issue = tf(t, T_NEXT_ISSUE);
-            if (clock < issue) { clock = issue; if (!(clock < hTime || (clock == hTime && me < hId))) break; }
-            setTf(t, T_NEXT_ISSUE, (issue > clock ? issue : clock) + interval);
+            clock = paceIssue(t, clock);
+            if (!(clock < hTime || (clock == hTime && me < hId))) break;
+            issued(t, clock, interval);
           }
           if (n < LOOKAHEAD_MIN_PAGES || !walkAhead) {
             const pos = nextPosition(t, g, pattern, n, 1);
