@@ -13,6 +13,7 @@ import { main } from '../src/cli.js';
 import { runCompare } from '../src/parallel/compare.js';
 import { DETECTOR_COUNTERS } from '../src/parallel/compare-report.js';
 import { packageRoot } from '../src/util/package.js';
+import { rangeCheckYaml } from './helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'mmsim-compare-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -294,29 +295,7 @@ describe('detector counters', () => {
 describe('mmsim compare --figure: counters of the user\'s choice as rows', () => {
   it('shows kvm rangeCheck\'s retries for a guest behind a sleeping invalidation, and refuses a name that is no counter', async () => {
     const file = join(root, 'rangecheck.yaml');
-    writeFileSync(file, `
-name: rangecheck
-duration: 2s
-machine: { memory: 512MiB }
-vm: { dirty_background_bytes: 4MiB, dirty_bytes: 256MiB }
-devices: { ssd: { readBandwidth: 2GB/s, writeBandwidth: 1GB/s } }
-files: { guestram: { size: 64MiB, device: ssd } }
-locks: { obj: { kind: mutex } }
-processes:
-  holder:
-    workload:
-      - { op: lock, target: obj }
-      - { op: sleep, duration: 1s }
-      - { op: unlock, target: obj }
-      - { op: sleep, duration: 10s }
-  vm:
-    vmas: { ram: { type: file, file: guestram, shared: true, size: 64MiB } }
-    subscribers:
-      drv: { client: generic, lock: obj }
-      kvm: { client: kvm }
-    workload:
-      - { op: guest, subscriber: kvm, target: ram, pattern: sequential, writeFraction: 1, rate: 20000 }
-`);
+    writeFileSync(file, rangeCheckYaml());
     const r = await cli('compare', file, '--axis', 'processes.vm.subscribers.kvm.rangeCheck=true,false',
       '--figure', 'mmsim_kvm_fault_retries,mmsim_notifier_sleeps', '--figure', 'mmsim_secondary_faults', '--quiet');
     assert.equal(r.code, 0, r.stderr);

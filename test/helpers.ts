@@ -49,6 +49,37 @@ processes:
 `;
 }
 
+/**
+ * Guest RAM as a shared file mapping written through subscriber `kvm` (of `client`) at 20,000
+ * pages/s; the flusher's mkclean of it raises kvm's count, then sleeps on drv's lock, which a
+ * holder keeps for 1 s. For the secondary-MMU tests and compare's --figure.
+ */
+export function rangeCheckYaml(client = 'kvm', rangeCheck = true): string {
+  return `
+name: rangecheck
+duration: 2s
+machine: { memory: 512MiB }
+vm: { dirty_background_bytes: 4MiB, dirty_bytes: 256MiB }
+devices: { ssd: { readBandwidth: 2GB/s, writeBandwidth: 1GB/s } }
+files: { guestram: { size: 64MiB, device: ssd } }
+locks: { obj: { kind: mutex } }
+processes:
+  holder:
+    workload:
+      - { op: lock, target: obj }
+      - { op: sleep, duration: 1s }
+      - { op: unlock, target: obj }
+      - { op: sleep, duration: 10s }
+  vm:
+    vmas: { ram: { type: file, file: guestram, shared: true, size: 64MiB } }
+    subscribers:
+      drv: { client: generic, lock: obj }
+      kvm: { client: ${client}, rangeCheck: ${rangeCheck} }
+    workload:
+      - { op: guest, subscriber: kvm, target: ram, pattern: sequential, writeFraction: 1, rate: 20000 }
+`;
+}
+
 /** A 128 MiB anonymous working set touched at random on a 256 MiB machine for `duration`. */
 export function heapYaml(name: string, duration: string): string {
   return `

@@ -14,7 +14,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runScenario } from '../src/engine/engine.js';
-import { scenarioFromYaml, testCoreModule, type TestCoreExports } from './helpers.js';
+import { rangeCheckYaml, scenarioFromYaml, testCoreModule, type TestCoreExports } from './helpers.js';
 import { packageRoot } from '../src/util/package.js';
 
 const BIN = fileURLToPath(new URL('../../bin/mmsim.js', import.meta.url));
@@ -78,31 +78,9 @@ test('kvm\'s clear_flush_young: the guest\'s use makes its host pages referenced
   for (const c of [kvm, blind]) assert.equal(c.mmsim_stale_secondary_tlb, 0);
 });
 
-/** Guest RAM as a shared file mapping; the flusher's mkclean raises kvm's count, then sleeps on drv's lock (held for 1 s). */
+/** rangeCheckYaml's scenario: the flusher's mkclean raises kvm's count, then sleeps on drv's lock (held for 1 s). */
 function flushWhileHeld(rangeCheck: boolean, client = 'kvm') {
-  return runScenario(scenarioFromYaml(`
-name: rangecheck
-duration: 2s
-machine: { memory: 512MiB }
-vm: { dirty_background_bytes: 4MiB, dirty_bytes: 256MiB }
-devices: { ssd: { readBandwidth: 2GB/s, writeBandwidth: 1GB/s } }
-files: { guestram: { size: 64MiB, device: ssd } }
-locks: { obj: { kind: mutex } }
-processes:
-  holder:
-    workload:
-      - { op: lock, target: obj }
-      - { op: sleep, duration: 1s }
-      - { op: unlock, target: obj }
-      - { op: sleep, duration: 10s }
-  vm:
-    vmas: { ram: { type: file, file: guestram, shared: true, size: 64MiB } }
-    subscribers:
-      drv: { client: generic, lock: obj }
-      kvm: { client: ${client}, rangeCheck: ${rangeCheck} }
-    workload:
-      - { op: guest, subscriber: kvm, target: ram, pattern: sequential, writeFraction: 1, rate: 20000 }
-`)).counters;
+  return runScenario(scenarioFromYaml(rangeCheckYaml(client, rangeCheck))).counters;
 }
 
 test('kvm rangeCheck: while a sleeping invalidation holds the count up, only faults in its range retry (v5.13+); before, every guest fault did', () => {
@@ -123,10 +101,10 @@ test('kvm rangeCheck: while a sleeping invalidation holds the count up, only fau
   assert.equal(gru.mmsim_kvm_fault_retries, 0);
 });
 
-test('a secondary translation used after its frame was freed is mmsim_stale_secondary_tlb (invalidations skipped on purpose)', () => {
-  // a device (no clear_flush_young: its use is invisible to reclaim) next to a writer that fills memory
-  const s = scenarioFromYaml(`
-name: stale
+/** A device writing 48 MiB through subscriber `dev` (of `client`), then at random, next to a writer that fills 128 MiB. */
+function deviceUnderPressureYaml(client: string): string {
+  return `
+name: device
 duration: 1s
 machine: { memory: 128MiB }
 devices: { ssd: { readBandwidth: 2GB/s, writeBandwidth: 1GB/s } }
@@ -135,7 +113,7 @@ processes:
   vm:
     vmas: { ram: { type: anon, size: 48MiB } }
     subscribers:
-      dev: { client: generic }
+      dev: { client: ${client} }
     workload:
       - { op: guest, subscriber: dev, target: ram, pattern: sequential, writeFraction: 1, accesses: 12288 }
       - { op: guest, subscriber: dev, target: ram, pattern: uniform, writeFraction: 0.5, rate: 100000 }
@@ -144,7 +122,12 @@ processes:
     vmas: { heap: { type: anon, size: 256MiB } }
     workload:
       - { op: access, target: heap, pattern: sequential, writeFraction: 1 }
-`);
+`;
+}
+
+test('a secondary translation used after its frame was freed is mmsim_stale_secondary_tlb (invalidations skipped on purpose)', () => {
+  // a device (no clear_flush_young: its use is invisible to reclaim) next to a writer that fills memory
+  const s = scenarioFromYaml(deviceUnderPressureYaml('generic'));
   const honest = runScenario(s, { module: testCoreModule() }).counters;
   assert.equal(honest.mmsim_stale_secondary_tlb, 0);
   assert.ok(honest.mmsim_secondary_invalidated! > 0, 'reclaim took guest pages: their translations went first');
@@ -266,26 +249,7 @@ processes:
 });
 
 test('iommu-sva: no start or end, its device TLB flushed after the page tables change; the OOM reaper has nothing to fail on', () => {
-  const s = (client: string) => scenarioFromYaml(`
-name: sva
-duration: 1s
-machine: { memory: 128MiB }
-devices: { ssd: { readBandwidth: 2GB/s, writeBandwidth: 1GB/s } }
-swap: { size: 512MiB, device: ssd }
-processes:
-  vm:
-    vmas: { ram: { type: anon, size: 48MiB } }
-    subscribers:
-      dev: { client: ${client} }
-    workload:
-      - { op: guest, subscriber: dev, target: ram, pattern: sequential, writeFraction: 1, accesses: 12288 }
-      - { op: guest, subscriber: dev, target: ram, pattern: uniform, writeFraction: 0.5, rate: 100000 }
-  hog:
-    start: 100ms
-    vmas: { heap: { type: anon, size: 256MiB } }
-    workload:
-      - { op: access, target: heap, pattern: sequential, writeFraction: 1 }
-`);
+  const s = (client: string) => scenarioFromYaml(deviceUnderPressureYaml(client));
   const sva = runScenario(s('iommu-sva')).counters;
   const generic = runScenario(s('generic')).counters;
   assert.ok(sva.mmsim_secondary_invalidated! > 1000);
