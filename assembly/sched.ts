@@ -6,11 +6,11 @@
 import { cfg, procCfg, phaseCfg } from './config';
 import { G_N_PROCS, G_HZ, G_DURATION_NS, G_SERIES_INTERVAL_NS, G_COST_ACCESS, G_COST_SYSCALL_PAGE, G_COST_MINOR_FAULT, G_SEED, C_MMSIM_KVM_FAULT_RETRIES, C_MMSIM_GRU_FAULT_RETRIES, C_MMSIM_INTERVAL_READ_BEGIN_WAITS, C_MMSIM_INTERVAL_READ_RETRIES, FN_MMSIM_SECONDARY_ACCESS,
   G_NO_EARLY_END, PROC_START_NS, PH_OP, PH_TARGET, PH_PATTERN, PH_WRITE_FRACTION, PH_RATE_PER_SEC,
-  PH_ACCESSES, PH_IO_PAGES, PH_THINK_NS, PH_LOCK_WRITE, PH_SUBSCRIBER, OP_ACCESS, OP_GUEST, OP_READ, OP_SLEEP, OP_SYNC, OP_LOCK, OP_UNLOCK,
+  PH_ACCESSES, PH_IO_PAGES, PH_THINK_NS, PH_LOCK_WRITE, PH_SUBSCRIBER, OP_ACCESS, OP_GUEST, OP_DMA, OP_READ, OP_SLEEP, OP_SYNC, OP_LOCK, OP_UNLOCK,
   FN_MUTEX_LOCK, FN_DOWN_WRITE, FN_DOWN_READ, FN_MMAP_WRITE_LOCK, FN_MMAP_READ_LOCK, FN_MM_POPULATE,
   FN_LOCK_MM_AND_FIND_VMA, FN_EXIT_MMAP, E_SAMPLER, E_KSWAPD0, E_FLUSHER, E_FIRST_DEVICE, E_AFTER_TASKS,
   E_AFTER_TASKS_MEMCG_STATS_FLUSHER, E_AFTER_TASKS_OOM_REAPER, G_HUNG_TASK_TIMEOUT_NS, C_MMSIM_SYNC_CALLS,
-  C_MMSIM_SYNC_NS, C_MMSIM_ACCESSES, C_MMSIM_RESIDENT_HITS, C_MMSIM_TASKS_FINISHED, C_MMSIM_EVENTS,
+  C_MMSIM_SYNC_NS, C_MMSIM_SYNCS_COMPLETED, C_MMSIM_ACCESSES, C_MMSIM_RESIDENT_HITS, C_MMSIM_TASKS_FINISHED, C_MMSIM_EVENTS,
   C_MMSIM_ALLOC_FAILURES, STATUS_TIME_LIMIT, STATUS_BUDGET, STATUS_FINISHED } from './generated/abi';
 import { now, pop, peekTime, peekId, schedule, scheduleNoLater, cancel, setNow, EV_NONE } from './events';
 import { countEvent, countAdd, seriesSample } from './vmstat';
@@ -40,6 +40,7 @@ import { T_CLOCK, T_STATE, T_PHASE, T_PHASE_END, T_DONE, T_NEXT_ISSUE, T_SYS_LEF
   T_SYNC_START, T_IO_RETRY, LOOKAHEAD_MIN_PAGES, LA_WRITE, TS_WAITING, TS_POPULATE, TS_RUNNING, TS_DONE, TS_DEAD, TS_EXITING, T_EXIT_STAGE, T_GUEST_SEQ, tf,
   setTf, workloadInit, phaseIndex, enterNextPhase, nextPosition, nextAccessAhead, aheadPte, walkAhead } from './workload';
 import { checkInvariants, invariantMode, INV_EVERY_RECLAIM, INV_AT_SAMPLES } from './invariants';
+import { dmaRun, dmaAbandon, DMA_DEAD, DMA_BLOCKED, DMA_OVER } from './gup';
 
 export const SAMPLER_ENTITY: i32 = E_SAMPLER;
 export const KSWAPD_ENTITY: i32 = E_KSWAPD0;
@@ -165,6 +166,7 @@ function exitStep(t: i32, me: i32): bool {
     locksAbandon(me, curClock);
     abandonWait(me);
     lruAddDrainCpu(t);            // its CPU's batch goes to the lists (or is freed)
+    dmaAbandon(t);                // a device's pages are let go (the driver's release)
     setTf(t, T_EXIT_STAGE, counted | EXIT_UNMAP);
   }
   if ((tf(t, T_EXIT_STAGE) & 15) == EXIT_UNMAP) {
@@ -189,23 +191,27 @@ function exitStep(t: i32, me: i32): bool {
   return true;
 }
 
-const ACC_DONE: i32 = 0;
-const ACC_DEAD: i32 = 1;
-const ACC_BLOCKED: i32 = 2;
+export const ACC_DONE: i32 = 0;
+export const ACC_DEAD: i32 = 1;
+export const ACC_BLOCKED: i32 = 2;
+/** get_user_pages' fault failed (no memory, or the mm it pins from is exiting): -EFAULT/-ENOMEM to the caller */
+export const ACC_EFAULT: i32 = 3;
 
 /**
  * One memory access through the page tables (do_user_addr_fault). ACC_BLOCKED: the fault's
  * kernel path sleeps (or yielded, stopNow) — on the mmap_lock, on a folio (the fault's lock is
  * released first and the retry takes the mmap_lock), or in the allocator (the lock stays
  * held); the access is retried when the task runs again. `populate`: __mm_populate's fault.
+ * `gup`: get_user_pages' faultin_page for a device, whose failures are errors to its caller
+ * (ACC_EFAULT), not signals — and the mm may be another process's.
  */
-function accessSlow(t: i32, v: i32, vpn: i64, write: bool, populate: bool = false): i32 {
+export function accessSlow(t: i32, v: i32, vpn: i64, write: bool, populate: bool = false, gup: bool = false): i32 {
   const me = taskEntity(t);
   if (!faultLockBegin(t, me, v, populate, populate ? FN_MM_POPULATE : FN_LOCK_MM_AND_FIND_VMA, curClock)) return ACC_BLOCKED;
   for (let tries = 0; tries < 8; tries++) {
     const r = handleMmFault(v, vpn, write);
     if (r == FAULT_OK) { faultLockEnd(t, me, false, curClock); setTf(t, T_IO_RETRY, 0); return ACC_DONE; }
-    if (r == FAULT_KILLED) { faultLockEnd(t, me, false, curClock); return ACC_DEAD; }
+    if (r == FAULT_KILLED) { faultLockEnd(t, me, false, curClock); return gup && !mmKilled(t) ? ACC_EFAULT : ACC_DEAD; }
     if (stopNow) {
       if (isFolioQueue(waitingQueue(me))) faultLockEnd(t, me, true, curClock);
       return ACC_BLOCKED;
@@ -213,6 +219,7 @@ function accessSlow(t: i32, v: i32, vpn: i64, write: bool, populate: bool = fals
     if (r == FAULT_RETRY) continue;
     // VM_FAULT_OOM with nothing left to kill: the task gets SIGBUS and exits
     faultLockEnd(t, me, false, curClock);
+    if (gup) return ACC_EFAULT;
     countEvent(C_MMSIM_ALLOC_FAILURES);
     startExit(t, false);
     return ACC_DEAD;
@@ -404,6 +411,17 @@ function runTask(t: i32, limit: i64, now: i64): void {
     // --- workload phase ---
     const g = phaseIndex(t);
     const op = <i32>phaseCfg(g, PH_OP);
+    if (op == OP_DMA) {
+      // a device's phase ends when it has let its pages go, not at its time (gup.ts)
+      curClock = clock;
+      const r = dmaRun(t, g, hTime, hId, limit, me);
+      clock = curClock;
+      if (r == DMA_DEAD) { state = TS_DEAD; break; }
+      if (r == DMA_BLOCKED) { blocked = true; break; }
+      if (r == DMA_OVER && !enterNextPhase(t, clock)) { state = TS_DONE; break; }
+      hTime = refreshHorizon(limit); hId = horizonId;
+      continue;
+    }
     const phaseEnd = tf(t, T_PHASE_END);
     const maxAcc = <i64>phaseCfg(g, PH_ACCESSES);
     // an access whose fault slept is finished before the phase may end
@@ -424,6 +442,7 @@ function runTask(t: i32, limit: i64, now: i64): void {
       }
       if (syncDone(target)) {
         countAdd(C_MMSIM_SYNC_NS, clock - tf(t, T_SYNC_START));
+        countEvent(C_MMSIM_SYNCS_COMPLETED);
         if (!enterNextPhase(t, clock)) { state = TS_DONE; break; }
         continue;
       }
@@ -611,8 +630,9 @@ function runTask(t: i32, limit: i64, now: i64): void {
   schedule(me, clock);
 }
 
-let horizonId: i32 = 0;
-function refreshHorizon(limit: i64): i64 {
+export let horizonId: i32 = 0;
+/** The next other event (time, and the entity id that breaks a tie), or `limit`. */
+export function refreshHorizon(limit: i64): i64 {
   let h = peekTime();
   horizonId = peekId();
   if (h == EV_NONE || h > limit) { h = limit; horizonId = 0x7FFF_FFFF; }

@@ -28,7 +28,24 @@ export function checkScenario(s: Scenario): RawIssue[] {
     ...checkVm(s),
     ...checkLocks(s),
     ...checkSubscribers(s),
+    ...checkPins(s),
   ];
+}
+
+/**
+ * Combinations of the two pin axes that make no sense are refused: an action that asks whether
+ * a page is pinned learns nothing from track none; refcount-wait waits for the references of a
+ * page reclaim finds on the LRU, where off-lru-count never leaves a pinned page.
+ */
+function checkPins(s: Scenario): RawIssue[] {
+  const { track, action } = s.pins;
+  if (track === 'none' && action !== 'none' && action !== 'refcount-wait') {
+    return [{ path: ['pins', 'action'], message: `${action} acts on pages it believes pinned, but track none recognises no pin (a pin is an ordinary reference); e.g. track: bias, or action: none` }];
+  }
+  if (track === 'off-lru-count' && action === 'refcount-wait') {
+    return [{ path: ['pins', 'action'], message: 'refcount-wait waits in try_to_unmap for pages reclaim finds on the LRU, and off-lru-count keeps pinned pages off it: they never meet; e.g. track: bias, or action: per-caller' }];
+  }
+  return [];
 }
 
 /** The core's ledger of an invalidation is a 32-bit mask: at most 32 subscriptions per mm. */
@@ -205,11 +222,12 @@ function phaseTargetSize(s: Scenario, procName: string, proc: Process, phase: Ph
   if (phase.op === 'sleep' || phase.op === 'sync') {
     return phase.target === '' ? 0 : { path: targetPath, message: `"${phase.target}" given for a ${phase.op} phase; remove it` };
   }
-  if (phase.op !== 'lock' && phase.op !== 'unlock' || phase.target !== MMAP_LOCK) {
+  if ((phase.op !== 'lock' && phase.op !== 'unlock' || phase.target !== MMAP_LOCK) && phase.op !== 'dma') {
     if (phase.process !== '') {
-      return { path: [...path, 'process'], message: `"${phase.process}" given, but process names whose mmap_lock a lock/unlock phase takes; remove it, or e.g. op: lock, target: mmap_lock, process: ${phase.process}` };
+      return { path: [...path, 'process'], message: `"${phase.process}" given, but process names whose mmap_lock a lock/unlock phase takes, or whose VMA a dma phase pins; remove it, or e.g. op: lock, target: mmap_lock, process: ${phase.process}` };
     }
   }
+  if (phase.op === 'dma') return dmaTargetSize(s, procName, phase, path);
   if ((phase.op === 'lock' || phase.op === 'unlock') && phase.target === MMAP_LOCK) {
     const owner = phase.process === '' ? procName : phase.process;
     if (s.processes[owner]) return 0;
@@ -256,8 +274,32 @@ function phaseTargetSize(s: Scenario, procName: string, proc: Process, phase: Ph
   return { path: targetPath, message: `${shown}; ${hint}` };
 }
 
+/** A dma phase: the VMA of `process` (or of its own) the device pins, its model's device. */
+function dmaTargetSize(s: Scenario, procName: string, phase: Phase, path: PropertyKey[]): number | RawIssue {
+  const owner = phase.process === '' ? procName : phase.process;
+  const proc = s.processes[owner];
+  if (!proc) return { path: [...path, 'process'], message: `"${owner}" is not a process; the processes are: ${Object.keys(s.processes).join(', ')} (e.g. process: ${procName})` };
+  if (proc.node !== s.processes[procName]!.node) {
+    return { path: [...path, 'process'], message: `process ${owner} runs on node ${proc.node}, but process ${procName} on node ${s.processes[procName]!.node}: ` +
+      `each node of a sharded machine is its own instance, so a device of one cannot pin the other's pages; e.g. node: ${proc.node}` };
+  }
+  if (phase.model === 'direct-io' && !s.devices[phase.device]) {
+    const known = Object.keys(s.devices);
+    const shown = phase.device === '' ? 'missing; model direct-io needs the block device that serves its requests' : `"${phase.device}" is not a device`;
+    return { path: [...path, 'device'], message: `${shown}; ${known.length > 0 ? `the devices are: ${known.join(', ')} (e.g. device: ${known[0]})` : 'define one first, e.g. devices: { ssd: {} }'}` };
+  }
+  if (phase.model !== 'direct-io' && phase.device !== '') {
+    return { path: [...path, 'device'], message: `"${phase.device}" given for model ${phase.model}, whose DMA does not go through a block device; remove it, or e.g. model: direct-io` };
+  }
+  const target = proc.vmas[phase.target];
+  if (target) return target.size;
+  const known = Object.keys(proc.vmas);
+  const shown = phase.target === '' ? 'missing; op dma needs a VMA' : `"${phase.target}" is not a VMA of process ${owner}`;
+  return { path: [...path, 'target'], message: `${shown}; ${known.length > 0 ? `the VMAs of process ${owner} are: ${known.join(', ')} (e.g. target: ${known[0]})` : `give process ${owner} one first, e.g. vmas: { buf: { type: anon, size: 16MiB } }`}` };
+}
+
 /** Phases that walk a range of a VMA or a file. */
-const isRangeOp = (phase: Phase): boolean => phase.op === 'access' || phase.op === 'guest' || phase.op === 'read' || phase.op === 'write';
+const isRangeOp = (phase: Phase): boolean => phase.op === 'access' || phase.op === 'guest' || phase.op === 'read' || phase.op === 'write' || phase.op === 'dma';
 
 /** Which node's processes take each lock (a sharded machine keeps one lock table per node). */
 function lockNodes(s: Scenario): Map<string, number> {
