@@ -14,13 +14,13 @@
 import { cfg, phaseCfg, devCfg } from './config';
 import { G_N_PHASES, G_N_PROCS, G_PINS_LIMIT_PAGES, PH_OP, PH_MODEL, PH_IODEPTH, PH_IO_PAGES, PH_REMOTE_MM, PH_IO_DEVICE,
   PH_TARGET, PH_PATTERN, PH_WRITE_FRACTION, PH_RATE_PER_SEC, PH_ACCESSES, PROC_FIRST_PHASE, PROC_N_PHASES, FN_UNPIN_USER_PAGES_DIRTY_LOCK,
-  OP_DMA, DMA_RDMA_MR, DMA_DIRECT_IO, DMA_VFIO, DEV_READ_LATENCY_NS, DEV_READ_PAGES_PER_SEC, G_COST_ACCESS,
+  OP_DMA, DMA_RDMA_MR, DMA_DIRECT_IO, DMA_VFIO, DMA_GPU_USERPTR, DEV_READ_LATENCY_NS, DEV_READ_PAGES_PER_SEC, G_COST_ACCESS,
   C_MMSIM_GUP_PAGES, C_MMSIM_GUP_FAULTS, C_MMSIM_PIN_REFUSED, C_MMSIM_PIN_REFUSED_PAGES, C_MMSIM_DMA_WRITES,
   C_MMSIM_DMA_READS, C_MMSIM_DMA_WRITE_AFTER_CLEAN, C_MMSIM_DMA_AFTER_FREE, C_MMSIM_ACCESSES,
   DK_DMA_WRITE_AFTER_CLEAN, DK_DMA_AFTER_FREE, FN_MMSIM_DMA_WRITE, FN_PIN_USER_PAGES } from './generated/abi';
 import { procCfg } from './config';
 import { regionAlloc } from './mem';
-import { refcount, mapping, pageIndex, testFlag, clearFlag, PG_buddy, PG_dirty, PG_mmsim_cleaned, PG_locked } from './page';
+import { refcount, mapping, pageIndex, testFlag, clearFlag, PG_buddy, PG_dirty, PG_mmsim_cleaned, PG_pin_unevictable } from './page';
 import { pteOffset, entryPfn, _PAGE_PRESENT, _PAGE_RW, _PAGE_SPECIAL, _PAGE_DIRTY, _PAGE_ACCESSED } from './pgtable';
 import { vmaMm, vmaStart, vmaEnd, vmaFlags, vmaIsAnon, mmPgd, VM_SHARED } from './mm';
 import { countEvent, countAdd } from './vmstat';
@@ -28,11 +28,12 @@ import { recordDetector } from './invariants';
 import { folioMarkDirty } from './writeback';
 import { folioMarkAccessed } from './lru';
 import { nextF64 } from './random';
-import { pinGrab, pinPut, pinRefusesLongtermFileWrite } from './pin_policy';
+import { pinGrab, pinPut, pinRefusesLongtermFileWrite, pinMakeEvictable } from './pin_policy';
+import { userptrRun, userptrAbandon } from './userptr';
 import { tf, setTf, T_BASE, T_N, T_DONE, T_PHASE_END, T_NEXT_ISSUE, nextPosition, phaseRange } from './workload';
 import { accessSlow, ACC_DONE, ACC_DEAD, ACC_BLOCKED, ACC_EFAULT, curClock, setCurClock, refreshHorizon, horizonId } from './sched';
 
-const NO_ENTRY: u32 = 0xFFFF_FFFF;
+export const NO_ENTRY: u32 = 0xFFFF_FFFF;
 
 /** FOLL_* (include/linux/mm_types.h) the models use */
 export const FOLL_WRITE: i32 = 0x01;
@@ -41,7 +42,7 @@ export const FOLL_LONGTERM: i32 = 0x100;
 export const FOLL_PIN: i32 = 0x40000;
 
 /** A dma phase's state (the device's: its pages, its requests), one record per task. */
-@unmanaged class DmaState {
+@unmanaged export class DmaState {
   /** the phase it belongs to (-1: none started) */
   phase: i32;
   /** DS_* */
@@ -61,11 +62,14 @@ export const FOLL_PIN: i32 = 0x40000;
   pinning: i32;
   /** the mm whose pages it takes */
   mm: i32;
+  /** gpu-userptr: a build in progress holds its lock or its mmu_interval_read_begin seq */
+  building: i32;
+  seq: i64;
 }
 
-const DS_PIN: i32 = 0;       // registering (pin loop)
-const DS_DMA: i32 = 1;       // DMA until the phase ends
-const DS_OVER: i32 = 2;      // released (or refused): the phase is over
+export const DS_PIN: i32 = 0;       // registering (pin loop)
+export const DS_DMA: i32 = 1;       // DMA until the phase ends
+export const DS_OVER: i32 = 2;      // released (or refused): the phase is over
 
 // a direct-io request record: i64 completion time, i32 first entry, i32 pages, i32 pinned so
 // far, i32 state (REQ_*), i32 FOLL_WRITE (a read into memory)
@@ -78,8 +82,8 @@ let pinnedVm: usize = 0;
 let limitPages: i64 = 0;
 
 const STATE_BYTES: usize = (offsetof<DmaState>() + 7) & ~(<usize>7);
-@inline function stateOf(t: i32): DmaState { return changetype<DmaState>(states + <usize>t * STATE_BYTES); }
-@inline function entryAddr(s: DmaState, i: i32): usize { return s.entries + <usize>i * 12; }
+@inline export function stateOf(t: i32): DmaState { return changetype<DmaState>(states + <usize>t * STATE_BYTES); }
+@inline export function entryAddr(s: DmaState, i: i32): usize { return s.entries + <usize>i * 12; }
 @inline function reqAddr(s: DmaState, r: i32): usize { return s.reqs + <usize>r * REQ_BYTES; }
 
 /** Does the scenario have dma phases (and so need the pin truth table)? */
@@ -132,6 +136,12 @@ export function dmaPhaseEnter(t: i32, g: i32): void {
   const model = <i32>phaseCfg(g, PH_MODEL);
   const writes = phaseCfg(g, PH_WRITE_FRACTION) > 0;
   s.gupFlags = FOLL_PIN | (writes ? FOLL_WRITE : 0) | (isLongterm(model) ? FOLL_LONGTERM : 0);
+  s.building = 0; s.seq = 0;
+  if (model == DMA_GPU_USERPTR) {
+    // i915_gem_userptr_get_pages pins with pin_user_pages_fast: transient, no pin limit
+    for (let i = 0; i < s.n; i++) store<u32>(entryAddr(s, i), NO_ENTRY);
+    return;
+  }
   if (model == DMA_DIRECT_IO) {
     const d = <i32>phaseCfg(g, PH_IODEPTH);
     for (let r = 0; r < d; r++) store<i32>(reqAddr(s, r), REQ_FREE, 20);
@@ -151,11 +161,11 @@ export function dmaPhaseEnter(t: i32, g: i32): void {
 }
 
 // gupFollow's answers besides a pfn
-const GUP_ZERO: i64 = -1;      // the shared zero page (a read pin: not counted, never freed)
-const GUP_BLOCKED: i64 = -2;   // the fault sleeps: call again when the task runs
-const GUP_DEAD: i64 = -3;      // the device's own task was killed
-const GUP_EFAULT: i64 = -4;    // the fault failed (no memory, the mm is exiting): the pin fails
-const ZERO_ENTRY: u32 = 0xFFFF_FFFE;
+export const GUP_ZERO: i64 = -1;      // the shared zero page (a read pin: not counted, never freed)
+export const GUP_BLOCKED: i64 = -2;   // the fault sleeps: call again when the task runs
+export const GUP_DEAD: i64 = -3;      // the device's own task was killed
+export const GUP_EFAULT: i64 = -4;    // the fault failed (no memory, the mm is exiting): the pin fails
+export const ZERO_ENTRY: u32 = 0xFFFF_FFFE;
 
 /**
  * pin_user_pages_fast for one page of task `t`'s device, as drivers call it (ib_umem_get, the
@@ -191,7 +201,7 @@ function gupFollow(t: i32, v: i32, vpn: i64, write: bool): i64 {
 }
 
 /** Take entry `i` of the device's list: follow (or fault) the page, then grab it as the track records pins. */
-function gupEntry(t: i32, s: DmaState, v: i32, vpn: i64, i: i32): i64 {
+export function gupEntry(t: i32, s: DmaState, v: i32, vpn: i64, i: i32): i64 {
   const r = gupFollow(t, v, vpn, (s.gupFlags & FOLL_WRITE) != 0);
   if (r == GUP_BLOCKED || r == GUP_DEAD || r == GUP_EFAULT) return r;
   const a = entryAddr(s, i);
@@ -209,13 +219,14 @@ function gupEntry(t: i32, s: DmaState, v: i32, vpn: i64, i: i32): i64 {
  * not dirty yet (set_page_dirty_lock: it marks buffers that are there, it attaches none), then
  * the device's reference goes (gup_put_folio).
  */
-function releaseEntries(s: DmaState, first: i32, count: i32, dirty: bool): void {
+export function releaseEntries(s: DmaState, first: i32, count: i32, dirty: bool): void {
   for (let i = first; i < first + count; i++) {
     const a = entryAddr(s, i);
     const p = load<u32>(a);
     store<u32>(a, NO_ENTRY);
     if (p == NO_ENTRY || p == ZERO_ENTRY) continue;
     if (dirty && !testFlag(p, PG_dirty)) folioMarkDirty(p);
+    if (testFlag(p, PG_pin_unevictable)) pinMakeEvictable(p);
     pinPut(p);
     setCurClock(curClock + <i64>cfg(G_COST_ACCESS));
   }
@@ -250,7 +261,7 @@ export const DMA_BLOCKED: i32 = 1; // asleep in a fault
 export const DMA_DEAD: i32 = 2;    // the device's task was killed
 export const DMA_OVER: i32 = 3;    // the phase is over: every page let go
 
-@inline function before(clock: i64, hTime: i64, hId: i32, me: i32): bool { return clock < hTime || (clock == hTime && me < hId); }
+@inline export function before(clock: i64, hTime: i64, hId: i32, me: i32): bool { return clock < hTime || (clock == hTime && me < hId); }
 
 /**
  * Run task `t`'s dma phase `g` from curClock until the horizon (the next other event), as
@@ -260,7 +271,9 @@ export function dmaRun(t: i32, g: i32, hTime: i64, hId: i32, limit: i64, me: i32
   const s = stateOf(t);
   if (s.phase != g) dmaPhaseEnter(t, g);
   if (s.stage == DS_OVER) return phaseOver(s);
-  if (<i32>phaseCfg(g, PH_MODEL) == DMA_DIRECT_IO) return directIoRun(t, g, s, hTime, hId, limit, me);
+  const model = <i32>phaseCfg(g, PH_MODEL);
+  if (model == DMA_DIRECT_IO) return directIoRun(t, g, s, hTime, hId, limit, me);
+  if (model == DMA_GPU_USERPTR) return userptrRun(t, g, s, hTime, hId, limit, me);
   const v = <i32>phaseCfg(g, PH_TARGET);
   const base = tf(t, T_BASE);
   const dirty = (s.gupFlags & FOLL_WRITE) != 0;
@@ -280,7 +293,19 @@ export function dmaRun(t: i32, g: i32, hTime: i64, hId: i32, limit: i64, me: i32
     s.pinned++;
     hTime = refreshHorizon(limit); hId = horizonId;
   }
-  // DMA at the phase's rate until its end
+  if (!dmaTransfer(t, g, s, hTime, hId, me)) return DMA_YIELD;
+  // deregistration (ib_umem_release): unpin_user_pages_dirty_lock over the range
+  releaseEntries(s, 0, s.n, dirty);
+  store<i64>(pinnedVm + (<usize>s.mm << 3), load<i64>(pinnedVm + (<usize>s.mm << 3)) - <i64>s.n);
+  return phaseOver(s);
+}
+
+/**
+ * The device's DMA over its pages at the phase's rate, from curClock until the horizon (false)
+ * or the phase's end (true: the caller lets the pages go).
+ */
+export function dmaTransfer(t: i32, g: i32, s: DmaState, hTime: i64, hId: i32, me: i32): bool {
+  const dirty = (s.gupFlags & FOLL_WRITE) != 0;
   const pattern = <i32>phaseCfg(g, PH_PATTERN);
   const wf = dirty ? phaseCfg(g, PH_WRITE_FRACTION) : 0;
   const rate = phaseCfg(g, PH_RATE_PER_SEC);
@@ -311,15 +336,11 @@ export function dmaRun(t: i32, g: i32, hTime: i64, hId: i32, limit: i64, me: i32
   }
   setTf(t, T_DONE, done);
   setCurClock(clock);
-  if (!over) return DMA_YIELD;
-  // deregistration (ib_umem_release): unpin_user_pages_dirty_lock over the range
-  releaseEntries(s, 0, s.n, dirty);
-  store<i64>(pinnedVm + (<usize>s.mm << 3), load<i64>(pinnedVm + (<usize>s.mm << 3)) - <i64>s.n);
-  return phaseOver(s);
+  return over;
 }
 
 /** The phase is over, every page let go: a later phase (or the same one again, looping) starts afresh. */
-function phaseOver(s: DmaState): i32 {
+export function phaseOver(s: DmaState): i32 {
   s.stage = DS_OVER;
   s.phase = -1;
   return DMA_OVER;
@@ -453,6 +474,8 @@ export function dmaAbandon(t: i32): void {
       store<i32>(ra, REQ_FREE, 20);
     }
     s.inflight = 0; s.pinning = -1;
+  } else if (<i32>phaseCfg(g, PH_MODEL) == DMA_GPU_USERPTR) {
+    userptrAbandon(s, g);
   } else {
     releaseEntries(s, 0, s.stage == DS_PIN ? s.pinned : s.n, (s.gupFlags & FOLL_WRITE) != 0);
     store<i64>(pinnedVm + (<usize>s.mm << 3), load<i64>(pinnedVm + (<usize>s.mm << 3)) - <i64>s.n);

@@ -3,7 +3,7 @@
 // sizes kept as the kernel keeps NR_LRU_BASE + lru and NR_ZONE_LRU_BASE + lru.
 import { NR_LRU_SENTINELS as LAYOUT_LRU_SENTINELS, LRU_SENTINELS_PER_RECLAIMER } from './generated/abi';
 import { flags, setFlags, testFlag, setFlag, clearFlag, listAdd, listAddTail, listDel, listInit,
-  PG_locked, PG_dirty, PG_lru, PG_active, PG_referenced, PG_unevictable, PG_mlocked, PG_swapbacked, PG_workingset } from './page';
+  PG_locked, PG_dirty, PG_lru, PG_active, PG_referenced, PG_unevictable, PG_mlocked, PG_swapbacked, PG_workingset, PG_pin_unevictable } from './page';
 import { pageZone, zoneLruAdd } from './alloc';
 import { countAdd, countEvent, count } from './vmstat';
 import { C_NR_INACTIVE_ANON, C_PGACTIVATE, C_UNEVICTABLE_PGS_CULLED, C_UNEVICTABLE_PGS_RESCUED,
@@ -87,8 +87,8 @@ export function lruvecDelFolio(p: u32): void {
   clearFlag(p, PG_lru);
 }
 
-/** folio_evictable: not mlocked (unevictable mappings such as ramfs are not modelled). */
-@inline export function folioEvictable(p: u32): bool { return !testFlag(p, PG_mlocked); }
+/** folio_evictable: not mlocked, nor kept unevictable for a pin (userptr.policy unevictable); unevictable mappings such as ramfs are not modelled. */
+@inline export function folioEvictable(p: u32): bool { return (flags(p) & (PG_mlocked | PG_pin_unevictable)) == 0; }
 
 /** lru_add: put a folio that is not on any list onto the right one. */
 export function lruAdd(p: u32): void {

@@ -19,7 +19,7 @@ import { G_N_SUBSCRIBERS, G_NOTIFIER_POLICY, G_NOTIFIER_REAPER, G_SEED, SUB_MM, 
   SUB_BUSY, SUB_LOCK, SUB_HOLD_UNTIL_END, SUB_LATENCY_NS, SUB_RANGE_CHECK, CLIENT_KVM, CLIENT_GRU, CLIENT_MIRROR, CLIENT_IOMMU_SVA, NP_2018, NP_MAINLINE, NP_BAN_MULTIPLE, NP_SORTED_2020,
   REAP_ALWAYS_EAGAIN, REAP_TRYLOCK_BLOCKING_END, C_MMSIM_NOTIFIER_INVALIDATIONS, C_MMSIM_NOTIFIER_START_FAILED,
   C_MMSIM_NOTIFIER_UNPAIRED_START, C_MMSIM_NOTIFIER_UNPAIRED_END, C_MMSIM_NONBLOCK_DISABLED,
-  C_MMSIM_END_BLOCKED_AFTER_NONBLOCKING_START, C_MMSIM_NOTIFIER_SLEEPS, C_MMSIM_NOTIFIER_RELEASES, C_MMSIM_SECONDARY_YOUNG,
+  C_MMSIM_END_BLOCKED_AFTER_NONBLOCKING_START, C_MMSIM_NOTIFIER_SLEEPS, C_MMSIM_NOTIFIER_RELEASES, C_MMSIM_SECONDARY_YOUNG, C_MMSIM_NOTIFIER_MAYFAIL_EAGAIN,
   DK_NOTIFIER_UNPAIRED_START, DK_NOTIFIER_UNPAIRED_END, DK_NOTIFIER_FAILED_START_HAS_END, C_MMSIM_BUG,
   DK_END_BLOCKED_AFTER_NONBLOCKING_START, FN_MMU_NOTIFIER_INVALIDATE_RANGE_START,
   FN_MMU_NOTIFIER_INVALIDATE_RANGE_END, FN_MMU_NOTIFIER_RELEASE } from './generated/abi';
@@ -30,6 +30,7 @@ import { nextF64, randomSeed } from './random';
 import { lockAcquire, lockTryAcquire, lockRelease, lockWaiting } from './locking';
 import { chargeNs } from './sched';
 import { secondaryInvalidate, secondaryClearYoung, secondaryHasTable } from './secondary_mmu';
+import { userptrMayfail, isUserptrSub, userptrInvalidate, userptrInterval } from './userptr';
 import { intervalInit, intervalInsert, intervalInserted, intervalOverlaps, itreeInvStart, itreeInvEnd, intervalSetSeq, itreeSeqNow } from './mmu_interval';
 
 // enum mmu_notifier_event
@@ -40,6 +41,8 @@ export const MMU_NOTIFY_PROTECTION_PAGE: i32 = 3;
 export const MMU_NOTIFY_RELEASE: i32 = 5;
 /** MMU_NOTIFIER_RANGE_BLOCKABLE */
 export const RANGE_BLOCKABLE: u32 = 1;
+/** MMU_NOTIFIER_RANGE_MAYFAIL (the rejected 2020 patch): a blockable callback may return -EAGAIN, taken for success */
+export const RANGE_MAYFAIL: u32 = 2;
 /** invalidate_range_start's -EAGAIN */
 export const EAGAIN: i32 = -11;
 /** A blockable callback sleeps on its lock: the caller unwinds and calls start again (same range) when it runs. */
@@ -129,7 +132,9 @@ export function mmuNotifierInit(mms: i32, entities: i32, randomStream: i32, itre
 
 @inline function implementsEnd(s: i32): bool { return subCfg(s, SUB_IMPLEMENTS_END) != 0; }
 /** An interval notifier (mainline's mirror, as HMM's users are since v5.5) rather than one on the hlist. */
-@inline export function isIntervalSub(s: i32): bool { return policy == NP_MAINLINE && <i32>subCfg(s, SUB_CLIENT) == CLIENT_MIRROR; }
+@inline export function isIntervalSub(s: i32): bool {
+  return (policy == NP_MAINLINE && <i32>subCfg(s, SUB_CLIENT) == CLIENT_MIRROR) || userptrInterval(s);
+}
 /** A subscriber that takes a lock it may find busy (mirror, generic): it may block. */
 @inline function mayBlock(s: i32): bool { const c = <i32>subCfg(s, SUB_CLIENT); return c != CLIENT_KVM && c != CLIENT_GRU && c != CLIENT_IOMMU_SVA; }
 /** iommu-sva: no invalidate_range_start / _end; only arch_invalidate_secondary_tlbs, after the PTE change. */
@@ -180,6 +185,8 @@ function subscriberStart(r: MmuNotifierRange, s: i32, bit: u32, e: i32, now: i64
   if (client == CLIENT_IOMMU_SVA) return 0;   // it has no invalidate_range_start
   const l = subLock(s);
   if (blockable) {
+    // a gpu-userptr driver under MAYFAIL: -EAGAIN, keeping its pages and device mappings
+    if ((r.flags & RANGE_MAYFAIL) != 0 && userptrMayfail(s)) { countEvent(C_MMSIM_NOTIFIER_MAYFAIL_EAGAIN); callbackCost(s); return EAGAIN; }
     if (l >= 0) {
       // it takes its lock, sleeping while another holds it (mutex_lock / down_read)
       const waited = lockWaiting(e);
@@ -187,6 +194,7 @@ function subscriberStart(r: MmuNotifierRange, s: i32, bit: u32, e: i32, now: i64
         if (!waited) countEvent(C_MMSIM_NOTIFIER_SLEEPS);
         return NOTIFIER_SLEEP;
       }
+      if (isUserptrSub(s)) userptrInvalidate(s, r.start, r.end);   // under its object lock
       if (holdsUntilEnd(s)) r.holding |= bit; else lockRelease(l, e, now);
     }
     secondaryInvalidate(s, r.mm, r.start, r.end);
@@ -422,6 +430,8 @@ export function mmuNotifierRangeStart(e: i32, event: i32, flags: u32, m: i32, st
     const rc = subscriberStart(r, s, bit, e, now);
     if (rc == NOTIFIER_SLEEP) { r.next = k; return NOTIFIER_SLEEP; }
     if (rc == 0) { r.started |= bit; continue; }
+    // MAYFAIL: the core takes a blockable -EAGAIN for success (and calls its end all the same)
+    if (blockable && (flags & RANGE_MAYFAIL) != 0) continue;
     r.ret = rc;
     if (policy == NP_MAINLINE && implementsEnd(s)) {
       // "a start that does EAGAIN can't also do end": WARN_ON(ops->invalidate_range_end)

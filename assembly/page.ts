@@ -36,6 +36,8 @@ export const PG_dma_pinned: u32 = 1 << 21;
  * dirtied it since — a DMA write now is data writeback does not know of (mmsim_dma_write_after_clean).
  */
 export const PG_mmsim_cleaned: u32 = 1 << 22;
+/** Simulator: unevictable because a device pinned it (userptr.policy unevictable: "decide at the front", mlock-like) */
+export const PG_pin_unevictable: u32 = 1 << 23;
 export const ORDER_SHIFT: u32 = 24;
 export const ORDER_MASK: u32 = 0xF << ORDER_SHIFT;
 

@@ -11,7 +11,7 @@ import { G_PINS_TRACK, G_PINS_ACTION, TRACK_NONE, TRACK_STICKY_FLAG, TRACK_FLAG_
   ACTION_BOUNCE, C_NR_FOLL_PIN_ACQUIRED, C_NR_FOLL_PIN_RELEASED, C_MMSIM_PIN_FALSE_POSITIVES, C_MMSIM_PIN_NEEDLESS_SKIPS,
   C_MMSIM_PIN_LRU_RACES, C_MMSIM_NR_PINNED, C_MMSIM_UNMAP_PIN_WAITS, C_MMSIM_UNMAP_PIN_WAIT_NS, C_MMSIM_PIN_FLAG_LOST } from './generated/abi';
 import { refcount, setRefcount, testFlag, setFlag, clearFlag, flags, setFlags, mapcount, PG_lru, PG_active, PG_referenced,
-  PG_swapbacked, PG_swapcache, PG_private, PG_dma_pinned, PG_anon_exclusive } from './page';
+  PG_swapbacked, PG_swapcache, PG_private, PG_dma_pinned, PG_anon_exclusive, PG_pin_unevictable, PG_unevictable } from './page';
 import { regionAlloc } from './mem';
 import { countEvent, countAdd } from './vmstat';
 import { lruvecDelFolio, lruAdd, inLocalBatch, lruAddDrain } from './lru';
@@ -19,6 +19,7 @@ import { folioPut } from './alloc';
 import { folioWaitqueue } from './filemap';
 import { sleepOnKey, wakeUpKey } from './wait';
 import { curClock } from './sched';
+import { userptrReclaimSkipsPinned } from './userptr';
 
 /** GUP_PIN_COUNTING_BIAS (include/linux/mm.h) */
 export const GUP_PIN_COUNTING_BIAS: i32 = 1024;
@@ -184,7 +185,7 @@ export function pinLruReadded(p: u32): void {
  * keeps a maybe-pinned one rather than add it to swap. True: keep it.
  */
 export function pinKeepBeforeSwap(p: u32): bool {
-  if (pinAction != ACTION_MAINLINE || !folioMaybeDmaPinned(p)) return false;
+  if ((pinAction != ACTION_MAINLINE && !userptrReclaimSkipsPinned()) || !folioMaybeDmaPinned(p)) return false;
   skipped(p);
   return true;
 }
@@ -205,6 +206,8 @@ export const UNMAP_WAIT: i32 = 2;
  */
 export function pinTryToUnmap(p: u32): i32 {
   const a = pinAction;
+  // userptr.policy skip-pinned: reclaim passes over maybe-pinned pages before any notifier
+  if (userptrReclaimSkipsPinned() && folioMaybeDmaPinned(p)) { skipped(p); return UNMAP_REFUSED; }
   if (a == ACTION_NONE || a == ACTION_BOUNCE) return UNMAP_GO;
   if (a == ACTION_REFCOUNT_WAIT) return refcount(p) > expectedRefs(p) ? UNMAP_WAIT : UNMAP_GO;
   if (a == ACTION_MAINLINE) {
@@ -255,6 +258,19 @@ export function pinWriteback(p: u32, syncAll: bool): i32 {
   skipped(p);
   if (a == ACTION_BOUNCE) return WB_BOUNCE;
   return syncAll ? WB_WAIT : WB_SKIP;
+}
+
+/** userptr.policy unevictable: a page the driver pins goes to the unevictable list (as mlock_folio moves one). */
+export function pinMakeUnevictable(p: u32): void {
+  if (testFlag(p, PG_pin_unevictable)) return;
+  setFlag(p, PG_pin_unevictable);
+  if (testFlag(p, PG_lru)) { lruvecDelFolio(p); lruAdd(p); }
+}
+
+/** …and back to an evictable list when the driver lets it go (munlock_folio-like). */
+export function pinMakeEvictable(p: u32): void {
+  clearFlag(p, PG_pin_unevictable);
+  if (testFlag(p, PG_lru) && testFlag(p, PG_unevictable)) { lruvecDelFolio(p); lruAdd(p); }
 }
 
 /** pins.action=mainline refuses FOLL_LONGTERM|FOLL_WRITE on file mappings that need dirty tracking (v6.5). */

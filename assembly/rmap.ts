@@ -12,12 +12,12 @@ import { vmaMm, vmaStart, vmaEnd, vmaPgoff, vmaFlags, mmPgd, mmDead, immapFirst,
   VM_LOCKED, VM_EXEC, VM_SHARED, mmAddRss } from './mm';
 import { countEvent, countAdd } from './vmstat';
 import { C_MMSIM_PTES_YOUNG_CLEARED, C_MMSIM_UNMAPPED_PTES, C_NR_ANON_PAGES, C_NR_MAPPED, C_NR_MLOCK,
-  C_UNEVICTABLE_PGS_MLOCKED, G_COST_RMAP_WALK, DK_BAD_PTE, FN_FOLIO_REMOVE_RMAP_PTE } from './generated/abi';
+  C_UNEVICTABLE_PGS_MLOCKED, G_COST_RMAP_WALK, G_NOTIFIER_MAYFAIL, DK_BAD_PTE, FN_FOLIO_REMOVE_RMAP_PTE } from './generated/abi';
 import { swapDuplicate, folioSwapSlot } from './swap';
 import { folioMarkDirty } from './writeback';
 import { chargeNs, curClock } from './sched';
 import { mmHasNotifiers, mmuNotifierClearFlushYoung, mmuNotifierRangeStart, mmuNotifierRangeEnd, MMU_NOTIFY_CLEAR, MMU_NOTIFY_PROTECTION_PAGE,
-  RANGE_BLOCKABLE, NOTIFIER_SLEEP } from './mmu_notifier';
+  RANGE_BLOCKABLE, RANGE_MAYFAIL, NOTIFIER_SLEEP } from './mmu_notifier';
 import { ScanControl } from './scan_control';
 import { cfg } from './config';
 import { regionAlloc } from './mem';
@@ -59,7 +59,11 @@ let prefetchOn: bool = true;
 export function setRmapPrefetch(on: bool): void { prefetchOn = on; }
 const WALK_BYTES: usize = (offsetof<RmapWalkControl>() + 7) & ~(<usize>7);
 
+/** notifiers.mayfail */
+let notifierMayfail: bool = false;
+
 export function rmapInit(entities: i32): bool {
+  notifierMayfail = cfg(G_NOTIFIER_MAYFAIL) != 0;
   walkRecords = regionAlloc(<u64>entities * <u64>WALK_BYTES);
   prefetchPmd = regionAlloc(<u64>PREFETCH_CAP * 8);
   prefetchVpn = regionAlloc(<u64>PREFETCH_CAP * 8);
@@ -173,7 +177,9 @@ function rmapOne(rwc: RmapWalkControl, v: i32, p: u32, index: u32, e: i32): bool
   const notify = mode != RMAP_REFERENCED && mmHasNotifiers(m);
   if (notify) {
     const event = mode == RMAP_UNMAP ? MMU_NOTIFY_CLEAR : MMU_NOTIFY_PROTECTION_PAGE;
-    if (mmuNotifierRangeStart(e, event, RANGE_BLOCKABLE, m, vpn, vpn + 1, curClock) == NOTIFIER_SLEEP) return false;
+    // notifiers.mayfail: the 2020 patch marked try_to_unmap_one's ranges MAYFAIL
+    const flags = mode == RMAP_UNMAP && notifierMayfail ? RANGE_BLOCKABLE | RANGE_MAYFAIL : RANGE_BLOCKABLE;
+    if (mmuNotifierRangeStart(e, event, flags, m, vpn, vpn + 1, curClock) == NOTIFIER_SLEEP) return false;
   }
   const pte = vmaPte(v, p, vpn);
   if (pte != 0) visit(rwc, v, p, pte, vpn);

@@ -32,7 +32,7 @@ import { folioClearDirtyForIo, CLEARED_FOR_IO } from './writeback';
 import { wakeupFlusherThreads } from './flusher';
 import { countEvent, countAdd, count, countSet } from './vmstat';
 import { cfg } from './config';
-import { C_MMSIM_RECLAIM_PINNED_ACTIVATIONS, C_MMSIM_UNMAP_SKIPPED_PINNED, C_MMSIM_UNMAP_PINNED_PAGES, C_MMSIM_RECLAIM_PINNED_KEPT } from './generated/abi';
+import { C_MMSIM_RECLAIM_PINNED_SKIPPED, C_MMSIM_UNMAP_SKIPPED_PINNED, C_MMSIM_UNMAP_PINNED_PAGES, C_MMSIM_RECLAIM_PINNED_KEPT } from './generated/abi';
 import { G_SWAPPINESS, G_LAPTOP_MODE, G_COST_SCAN_PAGE, G_COST_FREE_PAGE,
   C_NR_ISOLATED_ANON, C_NR_ISOLATED_FILE, C_PGSCAN_KSWAPD, C_PGSCAN_DIRECT, C_PGSCAN_ANON, C_PGSCAN_FILE,
   C_PGSTEAL_KSWAPD, C_PGSTEAL_DIRECT, C_PGSTEAL_ANON, C_PGSTEAL_FILE, C_PGACTIVATE, C_PGDEACTIVATE, C_PGREFILL,
@@ -278,7 +278,7 @@ function shrinkFolio(sc: ScanControl, p: u32): i32 {
   if (references == FOLIOREF_KEEP) return OUT_KEEP;
   // anonymous: give it a swap slot first (mainline keeps a maybe-pinned one out of the swap cache)
   if (!file && !testFlag(p, PG_swapcache)) {
-    if (pinKeepBeforeSwap(p)) { countEvent(C_MMSIM_RECLAIM_PINNED_ACTIVATIONS); return OUT_KEEP; }
+    if (pinKeepBeforeSwap(p)) { countEvent(C_MMSIM_RECLAIM_PINNED_SKIPPED); return OUT_KEEP; }
     if (!addToSwap(p)) { countEvent(C_MMSIM_SWAP_FULL_ACTIVATIONS); return OUT_ACTIVATE; }
   }
   return shrinkFolioUnmapped(sc, p, references, file, false);
@@ -302,7 +302,7 @@ function shrinkFolioUnmapped(sc: ScanControl, p: u32, references: i32, file: boo
     if (pinTruth(p) > 0) countEvent(C_MMSIM_UNMAP_PINNED_PAGES);
   }
   // unmapped now, so it cannot be newly pinned: mainline keeps a pinned folio's data
-  if (pinActivateAfterUnmap(p)) { countEvent(C_MMSIM_RECLAIM_PINNED_ACTIVATIONS); return OUT_ACTIVATE; }
+  if (pinActivateAfterUnmap(p)) { countEvent(C_MMSIM_RECLAIM_PINNED_SKIPPED); return OUT_ACTIVATE; }
   if (testFlag(p, PG_dirty)) {
     if (file) {
       // only the flushers write page cache; mark it to be freed when they have

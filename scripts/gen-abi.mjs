@@ -59,6 +59,7 @@ enumOf('REAP_', config.NOTIFIER_REAPER);
 enumOf('TRACK_', config.PINS_TRACK);
 enumOf('ACTION_', config.PINS_ACTION);
 enumOf('DMA_', config.DMA_MODEL);
+enumOf('USERPTR_', config.USERPTR_POLICY);
 enumOf('STATUS_', config.STATUS);
 config.DETECTOR_KINDS.forEach((k, i) => out.push(`export const DK_${k.toUpperCase()}: i32 = ${i};`));
 out.push('');

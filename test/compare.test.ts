@@ -244,7 +244,7 @@ describe('mmsim compare: bad input is exit 2 before anything runs', () => {
 
   it('an unknown field lists the valid keys', async () => {
     await refused(['notifier-pairing', '--axis', 'notifiers.polcy=2018,mainline'],
-      /^mmsim: --axis notifiers\.polcy=2018,mainline: notifiers\.polcy: unknown field; valid keys in notifiers: policy, reaper\n$/);
+      /^mmsim: --axis notifiers\.polcy=2018,mainline: notifiers\.polcy: unknown field; valid keys in notifiers: policy, reaper, mayfail\n$/);
   });
 
   it('an axis given twice, an axis also fixed by --set, no axis, no values, seeds as an axis', async () => {

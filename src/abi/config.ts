@@ -39,21 +39,28 @@ export const GLOBAL_FIELDS = [
   // DMA pins (GUP): how a pin is recognised, what the kernel does with a page it believes
   // pinned (PINS_*) and the per-process limit on long-term pins (RLIMIT_MEMLOCK-like, pages; 0 = none)
   'pinsTrack', 'pinsAction', 'pinsLimitPages',
+  // MMU_NOTIFIER_RANGE_MAYFAIL on try_to_unmap_one's ranges (the rejected 2020 patch), and how a
+  // gpu-userptr driver builds its objects and answers invalidations (USERPTR_POLICY)
+  'notifierMayfail', 'userptrPolicy',
 ] as const;
+
+/** userptr.policy (assembly/userptr.ts), seed 000. */
+export const USERPTR_POLICY = { 'blocking-lock': 0, interval: 1, mayfail: 2, 'skip-pinned': 3, unevictable: 4 } as const;
 
 /** pins.track: how a pin is recognised (assembly/pin_policy.ts). */
 export const PINS_TRACK = { none: 0, 'sticky-flag': 1, 'flag-clear-on-put': 2, 'off-lru-count': 3, bias: 4 } as const;
 /** pins.action: what the kernel does with a page it believes pinned (assembly/pin_policy.ts). */
 export const PINS_ACTION = { none: 0, unmap: 1, 'unmap+mkclean': 2, 'per-caller': 3, 'refcount-wait': 4, mainline: 5, bounce: 6 } as const;
 /** The devices a dma phase models (assembly/gup.ts). */
-export const DMA_MODEL = { 'rdma-mr': 0, 'direct-io': 1, vfio: 2 } as const;
+export const DMA_MODEL = { 'rdma-mr': 0, 'direct-io': 1, vfio: 2, 'gpu-userptr': 3 } as const;
 
 /** MMU notifier subscriptions (assembly/mmu_notifier.ts), grouped by mm in registration order. */
 // lock: the scenario lock its callbacks take (-1: none); holdUntilEnd: start takes it, end
 // releases it;
 // latencyNs: CPU time of each callback; rangeCheck (kvm): a guest fault retries only while an
 // invalidation covers its address (v5.13+), not on any invalidation in progress
-export const SUBSCRIBER_FIELDS = ['mm', 'client', 'implementsEnd', 'busy', 'lock', 'holdUntilEnd', 'latencyNs', 'rangeCheck'] as const;
+// userptrTask: the task whose gpu-userptr phase builds its objects behind this notifier (-1: none)
+export const SUBSCRIBER_FIELDS = ['mm', 'client', 'implementsEnd', 'busy', 'lock', 'holdUntilEnd', 'latencyNs', 'rangeCheck', 'userptrTask'] as const;
 export const SUBSCRIBER_CLIENT = { kvm: 0, gru: 1, mirror: 2, generic: 3, 'iommu-sva': 4 } as const;
 export const NOTIFIER_POLICY = { '2018': 0, 'ban-multiple': 1, 'sorted-2020': 2, mainline: 3 } as const;
 export const NOTIFIER_REAPER = { 'skip-mm': 0, 'does-not-block': 1, 'always-eagain': 2, trylock: 3, 'trylock-blocking-end': 4 } as const;
@@ -135,7 +142,7 @@ export const KERNEL_FUNCS = [
   'vma_start_write', 'lock_mm_and_find_vma', '__mm_populate', 'mmap_read_lock', 'mmap_write_lock',
   'exit_mmap', '__oom_reap_task_mm', 'mmu_notifier_invalidate_range_start', 'mmu_notifier_invalidate_range_end',
   'mmu_notifier_release', 'try_to_unmap_one', 'page_vma_mkclean_one', 'wp_page_copy', 'mmsim_secondary_access',
-  'folio_wait_bit_common', 'mmsim_dma_write', 'pin_user_pages', 'unpin_user_pages_dirty_lock', 'try_to_unmap',
+  'folio_wait_bit_common', 'mmsim_dma_write', 'pin_user_pages', 'unpin_user_pages_dirty_lock', 'try_to_unmap', 'i915_gem_userptr_get_pages',
 ] as const;
 
 /**

@@ -5,7 +5,7 @@
 import { MMAP_LOCK } from '../scenario/checks.js';
 import {
   GLOBAL_FIELDS, DEVICE_FIELDS, FILE_FIELDS, PROC_FIELDS, VMA_FIELDS, PHASE_FIELDS, LOCK_FIELDS,
-  VMA_KIND, PHASE_OP, PATTERN, LOCK_KIND, SUBSCRIBER_FIELDS, SUBSCRIBER_CLIENT, NOTIFIER_POLICY, NOTIFIER_REAPER, PINS_TRACK, PINS_ACTION, DMA_MODEL,
+  VMA_KIND, PHASE_OP, PATTERN, LOCK_KIND, SUBSCRIBER_FIELDS, SUBSCRIBER_CLIENT, NOTIFIER_POLICY, NOTIFIER_REAPER, PINS_TRACK, PINS_ACTION, DMA_MODEL, USERPTR_POLICY,
 } from '../abi/config.js';
 import type { Scenario } from '../scenario/types.js';
 import { subscriberHasEnd, registrationOrder } from '../scenario/subscribers.js';
@@ -111,7 +111,7 @@ export function encodeScenario(s: Scenario, seed: number, opts: { noEarlyEnd?: b
         ratePerSec: ph.rate, accesses: ph.accesses, durationNs: ph.duration, scramble: ph.scramble ? 1 : 0,
         startPage: pages(ph.start), lengthPages: pages(ph.length), ioPages: Math.max(1, Math.ceil(ph.ioSize / PAGE_SIZE)),
         thinkNs: ph.think, lockWrite: ph.mode === 'write' ? 1 : 0,
-        subscriber: ph.op === 'guest' ? subscriberIndex.get(`${ph.subscriber} of ${pname}`) ?? -1 : -1,
+        subscriber: ph.op === 'guest' || (ph.op === 'dma' && ph.model === 'gpu-userptr') ? subscriberIndex.get(`${ph.subscriber} of ${pname}`) ?? -1 : -1,
         model: DMA_MODEL[ph.model], iodepth: ph.iodepth,
         remoteMm: ph.op === 'dma' && ph.process !== '' ? processNames.indexOf(ph.process) : -1,
         ioDevice: ph.op === 'dma' && ph.device !== '' ? devIndex(ph.device) : -1,
@@ -137,13 +137,18 @@ export function encodeScenario(s: Scenario, seed: number, opts: { noEarlyEnd?: b
   const subscribersOff = locksOff + locks.length;
   const subscribers: number[] = [];
   const subscriberNames: string[] = [];
+  const userptrSub = (pname: string, sname: string): boolean =>
+    s.processes[pname]!.workload.some((ph) => ph.op === 'dma' && ph.model === 'gpu-userptr' && ph.subscriber === sname);
   processNames.forEach((pname, m) => {
     for (const [sname, sub] of registrationOrder(s.processes[pname]!.subscribers)) {
       subscriberNames.push(`${sname} of ${pname}`);
       pack(SUBSCRIBER_FIELDS, {
-        mm: m, client: SUBSCRIBER_CLIENT[sub.client], implementsEnd: subscriberHasEnd(sub, s.notifiers.policy) ? 1 : 0, busy: sub.busy,
+        // a gpu-userptr driver under userptr.policy interval registers an interval notifier: no end
+        mm: m, client: SUBSCRIBER_CLIENT[sub.client], busy: sub.busy,
+        implementsEnd: subscriberHasEnd(sub, s.notifiers.policy) && !(userptrSub(pname, sname) && s.userptr.policy === 'interval') ? 1 : 0,
         lock: sub.lock === '' ? -1 : lockNames.indexOf(sub.lock), holdUntilEnd: sub.holdUntilEnd ? 1 : 0, latencyNs: sub.latency,
         rangeCheck: sub.rangeCheck ? 1 : 0,
+        userptrTask: userptrSub(pname, sname) ? m : -1,
       }, subscribers);
     }
   });
@@ -170,6 +175,7 @@ export function encodeScenario(s: Scenario, seed: number, opts: { noEarlyEnd?: b
     hungTaskTimeoutNs: s.kernel.hung_task_timeout_secs * 1e9, check: s.check ? 1 : 0, memcgStatsFlushNs: s.machine.memcgStatsFlush,
     subscribersOff, nSubscribers: subscriberNames.length, notifierPolicy: NOTIFIER_POLICY[s.notifiers.policy],
     notifierReaper: NOTIFIER_REAPER[s.notifiers.reaper],
+    notifierMayfail: s.notifiers.mayfail ? 1 : 0, userptrPolicy: USERPTR_POLICY[s.userptr.policy],
     pinsTrack: PINS_TRACK[s.pins.track], pinsAction: PINS_ACTION[s.pins.action], pinsLimitPages: pages(s.pins.limit),
   }, head);
   const blob = Float64Array.from([...head, ...devices, ...files, ...procs, ...vmas, ...phases, ...locks, ...subscribers]);

@@ -18,8 +18,8 @@ export interface FigureDef {
   /** The row's title in the terminal table. */
   title: string;
   section: 'asked' | 'detectors' | 'oom' | 'pins' | 'reclaim';
-  /** Raw unit of the value in JSON and CSV: a count of events or pages, or nanoseconds. */
-  unit: 'count' | 'ns';
+  /** Raw unit of the value in JSON and CSV: a count of events or pages, nanoseconds, or a ratio of two counts. */
+  unit: 'count' | 'ns' | 'ratio';
   /** Terminal display: value × scale, then the suffix. */
   scale: number;
   suffix: string;
@@ -74,8 +74,9 @@ export const FIGURES: readonly FigureDef[] = [
   ...['mmsim_oom_pages_freed', 'mmsim_oom_reaper_attempts', 'mmsim_oom_reaper_vmas_skipped', 'mmsim_oom_reaper_unable', 'mmsim_nonblock_disabled']
     .map((name): FigureDef => ({ id: name, title: short(name), section: 'oom', unit: 'count', scale: 1, suffix: '', value: counter(name) })),
   // seed 002: what each pin policy did, and what it cost writeback and sync
-  ...['mmsim_pin_refused', 'mmsim_unmap_pinned_pages', 'mmsim_unmap_skipped_pinned', 'mmsim_reclaim_pinned_activations', 'mmsim_reclaim_pinned_kept',
-    'mmsim_writeback_skipped_pinned', 'mmsim_writeback_pin_waits', 'mmsim_bounce_pages', 'mmsim_pin_needless_skips', 'mmsim_pin_flag_lost', 'mmsim_pin_lru_races']
+  ...['mmsim_pin_refused', 'mmsim_unmap_pinned_pages', 'mmsim_unmap_skipped_pinned', 'mmsim_reclaim_pinned_skipped', 'mmsim_reclaim_pinned_kept',
+    'mmsim_writeback_skipped_pinned', 'mmsim_writeback_pin_waits', 'mmsim_bounce_pages', 'mmsim_pin_needless_skips', 'mmsim_pin_flag_lost', 'mmsim_pin_lru_races',
+    'mmsim_userptr_builds', 'mmsim_userptr_restarts', 'mmsim_userptr_cancels', 'mmsim_userptr_pins', 'mmsim_notifier_mayfail_eagain']
     .map((name): FigureDef => ({ id: name, title: short(name), section: 'pins', unit: 'count', scale: 1, suffix: '', value: counter(name) })),
   {
     id: 'mmsim_unmap_pin_wait_ns', title: 'try_to_unmap waits for pins', section: 'pins', unit: 'ns', scale: 1e-6, suffix: 'ms',
@@ -88,6 +89,10 @@ export const FIGURES: readonly FigureDef[] = [
   },
   { id: 'pgscan', title: 'pgscan (kswapd+direct)', section: 'reclaim', unit: 'count', scale: 1, suffix: '', value: summary('pgscan') },
   { id: 'pgsteal', title: 'pgsteal (kswapd+direct)', section: 'reclaim', unit: 'count', scale: 1, suffix: '', value: summary('pgsteal') },
+  {
+    id: 'scanned_per_reclaimed', title: 'scanned per reclaimed', section: 'reclaim', unit: 'ratio', scale: 1, suffix: '', decimals: 2,
+    value: (o) => { const f = summaryFigures(o.counters ?? {}); return (f.pgsteal ?? 0) > 0 ? (f.pgscan ?? 0) / f.pgsteal! : null; }, missing: '-',
+  },
   { id: 'pswpout', title: 'pswpout', section: 'reclaim', unit: 'count', scale: 1, suffix: '', value: summary('pswpout') },
   { id: 'allocstall', title: 'allocstall', section: 'reclaim', unit: 'count', scale: 1, suffix: '', value: summary('allocstall') },
   {

@@ -227,7 +227,14 @@ function phaseTargetSize(s: Scenario, procName: string, proc: Process, phase: Ph
       return { path: [...path, 'process'], message: `"${phase.process}" given, but process names whose mmap_lock a lock/unlock phase takes, or whose VMA a dma phase pins; remove it, or e.g. op: lock, target: mmap_lock, process: ${phase.process}` };
     }
   }
-  if (phase.op === 'dma') return dmaTargetSize(s, procName, phase, path);
+  if (phase.op === 'dma') {
+    const issue = phase.model === 'gpu-userptr' ? userptrIssue(s, procName, phase, path) : undefined;
+    if (issue) return issue;
+    if (phase.model !== 'gpu-userptr' && phase.subscriber !== '') {
+      return { path: [...path, 'subscriber'], message: `"${phase.subscriber}" given for model ${phase.model}, whose device has no notifier; remove it, or e.g. model: gpu-userptr` };
+    }
+    return dmaTargetSize(s, procName, phase, path);
+  }
   if ((phase.op === 'lock' || phase.op === 'unlock') && phase.target === MMAP_LOCK) {
     const owner = phase.process === '' ? procName : phase.process;
     if (s.processes[owner]) return 0;
@@ -272,6 +279,33 @@ function phaseTargetSize(s: Scenario, procName: string, proc: Process, phase: Ph
     : `define one first (e.g. target: ${example})`;
   const shown = phase.target === '' ? `missing; op ${phase.op} needs a ${what}` : `"${phase.target}" is not a ${what}`;
   return { path: targetPath, message: `${shown}; ${hint}` };
+}
+
+/**
+ * A gpu-userptr phase: the driver pins its own process's pages behind its notifier, a
+ * registered generic subscriber of that process with the object lock as its `lock` (under
+ * userptr.policy interval the driver registers it as an interval notifier).
+ */
+function userptrIssue(s: Scenario, procName: string, phase: Phase, path: PropertyKey[]): RawIssue | undefined {
+  if (phase.process !== '') return { path: [...path, 'process'], message: `"${phase.process}" given, but a gpu-userptr driver pins its own process's memory; remove it` };
+  const proc = s.processes[procName]!;
+  const sub = proc.subscribers[phase.subscriber];
+  const client = 'generic';
+  const eg = 'e.g. subscribers: { drv: { client: generic, lock: obj, implementsEnd: true } } and subscriber: drv';
+  if (!sub || !sub.registered) {
+    const shown = phase.subscriber === '' ? "missing; model gpu-userptr needs the driver's notifier" : !sub ? `"${phase.subscriber}" is not a subscriber of process ${procName}` : `${phase.subscriber} is not registered (registered: false)`;
+    return { path: [...path, 'subscriber'], message: `${shown}; ${eg}` };
+  }
+  if (sub.client !== client) {
+    return { path: [...path, 'subscriber'], message: `${phase.subscriber} is a ${sub.client} subscriber; a gpu-userptr driver's notifier is a generic one with the object lock (userptr.policy decides how it behaves); ${eg}` };
+  }
+  if (sub.lock === '') {
+    return { path: [...path, 'subscriber'], message: `${phase.subscriber} takes no lock, but a gpu-userptr driver's notifier takes its object lock; ${eg}` };
+  }
+  if (s.userptr.policy === 'mayfail' && !s.notifiers.mayfail) {
+    return { path: ['userptr', 'policy'], message: 'mayfail needs the core to take a blockable -EAGAIN for success: the MAYFAIL range flag; e.g. notifiers: { mayfail: true }' };
+  }
+  return undefined;
 }
 
 /** A dma phase: the VMA of `process` (or of its own) the device pins, its model's device. */

@@ -131,12 +131,13 @@ const phase = section('{ op: access, target: heap }', {
     'or a process\'s mmap_lock (target: mmap_lock), as a syscall that reads (mode: read) or changes (mode: write) its mappings holds it'),
   target: text('a VMA of this process (access, guest), a file (read/write) or a lock (lock/unlock: one of locks, or mmap_lock); omitted for sleep and sync', { example: 'heap', default: '', pattern: NAME_PATTERN, rule: NAME_RULE }),
   mode: choice(['write', 'read'] as const, 'lock/unlock of an rwsem: write (down_write, exclusive) or read (down_read, shared); a mutex is always exclusive', 'write'),
-  subscriber: text('guest: the subscriber of this process whose secondary MMU the accesses go through', { example: 'kvm', default: '', pattern: NAME_PATTERN, rule: NAME_RULE }),
+  subscriber: text('guest: the subscriber of this process whose secondary MMU the accesses go through; dma, gpu-userptr: the driver\'s notifier (a generic or, for userptr.policy interval, a mirror subscriber with the object lock as its `lock`)', { example: 'kvm', default: '', pattern: NAME_PATTERN, rule: NAME_RULE }),
   process: text('lock/unlock of target mmap_lock: the process whose mmap_lock it is; dma: the process whose VMA the device pins (pin_user_pages_remote); omitted = this process', { example: 'victim', default: '', pattern: NAME_PATTERN, rule: NAME_RULE }),
-  model: choice(['rdma-mr', 'direct-io', 'vfio'] as const,
+  model: choice(['rdma-mr', 'direct-io', 'vfio', 'gpu-userptr'] as const,
     'dma: the device. rdma-mr: an RDMA memory region, a long-term pin of the range (FOLL_PIN | FOLL_LONGTERM, FOLL_WRITE if writeFraction > 0) registered at the start, DMA at `rate` (writeFraction of it writes) until the phase ends, then deregistered (dirtied if written); ' +
     'vfio: the same pin as a VFIO DMA mapping (long-term, never revocable); direct-io: O_DIRECT requests of ioSize pages, up to iodepth in flight, each pinned (FOLL_PIN) while the device at `device` serves it ' +
-    '(its read latency, half to one and a half times it, then the transfer: they complete out of order) and unpinned at completion; writeFraction of them read into memory (DMA writes, then the pages are dirtied)', 'rdma-mr'),
+    '(its read latency, half to one and a half times it, then the transfer: they complete out of order) and unpinned at completion; writeFraction of them read into memory (DMA writes, then the pages are dirtied); ' +
+    'gpu-userptr: a GPU driver\'s userptr object (i915, 2020) of this process\'s VMA, built by pin_user_pages one page at a time behind the driver\'s notifier `subscriber`, as userptr.policy says, then used by DMA until the phase ends', 'rdma-mr'),
   iodepth: integer('dma, direct-io: requests in flight at once (two over the same pages overlap their pins)', { min: 1, max: 4096, example: '2', default: 1 }),
   device: text('dma, direct-io: the block device (a key of devices) whose latency and bandwidth serve the requests', { example: 'ssd', default: '', pattern: NAME_PATTERN, rule: NAME_RULE }),
   pattern: choice(['sequential', 'uniform', 'zipf', 'hotcold'] as const, 'order of pages touched in the range', 'sequential'),
@@ -195,6 +196,7 @@ const notifiers = section('{ policy: mainline, reaper: trylock }', {
   reaper: choice(['skip-mm', 'does-not-block', 'always-eagain', 'trylock', 'trylock-blocking-end'] as const,
     'the OOM reaper against subscribers, by kernel version: skip-mm (<= v4.14: an mm with notifiers is not reaped), does-not-block (v4.15-v4.18: only if no subscriber may block), ' +
     'always-eagain (mirrors refuse every non-blocking start), trylock (v4.19+: callbacks trylock and fail when busy), trylock-blocking-end (start trylocks, end blocks)', 'trylock'),
+  mayfail: boolean('MMU_NOTIFIER_RANGE_MAYFAIL (Chris Wilson\'s 2020 patch, not merged) on every try_to_unmap_one range: a blockable callback may return -EAGAIN, which the core takes for success', false),
 }).prefault({}).describe('MMU notifier core policies');
 
 const pins = section('{ track: bias, action: mainline }', {
@@ -210,6 +212,13 @@ const pins = section('{ track: bias, action: mainline }', {
   limit: size('long-term pins a process may hold (mm->pinned_vm against an RLIMIT_MEMLOCK-like limit, as RDMA and VFIO charge it): a registration beyond it is refused (-ENOMEM); 0 = no limit',
     { example: '64MiB', pages: true, default: 0 }),
 }).prefault({}).describe('DMA pins (GUP): the two policy axes of the 2018 PG_dma_pinned thread, and the pin limit');
+
+const userptr = section('{ policy: blocking-lock }', {
+  policy: choice(['blocking-lock', 'interval', 'mayfail', 'skip-pinned', 'unevictable'] as const,
+    'how a gpu-userptr driver builds its objects and answers invalidations (seed 000): blocking-lock (i915 in 2020: its object lock held across the pin loop, which its notifier takes), ' +
+    'interval (a rule-following interval notifier: no lock across the pins, the build starts again on mmu_interval_read_retry), mayfail (the notifier returns -EAGAIN under MMU_NOTIFIER_RANGE_MAYFAIL and keeps its pages; needs notifiers.mayfail), ' +
+    'skip-pinned (reclaim passes over maybe-pinned pages before it calls any notifier), unevictable (pinned pages go to the unevictable list, mlock-like)', 'blocking-lock'),
+}).prefault({}).describe('GPU userptr drivers (gpu-userptr dma phases)');
 
 const lock = section('{ kind: mutex }', {
   kind: choice(['mutex', 'rwsem'] as const, 'mutex: one owner; rwsem: one writer or many readers (like mmap_lock); waiters queue FIFO', 'mutex'),
@@ -230,6 +239,7 @@ export const scenarioFileSchema = section('{ machine: { memory: 2GiB }, processe
   locks: namedMap('{ obj: { kind: mutex } }', lock).prefault({}).describe("Sleeping locks the workloads' lock/unlock phases take, by name"),
   notifiers,
   pins,
+  userptr,
   check: boolean('checking mode (as mmsim run --check): assert that simulated time never goes backwards and check the invariants at every sample; hits are detectors', false),
   processes: namedMap('{ app: { workload: [{ op: sleep }] } }', processDef).describe('Processes, by name, started in this order'),
   series: section('{ interval: 100ms }', {

@@ -18,8 +18,9 @@ export interface Scenario {
   files: Record<string, FileDef>;
   kernel: { hung_task_timeout_secs: number };   // /proc/sys/kernel
   locks: Record<string, LockDef>;
-  notifiers: { policy: '2018' | 'ban-multiple' | 'sorted-2020' | 'mainline'; reaper: 'skip-mm' | 'does-not-block' | 'always-eagain' | 'trylock' | 'trylock-blocking-end' };
+  notifiers: { policy: '2018' | 'ban-multiple' | 'sorted-2020' | 'mainline'; reaper: 'skip-mm' | 'does-not-block' | 'always-eagain' | 'trylock' | 'trylock-blocking-end'; mayfail: boolean };
   pins: Pins;
+  userptr: { policy: 'blocking-lock' | 'interval' | 'mayfail' | 'skip-pinned' | 'unevictable' };
   check: boolean;                 // checking mode: causality and invariants asserted as it runs
   processes: Record<string, Process>;
   series: { interval: number };   // ns between samples
@@ -134,7 +135,7 @@ export interface Phase {
   target: string;                 // a vma of this process (access), a file (read/write) or a lock; '' for sleep
   mode: 'write' | 'read';         // lock/unlock of an rwsem
   process: string;                // lock/unlock of mmap_lock, dma: whose ('' = this process)
-  model: 'rdma-mr' | 'direct-io' | 'vfio';   // dma: the device
+  model: 'rdma-mr' | 'direct-io' | 'vfio' | 'gpu-userptr';   // dma: the device
   iodepth: number;                // dma, direct-io: requests in flight
   device: string;                 // dma, direct-io: the block device serving the requests
   pattern: 'sequential' | 'uniform' | 'zipf' | 'hotcold';
