@@ -164,6 +164,11 @@ export const COUNTERS: readonly CounterDef[] = [
   { name: 'mmsim_oom_reaper_vmas_skipped', kind: 'event', doc: 'VMAs the OOM reaper skipped because a non-blocking invalidate_range_start failed (-EAGAIN)' },
   { name: 'mmsim_oom_livelock', kind: 'event', doc: 'OOM victims that never got MMF_OOM_SKIP while allocations kept waiting for them (well past the reaper\'s last try), each listed under detectors' },
   { name: 'mmsim_notifier_invalidations', kind: 'event', doc: 'mmu_notifier_invalidate_range_start calls on an mm with subscriptions' },
+  // one per enum mmu_notifier_event, in its order (assembly/mmu_notifier.ts counts C_MMSIM_NOTIFIER_RANGES_UNMAP + event)
+  { name: 'mmsim_notifier_ranges_unmap', kind: 'event', doc: 'of mmsim_notifier_invalidations: MMU_NOTIFY_UNMAP ranges (munmap\'s unmap_vmas, the OOM reaper)' },
+  { name: 'mmsim_notifier_ranges_clear', kind: 'event', doc: 'of mmsim_notifier_invalidations: MMU_NOTIFY_CLEAR ranges (try_to_unmap_one, wp_page_copy, truncate\'s and hole punching\'s zap_page_range_single)' },
+  { name: 'mmsim_notifier_ranges_protection_vma', kind: 'event', doc: 'of mmsim_notifier_invalidations: MMU_NOTIFY_PROTECTION_VMA ranges (mprotect\'s change_pud_range)' },
+  { name: 'mmsim_notifier_ranges_protection_page', kind: 'event', doc: 'of mmsim_notifier_invalidations: MMU_NOTIFY_PROTECTION_PAGE ranges (page_vma_mkclean_one)' },
   { name: 'mmsim_notifier_sleeps', kind: 'event', doc: 'blockable notifier callbacks (invalidate_range_start, release) that slept on their driver\'s lock' },
   { name: 'mmsim_notifier_releases', kind: 'event', doc: 'mmu_notifier_release calls (exit_mmap of an mm with subscriptions): each subscriber\'s release, then the list is emptied' },
   { name: 'mmsim_secondary_hits', kind: 'event', doc: 'guest or device accesses (op: guest) that hit their secondary MMU\'s translation, without touching the primary PTE' },
