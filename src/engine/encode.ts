@@ -90,8 +90,8 @@ export function encodeScenario(s: Scenario, seed: number, opts: { noEarlyEnd?: b
     const firstPhase = nPhases;
     for (const ph of p.workload) {
       let target = -1;
-      if (ph.op === 'access' || ph.op === 'guest') target = firstVma + vmaNames.indexOf(ph.target);
-      else if (ph.op === 'read' || ph.op === 'write') target = fileIndex(ph.target);
+      if (ph.op === 'access' || ph.op === 'guest' || ph.op === 'munmap' || ph.op === 'mprotect') target = firstVma + vmaNames.indexOf(ph.target);
+      else if (ph.op === 'read' || ph.op === 'write' || ph.op === 'truncate' || ph.op === 'punch') target = fileIndex(ph.target);
       else if (ph.op === 'lock' || ph.op === 'unlock') {
         // the core numbers each process's mmap_lock after the scenario's locks (assembly/mmap_lock.ts)
         target = ph.target === MMAP_LOCK ? lockNames.length + processNames.indexOf(ph.process || pname) : lockNames.indexOf(ph.target);
@@ -103,6 +103,7 @@ export function encodeScenario(s: Scenario, seed: number, opts: { noEarlyEnd?: b
         startPage: pages(ph.start), lengthPages: pages(ph.length), ioPages: Math.max(1, Math.ceil(ph.ioSize / PAGE_SIZE)),
         thinkNs: ph.think, lockWrite: ph.mode === 'write' ? 1 : 0,
         subscriber: ph.op === 'guest' ? subscriberIndex.get(`${ph.subscriber} of ${pname}`) ?? -1 : -1,
+        sizePages: pages(ph.size), protWrite: ph.mode === 'write' ? 1 : 0,
       }, phases);
       nPhases++;
     }

@@ -121,10 +121,10 @@ export interface Vma {
 }
 
 export interface Phase {
-  op: 'access' | 'read' | 'write' | 'sleep' | 'sync' | 'lock' | 'unlock' | 'guest';
+  op: 'access' | 'read' | 'write' | 'sleep' | 'sync' | 'lock' | 'unlock' | 'guest' | 'truncate' | 'punch' | 'munmap' | 'mprotect';
   subscriber: string;             // guest: the subscription whose secondary MMU it goes through
-  target: string;                 // a vma of this process (access), a file (read/write) or a lock; '' for sleep
-  mode: 'write' | 'read';         // lock/unlock of an rwsem
+  target: string;                 // a vma of this process (access, guest, munmap, mprotect), a file (read/write, truncate, punch) or a lock; '' for sleep
+  mode: 'write' | 'read';         // lock/unlock of an rwsem; mprotect: PROT_READ|PROT_WRITE or PROT_READ
   process: string;                // lock/unlock of mmap_lock: whose ('' = this process)
   pattern: 'sequential' | 'uniform' | 'zipf' | 'hotcold';
   theta: number;                  // zipf exponent
@@ -135,8 +135,9 @@ export interface Phase {
   accesses: number;               // 0 = unlimited (until duration or the end of the run)
   duration: number;               // ns, 0 = unlimited
   scramble: boolean;              // zipf: spread ranks over the range by a fixed hash (YCSB)
-  start: number;                  // bytes into the target where the range begins
+  start: number;                  // bytes into the target where the range begins (punch: the hole)
   length: number;                 // bytes of the range, 0 = to the end of the target
+  size: number;                   // truncate: the file's new size in bytes
   ioSize: number;                 // bytes per read/write syscall
   think: number;                  // ns of CPU between accesses on top of costs.access
 }
