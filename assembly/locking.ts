@@ -99,6 +99,8 @@ export function lockKind(l: i32): i32 { return lf(l, L_KIND); }
 
 /** Does `e` hold lock `l` (as its writer or one of its readers), not just handed to it while it slept? */
 export function lockHeldBy(l: i32, e: i32): bool { return holds(e, l) && ei(granted, e) != l; }
+/** Does `e` hold `l` exclusively (a mutex, or an rwsem as its writer)? */
+export function lockHeldForWrite(l: i32, e: i32): bool { return lf(l, L_OWNER) == e && ei(granted, e) != l; }
 
 /** The time `e` slept on its lock, from waitSince to `now`, is lock-wait time. */
 @inline function countWait(e: i32, now: i64): void {

@@ -17,7 +17,7 @@ import { C_MMSIM_MPROTECT_CALLS, C_MMSIM_MPROTECT_PTES, FN_MMAP_WRITE_LOCK } fro
 import { vmaMm, vmaStart, vmaEnd, vmaFlags, vmaDetached, vmaSetWrite, mmPgd, VM_WRITE, VM_SHARED } from './mm';
 import { entryAddr, entryPfn, _PAGE_PRESENT, _PAGE_RW, _PAGE_DIRTY, _PAGE_SPECIAL } from './pgtable';
 import { testFlag, PG_swapbacked, PG_anon_exclusive } from './page';
-import { lockAcquire, lockRelease } from './locking';
+import { lockAcquire, lockRelease, lockHeldForWrite } from './locking';
 import { mmapLockOf, vmaStartWrite } from './mmap_lock';
 import { mmHasNotifiers, mmuNotifierRangeStart, mmuNotifierRangeEnd, rangeSleeping, MMU_NOTIFY_PROTECTION_VMA,
   RANGE_BLOCKABLE, NOTIFIER_SLEEP } from './mmu_notifier';
@@ -28,6 +28,8 @@ const MP_IDLE: i32 = 0;      // no mprotect in progress
 const MP_LOCK: i32 = 1;      // mmap_write_lock_killable
 const MP_VMA: i32 = 2;       // vma_start_write
 const MP_CHANGE: i32 = 3;    // change_protection, one PGD entry's span after the other
+/** flag: the task's kernel path held the mmap_lock for write already (a lock phase): it keeps it */
+const MP_HELD: i32 = 0x100;
 
 /** A PGD entry's span and a PUD entry's span, in pages. */
 const PGDIR_PAGES: i64 = 1 << 27;
@@ -56,17 +58,24 @@ export function mprotectVma(t: i32, v: i32, write: bool): bool {
   const e = taskEntity(t);
   const m = vmaMm(v);
   const l = mmapLockOf(m);
-  let st = stage(t);
-  if (st == MP_IDLE) st = MP_LOCK;
+  let st = stage(t) & ~MP_HELD;
+  let held = (stage(t) & MP_HELD) != 0;
+  if (st == MP_IDLE) {
+    // under the mmap_lock its kernel path holds for write already (held for read, the write
+    // lock would wait for the task itself: a deadlock)
+    held = lockHeldForWrite(l, e);
+    st = held ? MP_VMA : MP_LOCK;
+  }
+  const flag = held ? MP_HELD : 0;
   if (st == MP_LOCK) {
     if (!lockAcquire(l, e, true, FN_MMAP_WRITE_LOCK, curClock)) { setStage(t, MP_LOCK); return false; }
     st = MP_VMA;
   }
   if (st == MP_VMA) {
-    if (!vmaStartWrite(t, e, v, curClock)) { setStage(t, MP_VMA); return false; }
+    if (!vmaStartWrite(t, e, v, curClock)) { setStage(t, MP_VMA | flag); return false; }
     // mprotect_fixup: nothing to do for the protection it has (or for a VMA that is gone: -ENOMEM)
     if (vmaDetached(v) || ((vmaFlags(v) & VM_WRITE) != 0) == write) {
-      lockRelease(l, e, curClock);
+      if (!held) lockRelease(l, e, curClock);
       setStage(t, MP_IDLE);
       return true;
     }
@@ -88,13 +97,13 @@ export function mprotectVma(t: i32, v: i32, write: bool): bool {
     // the range is started at the first PUD entry that is not none, and runs to the span's end
     const notify = mmHasNotifiers(m) || rangeSleeping(e);
     if (notify && mmuNotifierRangeStart(e, MMU_NOTIFY_PROTECTION_VMA, RANGE_BLOCKABLE, m, addr, to, curClock) == NOTIFIER_SLEEP) {
-      setStage(t, MP_CHANGE); setSpan(t, k);
+      setStage(t, MP_CHANGE | flag); setSpan(t, k);
       return false;
     }
     countAdd(C_MMSIM_MPROTECT_PTES, changePteRange(v, entryPfn(pgdE), addr, to, write));
     if (notify) mmuNotifierRangeEnd(e, curClock);
   }
-  lockRelease(l, e, curClock);           // mmap_write_unlock
+  if (!held) lockRelease(l, e, curClock);   // mmap_write_unlock
   setStage(t, MP_IDLE);
   return true;
 }

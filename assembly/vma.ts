@@ -14,7 +14,7 @@ import { regionAlloc } from './mem';
 import { C_MMSIM_MUNMAP_CALLS, C_MMSIM_MUNMAP_PAGES_FREED, FN_MMAP_WRITE_LOCK } from './generated/abi';
 import { vmaMm, vmaStart, vmaEnd, vmaDetached, vmaMarkDetached, vmaMarkUnlinked, mmPgd, mmFirstVma, mmNrVmas, zapVma } from './mm';
 import { freePgdRange } from './pgtable';
-import { lockAcquire, lockRelease, lockDowngrade } from './locking';
+import { lockAcquire, lockRelease, lockDowngrade, lockHeldForWrite } from './locking';
 import { mmapLockOf, vmaStartWrite } from './mmap_lock';
 import { mmHasNotifiers, mmuNotifierRangeStart, mmuNotifierRangeEnd, rangeSleeping, MMU_NOTIFY_UNMAP, RANGE_BLOCKABLE,
   NOTIFIER_SLEEP } from './mmu_notifier';
@@ -25,8 +25,10 @@ const MU_IDLE: i32 = 0;      // no munmap in progress
 const MU_LOCK: i32 = 1;      // mmap_write_lock_killable
 const MU_VMA: i32 = 2;       // vma_start_write
 const MU_UNMAP: i32 = 3;     // unmap_region, under the read lock
+/** flag: the task's kernel path held the mmap_lock for write already (a lock phase): do_vmi_munmap(unlock = false) */
+const MU_HELD: i32 = 0x100;
 
-let stages: usize = 0;       // i32 per task
+let stages: usize = 0;       // i32 per task: MU_* | MU_HELD
 @inline function stage(t: i32): i32 { return load<i32>(stages + (<usize>t << 2)); }
 @inline function setStage(t: i32, s: i32): void { store<i32>(stages + (<usize>t << 2), s); }
 
@@ -47,24 +49,32 @@ export function munmapVma(t: i32, v: i32): bool {
   const e = taskEntity(t);
   const m = vmaMm(v);
   const l = mmapLockOf(m);
-  let st = stage(t);
-  if (st == MU_IDLE) st = MU_LOCK;
+  let st = stage(t) & ~MU_HELD;
+  let held = (stage(t) & MU_HELD) != 0;
+  if (st == MU_IDLE) {
+    // a kernel path of the task holding the mmap_lock for write already munmaps under it (and
+    // keeps it); held for read, mmap_write_lock would wait for the task itself: a deadlock
+    held = lockHeldForWrite(l, e);
+    st = held ? MU_VMA : MU_LOCK;
+    if (held && vmaDetached(v)) return true;
+  }
+  const flag = held ? MU_HELD : 0;
   if (st == MU_LOCK) {
     if (!lockAcquire(l, e, true, FN_MMAP_WRITE_LOCK, curClock)) { setStage(t, MU_LOCK); return false; }
     if (vmaDetached(v)) { lockRelease(l, e, curClock); setStage(t, MU_IDLE); return true; }
     st = MU_VMA;
   }
   if (st == MU_VMA) {
-    if (!vmaStartWrite(t, e, v, curClock)) { setStage(t, MU_VMA); return false; }
+    if (!vmaStartWrite(t, e, v, curClock)) { setStage(t, MU_VMA | flag); return false; }
     vmaMarkDetached(v);
     countEvent(C_MMSIM_MUNMAP_CALLS);
-    lockDowngrade(l, e, curClock);       // vms_complete_munmap_vmas: mmap_write_downgrade
+    if (!held) lockDowngrade(l, e, curClock);   // vms_complete_munmap_vmas: mmap_write_downgrade
     st = MU_UNMAP;
   }
   // unmap_region → unmap_vmas: mmu_notifier_range_init(MMU_NOTIFY_UNMAP, 0, mm, start, end)
   const notify = mmHasNotifiers(m) || rangeSleeping(e);
   if (notify && mmuNotifierRangeStart(e, MMU_NOTIFY_UNMAP, RANGE_BLOCKABLE, m, vmaStart(v), vmaEnd(v), curClock) == NOTIFIER_SLEEP) {
-    setStage(t, MU_UNMAP);
+    setStage(t, MU_UNMAP | flag);
     return false;
   }
   const freed = zapVma(m, v);
@@ -73,7 +83,7 @@ export function munmapVma(t: i32, v: i32): bool {
   freePgdRange(m, mmPgd(m), vmaStart(v), vmaEnd(v), prevEnd(m, v), nextStart(m, v));
   vmaMarkUnlinked(v);
   countAdd(C_MMSIM_MUNMAP_PAGES_FREED, freed);
-  lockRelease(l, e, curClock);           // mmap_read_unlock
+  if (!held) lockRelease(l, e, curClock);   // mmap_read_unlock
   setStage(t, MU_IDLE);
   return true;
 }
