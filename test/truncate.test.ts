@@ -515,6 +515,7 @@ processes:
   assert.equal(w.mmsim_munmap_calls, 1);
   assert.equal(w.mmsim_mprotect_calls, 1);
   assert.equal(w.nr_anon_pages, 4096, 'buf is left');
+  assert.equal(w.nr_page_table_pages, 11, "heap's PTE and PMD tables went; the PGD, the PUD table buf shares, buf's PMD and 8 PTE tables stay");
   assert.equal(w.mmsim_tasks_finished, 1, 'the unlock released what the lock phase took');
   const r = runScenario(scenarioFromYaml(yaml('read'))).counters;
   assert.equal(r.mmsim_deadlock, 1, 'mmap_write_lock behind its own read lock');
