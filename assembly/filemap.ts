@@ -187,7 +187,7 @@ function readahead(f: i32, index: u32): i64 {
 }
 
 /** folio_waitqueue: the hashed queue of folio `p` (hash_ptr of the folio: a multiplicative hash). */
-@inline function folioWaitqueue(p: u32): i32 {
+@inline export function folioWaitqueue(p: u32): i32 {
   return WQ_FOLIO_TABLE + <i32>((p * 0x9E37_79B1) >>> (32 - PAGE_WAIT_TABLE_BITS));
 }
 

@@ -7,7 +7,7 @@
 import { regionAlloc } from './mem';
 import { testFlag, setFlag, mapping, pageIndex, PG_dirty, PG_writeback, PG_locked } from './page';
 import { cfg } from './config';
-import { G_N_FILES, G_DIRTY_EXPIRE_CENTISECS, G_DIRTY_WRITEBACK_CENTISECS, C_NR_DIRTY,
+import { G_N_FILES, G_DIRTY_EXPIRE_CENTISECS, G_DIRTY_WRITEBACK_CENTISECS, C_NR_DIRTY, C_MMSIM_WRITEBACK_PIN_WAITS, C_MMSIM_WRITEBACK_SKIPPED_PINNED, C_MMSIM_BOUNCE_PAGES,
   C_MMSIM_FLUSHER_RUNS, C_MMSIM_FLUSHER_PAGES_BACKGROUND, C_MMSIM_FLUSHER_BLOCKED } from './generated/abi';
 import { countEvent, countAdd, count } from './vmstat';
 import { NO_PAGE } from './alloc';
@@ -15,8 +15,9 @@ import { fileNrPages, fileDevice, filemapLookup, folioUnlock } from './filemap';
 import { folioHeldAcrossSleep, folioLockReleased } from './locking';
 import { blkSubmit, blkAddPage, blkTagFreeAt, BLK_WRITE } from './blkdev';
 import { schedule } from './events';
+import { pinWriteback, WB_WAIT, WB_SKIP, WB_BOUNCE } from './pin_policy';
 import { FLUSHER_ENTITY, jiffyNs, curClock } from './sched';
-import { nWbs, folioClearDirtyForIo, CLEARED_FOR_IO, MKCLEAN_SLEEPS, folioStartWriteback, wbReclaimable, wbWritten, wbWriteback as wbPagesUnderWriteback, wbAvgWriteBandwidth, domainDirtyLimit,
+import { nWbs, folioClearDirtyForIo, CLEARED_FOR_IO, NOT_DIRTY, MKCLEAN_SLEEPS, folioStartWriteback, wbReclaimable, wbWritten, wbWriteback as wbPagesUnderWriteback, wbAvgWriteBandwidth, domainDirtyLimit,
   globalDirtyableMemory, domainDirtyLimits, lastBackgroundThresh, wbCalcThresh, wbUpdateBandwidth,
   wbBandwidthEstimateStart, globalFileDirty, cancelledDirtyPages } from './writeback';
 
@@ -142,6 +143,9 @@ function oldestDirtyInode(w: i32, olderThan: i64): i32 {
   return pick;
 }
 
+/** writeInode's answer for a page written from a bounce copy */
+const BOUNCED: i32 = 2;
+
 let blockedUntil: i64 = -1;
 /**
  * The folio whose folio_mkclean sleeps in a notifier callback (locked, as write_cache_pages
@@ -155,7 +159,7 @@ let mkcleanPending: u32 = 0xFFFF_FFFF;   // NO_PAGE
  * writeback_index on, each run of adjacent pages submitted as one request. A run starts only
  * when the device has a free tag; otherwise the pass stops and blockedUntil says when one frees.
  */
-function writeInode(f: i32, budget: i64, t: i64): i64 {
+function writeInode(f: i32, budget: i64, t: i64, syncAll: bool): i64 {
   const size = fileNrPages(f);
   const dev = fileDevice(f);
   let idx = <u32>inf(f, I_WB_INDEX);
@@ -172,9 +176,21 @@ function writeInode(f: i32, budget: i64, t: i64): i64 {
         const free = blkTagFreeAt(dev);
         if (free > t) { blockedUntil = free; break; }
       }
-      const rc = folioClearDirtyForIo(p, FLUSHER_ENTITY);
+      // the pin action's say before folio_clear_dirty_for_io's folio_mkclean
+      const pw = pinWriteback(p, syncAll);
+      if (pw == WB_WAIT) {
+        // data integrity waits for the unpin: the pass stops at this page and looks again
+        if (runLen > 0) { submitRun(f, dev, runStart, runLen, t); runLen = 0; }
+        countEvent(C_MMSIM_WRITEBACK_PIN_WAITS);
+        blockedUntil = t + jiffyNs;
+        break;
+      }
+      const rc = pw == WB_SKIP ? NOT_DIRTY : pw == WB_BOUNCE ? BOUNCED : folioClearDirtyForIo(p, FLUSHER_ENTITY);
+      if (pw == WB_SKIP) countEvent(C_MMSIM_WRITEBACK_SKIPPED_PINNED);
+      if (pw == WB_BOUNCE) countEvent(C_MMSIM_BOUNCE_PAGES);
       if (rc == MKCLEAN_SLEEPS) { setFlag(p, PG_locked); folioHeldAcrossSleep(FLUSHER_ENTITY, p); mkcleanPending = p; break; }
-      if (rc == CLEARED_FOR_IO) {
+      if (rc == CLEARED_FOR_IO || rc == BOUNCED) {
+        // (a bounce copy is written; the page itself stays dirty)
         folioStartWriteback(p);
         if (runLen == 0) runStart = idx;
         runLen++;
@@ -208,7 +224,7 @@ function wbWriteback(w: i32, t: i64): bool {
     const f = oldestDirtyInode(w, olderThan);
     if (f < 0) break;
     const chunk = writebackChunkSize(w, kind, left);
-    const n = writeInode(f, chunk, t);
+    const n = writeInode(f, chunk, t, kind == WORK_SYNC);
     countAdd(C_MMSIM_FLUSHER_PAGES_BACKGROUND + <i32>kind, n);
     left -= n;
     setFf(w, F_LEFT, left);

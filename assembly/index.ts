@@ -1,6 +1,8 @@
 // The exported ABI, and nothing else (what only tests call is in testing.ts, a build of its own): the host allocates the config blob, fills it, calls
 // init(), then run() in slices, and reads counters, the time series, detectors and zone info
 // through typed-array views at the addresses these return. All numbers, no strings.
+import { pinPolicyInit } from './pin_policy';
+import { gupInit, scenarioHasDevices } from './gup';
 import { regionsReset, regionAlloc, regionsEnd } from './mem';
 import { setConfig, configTablesLoad, cfg, procCfg, vmaCfg, lockCfg } from './config';
 import { G_MEMORY_PAGES, G_DURATION_NS, G_SERIES_INTERVAL_NS, G_N_PROCS, G_N_DEVICES, G_SWAP_PAGES,
@@ -107,6 +109,8 @@ export function init(): i32 {
   if (!vmscanInit(KSWAPD_ENTITY)) return STATUS_NO_MEMORY;
   if (!writebackInit(nProcs, samples)) return STATUS_NO_MEMORY;
   if (!flusherInit()) return STATUS_NO_MEMORY;
+  if (!pinPolicyInit(pages, scenarioHasDevices())) return STATUS_NO_MEMORY;
+  if (!gupInit(nProcs)) return STATUS_NO_MEMORY;
   if (!schedInit()) return STATUS_NO_MEMORY;
   if (!memcgInit(<i64>cfg(G_MEMCG_STATS_FLUSH_NS), memcgFlushEntity(nProcs, <i32>cfg(G_N_DEVICES)))) return STATUS_NO_MEMORY;
   if (!mmInit()) return STATUS_NO_MEMORY;

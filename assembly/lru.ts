@@ -13,6 +13,7 @@ import { regionAlloc } from './mem';
 import { refcount, setRefcount } from './page';
 import { folioPut } from './alloc';
 import { currentTask } from './sched';
+import { offLruTracking, pinLruReadded } from './pin_policy';
 
 export const LRU_INACTIVE_ANON: i32 = 0;
 export const LRU_ACTIVE_ANON: i32 = 1;
@@ -64,6 +65,7 @@ export function lruInit(sentinelBase: u32, reclaimers: i32): void {
 
 /** lruvec_add_folio: to the head of its list. */
 export function lruvecAddFolio(p: u32): void {
+  if (offLruTracking) pinLruReadded(p);
   const lru = folioLruList(p);
   updateLruSize(p, lru, 1);
   listAdd(p, lruHead(lru));
@@ -71,6 +73,7 @@ export function lruvecAddFolio(p: u32): void {
 
 /** lruvec_add_folio_tail. */
 export function lruvecAddFolioTail(p: u32): void {
+  if (offLruTracking) pinLruReadded(p);
   const lru = folioLruList(p);
   updateLruSize(p, lru, 1);
   listAddTail(p, lruHead(lru));
@@ -149,7 +152,7 @@ export function folioAddLru(p: u32): void {
 }
 
 /** Is `p` waiting in the running CPU's batch? (__lru_cache_activate_folio's search) */
-function inLocalBatch(p: u32): bool {
+export function inLocalBatch(p: u32): bool {
   const b = batchAddr(thisCpu());
   const n = load<i32>(b);
   for (let i = 0; i < n; i++) if (load<u32>(b + 4 + (<usize>i << 2)) == p) return true;

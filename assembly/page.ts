@@ -29,6 +29,13 @@ export const PG_readio: u32 = 1 << 18;
 export const PG_readahead: u32 = 1 << 19;
 /** PG_waiters: a task sleeps on this folio in the hashed folio_wait_table */
 export const PG_waiters: u32 = 1 << 20;
+/** PG_dma_pinned: the flag of the 2018 proposal (pins.track sticky-flag, flag-clear-on-put); no mainline kernel has it. */
+export const PG_dma_pinned: u32 = 1 << 21;
+/**
+ * Simulator: folio_clear_dirty_for_io cleaned this page while a device held it, and nothing
+ * dirtied it since — a DMA write now is data writeback does not know of (mmsim_dma_write_after_clean).
+ */
+export const PG_mmsim_cleaned: u32 = 1 << 22;
 export const ORDER_SHIFT: u32 = 24;
 export const ORDER_MASK: u32 = 0xF << ORDER_SHIFT;
 

@@ -7,11 +7,11 @@ import { cfg, procCfg, phaseCfg } from './config';
 import { G_N_PROCS, G_HZ, G_DURATION_NS, G_SERIES_INTERVAL_NS, G_COST_ACCESS, G_COST_SYSCALL_PAGE, G_COST_MINOR_FAULT, G_SEED, C_MMSIM_KVM_FAULT_RETRIES, C_MMSIM_GRU_FAULT_RETRIES, C_MMSIM_INTERVAL_READ_BEGIN_WAITS, C_MMSIM_INTERVAL_READ_RETRIES, FN_MMSIM_SECONDARY_ACCESS,
   G_NO_EARLY_END, PROC_START_NS, PH_OP, PH_TARGET, PH_PATTERN, PH_WRITE_FRACTION, PH_RATE_PER_SEC,
   PH_ACCESSES, PH_IO_PAGES, PH_THINK_NS, PH_LOCK_WRITE, PH_SUBSCRIBER, PH_SIZE_PAGES, PH_PROT_WRITE, PH_START_PAGE, PH_LENGTH_PAGES,
-  OP_ACCESS, OP_GUEST, OP_READ, OP_SLEEP, OP_SYNC, OP_LOCK, OP_UNLOCK, OP_TRUNCATE, OP_PUNCH, OP_MUNMAP, OP_MPROTECT, C_MMSIM_SIGBUS,
+  OP_ACCESS, OP_GUEST, OP_DMA, OP_READ, OP_SLEEP, OP_SYNC, OP_LOCK, OP_UNLOCK, OP_TRUNCATE, OP_PUNCH, OP_MUNMAP, OP_MPROTECT, C_MMSIM_SIGBUS,
   FN_MUTEX_LOCK, FN_DOWN_WRITE, FN_DOWN_READ, FN_MMAP_WRITE_LOCK, FN_MMAP_READ_LOCK, FN_MM_POPULATE,
   FN_LOCK_MM_AND_FIND_VMA, FN_EXIT_MMAP, E_SAMPLER, E_KSWAPD0, E_FLUSHER, E_FIRST_DEVICE, E_AFTER_TASKS,
   E_AFTER_TASKS_MEMCG_STATS_FLUSHER, E_AFTER_TASKS_OOM_REAPER, G_HUNG_TASK_TIMEOUT_NS, C_MMSIM_SYNC_CALLS,
-  C_MMSIM_SYNC_NS, C_MMSIM_ACCESSES, C_MMSIM_RESIDENT_HITS, C_MMSIM_TASKS_FINISHED, C_MMSIM_EVENTS,
+  C_MMSIM_SYNC_NS, C_MMSIM_SYNCS_COMPLETED, C_MMSIM_ACCESSES, C_MMSIM_RESIDENT_HITS, C_MMSIM_TASKS_FINISHED, C_MMSIM_EVENTS,
   C_MMSIM_ALLOC_FAILURES, STATUS_TIME_LIMIT, STATUS_BUDGET, STATUS_FINISHED } from './generated/abi';
 import { now, pop, peekTime, peekId, schedule, scheduleNoLater, cancel, setNow, EV_NONE } from './events';
 import { countEvent, countAdd, seriesSample } from './vmstat';
@@ -44,6 +44,7 @@ import { T_CLOCK, T_STATE, T_PHASE, T_PHASE_END, T_DONE, T_NEXT_ISSUE, T_SYS_LEF
   T_SYNC_START, T_IO_RETRY, LOOKAHEAD_MIN_PAGES, LA_WRITE, TS_WAITING, TS_POPULATE, TS_RUNNING, TS_DONE, TS_DEAD, TS_EXITING, T_EXIT_STAGE, T_GUEST_SEQ, tf,
   setTf, workloadInit, phaseIndex, enterNextPhase, nextPosition, nextAccessAhead, aheadPte, walkAhead } from './workload';
 import { checkInvariants, invariantMode, INV_EVERY_RECLAIM, INV_AT_SAMPLES } from './invariants';
+import { dmaRun, dmaAbandon, DMA_DEAD, DMA_BLOCKED, DMA_OVER } from './gup';
 
 export const SAMPLER_ENTITY: i32 = E_SAMPLER;
 export const KSWAPD_ENTITY: i32 = E_KSWAPD0;
@@ -175,6 +176,7 @@ function exitStep(t: i32, me: i32): bool {
     locksAbandon(me, curClock);
     abandonWait(me);
     lruAddDrainCpu(t);            // its CPU's batch goes to the lists (or is freed)
+    dmaAbandon(t);                // a device's pages are let go (the driver's release)
     setTf(t, T_EXIT_STAGE, counted | EXIT_UNMAP);
   }
   if ((tf(t, T_EXIT_STAGE) & 15) == EXIT_UNMAP) {
@@ -199,11 +201,13 @@ function exitStep(t: i32, me: i32): bool {
   return true;
 }
 
-const ACC_DONE: i32 = 0;
-const ACC_DEAD: i32 = 1;
-const ACC_BLOCKED: i32 = 2;
+export const ACC_DONE: i32 = 0;
+export const ACC_DEAD: i32 = 1;
+export const ACC_BLOCKED: i32 = 2;
+/** get_user_pages' fault failed (no memory, or the mm it pins from is exiting): -EFAULT/-ENOMEM to the caller */
+export const ACC_EFAULT: i32 = 3;
 /** __mm_populate's fault got an error (a file page past the end): the rest of that VMA is skipped */
-const ACC_SKIP_VMA: i32 = 3;
+const ACC_SKIP_VMA: i32 = 4;
 
 /** A truncate, punch, munmap or mprotect call of task `t` is under way (asleep, or yielded). */
 function syscallInProgress(t: i32): bool { return truncateInProgress(t) || munmapInProgress(t) || mprotectInProgress(t); }
@@ -225,19 +229,23 @@ function syscallStep(t: i32, g: i32, op: i32): bool {
  * kernel path sleeps (or yielded, stopNow) — on the mmap_lock, on a folio (the fault's lock is
  * released first and the retry takes the mmap_lock), or in the allocator (the lock stays
  * held); the access is retried when the task runs again. `populate`: __mm_populate's fault.
+ * `gup`: get_user_pages' faultin_page for a device, whose failures are errors to its caller
+ * (ACC_EFAULT), not signals — and the mm may be another process's.
  */
-function accessSlow(t: i32, v: i32, vpn: i64, write: bool, populate: bool = false): i32 {
+export function accessSlow(t: i32, v: i32, vpn: i64, write: bool, populate: bool = false, gup: bool = false): i32 {
   const me = taskEntity(t);
   if (!faultLockBegin(t, me, v, populate, populate ? FN_MM_POPULATE : FN_LOCK_MM_AND_FIND_VMA, curClock)) return ACC_BLOCKED;
   for (let tries = 0; tries < 8; tries++) {
     const r = handleMmFault(v, vpn, write);
     if (r == FAULT_OK) { faultLockEnd(t, me, false, curClock); setTf(t, T_IO_RETRY, 0); return ACC_DONE; }
-    if (r == FAULT_KILLED) { faultLockEnd(t, me, false, curClock); return ACC_DEAD; }
+    if (r == FAULT_KILLED) { faultLockEnd(t, me, false, curClock); return gup && !mmKilled(t) ? ACC_EFAULT : ACC_DEAD; }
     if (r == FAULT_SIGBUS) {
       faultLockEnd(t, me, false, curClock);
       setTf(t, T_IO_RETRY, 0);
-      // __mm_populate ignores the error and goes on with the next VMA; a user access (or a
-      // guest's, whose KVM_RUN fails with -EFAULT) is killed by the signal's default action
+      // get_user_pages gets -EFAULT (no signal); __mm_populate ignores the error and goes on
+      // with the next VMA; a user access (or a guest's, whose KVM_RUN fails with -EFAULT) is
+      // killed by the signal's default action
+      if (gup) return ACC_EFAULT;
       if (populate) return ACC_SKIP_VMA;
       countEvent(C_MMSIM_SIGBUS);
       startExit(t, false);
@@ -250,6 +258,7 @@ function accessSlow(t: i32, v: i32, vpn: i64, write: bool, populate: bool = fals
     if (r == FAULT_RETRY) continue;
     // VM_FAULT_OOM with nothing left to kill: the task gets SIGBUS and exits
     faultLockEnd(t, me, false, curClock);
+    if (gup) return ACC_EFAULT;
     countEvent(C_MMSIM_ALLOC_FAILURES);
     startExit(t, false);
     return ACC_DEAD;
@@ -452,6 +461,17 @@ function runTask(t: i32, limit: i64, now: i64): void {
       hTime = refreshHorizon(limit); hId = horizonId;
       continue;
     }
+    if (op == OP_DMA) {
+      // a device's phase ends when it has let its pages go, not at its time (gup.ts)
+      curClock = clock;
+      const r = dmaRun(t, g, hTime, hId, limit, me);
+      clock = curClock;
+      if (r == DMA_DEAD) { state = TS_DEAD; break; }
+      if (r == DMA_BLOCKED) { blocked = true; break; }
+      if (r == DMA_OVER && !enterNextPhase(t, clock)) { state = TS_DONE; break; }
+      hTime = refreshHorizon(limit); hId = horizonId;
+      continue;
+    }
     const phaseEnd = tf(t, T_PHASE_END);
     const maxAcc = <i64>phaseCfg(g, PH_ACCESSES);
     // an access whose fault slept is finished before the phase may end
@@ -472,6 +492,7 @@ function runTask(t: i32, limit: i64, now: i64): void {
       }
       if (syncDone(target)) {
         countAdd(C_MMSIM_SYNC_NS, clock - tf(t, T_SYNC_START));
+        countEvent(C_MMSIM_SYNCS_COMPLETED);
         if (!enterNextPhase(t, clock)) { state = TS_DONE; break; }
         continue;
       }
@@ -666,8 +687,9 @@ function runTask(t: i32, limit: i64, now: i64): void {
   schedule(me, clock);
 }
 
-let horizonId: i32 = 0;
-function refreshHorizon(limit: i64): i64 {
+export let horizonId: i32 = 0;
+/** The next other event (time, and the entity id that breaks a tie), or `limit`. */
+export function refreshHorizon(limit: i64): i64 {
   let h = peekTime();
   horizonId = peekId();
   if (h == EV_NONE || h > limit) { h = limit; horizonId = 0x7FFF_FFFF; }

@@ -20,7 +20,8 @@ import { pageZone, populatedZone, zoneLruSize, zoneLruAdd, wmark, zoneWatermarkO
 import { lruHead, lruSize, lruAdd, folioEvictable, lruNoteCost, anonCost, fileCost,
   LRU_INACTIVE_ANON, LRU_ACTIVE_ANON, LRU_INACTIVE_FILE, LRU_ACTIVE_FILE, L_ACTIVE, L_INACTIVE,
   L_RET, L_SKIPPED, lruAddDrain } from './lru';
-import { folioReferenced, tryToUnmap, folioMapped, rmapWalkAbandon, rmapPrefetchList } from './rmap';
+import { folioReferenced, tryToUnmap, folioMapped, rmapWalkAbandon, rmapPrefetchList, rmapWalkSleeping } from './rmap';
+import { pinKeepBeforeSwap, pinTryToUnmap, pinActivateAfterUnmap, pinWaitForUnmap, UNMAP_REFUSED, UNMAP_WAIT, pinTruth } from './pin_policy';
 import { mmuNotifierAbandon } from './mmu_notifier';
 import { folioHeldAcrossSleep, folioLockReleased } from './locking';
 import { VM_LOCKED, VM_EXEC } from './mm';
@@ -31,6 +32,7 @@ import { folioClearDirtyForIo, CLEARED_FOR_IO } from './writeback';
 import { wakeupFlusherThreads } from './flusher';
 import { countEvent, countAdd, count, countSet } from './vmstat';
 import { cfg } from './config';
+import { C_MMSIM_RECLAIM_PINNED_ACTIVATIONS, C_MMSIM_UNMAP_SKIPPED_PINNED, C_MMSIM_UNMAP_PINNED_PAGES, C_MMSIM_RECLAIM_PINNED_KEPT } from './generated/abi';
 import { G_SWAPPINESS, G_LAPTOP_MODE, G_COST_SCAN_PAGE, G_COST_FREE_PAGE,
   C_NR_ISOLATED_ANON, C_NR_ISOLATED_FILE, C_PGSCAN_KSWAPD, C_PGSCAN_DIRECT, C_PGSCAN_ANON, C_PGSCAN_FILE,
   C_PGSTEAL_KSWAPD, C_PGSTEAL_DIRECT, C_PGSTEAL_ANON, C_PGSTEAL_FILE, C_PGACTIVATE, C_PGDEACTIVATE, C_PGREFILL,
@@ -274,8 +276,9 @@ function shrinkFolio(sc: ScanControl, p: u32): i32 {
   const references = folioCheckReferences(sc, p);
   if (references == FOLIOREF_ACTIVATE) return OUT_ACTIVATE;
   if (references == FOLIOREF_KEEP) return OUT_KEEP;
-  // anonymous: give it a swap slot first
+  // anonymous: give it a swap slot first (mainline keeps a maybe-pinned one out of the swap cache)
   if (!file && !testFlag(p, PG_swapcache)) {
+    if (pinKeepBeforeSwap(p)) { countEvent(C_MMSIM_RECLAIM_PINNED_ACTIVATIONS); return OUT_KEEP; }
     if (!addToSwap(p)) { countEvent(C_MMSIM_SWAP_FULL_ACTIVATIONS); return OUT_ACTIVATE; }
   }
   return shrinkFolioUnmapped(sc, p, references, file, false);
@@ -288,9 +291,18 @@ function shrinkFolio(sc: ScanControl, p: u32): i32 {
  */
 function shrinkFolioUnmapped(sc: ScanControl, p: u32, references: i32, file: bool, resuming: bool): i32 {
   if (resuming || folioMapped(p)) {
+    // the pin action's say before the walk (not when the walk itself slept and resumes)
+    if (!rmapWalkSleeping(sc.entity, p)) {
+      const pa = pinTryToUnmap(p);
+      if (pa == UNMAP_REFUSED) { countEvent(C_MMSIM_UNMAP_SKIPPED_PINNED); return OUT_ACTIVATE; }
+      if (pa == UNMAP_WAIT) { pinWaitForUnmap(sc.entity, p, curClock); sc.pending = p; sc.pending_refs = references; return OUT_SLEEP; }
+    }
     if (!tryToUnmap(p, sc.entity)) { sc.pending = p; sc.pending_refs = references; return OUT_SLEEP; }
     if (folioMapped(p)) return OUT_ACTIVATE;
+    if (pinTruth(p) > 0) countEvent(C_MMSIM_UNMAP_PINNED_PAGES);
   }
+  // unmapped now, so it cannot be newly pinned: mainline keeps a pinned folio's data
+  if (pinActivateAfterUnmap(p)) { countEvent(C_MMSIM_RECLAIM_PINNED_ACTIVATIONS); return OUT_ACTIVATE; }
   if (testFlag(p, PG_dirty)) {
     if (file) {
       // only the flushers write page cache; mark it to be freed when they have
@@ -302,7 +314,7 @@ function shrinkFolioUnmapped(sc: ScanControl, p: u32, references: i32, file: boo
     if (!sc.may_writepage) return OUT_KEEP;
     // pageout → swap_writepage. is_page_cache_freeable: isolation + swap cache references only
     const expected = 2 + (testFlag(p, PG_private) ? 1 : 0);
-    if (refcount(p) != expected) return OUT_KEEP;
+    if (refcount(p) != expected) { if (pinTruth(p) > 0) countEvent(C_MMSIM_RECLAIM_PINNED_KEPT); return OUT_KEEP; }
     if (swapQueueRoom(sc) == 0) return OUT_KEEP;
     if (folioClearDirtyForIo(p, sc.entity) == CLEARED_FOR_IO) {   // swap cache: no mkclean, no sleep
       setFlag(p, PG_reclaim);
@@ -312,7 +324,10 @@ function shrinkFolioUnmapped(sc: ScanControl, p: u32, references: i32, file: boo
     }
   }
   // __remove_mapping: freeze the refcount from exactly isolation + cache
-  if (refcount(p) != 2 || testFlag(p, PG_dirty)) return OUT_KEEP;
+  if (refcount(p) != 2 || testFlag(p, PG_dirty)) {
+    if (pinTruth(p) > 0) countEvent(C_MMSIM_RECLAIM_PINNED_KEPT);
+    return OUT_KEEP;
+  }
   const shadow = workingsetEviction(p);
   if (testFlag(p, PG_swapcache)) deleteFromSwapCache(p, shadow);
   else if (file) filemapRemoveFolio(p, shadow);

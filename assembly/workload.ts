@@ -6,7 +6,7 @@ import { regionAlloc } from './mem';
 import { cfg, procCfg, phaseCfg } from './config';
 import { PROC_FIRST_PHASE, PROC_N_PHASES, PROC_LOOP_PHASES, PH_OP, PH_TARGET, PH_PATTERN, PH_THETA,
   PH_HOT_FRACTION, PH_HOT_PROBABILITY, PH_ACCESSES, PH_DURATION_NS, PH_SCRAMBLE, PH_START_PAGE,
-  PH_LENGTH_PAGES, G_N_PHASES, OP_ACCESS, OP_GUEST, OP_READ, OP_WRITE, OP_SLEEP, PAT_SEQUENTIAL, PAT_UNIFORM, PAT_ZIPF,
+  PH_LENGTH_PAGES, G_N_PHASES, OP_ACCESS, OP_GUEST, OP_DMA, OP_READ, OP_WRITE, OP_SLEEP, PAT_SEQUENTIAL, PAT_UNIFORM, PAT_ZIPF,
   TASK_FIXED_FIELDS, LOOKAHEAD } from './generated/abi';
 import { pmdEntryAddr, entryAddr, entryPfn, pgtableFrees } from './pgtable';
 import { vmaStart, vmaEnd } from './mm';
@@ -54,11 +54,11 @@ let laScratch: usize = 0;   // the PMD entries of a lookahead batch
 @inline export function setTf(t: i32, f: i32, v: i64): void { store<i64>(tasks + (<usize>(t * T_STRIDE + f) << 3), v); }
 
 /** Pages the range of phase `g` of task `t` spans (its target less start, up to length). */
-function phaseRange(g: i32): i64 {
+export function phaseRange(g: i32): i64 {
   const op = <i32>phaseCfg(g, PH_OP);
   const target = <i32>phaseCfg(g, PH_TARGET);
   let total: i64 = 0;
-  if (op == OP_ACCESS || op == OP_GUEST) total = vmaEnd(target) - vmaStart(target);
+  if (op == OP_ACCESS || op == OP_GUEST || op == OP_DMA) total = vmaEnd(target) - vmaStart(target);
   else if (op == OP_READ || op == OP_WRITE) total = <i64>fileNrPages(target);
   let start = <i64>phaseCfg(g, PH_START_PAGE);
   if (start > total) start = total;
@@ -122,7 +122,7 @@ export function enterNextPhase(t: i32, clock: i64): bool {
   const op = <i32>phaseCfg(g, PH_OP);
   const target = <i32>phaseCfg(g, PH_TARGET);
   let total: i64 = 0; let base: i64 = 0;
-  if (op == OP_ACCESS || op == OP_GUEST) { total = vmaEnd(target) - vmaStart(target); base = vmaStart(target); }
+  if (op == OP_ACCESS || op == OP_GUEST || op == OP_DMA) { total = vmaEnd(target) - vmaStart(target); base = vmaStart(target); }
   else if (op == OP_READ || op == OP_WRITE) total = <i64>fileNrPages(target);
   let start = <i64>phaseCfg(g, PH_START_PAGE);
   if (start > total) start = total;

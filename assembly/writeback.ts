@@ -7,7 +7,8 @@
 // flushers that clean the pages live in flusher.ts (fs/fs-writeback.c).
 import { FLUSH_BUCKETS, TASK_SERIES_FIELDS } from './generated/abi';
 import { regionAlloc } from './mem';
-import { testFlag, setFlag, clearFlag, testClearFlag, pagePrivate, setPagePrivate, pageIndex, PG_dirty, PG_writeback, PG_reclaim, PG_swapbacked } from './page';
+import { flags, setFlags, testFlag, setFlag, clearFlag, testClearFlag, pagePrivate, setPagePrivate, pageIndex, PG_dirty, PG_writeback, PG_reclaim, PG_swapbacked, PG_mmsim_cleaned } from './page';
+import { pinTruth } from './pin_policy';
 import { countAdd, countEvent, count, countSet } from './vmstat';
 import { C_NR_DIRTY, C_NR_DIRTIED, C_NR_WRITEBACK, C_NR_WRITTEN, C_PGROTATED, C_NR_FREE_PAGES,
   C_NR_INACTIVE_FILE, C_NR_ACTIVE_FILE, C_NR_DIRTY_THRESHOLD, C_NR_DIRTY_BACKGROUND_THRESHOLD,
@@ -186,7 +187,7 @@ function wbDomainWriteoutAdd(w: i32): void {
  */
 export function folioMarkDirty(p: u32): void {
   if (testFlag(p, PG_dirty)) return;
-  setFlag(p, PG_dirty);
+  setFlags(p, (flags(p) | PG_dirty) & ~PG_mmsim_cleaned);
   if (testFlag(p, PG_swapbacked)) return;
   const f = folioFile(p);
   if (f < 0) return;
@@ -223,6 +224,8 @@ export function folioClearDirtyForIo(p: u32, e: i32): i32 {
   if (dirtyPtes < 0) return MKCLEAN_SLEEPS;
   if (dirtyPtes > 0) folioMarkDirty(p);
   if (!testClearFlag(p, PG_dirty)) return NOT_DIRTY;
+  // the device that holds the page may write it on: writeback would not know (detector)
+  if (pinTruth(p) > 0) setFlag(p, PG_mmsim_cleaned);
   const f = folioFile(p);
   countAdd(C_NR_DIRTY, -1);
   addWbf(fileDevice(f), W_RECLAIMABLE, -1);

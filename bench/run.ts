@@ -20,6 +20,7 @@ import { benchSweep } from './sweep.js';
 import { benchWriteback } from './writeback.js';
 import { benchNuma } from './numa.js';
 import { benchNotifiers } from './notifiers.js';
+import { benchPins } from './pins.js';
 
 function gitCommit(): string | undefined {
   try {
@@ -42,6 +43,8 @@ async function main(): Promise<void> {
   const prefetch = benchRmapPrefetch(mode);
   log('notifier bracketing on the reclaim path: default with and without subscribers');
   const notifiers = await benchNotifiers(mode);
+  log('pin checks on the reclaim path: default and gup-writeback-bug under two pin policies each');
+  const pins = await benchPins(mode);
   log(`writeback macro: storage-server, ${mode.quick ? 15 : 60} s simulated, once per variant`);
   const writeback = benchWriteback(mode);
   log('sweep throughput: in-process, -j 1, -j 2');
@@ -53,7 +56,7 @@ async function main(): Promise<void> {
   log(`bench-pressure${mode.quick ? ' at 5M accesses' : ''}, then at 1M and 4M frames: fresh processes, warm-up runs first`);
   const pressure = benchPressure(mode);
 
-  const rows: Row[] = [...resident.rows, ...dflt.rows, ...prefetch.rows, ...notifiers.rows, ...writeback.rows, ...sweep.rows, ...numa.rows, ...reference.rows, ...pressure.rows];
+  const rows: Row[] = [...resident.rows, ...dflt.rows, ...prefetch.rows, ...notifiers.rows, ...pins.rows, ...writeback.rows, ...sweep.rows, ...numa.rows, ...reference.rows, ...pressure.rows];
   console.table(rows);
 
   const out = {
@@ -67,13 +70,14 @@ async function main(): Promise<void> {
     default: dflt.figures,
     rmapPrefetch: prefetch.figures,
     notifierBracketing: notifiers.figures,
+    pinChecks: pins.figures,
     benchReference: reference.reference,
     benchPressure: pressure.figures,
     memory: reference.memory,
     writebackMacro: writeback.figures,
     sweepThroughput: sweep.figures,
     shardedMachine: numa.figures,
-    tinybench: [...resident.tinybench, ...dflt.tinybench, ...notifiers.tinybench],
+    tinybench: [...resident.tinybench, ...dflt.tinybench, ...notifiers.tinybench, ...pins.tinybench],
   };
   mkdirSync(benchPath('results'), { recursive: true });
   const file = benchPath('results', 'latest.json');

@@ -521,3 +521,42 @@ processes:
   assert.equal(r.mmsim_deadlock, 1, 'mmap_write_lock behind its own read lock');
   assert.equal(r.mmsim_mprotect_calls, 0);
 });
+
+test('a device pinning a VMA its owner munmapped or made read-only: refused by validation in the same process, -EFAULT at run time from another', () => {
+  const own = cliValidate(`
+name: dmagone
+machine: { memory: 512MiB }
+processes:
+  app:
+    vmas: { buf: { type: anon, size: 16MiB }, ro: { type: anon, size: 16MiB } }
+    workload:
+      - { op: munmap, target: buf }
+      - { op: dma, model: rdma-mr, target: buf, duration: 1s }
+      - { op: mprotect, target: ro, mode: read }
+      - { op: dma, model: rdma-mr, target: ro, writeFraction: 1, duration: 1s }
+`);
+  assert.equal(own.status, 2);
+  assert.match(own.stderr, /workload\.1\.target: VMA buf was unmapped by workload\.0 .*fail to pin it \(EFAULT\)/);
+  assert.match(own.stderr, /workload\.3\.writeFraction: 1 of the accesses are stores to VMA ro, .*a write pin of it fails \(EFAULT\)/);
+
+  const c = runScenario(scenarioFromYaml(`
+name: dmaremote
+duration: 1s
+machine: { memory: 512MiB }
+processes:
+  app:
+    vmas: { buf: { type: anon, size: 16MiB } }
+    workload:
+      - { op: access, target: buf, pattern: sequential, writeFraction: 1 }
+      - { op: munmap, target: buf }
+      - { op: sleep, duration: 1s }
+  nic:
+    start: 100ms
+    workload:
+      - { op: dma, model: rdma-mr, process: app, target: buf, writeFraction: 1, duration: 500ms }
+`)).counters;
+  assert.equal(c.mmsim_munmap_calls, 1);
+  assert.equal(c.nr_foll_pin_acquired, 0, 'pin_user_pages_remote finds no VMA: the registration fails');
+  assert.equal(c.nr_anon_pages, 0, 'and faults nothing back into the unmapped range');
+  assert.equal(c.nr_page_table_pages, 2, 'the two PGDs only');
+});

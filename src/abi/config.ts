@@ -36,7 +36,17 @@ export const GLOBAL_FIELDS = [
   'memcgStatsFlushNs',
   // MMU notifiers: subscriptions, the core's policy and the reaper's rule (NOTIFIER_*)
   'subscribersOff', 'nSubscribers', 'notifierPolicy', 'notifierReaper',
+  // DMA pins (GUP): how a pin is recognised, what the kernel does with a page it believes
+  // pinned (PINS_*) and the per-process limit on long-term pins (RLIMIT_MEMLOCK-like, pages; 0 = none)
+  'pinsTrack', 'pinsAction', 'pinsLimitPages',
 ] as const;
+
+/** pins.track: how a pin is recognised (assembly/pin_policy.ts). */
+export const PINS_TRACK = { none: 0, 'sticky-flag': 1, 'flag-clear-on-put': 2, 'off-lru-count': 3, bias: 4 } as const;
+/** pins.action: what the kernel does with a page it believes pinned (assembly/pin_policy.ts). */
+export const PINS_ACTION = { none: 0, unmap: 1, 'unmap+mkclean': 2, 'per-caller': 3, 'refcount-wait': 4, mainline: 5, bounce: 6 } as const;
+/** The devices a dma phase models (assembly/gup.ts). */
+export const DMA_MODEL = { 'rdma-mr': 0, 'direct-io': 1, vfio: 2 } as const;
 
 /** MMU notifier subscriptions (assembly/mmu_notifier.ts), grouped by mm in registration order. */
 // lock: the scenario lock its callbacks take (-1: none); holdUntilEnd: start takes it, end
@@ -75,12 +85,15 @@ export const PHASE_FIELDS = [
   'thinkNs', 'lockWrite',
   // guest: the subscription (an index into the subscriber table) whose secondary MMU it goes through
   'subscriber',
+  // dma: the device model (DMA_MODEL), requests in flight (direct-io), the process whose mm the
+  // device pins (its index; -1 = this one) and the block device a direct-io request reads from
+  'model', 'iodepth', 'remoteMm', 'ioDevice',
   // truncate: the new i_size in pages; mprotect: 1 = PROT_READ|PROT_WRITE, 0 = PROT_READ
   'sizePages', 'protWrite',
 ] as const;
 export const PHASE_OP = {
-  access: 0, read: 1, write: 2, sleep: 3, sync: 4, lock: 5, unlock: 6, guest: 7,
-  truncate: 8, punch: 9, munmap: 10, mprotect: 11,
+  access: 0, read: 1, write: 2, sleep: 3, sync: 4, lock: 5, unlock: 6, guest: 7, dma: 8,
+  truncate: 9, punch: 10, munmap: 11, mprotect: 12,
 } as const;
 export const PATTERN = { sequential: 0, uniform: 1, zipf: 2, hotcold: 3 } as const;
 
@@ -116,7 +129,7 @@ export const DETECTOR_KINDS = [
   'bad_pte', 'oom_no_victim', 'alloc_failed', 'deadlock', 'hung_task', 'unlock_not_held', 'time_backwards',
   'free_list_mismatch', 'mapcount_mismatch', 'swap_count_mismatch', 'frame_state', 'oom_kill', 'oom_freed',
   'notifier_unpaired_start', 'notifier_unpaired_end', 'end_blocked_after_nonblocking_start', 'oom_livelock',
-  'stale_secondary_tlb', 'notifier_failed_start_has_end',
+  'stale_secondary_tlb', 'notifier_failed_start_has_end', 'dma_write_after_clean', 'dma_after_free',
 ] as const;
 
 export const KERNEL_FUNCS = [
@@ -127,7 +140,7 @@ export const KERNEL_FUNCS = [
   'vma_start_write', 'lock_mm_and_find_vma', '__mm_populate', 'mmap_read_lock', 'mmap_write_lock',
   'exit_mmap', '__oom_reap_task_mm', 'mmu_notifier_invalidate_range_start', 'mmu_notifier_invalidate_range_end',
   'mmu_notifier_release', 'try_to_unmap_one', 'page_vma_mkclean_one', 'wp_page_copy', 'mmsim_secondary_access',
-  'folio_wait_bit_common',
+  'folio_wait_bit_common', 'mmsim_dma_write', 'pin_user_pages', 'unpin_user_pages_dirty_lock', 'try_to_unmap',
 ] as const;
 
 /**

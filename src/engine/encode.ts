@@ -5,7 +5,7 @@
 import { MMAP_LOCK } from '../scenario/checks.js';
 import {
   GLOBAL_FIELDS, DEVICE_FIELDS, FILE_FIELDS, PROC_FIELDS, VMA_FIELDS, PHASE_FIELDS, LOCK_FIELDS,
-  VMA_KIND, PHASE_OP, PATTERN, LOCK_KIND, SUBSCRIBER_FIELDS, SUBSCRIBER_CLIENT, NOTIFIER_POLICY, NOTIFIER_REAPER,
+  VMA_KIND, PHASE_OP, PATTERN, LOCK_KIND, SUBSCRIBER_FIELDS, SUBSCRIBER_CLIENT, NOTIFIER_POLICY, NOTIFIER_REAPER, PINS_TRACK, PINS_ACTION, DMA_MODEL,
 } from '../abi/config.js';
 import type { Scenario } from '../scenario/types.js';
 import { subscriberHasEnd, registrationOrder } from '../scenario/subscribers.js';
@@ -35,6 +35,8 @@ export interface Encoded {
   lockNames: string[];
   /** '<subscriber> of <process>', in the core's order. */
   subscriberNames: string[];
+  /** Each phase's device, for the DMA detectors: '<model> of <process>' for a dma phase, '' for the others. */
+  phaseDevices: string[];
 }
 
 export function encodeScenario(s: Scenario, seed: number, opts: { noEarlyEnd?: boolean } = {}): Encoded {
@@ -72,7 +74,13 @@ export function encodeScenario(s: Scenario, seed: number, opts: { noEarlyEnd?: b
     const f = s.files[name]!;
     pack(FILE_FIELDS, { sizePages: pages(f.size), device: devIndex(f.device) }, files);
   }
+  // VMAs are numbered across the processes in order (a dma phase may target another's)
+  const firstVmaOf = new Map<string, number>();
+  let vmaCount = 0;
+  for (const pn of processNames) { firstVmaOf.set(pn, vmaCount); vmaCount += Object.keys(s.processes[pn]!.vmas).length; }
+  const vmaIndex = (pn: string, vn: string): number => firstVmaOf.get(pn)! + Object.keys(s.processes[pn]!.vmas).indexOf(vn);
   const procs: number[] = []; const vmas: number[] = []; const phases: number[] = [];
+  const phaseDevices: string[] = [];
   let nVmas = 0; let nPhases = 0;
   for (const pname of processNames) {
     const p = s.processes[pname]!;
@@ -91,6 +99,7 @@ export function encodeScenario(s: Scenario, seed: number, opts: { noEarlyEnd?: b
     for (const ph of p.workload) {
       let target = -1;
       if (ph.op === 'access' || ph.op === 'guest' || ph.op === 'munmap' || ph.op === 'mprotect') target = firstVma + vmaNames.indexOf(ph.target);
+      else if (ph.op === 'dma') target = vmaIndex(ph.process || pname, ph.target);
       else if (ph.op === 'read' || ph.op === 'write' || ph.op === 'truncate' || ph.op === 'punch') target = fileIndex(ph.target);
       else if (ph.op === 'lock' || ph.op === 'unlock') {
         // the core numbers each process's mmap_lock after the scenario's locks (assembly/mmap_lock.ts)
@@ -103,8 +112,12 @@ export function encodeScenario(s: Scenario, seed: number, opts: { noEarlyEnd?: b
         startPage: pages(ph.start), lengthPages: pages(ph.length), ioPages: Math.max(1, Math.ceil(ph.ioSize / PAGE_SIZE)),
         thinkNs: ph.think, lockWrite: ph.mode === 'write' ? 1 : 0,
         subscriber: ph.op === 'guest' ? subscriberIndex.get(`${ph.subscriber} of ${pname}`) ?? -1 : -1,
+        model: DMA_MODEL[ph.model], iodepth: ph.iodepth,
+        remoteMm: ph.op === 'dma' && ph.process !== '' ? processNames.indexOf(ph.process) : -1,
+        ioDevice: ph.op === 'dma' && ph.device !== '' ? devIndex(ph.device) : -1,
         sizePages: pages(ph.size), protWrite: ph.mode === 'write' ? 1 : 0,
       }, phases);
+      phaseDevices.push(ph.op === 'dma' ? `${ph.model} of ${pname}` : '');
       nPhases++;
     }
     pack(PROC_FIELDS, {
@@ -158,7 +171,8 @@ export function encodeScenario(s: Scenario, seed: number, opts: { noEarlyEnd?: b
     hungTaskTimeoutNs: s.kernel.hung_task_timeout_secs * 1e9, check: s.check ? 1 : 0, memcgStatsFlushNs: s.machine.memcgStatsFlush,
     subscribersOff, nSubscribers: subscriberNames.length, notifierPolicy: NOTIFIER_POLICY[s.notifiers.policy],
     notifierReaper: NOTIFIER_REAPER[s.notifiers.reaper],
+    pinsTrack: PINS_TRACK[s.pins.track], pinsAction: PINS_ACTION[s.pins.action], pinsLimitPages: pages(s.pins.limit),
   }, head);
   const blob = Float64Array.from([...head, ...devices, ...files, ...procs, ...vmas, ...phases, ...locks, ...subscribers]);
-  return { blob, deviceNames, fileNames, processNames, lockNames, subscriberNames };
+  return { blob, deviceNames, fileNames, processNames, lockNames, subscriberNames, phaseDevices };
 }

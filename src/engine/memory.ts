@@ -85,6 +85,21 @@ function shadowBytes(s: Scenario): number {
   return total;
 }
 
+/** Each task's device record (assembly/gup.ts): 12 B an entry of its largest dma phase, 32 B a direct-io request. */
+function dmaBytes(s: Scenario): number {
+  let total = 0;
+  for (const p of Object.values(s.processes)) {
+    let entries = 0; let reqs = 0;
+    for (const ph of p.workload) {
+      if (ph.op !== 'dma') continue;
+      if (ph.model === 'direct-io') { reqs = Math.max(reqs, ph.iodepth); entries = Math.max(entries, ph.iodepth * Math.max(1, Math.ceil(ph.ioSize / PAGE_SIZE))); }
+      else entries = Math.max(entries, Math.floor((s.processes[ph.process || '']?.vmas[ph.target]?.size ?? p.vmas[ph.target]?.size ?? 0) / PAGE_SIZE));
+    }
+    total += entries * 12 + reqs * 32 + 128;
+  }
+  return total;
+}
+
 export function memoryNeed(s: Scenario): MemoryNeed {
   const frames = Math.floor(s.machine.memory / PAGE_SIZE);
   const tables = maxPageTables(s);
@@ -118,6 +133,11 @@ export function memoryNeed(s: Scenario): MemoryNeed {
       how: 'a scan_control and an allocation record per task and kswapd, wait and lock state per entity' },
     { name: 'small tables', bytes: SLACK, how: 'events, inodes, static data' },
   ];
+  if (Object.values(s.processes).some((p) => p.workload.some((ph) => ph.op === 'dma'))) {
+    const perFrame = s.pins.track === 'off-lru-count' ? 4 : 2;
+    terms.push({ name: 'DMA pins', bytes: frames * perFrame + dmaBytes(s),
+      how: `${perFrame} B × ${frames} frames (the devices' references${perFrame === 4 ? ', off-lru pin counts' : ''}), the devices' page lists` });
+  }
   if (s.check) terms.push({ name: 'checking mode', bytes: frames * 5 + swapPages * 4 + 64, how: `5 B × ${frames} frames, 4 B × ${swapPages} swap slots (check: true)` });
   return { total: terms.reduce((a, t) => a + t.bytes, 0), terms };
 }

@@ -17,7 +17,7 @@ export interface FigureDef {
   id: string;
   /** The row's title in the terminal table. */
   title: string;
-  section: 'asked' | 'detectors' | 'oom' | 'reclaim';
+  section: 'asked' | 'detectors' | 'oom' | 'pins' | 'reclaim';
   /** Raw unit of the value in JSON and CSV: a count of events or pages, or nanoseconds. */
   unit: 'count' | 'ns';
   /** Terminal display: value × scale, then the suffix. */
@@ -73,6 +73,19 @@ export const FIGURES: readonly FigureDef[] = [
   },
   ...['mmsim_oom_pages_freed', 'mmsim_oom_reaper_attempts', 'mmsim_oom_reaper_vmas_skipped', 'mmsim_oom_reaper_unable', 'mmsim_nonblock_disabled']
     .map((name): FigureDef => ({ id: name, title: short(name), section: 'oom', unit: 'count', scale: 1, suffix: '', value: counter(name) })),
+  // seed 002: what each pin policy did, and what it cost writeback and sync
+  ...['mmsim_pin_refused', 'mmsim_unmap_pinned_pages', 'mmsim_unmap_skipped_pinned', 'mmsim_reclaim_pinned_activations', 'mmsim_reclaim_pinned_kept',
+    'mmsim_writeback_skipped_pinned', 'mmsim_writeback_pin_waits', 'mmsim_bounce_pages', 'mmsim_pin_needless_skips', 'mmsim_pin_flag_lost', 'mmsim_pin_lru_races']
+    .map((name): FigureDef => ({ id: name, title: short(name), section: 'pins', unit: 'count', scale: 1, suffix: '', value: counter(name) })),
+  {
+    id: 'mmsim_unmap_pin_wait_ns', title: 'try_to_unmap waits for pins', section: 'pins', unit: 'ns', scale: 1e-6, suffix: 'ms',
+    value: counter('mmsim_unmap_pin_wait_ns'),
+  },
+  { id: 'mmsim_sync_ns', title: 'sync stall (completed)', section: 'pins', unit: 'ns', scale: 1e-6, suffix: 'ms', value: counter('mmsim_sync_ns') },
+  {
+    id: 'syncs_unfinished', title: 'syncs unfinished at the end', section: 'pins', unit: 'count', scale: 1, suffix: '',
+    value: (o) => (o.counters?.mmsim_sync_calls ?? 0) - (o.counters?.mmsim_syncs_completed ?? 0),
+  },
   { id: 'pgscan', title: 'pgscan (kswapd+direct)', section: 'reclaim', unit: 'count', scale: 1, suffix: '', value: summary('pgscan') },
   { id: 'pgsteal', title: 'pgsteal (kswapd+direct)', section: 'reclaim', unit: 'count', scale: 1, suffix: '', value: summary('pgsteal') },
   { id: 'pswpout', title: 'pswpout', section: 'reclaim', unit: 'count', scale: 1, suffix: '', value: summary('pswpout') },
@@ -84,7 +97,7 @@ export const FIGURES: readonly FigureDef[] = [
 ];
 
 const SECTION_TITLES: Record<FigureDef['section'], string> = {
-  asked: 'asked for (--figure)', detectors: 'detectors', oom: 'OOM killer and reaper', reclaim: 'reclaim',
+  asked: 'asked for (--figure)', detectors: 'detectors', oom: 'OOM killer and reaper', pins: 'DMA pins and writeback', reclaim: 'reclaim',
 };
 
 /** One column: an axis combination and its points, one per seed (undefined: not run). */

@@ -120,7 +120,7 @@ function checkAxisValues(scenarioArg: string, axes: readonly ParamSpec[], sets: 
 
 /** Column labels: the last path component of each axis field when no two axes share it, else the whole path. */
 export function columnLabels(axes: readonly ParamSpec[], combos: readonly { values: readonly string[] }[]): string[] {
-  const last = axes.map((a) => a.name.split('.').at(-1)!);
+  const last = axes.map((a) => a.name.split(':').map((f) => f.split('.').at(-1)!).join(':'));
   const names = axes.map((a, i) => (last.filter((l) => l === last[i]).length === 1 ? last[i]! : a.name));
   return combos.map((c) => c.values.map((v, i) => `${names[i]}=${v}`).join(' '));
 }

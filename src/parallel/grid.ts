@@ -14,6 +14,14 @@ export interface ParamSpec {
   values: string[];
 }
 
+/** The --set overrides of one parameter's value (several for fields moved together). */
+export function paramSets(p: ParamSpec, value: string): string[] {
+  const fields = p.name.split(':');
+  if (fields.length === 1) return [`${p.name}=${value}`];
+  const parts = value.split(':');
+  return fields.map((f, i) => `${f}=${parts[i]}`);
+}
+
 /** A parameter combination; `values[i]` belongs to `params[i]`. */
 export interface Combo {
   index: number;
@@ -30,6 +38,7 @@ const QUANTITY = /^(-?\d+(?:\.\d+)?)([A-Za-zµ/]*)$/;
  * Parses `--param FIELD=SPEC`: SPEC is a list `a,b,c` or an inclusive range `lo..hi:step` of
  * numbers, optionally with a unit (`1GiB..4GiB:1GiB`, `512MiB..2GiB:512MiB`, `10ms..50ms:10ms`).
  * `flag` is the option that carried it, for messages (`mmsim compare` calls it `--axis`).
+ * `F1:F2=a1:a2,b1:b2` moves several fields together: each point sets F1=a1 and F2=a2, and so on.
  */
 export function parseParam(spec: string, flag = '--param'): ParamSpec {
   const fail = (message: string): never => {
@@ -38,15 +47,26 @@ export function parseParam(spec: string, flag = '--param'): ParamSpec {
   const eq = spec.indexOf('=');
   if (eq <= 0) fail(`expected FIELD=VALUES, e.g. ${flag} vm.swappiness=0..200:50 or ${flag} vm.swappiness=10,60,100`);
   const name = spec.slice(0, eq);
-  if (name.split('.').some((segment) => segment === '' || /\s/.test(segment))) {
-    fail(`"${name}" is not a field path; e.g. vm.swappiness or machine.memory`);
+  // FIELD:FIELD=a:b,c:d moves several fields together (a value of each per point)
+  const fields = name.split(':');
+  for (const field of fields) {
+    if (field.split('.').some((segment) => segment === '' || /\s/.test(segment))) {
+      fail(`"${field}" is not a field path; e.g. vm.swappiness or machine.memory`);
+    }
+    if (field === 'seed') fail(`seeds are swept with --seeds N or --seed-list 1,5,9, not ${flag}`);
+    if (field === 'name') fail('the scenario name cannot be swept; it identifies the sweep');
   }
-  if (name === 'seed') fail(`seeds are swept with --seeds N or --seed-list 1,5,9, not ${flag}`);
-  if (name === 'name') fail('the scenario name cannot be swept; it identifies the sweep');
+  if (new Set(fields).size !== fields.length) fail('a field appears twice in the list of fields moved together');
   const text = spec.slice(eq + 1);
   if (text === '') fail(`no values; e.g. ${flag} vm.swappiness=10,60,100`);
+  if (fields.length > 1 && text.includes('..')) fail(`fields moved together take a list of tuples, not a range; e.g. ${flag} pins.track:pins.action=none:none,bias:mainline`);
   const values = text.includes('..') ? expandRange(text, fail) : text.split(',');
   if (values.some((v) => v === '')) fail('an empty value in the list; e.g. 10,60,100');
+  for (const value of values) {
+    if (fields.length > 1 && value.split(':').length !== fields.length) {
+      fail(`${value} is not a value for each of the ${fields.length} fields ${fields.join(', ')}; e.g. ${flag} pins.track:pins.action=none:none,bias:mainline`);
+    }
+  }
   const seen = new Set<string>();
   for (const value of values) {
     if (seen.has(value)) fail(`value ${value} appears twice`);
@@ -112,8 +132,10 @@ function decimalsOf(x: number): number {
 export function checkParams(params: readonly ParamSpec[], sets: readonly string[], flag = '--param'): void {
   const names = new Set<string>();
   for (const p of params) {
-    if (names.has(p.name)) throw new UsageError(`${flag} ${p.name} is given twice; list all its values in one ${flag}`);
-    names.add(p.name);
+    for (const field of p.name.split(':')) {
+      if (names.has(field)) throw new UsageError(`${flag} ${field} is given twice; list all its values in one ${flag}`);
+      names.add(field);
+    }
   }
   for (const set of sets) {
     const field = set.slice(0, Math.max(0, set.indexOf('=')));

@@ -24,6 +24,7 @@ import { packageVersion } from '../util/package.js';
 import {
   checkParams, combos as gridCombos, gridFingerprint, inShard, parseParam, parseSeeds, pointObject,
   resolveShard, type ParamSpec, type Shard,
+  paramSets,
 } from './grid.js';
 import { createSweepProgress } from './progress.js';
 import {
@@ -127,7 +128,7 @@ export function planCombos(scenarioArg: string, params: readonly ParamSpec[], se
   const combos = gridCombos(params, seedCount).map((combo): PlannedCombo => {
     const overrides: OverrideSpec[] = [
       ...sets,
-      ...params.map((p, i) => ({ set: `${p.name}=${combo.values[i]}`, label: `${flag} ${p.name}=${combo.values[i]}` })),
+      ...params.flatMap((p, i) => paramSets(p, combo.values[i]!).map((set) => ({ set, label: `${flag} ${p.name}=${combo.values[i]}` }))),
     ];
     const point = pointObject(params, combo.values);
     try {

@@ -19,6 +19,8 @@ export interface DetectorHit {
   owner?: string;
   /** MMU notifier detectors: the subscription ('<name> of <process>'); `value` is the range's start (page number). */
   subscriber?: string;
+  /** DMA detectors: the device ('<model> of <process>'); `value` is the page's place in the device's list. */
+  device?: string;
 }
 
 /**

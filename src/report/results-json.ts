@@ -54,6 +54,7 @@ function detectorObject(hit: DetectorHit): DetectorHit {
   const out: DetectorHit = { kind: hit.kind, timeNs: hit.timeNs, pfn: hit.pfn, task: hit.task, func: hit.func, value: hit.value };
   if (hit.waitsFor !== undefined) { out.taskName = hit.taskName; out.waitsFor = hit.waitsFor; out.owner = hit.owner; }
   if (hit.subscriber !== undefined) { out.taskName = hit.taskName; out.subscriber = hit.subscriber; }
+  if (hit.device !== undefined) { out.taskName = hit.taskName; out.device = hit.device; }
   else if (hit.taskName !== undefined && out.taskName === undefined) out.taskName = hit.taskName;
   return out;
 }

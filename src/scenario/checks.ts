@@ -28,7 +28,24 @@ export function checkScenario(s: Scenario): RawIssue[] {
     ...checkVm(s),
     ...checkLocks(s),
     ...checkSubscribers(s),
+    ...checkPins(s),
   ];
+}
+
+/**
+ * Combinations of the two pin axes that make no sense are refused: an action that asks whether
+ * a page is pinned learns nothing from track none; refcount-wait waits for the references of a
+ * page reclaim finds on the LRU, where off-lru-count never leaves a pinned page.
+ */
+function checkPins(s: Scenario): RawIssue[] {
+  const { track, action } = s.pins;
+  if (track === 'none' && action !== 'none' && action !== 'refcount-wait') {
+    return [{ path: ['pins', 'action'], message: `${action} acts on pages it believes pinned, but track none recognises no pin (a pin is an ordinary reference); e.g. track: bias, or action: none` }];
+  }
+  if (track === 'off-lru-count' && action === 'refcount-wait') {
+    return [{ path: ['pins', 'action'], message: 'refcount-wait waits in try_to_unmap for pages reclaim finds on the LRU, and off-lru-count keeps pinned pages off it: they never meet; e.g. track: bias, or action: per-caller' }];
+  }
+  return [];
 }
 
 /** The core's ledger of an invalidation is a 32-bit mask: at most 32 subscriptions per mm. */
@@ -240,11 +257,12 @@ function phaseTargetSize(s: Scenario, procName: string, proc: Process, phase: Ph
   if (phase.op === 'sleep' || phase.op === 'sync') {
     return phase.target === '' ? 0 : { path: targetPath, message: `"${phase.target}" given for a ${phase.op} phase; remove it` };
   }
-  if (phase.op !== 'lock' && phase.op !== 'unlock' || phase.target !== MMAP_LOCK) {
+  if ((phase.op !== 'lock' && phase.op !== 'unlock' || phase.target !== MMAP_LOCK) && phase.op !== 'dma') {
     if (phase.process !== '') {
-      return { path: [...path, 'process'], message: `"${phase.process}" given, but process names whose mmap_lock a lock/unlock phase takes; remove it, or e.g. op: lock, target: mmap_lock, process: ${phase.process}` };
+      return { path: [...path, 'process'], message: `"${phase.process}" given, but process names whose mmap_lock a lock/unlock phase takes, or whose VMA a dma phase pins; remove it, or e.g. op: lock, target: mmap_lock, process: ${phase.process}` };
     }
   }
+  if (phase.op === 'dma') return dmaTargetSize(s, procName, phase, path);
   if ((phase.op === 'lock' || phase.op === 'unlock') && phase.target === MMAP_LOCK) {
     const owner = phase.process === '' ? procName : phase.process;
     if (s.processes[owner]) return 0;
@@ -291,8 +309,32 @@ function phaseTargetSize(s: Scenario, procName: string, proc: Process, phase: Ph
   return { path: targetPath, message: `${shown}; ${hint}` };
 }
 
+/** A dma phase: the VMA of `process` (or of its own) the device pins, its model's device. */
+function dmaTargetSize(s: Scenario, procName: string, phase: Phase, path: PropertyKey[]): number | RawIssue {
+  const owner = phase.process === '' ? procName : phase.process;
+  const proc = s.processes[owner];
+  if (!proc) return { path: [...path, 'process'], message: `"${owner}" is not a process; the processes are: ${Object.keys(s.processes).join(', ')} (e.g. process: ${procName})` };
+  if (proc.node !== s.processes[procName]!.node) {
+    return { path: [...path, 'process'], message: `process ${owner} runs on node ${proc.node}, but process ${procName} on node ${s.processes[procName]!.node}: ` +
+      `each node of a sharded machine is its own instance, so a device of one cannot pin the other's pages; e.g. node: ${proc.node}` };
+  }
+  if (phase.model === 'direct-io' && !s.devices[phase.device]) {
+    const known = Object.keys(s.devices);
+    const shown = phase.device === '' ? 'missing; model direct-io needs the block device that serves its requests' : `"${phase.device}" is not a device`;
+    return { path: [...path, 'device'], message: `${shown}; ${known.length > 0 ? `the devices are: ${known.join(', ')} (e.g. device: ${known[0]})` : 'define one first, e.g. devices: { ssd: {} }'}` };
+  }
+  if (phase.model !== 'direct-io' && phase.device !== '') {
+    return { path: [...path, 'device'], message: `"${phase.device}" given for model ${phase.model}, whose DMA does not go through a block device; remove it, or e.g. model: direct-io` };
+  }
+  const target = proc.vmas[phase.target];
+  if (target) return target.size;
+  const known = Object.keys(proc.vmas);
+  const shown = phase.target === '' ? 'missing; op dma needs a VMA' : `"${phase.target}" is not a VMA of process ${owner}`;
+  return { path: [...path, 'target'], message: `${shown}; ${known.length > 0 ? `the VMAs of process ${owner} are: ${known.join(', ')} (e.g. target: ${known[0]})` : `give process ${owner} one first, e.g. vmas: { buf: { type: anon, size: 16MiB } }`}` };
+}
+
 /** Phases that walk a range of a VMA or a file (or, punch, cut one out of a file). */
-const isRangeOp = (phase: Phase): boolean => phase.op === 'access' || phase.op === 'guest' || phase.op === 'read' || phase.op === 'write' || phase.op === 'punch';
+const isRangeOp = (phase: Phase): boolean => phase.op === 'access' || phase.op === 'guest' || phase.op === 'read' || phase.op === 'write' || phase.op === 'dma' || phase.op === 'punch';
 /** Phases whose target is a VMA of the process. */
 const isVmaOp = (phase: Phase): boolean => phase.op === 'access' || phase.op === 'guest' || phase.op === 'munmap' || phase.op === 'mprotect';
 /** Phases that are one system call, not a stream of accesses. */
@@ -413,7 +455,9 @@ function checkMappingsOverTime(procName: string, proc: Process): RawIssue[] {
   const turns = proc.loop ? 2 : 1;
   for (let turn = 0; turn < turns; turn++) {
     proc.workload.forEach((ph, i) => {
-      if (!isVmaOp(ph) || !proc.vmas[ph.target]) return;
+      // (a device pinning another process's VMA cannot be checked so: its pin fails with -EFAULT at run time)
+      const ownDma = ph.op === 'dma' && ph.process === '';
+      if ((!isVmaOp(ph) && !ownDma) || !proc.vmas[ph.target]) return;
       const path = ['processes', procName, 'workload', i];
       const again = turn > 0 ? " (the workload loops: that phase runs before this one's next turn)" : '';
       const gone = unmappedBy.get(ph.target);
@@ -423,7 +467,7 @@ function checkMappingsOverTime(procName: string, proc: Process): RawIssue[] {
           issues.push({
             path: [...path, 'target'],
             message: `VMA ${ph.target} was unmapped by workload.${gone} (op: munmap) and nothing maps it again${again}; ` +
-              `an ${ph.op} of it would ${ph.op === 'mprotect' ? 'fail with ENOMEM' : 'be SIGSEGV'}: remove this phase, move the munmap after it, or set loop: false`,
+              `an ${ph.op} of it would ${ph.op === 'mprotect' ? 'fail with ENOMEM' : ph.op === 'dma' ? 'fail to pin it (EFAULT)' : 'be SIGSEGV'}: remove this phase, move the munmap after it, or set loop: false`,
           });
         }
         return;
@@ -439,7 +483,7 @@ function checkMappingsOverTime(procName: string, proc: Process): RawIssue[] {
         issues.push({
           path: [...path, 'writeFraction'],
           message: `${ph.writeFraction} of the accesses are stores to VMA ${ph.target}, which workload.${ro} made read-only (op: mprotect, mode: read)${again}; ` +
-            `a store there is SIGSEGV: e.g. writeFraction: 0, or an { op: mprotect, target: ${ph.target}, mode: write } phase before this one`,
+            `${ph.op === 'dma' ? 'a write pin of it fails (EFAULT)' : 'a store there is SIGSEGV'}: e.g. writeFraction: 0, or an { op: mprotect, target: ${ph.target}, mode: write } phase before this one`,
         });
       }
     });

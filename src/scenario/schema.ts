@@ -124,8 +124,9 @@ const vma = section('{ type: anon, size: 1GiB }', {
 }).describe('A virtual memory area of a process');
 
 const phase = section('{ op: access, target: heap }', {
-  op: choice(['access', 'read', 'write', 'sleep', 'sync', 'lock', 'unlock', 'guest', 'truncate', 'punch', 'munmap', 'mprotect'] as const,
+  op: choice(['access', 'read', 'write', 'sleep', 'sync', 'lock', 'unlock', 'guest', 'dma', 'truncate', 'punch', 'munmap', 'mprotect'] as const,
     'access: loads/stores to a VMA; guest: a guest\'s or device\'s loads/stores to a VMA through a subscriber\'s secondary MMU (its own translations, filled by faults through the page tables, emptied by invalidations); read/write: syscalls on a file; sleep: idle for duration; sync: sync(2), write every dirty page and wait for it; ' +
+    'dma: a device (`model`) that takes pages of a VMA (of this process, or of `process`) with get_user_pages/pin_user_pages, faulting them in, and reads or writes them by DMA at `rate` until the phase ends, then lets them go (unpin_user_pages_dirty_lock); ' +
     'lock/unlock: take or release one of the scenario\'s sleeping locks (sleeping until it is free), as a driver holds its object lock, ' +
     'or a process\'s mmap_lock (target: mmap_lock), as a syscall that reads (mode: read) or changes (mode: write) its mappings holds it; ' +
     'truncate: ftruncate(2) of a file to `size` (its pages past it unmapped from every process and dropped, dirty ones unwritten; a later fault past the end is SIGBUS); ' +
@@ -135,20 +136,26 @@ const phase = section('{ op: access, target: heap }', {
   target: text('a VMA of this process (access, guest, munmap, mprotect), a file (read/write, truncate, punch) or a lock (lock/unlock: one of locks, or mmap_lock); omitted for sleep and sync', { example: 'heap', default: '', pattern: NAME_PATTERN, rule: NAME_RULE }),
   mode: choice(['write', 'read'] as const, 'lock/unlock of an rwsem: write (down_write, exclusive) or read (down_read, shared); a mutex is always exclusive; mprotect: write (PROT_READ | PROT_WRITE) or read (PROT_READ)', 'write'),
   subscriber: text('guest: the subscriber of this process whose secondary MMU the accesses go through', { example: 'kvm', default: '', pattern: NAME_PATTERN, rule: NAME_RULE }),
-  process: text('lock/unlock of target mmap_lock: the process whose mmap_lock it is; omitted = this process', { example: 'victim', default: '', pattern: NAME_PATTERN, rule: NAME_RULE }),
+  process: text('lock/unlock of target mmap_lock: the process whose mmap_lock it is; dma: the process whose VMA the device pins (pin_user_pages_remote); omitted = this process', { example: 'victim', default: '', pattern: NAME_PATTERN, rule: NAME_RULE }),
+  model: choice(['rdma-mr', 'direct-io', 'vfio'] as const,
+    'dma: the device. rdma-mr: an RDMA memory region, a long-term pin of the range (FOLL_PIN | FOLL_LONGTERM, FOLL_WRITE if writeFraction > 0) registered at the start, DMA at `rate` (writeFraction of it writes) until the phase ends, then deregistered (dirtied if written); ' +
+    'vfio: the same pin as a VFIO DMA mapping (long-term, never revocable); direct-io: O_DIRECT requests of ioSize pages, up to iodepth in flight, each pinned (FOLL_PIN) while the device at `device` serves it ' +
+    '(its read latency, half to one and a half times it, then the transfer: they complete out of order) and unpinned at completion; writeFraction of them read into memory (DMA writes, then the pages are dirtied)', 'rdma-mr'),
+  iodepth: integer('dma, direct-io: requests in flight at once (two over the same pages overlap their pins)', { min: 1, max: 4096, example: '2', default: 1 }),
+  device: text('dma, direct-io: the block device (a key of devices) whose latency and bandwidth serve the requests', { example: 'ssd', default: '', pattern: NAME_PATTERN, rule: NAME_RULE }),
   pattern: choice(['sequential', 'uniform', 'zipf', 'hotcold'] as const, 'order of pages touched in the range', 'sequential'),
   theta: number('zipf: skew exponent; higher = more concentrated on few pages', { min: 0, max: 100, exclusiveMin: true, example: '0.99', default: 0.99 }),
   hotFraction: fraction('hotcold: share of the range that is hot', 0.2),
   hotProbability: fraction('hotcold: share of accesses that go to the hot pages', 0.8),
-  writeFraction: fraction('access: share of accesses that are stores (dirtying pages)', 0),
-  rate: number('accesses per second; 0 = as fast as the CPU costs allow', { min: 0, max: 1e12, example: '100000', default: 0 }),
+  writeFraction: fraction('access: share of accesses that are stores (dirtying pages); dma: share of DMA accesses (rdma-mr, vfio) or requests (direct-io) that write memory', 0),
+  rate: number('accesses per second (dma: DMA accesses, or direct-io requests, per second); 0 = as fast as the CPU costs allow', { min: 0, max: 1e12, example: '100000', default: 0 }),
   accesses: integer('accesses before the phase ends; 0 = no limit', { min: 0, max: Number.MAX_SAFE_INTEGER, example: '50000000', default: 0 }),
   duration: duration('simulated time before the phase ends; 0 = no limit', { example: '5s', default: 0 }),
   scramble: boolean('zipf: spread popularity ranks over the range by a fixed hash, as YCSB does', true),
   start: size('where the range begins, from the start of the target (punch: the hole\'s offset)', { example: '1GiB', pages: true, default: 0 }),
   length: size('length of the range; 0 = to the end of the target (punch: the hole\'s length, 0 = to the end of the file)', { example: '512MiB', pages: true, default: 0 }),
   size: size('truncate: the file\'s new size (at most its size under files: a file here never grows past it)', { example: '1GiB', pages: true, default: 0 }),
-  ioSize: size('read/write: bytes per syscall', { example: '128KiB', pages: true, positive: true, default: '4KiB' }),
+  ioSize: size('read/write: bytes per syscall; dma, direct-io: bytes per request', { example: '128KiB', pages: true, positive: true, default: '4KiB' }),
   think: duration('CPU time between accesses on top of costs.access', { example: '1us', default: 0 }),
 }).describe('One phase of a workload; a phase ends at its access count or duration');
 
@@ -195,6 +202,20 @@ const notifiers = section('{ policy: mainline, reaper: trylock }', {
     'always-eagain (mirrors refuse every non-blocking start), trylock (v4.19+: callbacks trylock and fail when busy), trylock-blocking-end (start trylocks, end blocks)', 'trylock'),
 }).prefault({}).describe('MMU notifier core policies');
 
+const pins = section('{ track: bias, action: mainline }', {
+  track: choice(['none', 'sticky-flag', 'flag-clear-on-put', 'off-lru-count', 'bias'] as const,
+    'how a pin is recognised: none (FOLL_GET only, a pin is an ordinary reference: before 2018), sticky-flag (the 2018 patch: PG_dma_pinned set by every GUP, cleared only when the page is freed), ' +
+    'flag-clear-on-put (the flag cleared by the first put), off-lru-count (Wilcox: the pinned page taken off the LRU, the pin count kept in its lru words, put back at the last unpin), ' +
+    'bias (mainline FOLL_PIN, v5.7: GUP_PIN_COUNTING_BIAS = 1024 added to the refcount per pin, folio_maybe_dma_pinned with its false positives)', 'bias'),
+  action: choice(['none', 'unmap', 'unmap+mkclean', 'per-caller', 'refcount-wait', 'mainline', 'bounce'] as const,
+    'what the kernel does with a page it believes pinned: none (nothing checks), unmap (the 2018 patch: try_to_unmap fails for it), unmap+mkclean (folio_mkclean also skips it: it stays dirty), ' +
+    'per-caller (Kara: WB_SYNC_NONE writeback skips it, WB_SYNC_ALL waits for the unpin), refcount-wait (Williams: try_to_unmap waits until extra references are dropped), ' +
+    'mainline (anon pinned folios kept out of the swap cache v5.11, exclusive anon ones not unmapped v5.19, pinned page cache activated after the unmap v6.4, folio_mkclean ignores pins, a FOLL_LONGTERM write pin of a file mapping that needs dirty tracking refused v6.5), ' +
+    'bounce (WB_SYNC_ALL writes a copy of a pinned page and leaves it dirty)', 'mainline'),
+  limit: size('long-term pins a process may hold (mm->pinned_vm against an RLIMIT_MEMLOCK-like limit, as RDMA and VFIO charge it): a registration beyond it is refused (-ENOMEM); 0 = no limit',
+    { example: '64MiB', pages: true, default: 0 }),
+}).prefault({}).describe('DMA pins (GUP): the two policy axes of the 2018 PG_dma_pinned thread, and the pin limit');
+
 const lock = section('{ kind: mutex }', {
   kind: choice(['mutex', 'rwsem'] as const, 'mutex: one owner; rwsem: one writer or many readers (like mmap_lock); waiters queue FIFO', 'mutex'),
 }).describe('A sleeping lock');
@@ -213,6 +234,7 @@ export const scenarioFileSchema = section('{ machine: { memory: 2GiB }, processe
   kernel,
   locks: namedMap('{ obj: { kind: mutex } }', lock).prefault({}).describe("Sleeping locks the workloads' lock/unlock phases take, by name"),
   notifiers,
+  pins,
   check: boolean('checking mode (as mmsim run --check): assert that simulated time never goes backwards and check the invariants at every sample; hits are detectors', false),
   processes: namedMap('{ app: { workload: [{ op: sleep }] } }', processDef).describe('Processes, by name, started in this order'),
   series: section('{ interval: 100ms }', {

@@ -19,9 +19,17 @@ export interface Scenario {
   kernel: { hung_task_timeout_secs: number };   // /proc/sys/kernel
   locks: Record<string, LockDef>;
   notifiers: { policy: '2018' | 'ban-multiple' | 'sorted-2020' | 'mainline'; reaper: 'skip-mm' | 'does-not-block' | 'always-eagain' | 'trylock' | 'trylock-blocking-end' };
+  pins: Pins;
   check: boolean;                 // checking mode: causality and invariants asserted as it runs
   processes: Record<string, Process>;
   series: { interval: number };   // ns between samples
+}
+
+/** DMA pins: how a pin is recognised, what the kernel does with pinned pages, the long-term pin limit. */
+export interface Pins {
+  track: 'none' | 'sticky-flag' | 'flag-clear-on-put' | 'off-lru-count' | 'bias';
+  action: 'none' | 'unmap' | 'unmap+mkclean' | 'per-caller' | 'refcount-wait' | 'mainline' | 'bounce';
+  limit: number;                  // bytes of long-term pins per process, 0 = no limit
 }
 
 /** A sleeping lock the workloads take. */
@@ -121,11 +129,14 @@ export interface Vma {
 }
 
 export interface Phase {
-  op: 'access' | 'read' | 'write' | 'sleep' | 'sync' | 'lock' | 'unlock' | 'guest' | 'truncate' | 'punch' | 'munmap' | 'mprotect';
+  op: 'access' | 'read' | 'write' | 'sleep' | 'sync' | 'lock' | 'unlock' | 'guest' | 'dma' | 'truncate' | 'punch' | 'munmap' | 'mprotect';
   subscriber: string;             // guest: the subscription whose secondary MMU it goes through
   target: string;                 // a vma of this process (access, guest, munmap, mprotect), a file (read/write, truncate, punch) or a lock; '' for sleep
   mode: 'write' | 'read';         // lock/unlock of an rwsem; mprotect: PROT_READ|PROT_WRITE or PROT_READ
-  process: string;                // lock/unlock of mmap_lock: whose ('' = this process)
+  process: string;                // lock/unlock of mmap_lock, dma: whose ('' = this process)
+  model: 'rdma-mr' | 'direct-io' | 'vfio';   // dma: the device
+  iodepth: number;                // dma, direct-io: requests in flight
+  device: string;                 // dma, direct-io: the block device serving the requests
   pattern: 'sequential' | 'uniform' | 'zipf' | 'hotcold';
   theta: number;                  // zipf exponent
   hotFraction: number;            // hotcold: share of pages that are hot
