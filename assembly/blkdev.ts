@@ -11,7 +11,7 @@ import { G_N_DEVICES, DEV_READ_PAGES_PER_SEC, DEV_WRITE_PAGES_PER_SEC, DEV_READ_
   DEV_WRITE_LATENCY_NS, DEV_QUEUE_DEPTH, C_PGPGIN, C_PGPGOUT } from './generated/abi';
 import { schedule, scheduleNoLater } from './events';
 import { clearFlag, setFlag, PG_readio, PG_uptodate } from './page';
-import { folioUnlock } from './filemap';
+import { folioUnlock, folioWakeWriteback } from './filemap';
 import { endPageWriteback } from './writeback';
 import { acctReclaimWriteback } from './vmscan';
 import { countAdd } from './vmstat';
@@ -111,6 +111,7 @@ export function blkComplete(d: i32, now: i64): void {
         folioUnlock(pfn, now);
       } else {
         endPageWriteback(pfn);
+        folioWakeWriteback(pfn, now);  // folio_end_writeback → folio_wake_bit(PG_writeback)
         acctReclaimWriteback(now);     // folio_end_writeback → acct_reclaim_writeback
       }
     }

@@ -19,7 +19,7 @@ import { pinWriteback, WB_WAIT, WB_SKIP, WB_BOUNCE } from './pin_policy';
 import { FLUSHER_ENTITY, jiffyNs, curClock } from './sched';
 import { nWbs, folioClearDirtyForIo, CLEARED_FOR_IO, NOT_DIRTY, MKCLEAN_SLEEPS, folioStartWriteback, wbReclaimable, wbWritten, wbWriteback as wbPagesUnderWriteback, wbAvgWriteBandwidth, domainDirtyLimit,
   globalDirtyableMemory, domainDirtyLimits, lastBackgroundThresh, wbCalcThresh, wbUpdateBandwidth,
-  wbBandwidthEstimateStart, globalFileDirty } from './writeback';
+  wbBandwidthEstimateStart, globalFileDirty, cancelledDirtyPages } from './writeback';
 
 const MIN_WRITEBACK_PAGES: i64 = 1024;      // 4 MiB
 const DIRTY_SCOPE: i64 = 8;
@@ -331,11 +331,12 @@ function mkcleanResume(t: i64): bool {
 
 /**
  * sync(2): wakeup_flusher_threads(WB_REASON_SYNC) and sync_inodes_sb's WB_SYNC_ALL pass on
- * every wb. Returns the completion count (Σ WB_WRITTEN) at which everything dirty or under
- * writeback now has reached the disk; the caller waits for it (wait_sb_inodes).
+ * every wb. Returns the completion count (Σ WB_WRITTEN, plus the dirty pages a truncation
+ * cancelled, which never reach the disk) at which everything dirty or under writeback now has
+ * been dealt with; the caller waits for it (wait_sb_inodes).
  */
 export function syncStart(t: i64): i64 {
-  let target: i64 = 0;
+  let target: i64 = cancelledDirtyPages();
   for (let w = 0; w < nWbs; w++) {
     target += wbWritten(w) + wbReclaimable(w) + wbPagesUnderWriteback(w);
     if (wbReclaimable(w) == 0) continue;
@@ -348,7 +349,7 @@ export function syncStart(t: i64): i64 {
 
 /** Has every wb written `target` pages in all (see syncStart)? */
 export function syncDone(target: i64): bool {
-  let written: i64 = 0;
+  let written: i64 = cancelledDirtyPages();
   for (let w = 0; w < nWbs; w++) written += wbWritten(w);
   return written >= target;
 }

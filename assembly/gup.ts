@@ -22,7 +22,7 @@ import { procCfg } from './config';
 import { regionAlloc } from './mem';
 import { refcount, mapping, pageIndex, testFlag, clearFlag, PG_buddy, PG_dirty, PG_mmsim_cleaned, PG_pin_unevictable } from './page';
 import { pteOffset, entryPfn, _PAGE_PRESENT, _PAGE_RW, _PAGE_SPECIAL, _PAGE_DIRTY, _PAGE_ACCESSED } from './pgtable';
-import { vmaMm, vmaStart, vmaEnd, vmaFlags, vmaIsAnon, mmPgd, VM_SHARED } from './mm';
+import { vmaMm, vmaStart, vmaEnd, vmaFlags, vmaIsAnon, vmaDetached, mmPgd, VM_SHARED, VM_WRITE } from './mm';
 import { countEvent, countAdd } from './vmstat';
 import { recordDetector } from './invariants';
 import { folioMarkDirty } from './writeback';
@@ -175,6 +175,9 @@ export const ZERO_ENTRY: u32 = 0xFFFF_FFFE;
  * the folio, the folio is marked accessed).
  */
 function gupFollow(t: i32, v: i32, vpn: i64, write: bool): i64 {
+  // __get_user_pages: no VMA there any more (munmapped), or check_vma_flags' FOLL_WRITE on a
+  // VMA without VM_WRITE (mprotect'ed read-only): -EFAULT
+  if (vmaDetached(v) || (write && (vmaFlags(v) & VM_WRITE) == 0)) return GUP_EFAULT;
   const pgd = mmPgd(vmaMm(v));
   for (let tries = 0; tries < 8; tries++) {
     const pte = pteOffset(pgd, vpn);

@@ -26,6 +26,9 @@ import { allocContextsInit } from './alloc';
 import { pgtableInit, tablesForRange } from './pgtable';
 import { mmLayout, mmInit } from './mm';
 import { filemapInit } from './filemap';
+import { truncateInit } from './truncate';
+import { munmapInit } from './vma';
+import { mprotectInit } from './mprotect';
 import { swapInit, PLUG_CAP } from './swap';
 import { blkInit } from './blkdev';
 import { vmscanInit, reclaimHistPtr as rhp, RECLAIM_HIST_BUCKETS } from './vmscan';
@@ -95,6 +98,7 @@ export function init(): i32 {
   if (!mmLayout()) return STATUS_NO_MEMORY;
   if (!mmapLockInit(<i32>cfg(G_N_VMAS), nProcs)) return STATUS_NO_MEMORY;
   if (!oomInit(nProcs)) return STATUS_NO_MEMORY;
+  if (!truncateInit(nProcs) || !munmapInit(nProcs) || !mprotectInit(nProcs)) return STATUS_NO_MEMORY;
   if (!secondaryInit()) return STATUS_NO_MEMORY;
   if (!mmuNotifierInit(nProcs, entities, nProcs, itreeQueueBase(nProcs))) return STATUS_NO_MEMORY;   // random stream nProcs: the drivers'
   if (!pgtableInit(<u32>maxPageTables())) return STATUS_NO_MEMORY;

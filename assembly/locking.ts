@@ -99,6 +99,8 @@ export function lockKind(l: i32): i32 { return lf(l, L_KIND); }
 
 /** Does `e` hold lock `l` (as its writer or one of its readers), not just handed to it while it slept? */
 export function lockHeldBy(l: i32, e: i32): bool { return holds(e, l) && ei(granted, e) != l; }
+/** Does `e` hold `l` exclusively (a mutex, or an rwsem as its writer)? */
+export function lockHeldForWrite(l: i32, e: i32): bool { return lf(l, L_OWNER) == e && ei(granted, e) != l; }
 
 /** The time `e` slept on its lock, from waitSince to `now`, is lock-wait time. */
 @inline function countWait(e: i32, now: i64): void {
@@ -183,6 +185,24 @@ export function lockRelease(l: i32, e: i32, now: i64): void {
   else if (lf(l, L_KIND) == LOCK_RWSEM && lf(l, L_READERS) > 0 && holds(e, l)) setLf(l, L_READERS, lf(l, L_READERS) - 1);
   else { recordBug(DK_UNLOCK_NOT_HELD, 0xFFFF_FFFF, FN_MUTEX_UNLOCK, <f64>l); return; }
   removeHeld(e, l);
+  handOver(l, now);
+}
+
+/**
+ * downgrade_write by `e`, the writer of rwsem `l` (mmap_write_downgrade: munmap zaps under the
+ * read lock): it stays a reader, and the readers queued at the head take the lock with it.
+ */
+export function lockDowngrade(l: i32, e: i32, now: i64): void {
+  if (lf(l, L_OWNER) != e) { recordBug(DK_UNLOCK_NOT_HELD, 0xFFFF_FFFF, FN_MUTEX_UNLOCK, <f64>l); return; }
+  setLf(l, L_OWNER, -1);
+  setLf(l, L_READERS, lf(l, L_READERS) + 1);
+  const m = mmapLockMm(l);
+  if (m >= 0) vmaEndWriteAll(m);         // mmap_write_downgrade → vma_end_write_all
+  handOver(l, now);
+}
+
+/** The lock passes to the waiters at the head of its queue that it admits now (FIFO). */
+function handOver(l: i32, now: i64): void {
   for (;;) {
     const w = lf(l, L_HEAD);
     if (w < 0) break;

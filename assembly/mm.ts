@@ -1,12 +1,13 @@
 // Processes' address spaces (mm_struct, vm_area_struct) and the page-fault handler
 // (mm/memory.c: handle_mm_fault, do_anonymous_page, do_swap_page, do_read_fault,
-// do_shared_fault, do_cow_fault, do_wp_page; mm/filemap.c: filemap_fault), plus exit_mmap.
+// do_shared_fault, do_cow_fault, do_wp_page; mm/filemap.c: filemap_fault), the zap of a range
+// (unmap_page_range, zap_page_range_single, unmap_mapping_range for truncation), plus exit_mmap.
 import { regionAlloc } from './mem';
 import { cfg, procCfg, vmaCfg } from './config';
 import { G_N_PROCS, G_N_VMAS, G_N_FILES, PROC_FIRST_VMA, PROC_N_VMAS, VMA_KIND, VMA_SIZE_PAGES, VMA_FILE,
   VMA_PGOFF, VMA_SHARED, VMA_MLOCKED, VMA_EXEC, VMA_POPULATE, VMA_KIND_ANON,
   C_PGFAULT, C_PGMAJFAULT, C_NR_ANON_PAGES, C_NR_MAPPED, C_PSWPIN, C_MMSIM_ZERO_FILL_FAULTS, C_PGREUSE,
-  C_MMSIM_IO_WAIT_NS, C_SWAP_RA, C_SWAP_RA_HIT, G_PAGE_CLUSTER, G_COST_MINOR_FAULT, G_COST_ZERO_FILL, DK_BAD_PTE, FN_HANDLE_MM_FAULT } from './generated/abi';
+  C_MMSIM_IO_WAIT_NS, C_SWAP_RA, C_SWAP_RA_HIT, G_PAGE_CLUSTER, G_COST_MINOR_FAULT, G_COST_ZERO_FILL, G_COST_RMAP_WALK, DK_BAD_PTE, FN_HANDLE_MM_FAULT } from './generated/abi';
 import { flags, setFlag, testFlag, refcount, setRefcount, mapcount, setMapcount, setMapping, setPageIndex,
   PG_swapbacked, PG_anon_exclusive, PG_locked, PG_readio, PG_readahead, PG_uptodate, testClearFlag, PG_swapcache, PG_mlocked, PG_writeback, MAPPING_ANON, clearFlag } from './page';
 import { allocPages, allocPagesNowait, folioPut, NO_PAGE, ZONE_MOVABLE } from './alloc';
@@ -18,10 +19,10 @@ import { swapCacheLookup, swapCacheShadow, addToSwapCache, swapFree, folioFreeSw
   deleteFromSwapCache, swapCount, folioSwapSlot, swapinNrPages, swapReadaheadHit, totalSwapPages } from './swap';
 import { blkSubmit, blkAddPage, BLK_READ } from './blkdev';
 import { workingsetRefault } from './workingset';
-import { filemapGetUptodate, filemapLookup, fileNrPages, folioWaitLocked } from './filemap';
+import { filemapGetUptodate, filemapLookup, fileSize, folioWaitLocked } from './filemap';
 import { folioMarkDirty, balanceDirtyPagesRatelimited } from './writeback';
 import { curClock, chargeNs, currentTask, taskEntity } from './sched';
-import { mmHasNotifiers, mmuNotifierRangeStart, mmuNotifierRangeEnd, MMU_NOTIFY_CLEAR, RANGE_BLOCKABLE, NOTIFIER_SLEEP } from './mmu_notifier';
+import { mmHasNotifiers, mmuNotifierRangeStart, mmuNotifierRangeEnd, rangeSleeping, MMU_NOTIFY_CLEAR, RANGE_BLOCKABLE, NOTIFIER_SLEEP } from './mmu_notifier';
 import { stopNow } from './wait';
 import { tf, setTf, T_IO_RETRY } from './workload';
 import { recordBug } from './invariants';
@@ -31,6 +32,8 @@ export const VM_SHARED: u32 = 1;
 export const VM_LOCKED: u32 = 2;
 export const VM_EXEC: u32 = 4;
 export const VM_POPULATE: u32 = 8;   // MAP_POPULATE (simulator: fault in at start)
+/** VM_WRITE: stores are allowed (every VMA starts PROT_READ|PROT_WRITE; mprotect changes it). */
+export const VM_WRITE: u32 = 16;
 
 
 // Fault results (vm_fault_t, reduced).
@@ -38,13 +41,14 @@ export const FAULT_OK: i32 = 0;
 export const FAULT_RETRY: i32 = 1;   // the PTE changed under us: retry the access
 export const FAULT_OOM: i32 = 2;     // VM_FAULT_OOM: no memory even after reclaim and OOM kill
 export const FAULT_KILLED: i32 = 3;  // the task was OOM-killed while faulting
+export const FAULT_SIGBUS: i32 = 4;  // VM_FAULT_SIGBUS: a file page at or past i_size
 
 // mm table (i64 fields)
 const M_PGD = 0; const M_ANON = 1; const M_FILE = 2; const M_SWAPENTS = 3; const M_FIRST_VMA = 4;
 const M_NVMAS = 5; const M_DEAD = 6; const M_PGTABLES = 7; const M_FLAGS = 8; const M_STRIDE = 9;
-// vma table (i64 fields)
+// vma table (i64 fields); V_DETACHED: munmap took it out of the mm (vma_mark_detached) and i_mmap
 const V_MM = 0; const V_START = 1; const V_END = 2; const V_PGOFF = 3; const V_FILE = 4; const V_FLAGS = 5;
-const V_STRIDE = 6;
+const V_DETACHED = 6; const V_STRIDE = 7;
 
 let mms: usize = 0;
 let vmas: usize = 0;
@@ -93,6 +97,19 @@ export function vmaPgoff(v: i32): i64 { return vf(v, V_PGOFF); }
 export function vmaFile(v: i32): i32 { return <i32>vf(v, V_FILE); }
 export function vmaFlags(v: i32): u32 { return <u32>vf(v, V_FLAGS); }
 export function vmaIsAnon(v: i32): bool { return vf(v, V_FILE) < 0; }
+/** munmap has taken it out of the mm's tree (vma_mark_detached): no fault or page-table walk of the mm finds it. */
+@inline export function vmaDetached(v: i32): bool { return vf(v, V_DETACHED) != 0; }
+/** munmap's free_pgtables has taken it out of the rmap too (unlink_anon_vmas, unlink_file_vma): no rmap walk finds it. */
+@inline export function vmaUnlinked(v: i32): bool { return vf(v, V_DETACHED) > 1; }
+/** vma_mark_detached (munmap, after vma_start_write). */
+export function vmaMarkDetached(v: i32): void { setVf(v, V_DETACHED, 1); }
+/** free_pgtables' unlink_anon_vmas / unlink_file_vma (munmap, after the zap). */
+export function vmaMarkUnlinked(v: i32): void { setVf(v, V_DETACHED, 2); }
+/** vm_flags_reset by mprotect_fixup: VM_WRITE on or off. */
+export function vmaSetWrite(v: i32, write: bool): void {
+  const fl = <u32>vf(v, V_FLAGS);
+  setVf(v, V_FLAGS, write ? fl | VM_WRITE : fl & ~VM_WRITE);
+}
 /** The VMAs mapping file `f` (i_mmap), as a range of indices into immapAt. */
 export function immapFirst(f: i32): i32 { return load<i32>(immapStart + (<usize>f << 2)); }
 export function immapEnd(f: i32): i32 { return load<i32>(immapStart + (<usize>(f + 1) << 2)); }
@@ -122,7 +139,7 @@ export function mmLayout(): bool {
       const anon = <i32>vmaCfg(v, VMA_KIND) == VMA_KIND_ANON;
       setVf(v, V_FILE, anon ? -1 : <i64>vmaCfg(v, VMA_FILE));
       setVf(v, V_PGOFF, anon ? 0 : <i64>vmaCfg(v, VMA_PGOFF));
-      let fl: u32 = 0;
+      let fl: u32 = VM_WRITE;
       if (vmaCfg(v, VMA_SHARED) != 0) fl |= VM_SHARED;
       if (vmaCfg(v, VMA_MLOCKED) != 0) fl |= VM_LOCKED;
       if (vmaCfg(v, VMA_EXEC) != 0) fl |= VM_EXEC;
@@ -143,6 +160,8 @@ export function mmLayout(): bool {
 
 /** mm_alloc + pgd_alloc for every process. False if the PGDs could not be allocated. */
 export function mmInit(): bool {
+  zapDetails = regionAlloc(<u64>(nMms + 1) * <u64>ZAP_BYTES);
+  if (zapDetails == 0) return false;
   for (let m = 0; m < nMms; m++) {
     const pgd = tableAlloc();
     if (pgd == 0) return false;
@@ -259,7 +278,9 @@ function doSwapPage(m: i32, v: i32, vpn: i64, pte: usize, entry: u64, write: boo
   if (mc == 0) countAdd(C_NR_ANON_PAGES, 1);
   addMf(m, M_ANON, 1); addMf(m, M_SWAPENTS, -1);
   setFlag(p, PG_anon_exclusive);
-  store<u64>(pte, mkPte(p, _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | (write ? _PAGE_DIRTY : 0)));
+  // the exclusive page is mapped writable even on a read fault (v6.11), where the VMA allows it
+  const rw = (vmaFlags(v) & VM_WRITE) != 0 ? _PAGE_RW : 0;
+  store<u64>(pte, mkPte(p, _PAGE_PRESENT | rw | _PAGE_ACCESSED | (write ? _PAGE_DIRTY : 0)));
   swapFree(slot);
   if (shouldTryToFreeSwap(p, v, write)) folioFreeSwap(p);
   return FAULT_OK;
@@ -321,6 +342,8 @@ function faultInFilePage(m: i32, v: i32, index: u32): u32 {
       faultWaitIo(p);
       return NO_PAGE;
     }
+    // a page of a hole came uptodate at once: still a page-cache miss, VM_FAULT_MAJOR
+    if (miss) countEvent(C_PGMAJFAULT);
     setTf(currentTask, T_IO_RETRY, 0);
   } else if (miss && !stopNow) countEvent(C_PGMAJFAULT);
   return p;
@@ -419,7 +442,7 @@ function doFaultAround(m: i32, v: i32, vpn: i64, pte: usize): bool {
   const from = max<i64>(pteOff & ~(FAULT_AROUND_PAGES - 1), pteOff - min<i64>(pteOff, vmaOff));
   const to = min<i64>(min<i64>(from + FAULT_AROUND_PAGES, 512), pteOff + vmaEnd(v) - vpn) - 1;
   const f = vmaFile(v);
-  const size = fileNrPages(f);
+  const size = fileSize(f);           // filemap_map_pages stops at i_size
   let hit = false;
   for (let i = from; i <= to; i++) {
     const a = <usize>(<i64>pte + ((i - pteOff) << 3));
@@ -450,6 +473,8 @@ export function handleMmFault(v: i32, vpn: i64, write: bool): i32 {
   const e = load<u64>(pte);
   if (e == 0) {
     if (vmaIsAnon(v)) return doAnonymousPage(m, v, vpn, pte, write);
+    // filemap_fault: a page at or past the end of the file (a truncate cut it off) is SIGBUS
+    if (linearPageIndex(v, vpn) >= fileSize(vmaFile(v))) return FAULT_SIGBUS;
     if (write && (vmaFlags(v) & VM_SHARED) == 0) return doCowFault(m, v, vpn, pte);
     // do_read_fault: map the cached pages around the address first
     if (!write && doFaultAround(m, v, vpn, pte)) return FAULT_OK;
@@ -474,14 +499,21 @@ export function handleMmFault(v: i32, vpn: i64, write: bool): i32 {
 
 /**
  * unmap_page_range / zap_pte_range over all of VMA `v` of `m` (unmap_vmas for exit, the OOM
- * reaper): every PTE cleared, swap entries dropped (free_swap_and_cache), dirty file pages
- * marked dirty, each mapping's reference put. Returns the pages this freed.
+ * reaper, munmap): every PTE cleared, swap entries dropped (free_swap_and_cache), dirty file
+ * pages marked dirty, each mapping's reference put. Returns the pages this freed.
  */
-export function zapVma(m: i32, v: i32): i64 {
+export function zapVma(m: i32, v: i32): i64 { return unmapPageRange(m, v, vf(v, V_START), vf(v, V_END), true); }
+
+/**
+ * unmap_page_range → zap_pte_range over [from, end) of VMA `v` of `m`. `evenCows` (struct
+ * zap_details' even_cows; no details at all zaps everything too): false leaves the private
+ * anonymous copies of a file mapping, present or swapped out, as hole punching does
+ * (should_zap_folio, should_zap_cows). Returns the pages this freed.
+ */
+export function unmapPageRange(m: i32, v: i32, from: i64, end: i64, evenCows: bool): i64 {
   let freed: i64 = 0;
   const pgd = mmPgd(m);
-  let vpn = vf(v, V_START);
-  const end = vf(v, V_END);
+  let vpn = from;
   while (vpn < end) {
     // skip whole missing tables quickly
     const pud = load<u64>(entryAddr(pgd, <u32>((vpn >> 27) & 511)));
@@ -495,6 +527,7 @@ export function zapVma(m: i32, v: i32): i64 {
       const a = entryAddr(entryPfn(pt), <u32>(vpn & 511));
       const e = load<u64>(a);
       if (e == 0) continue;
+      if (!evenCows && (isSwapPte(e) || ((e & _PAGE_SPECIAL) == 0 && testFlag(entryPfn(e), PG_swapbacked)))) continue;
       store<u64>(a, 0);
       if (isSwapPte(e)) { freeSwapAndCache(entryPfn(e)); addMf(m, M_SWAPENTS, -1); continue; }
       if ((e & _PAGE_SPECIAL) != 0) continue;
@@ -524,8 +557,63 @@ export function zapVma(m: i32, v: i32): i64 {
 export function unmapVmas(m: i32): i64 {
   let freed: i64 = 0;
   const first = mmFirstVma(m); const n = mmNrVmas(m);
-  for (let v = first; v < first + n; v++) freed += zapVma(m, v);
+  for (let v = first; v < first + n; v++) if (!vmaDetached(v)) freed += zapVma(m, v);
   return freed;
+}
+
+/**
+ * struct zap_details of unmap_mapping_pages / unmap_mapping_folio, with the caller's place in
+ * i_mmap (unmap_mapping_range_tree), so that a walk whose notifier callback sleeps goes on at
+ * the VMA where it stopped. One per task (the syscall that walks keeps it across its sleeps).
+ */
+@unmanaged export class ZapDetails {
+  /** zap the private anonymous copies too (truncation), not only the file pages (hole punching) */
+  evenCows: bool;
+  /** the file's page index range [first, last], inclusive */
+  first: u32;
+  last: u32;
+  /** the place in the file's i_mmap the walk goes on from */
+  pos: i32;
+}
+let zapDetails: usize = 0;
+const ZAP_BYTES: usize = (offsetof<ZapDetails>() + 7) & ~(<usize>7);
+@inline export function zapDetailsOf(t: i32): ZapDetails { return changetype<ZapDetails>(zapDetails + <usize>t * ZAP_BYTES); }
+
+/**
+ * unmap_mapping_pages(mapping, first, last - first + 1, evenCows) → unmap_mapping_range_tree,
+ * as entity `e` (task `t`): every VMA of file `f`'s i_mmap that maps part of [first, last]
+ * gets zap_page_range_single over that part — an MMU_NOTIFY_CLEAR range on its mm around the
+ * zap, so that each process that maps the file has its secondary MMUs invalidated. False if
+ * a blockable callback sleeps (stopNow): call again with the same details when `e` runs; the
+ * walk resumes at that VMA. Munmapped VMAs have left i_mmap; exited mms have no page tables.
+ */
+export function unmapMappingPages(zd: ZapDetails, f: i32, e: i32): bool {
+  const first = immapFirst(f); const end = immapEnd(f);
+  for (let i = first + zd.pos; i < end; i++) {
+    const v = immapAt(i);
+    const m = vmaMm(v);
+    if (vmaUnlinked(v) || mmDead(m)) continue;
+    const vba = vf(v, V_PGOFF);
+    const vea = vba + vf(v, V_END) - vf(v, V_START) - 1;
+    const zba = max<i64>(<i64>zd.first, vba);
+    const zea = min<i64>(<i64>zd.last, vea);
+    if (zba > zea) continue;
+    const start = vf(v, V_START) + (zba - vba);
+    const stop = vf(v, V_START) + (zea - vba + 1);
+    // zap_page_range_single: mmu_notifier_range_init(MMU_NOTIFY_CLEAR, 0, mm, start, end)
+    const notify = mmHasNotifiers(m) || rangeSleeping(e);
+    if (notify) {
+      if (mmuNotifierRangeStart(e, MMU_NOTIFY_CLEAR, RANGE_BLOCKABLE, m, start, stop, curClock) == NOTIFIER_SLEEP) {
+        zd.pos = i - first;
+        return false;
+      }
+    }
+    chargeNs(<i64>cfg(G_COST_RMAP_WALK));
+    unmapPageRange(m, v, start, stop, zd.evenCows);
+    if (notify) mmuNotifierRangeEnd(e, curClock);
+  }
+  zd.pos = 0;
+  return true;
 }
 
 /** exit_mmap's free_pgtables (under the mmap_lock for write): the mm is gone. */

@@ -84,7 +84,17 @@ function vmaEndRead(v: i32, now: i64): void {
  * it have left. False: `e` sleeps on mm->vma_writer_wait (stopNow) and calls again when woken.
  */
 export function vmaStartWriteAll(t: i32, e: i32, m: i32, now: i64): bool {
-  const first = mmFirstVma(m); const end = first + mmNrVmas(m);
+  const first = mmFirstVma(m);
+  return vmaStartWriteRange(t, e, m, first, first + mmNrVmas(m), now);
+}
+
+/**
+ * vma_start_write on VMA `v` alone (munmap and mprotect lock the VMAs they change), by task `t`
+ * (entity `e`) holding its mmap_lock for write; false while it waits for the faults inside.
+ */
+export function vmaStartWrite(t: i32, e: i32, v: i32, now: i64): bool { return vmaStartWriteRange(t, e, vmaMm(v), v, v + 1, now); }
+
+function vmaStartWriteRange(t: i32, e: i32, m: i32, first: i32, end: i32, now: i64): bool {
   for (let v = first; v < end; v++) {
     store<u8>(vmaWriteLocked + <usize>v, 1);
     if (ld(vmaReaders, v) > 0) {

@@ -14,7 +14,7 @@ import { PROC_OOM_SCORE_ADJ, G_HZ, G_NOTIFIER_REAPER, C_OOM_KILL, C_MMSIM_OOM_PA
 import { mmuNotifierRangeStart, mmuNotifierRangeEnd, endBlocked, mmHasNotifiers,
   mmHasBlockableNotifiers, MMU_NOTIFY_UNMAP } from './mmu_notifier';
 import { nMms, mmDead, mmRss, mmSwapents, mmPgtables, mmFirstVma, mmNrVmas, mmTestFlag, mmSetFlag, vmaFlags,
-  vmaIsAnon, vmaStart, vmaEnd, zapVma, VM_SHARED, MMF_OOM_VICTIM, MMF_OOM_SKIP, MMF_UNSTABLE, MMF_OOM_REAP_QUEUED } from './mm';
+  vmaIsAnon, vmaDetached, vmaStart, vmaEnd, zapVma, VM_SHARED, MMF_OOM_VICTIM, MMF_OOM_SKIP, MMF_UNSTABLE, MMF_OOM_REAP_QUEUED } from './mm';
 import { nrPages } from './page';
 import { totalSwapPages } from './swap';
 import { countEvent, countAdd } from './vmstat';
@@ -186,6 +186,7 @@ function oomReapMm(m: i32, now: i64): bool {
   let ret = true;
   const first = mmFirstVma(m); const end = first + mmNrVmas(m);
   for (let v = first; v < end; v++) {
+    if (vmaDetached(v)) continue;       // munmapped: no longer in the mm
     // only anonymous pages have a good chance to be dropped without additional steps
     if (!vmaIsAnon(v) && (vmaFlags(v) & VM_SHARED) != 0) continue;
     // mmu_notifier_range_init(MMU_NOTIFY_UNMAP, 0) + mmu_notifier_invalidate_range_start_nonblock

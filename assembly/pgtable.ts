@@ -162,3 +162,72 @@ export function freePgtables(pgd: u32): void {
   }
   tableFree(pgd);
 }
+
+// free_pgd_range's granules, in pages: a PTE table maps a PMD_SIZE, a PMD table a PUD_SIZE, a
+// PUD table a PGDIR_SIZE (P4D is folded with 4-level tables)
+const PMD_PAGES: i64 = 512;
+const PUD_PAGES: i64 = 1 << 18;
+const PGDIR_PAGES: i64 = 1 << 27;
+
+/** `end - 1 > ceiling - 1` in unsigned arithmetic: a ceiling of 0 is the top of the address space. */
+@inline function pastCeiling(end: i64, ceiling: i64): bool { return ceiling != 0 && end - 1 > ceiling - 1; }
+
+/**
+ * free_pgd_range over [addr, end) (page numbers) of mm `m` with PGD `pgd`, as munmap's
+ * free_pgtables calls it: `floor` is the end of the VMA below (0: none) and `ceiling` the start
+ * of the one above (0: none), so that a table is freed only if no other VMA can use it. Every
+ * PTE table in the range goes, and each PMD or PUD table whose whole span lies inside
+ * [floor, ceiling); the entries pointing at them are cleared.
+ */
+export function freePgdRange(m: i32, pgd: u32, addr: i64, end: i64, floor: i64, ceiling: i64): void {
+  addr &= ~(PMD_PAGES - 1);
+  if (addr < floor) addr += PMD_PAGES;
+  if (ceiling != 0) { ceiling &= ~(PMD_PAGES - 1); if (ceiling == 0) return; }
+  if (pastCeiling(end, ceiling)) end -= PMD_PAGES;
+  if (addr > end - 1) return;
+  while (addr < end) {
+    const next = min<i64>((addr + PGDIR_PAGES) & ~(PGDIR_PAGES - 1), end);
+    const a = entryAddr(pgd, idx(<u64>addr, 3));
+    if (load<u64>(a) != 0) freePudRange(m, a, addr, next, floor, ceiling);
+    addr = next;
+  }
+}
+
+/** free_pud_range: the PMD tables under [addr, end), then the PUD table at `pgdEntry` if its span is free. */
+function freePudRange(m: i32, pgdEntry: usize, addr: i64, end: i64, floor: i64, ceiling: i64): void {
+  const pud = entryPfn(load<u64>(pgdEntry));
+  let start = addr;
+  while (addr < end) {
+    const next = min<i64>((addr + PUD_PAGES) & ~(PUD_PAGES - 1), end);
+    const a = entryAddr(pud, idx(<u64>addr, 2));
+    if (load<u64>(a) != 0) freePmdRange(m, a, addr, next, floor, ceiling);
+    addr = next;
+  }
+  start &= ~(PGDIR_PAGES - 1);
+  if (start < floor) return;
+  if (ceiling != 0) { ceiling &= ~(PGDIR_PAGES - 1); if (ceiling == 0) return; }
+  if (pastCeiling(end, ceiling)) return;
+  store<u64>(pgdEntry, 0);
+  tableFree(pud);
+  mmAddPgtables(m, -1);
+}
+
+/** free_pmd_range: every PTE table under [addr, end) (free_pte_range), then the PMD table at `pudEntry` if its span is free. */
+function freePmdRange(m: i32, pudEntry: usize, addr: i64, end: i64, floor: i64, ceiling: i64): void {
+  const pmd = entryPfn(load<u64>(pudEntry));
+  let start = addr;
+  while (addr < end) {
+    const next = min<i64>((addr + PMD_PAGES) & ~(PMD_PAGES - 1), end);
+    const a = entryAddr(pmd, idx(<u64>addr, 1));
+    const e = load<u64>(a);
+    if (e != 0) { store<u64>(a, 0); tableFree(entryPfn(e)); mmAddPgtables(m, -1); }
+    addr = next;
+  }
+  start &= ~(PUD_PAGES - 1);
+  if (start < floor) return;
+  if (ceiling != 0) { ceiling &= ~(PUD_PAGES - 1); if (ceiling == 0) return; }
+  if (pastCeiling(end, ceiling)) return;
+  store<u64>(pudEntry, 0);
+  tableFree(pmd);
+  mmAddPgtables(m, -1);
+}

@@ -8,7 +8,7 @@
 import { next, flags, mapping, pageIndex, mapcount, setMapcount, refcount, setRefcount, setFlag, testFlag,
   MAPPING_ANON, PG_swapbacked, PG_mlocked, PG_swapcache, PG_unevictable } from './page';
 import { entryPfn, entryAddr, pmdEntryAddr, mkPte, pteOffset, _PAGE_SPECIAL, _PAGE_PRESENT, _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_RW, _PAGE_SWP, isSwapPte } from './pgtable';
-import { vmaMm, vmaStart, vmaEnd, vmaPgoff, vmaFlags, mmPgd, mmDead, immapFirst, immapEnd, immapAt,
+import { vmaMm, vmaStart, vmaEnd, vmaPgoff, vmaFlags, vmaUnlinked, mmPgd, mmDead, immapFirst, immapEnd, immapAt,
   VM_LOCKED, VM_EXEC, VM_SHARED, mmAddRss } from './mm';
 import { countEvent, countAdd } from './vmstat';
 import { C_MMSIM_PTES_YOUNG_CLEARED, C_MMSIM_UNMAPPED_PTES, C_NR_ANON_PAGES, C_NR_MAPPED, C_NR_MLOCK,
@@ -169,7 +169,7 @@ function visit(rwc: RmapWalkControl, v: i32, p: u32, pte: usize, vpn: i64): void
  */
 function rmapOne(rwc: RmapWalkControl, v: i32, p: u32, index: u32, e: i32): bool {
   const vpn = vmaAddress(v, index);
-  if (vpn < 0) return true;
+  if (vpn < 0 || vmaUnlinked(v)) return true;     // munmap took it out of the rmap
   const m = vmaMm(v);
   if (mmDead(m)) return true;
   const mode = rwc.mode;

@@ -6,7 +6,8 @@
 import { cfg, procCfg, phaseCfg } from './config';
 import { G_N_PROCS, G_HZ, G_DURATION_NS, G_SERIES_INTERVAL_NS, G_COST_ACCESS, G_COST_SYSCALL_PAGE, G_COST_MINOR_FAULT, G_SEED, C_MMSIM_KVM_FAULT_RETRIES, C_MMSIM_GRU_FAULT_RETRIES, C_MMSIM_INTERVAL_READ_BEGIN_WAITS, C_MMSIM_INTERVAL_READ_RETRIES, FN_MMSIM_SECONDARY_ACCESS,
   G_NO_EARLY_END, PROC_START_NS, PH_OP, PH_TARGET, PH_PATTERN, PH_WRITE_FRACTION, PH_RATE_PER_SEC,
-  PH_ACCESSES, PH_IO_PAGES, PH_THINK_NS, PH_LOCK_WRITE, PH_SUBSCRIBER, OP_ACCESS, OP_GUEST, OP_DMA, OP_READ, OP_SLEEP, OP_SYNC, OP_LOCK, OP_UNLOCK,
+  PH_ACCESSES, PH_IO_PAGES, PH_THINK_NS, PH_LOCK_WRITE, PH_SUBSCRIBER, PH_SIZE_PAGES, PH_PROT_WRITE, PH_START_PAGE, PH_LENGTH_PAGES,
+  OP_ACCESS, OP_GUEST, OP_DMA, OP_READ, OP_SLEEP, OP_SYNC, OP_LOCK, OP_UNLOCK, OP_TRUNCATE, OP_PUNCH, OP_MUNMAP, OP_MPROTECT, C_MMSIM_SIGBUS,
   FN_MUTEX_LOCK, FN_DOWN_WRITE, FN_DOWN_READ, FN_MMAP_WRITE_LOCK, FN_MMAP_READ_LOCK, FN_MM_POPULATE,
   FN_LOCK_MM_AND_FIND_VMA, FN_EXIT_MMAP, E_SAMPLER, E_KSWAPD0, E_FLUSHER, E_FIRST_DEVICE, E_AFTER_TASKS,
   E_AFTER_TASKS_MEMCG_STATS_FLUSHER, E_AFTER_TASKS_OOM_REAPER, G_HUNG_TASK_TIMEOUT_NS, C_MMSIM_SYNC_CALLS,
@@ -16,8 +17,11 @@ import { now, pop, peekTime, peekId, schedule, scheduleNoLater, cancel, setNow, 
 import { countEvent, countAdd, seriesSample } from './vmstat';
 import { pteOffset, _PAGE_PRESENT, _PAGE_RW, _PAGE_ACCESSED, _PAGE_DIRTY } from './pgtable';
 import { mmPgd, mmDead, mmKilled, mmSetFlag, unmapVmas, exitMmapFreePgtables, MMF_OOM_SKIP, mmFirstVma, mmNrVmas, vmaStart, vmaEnd, vmaFlags, vmaIsAnon, handleMmFault,
-  FAULT_OK, FAULT_RETRY, FAULT_KILLED, VM_LOCKED, VM_POPULATE, VM_SHARED } from './mm';
-import { filemapGetUptodate, filemapGetForWrite } from './filemap';
+  FAULT_OK, FAULT_RETRY, FAULT_KILLED, FAULT_SIGBUS, VM_LOCKED, VM_POPULATE, VM_SHARED } from './mm';
+import { filemapGetUptodate, filemapGetForWrite, fileSize, fileSetSize } from './filemap';
+import { truncateFile, punchHole, truncateInProgress } from './truncate';
+import { munmapVma, munmapInProgress } from './vma';
+import { mprotectVma, mprotectInProgress } from './mprotect';
 import { folioMarkDirty, balanceDirtyPagesRatelimited, balanceDirtyPagesAgain, globalDirtyLimits,
   taskSeriesSample } from './writeback';
 import { flusherRun, syncStart, syncDone } from './flusher';
@@ -159,6 +163,12 @@ function exitStep(t: i32, me: i32): bool {
   const v = tf(t, T_EXIT_STAGE);
   const stage = v & 15; const counted = v & EXIT_COUNTED;
   const l = mmapLockOf(t);
+  // a truncate, munmap or mprotect under way sleeps uninterruptibly (folio_lock,
+  // folio_wait_writeback, a driver's lock): the signal is acted on once the call returns
+  if (stage == EXIT_RELEASE && syscallInProgress(t)) {
+    const g = phaseIndex(t);
+    if (!syscallStep(t, g, <i32>phaseCfg(g, PH_OP))) return false;
+  }
   if (stage == EXIT_RELEASE) {
     allocAbandon(t);
     faultLocksAbandon(t, me, curClock);
@@ -196,6 +206,23 @@ export const ACC_DEAD: i32 = 1;
 export const ACC_BLOCKED: i32 = 2;
 /** get_user_pages' fault failed (no memory, or the mm it pins from is exiting): -EFAULT/-ENOMEM to the caller */
 export const ACC_EFAULT: i32 = 3;
+/** __mm_populate's fault got an error (a file page past the end): the rest of that VMA is skipped */
+const ACC_SKIP_VMA: i32 = 4;
+
+/** A truncate, punch, munmap or mprotect call of task `t` is under way (asleep, or yielded). */
+function syscallInProgress(t: i32): bool { return truncateInProgress(t) || munmapInProgress(t) || mprotectInProgress(t); }
+
+/**
+ * The call of a truncate, punch, munmap or mprotect phase `g` of task `t`, from where it
+ * stands: true when it is done, false while it sleeps or yields (stopNow).
+ */
+function syscallStep(t: i32, g: i32, op: i32): bool {
+  const target = <i32>phaseCfg(g, PH_TARGET);
+  if (op == OP_TRUNCATE) return truncateFile(t, target, <u32>phaseCfg(g, PH_SIZE_PAGES));
+  if (op == OP_PUNCH) return punchHole(t, target, <u32>phaseCfg(g, PH_START_PAGE), <u32>phaseCfg(g, PH_LENGTH_PAGES));
+  if (op == OP_MUNMAP) return munmapVma(t, target);
+  return mprotectVma(t, target, phaseCfg(g, PH_PROT_WRITE) != 0);
+}
 
 /**
  * One memory access through the page tables (do_user_addr_fault). ACC_BLOCKED: the fault's
@@ -212,6 +239,18 @@ export function accessSlow(t: i32, v: i32, vpn: i64, write: bool, populate: bool
     const r = handleMmFault(v, vpn, write);
     if (r == FAULT_OK) { faultLockEnd(t, me, false, curClock); setTf(t, T_IO_RETRY, 0); return ACC_DONE; }
     if (r == FAULT_KILLED) { faultLockEnd(t, me, false, curClock); return gup && !mmKilled(t) ? ACC_EFAULT : ACC_DEAD; }
+    if (r == FAULT_SIGBUS) {
+      faultLockEnd(t, me, false, curClock);
+      setTf(t, T_IO_RETRY, 0);
+      // get_user_pages gets -EFAULT (no signal); __mm_populate ignores the error and goes on
+      // with the next VMA; a user access (or a guest's, whose KVM_RUN fails with -EFAULT) is
+      // killed by the signal's default action
+      if (gup) return ACC_EFAULT;
+      if (populate) return ACC_SKIP_VMA;
+      countEvent(C_MMSIM_SIGBUS);
+      startExit(t, false);
+      return ACC_DEAD;
+    }
     if (stopNow) {
       if (isFolioQueue(waitingQueue(me))) faultLockEnd(t, me, true, curClock);
       return ACC_BLOCKED;
@@ -243,7 +282,7 @@ function populateStep(t: i32): bool {
   if (r == ACC_DEAD) return true;
   if (r == ACC_BLOCKED) { setTf(t, T_POP_VMA, v); setTf(t, T_POP_VPN, vpn); return true; }
   vpn++;
-  if (vpn >= vmaEnd(v)) { v++; vpn = -1; }
+  if (vpn >= vmaEnd(v) || r == ACC_SKIP_VMA) { v++; vpn = -1; }
   setTf(t, T_POP_VMA, v); setTf(t, T_POP_VPN, vpn);
   return true;
 }
@@ -411,6 +450,17 @@ function runTask(t: i32, limit: i64, now: i64): void {
     // --- workload phase ---
     const g = phaseIndex(t);
     const op = <i32>phaseCfg(g, PH_OP);
+    if (op == OP_TRUNCATE || op == OP_PUNCH || op == OP_MUNMAP || op == OP_MPROTECT) {
+      // one system call, which may sleep and goes on where it slept when the task runs again
+      curClock = clock;
+      const done = syscallStep(t, g, op);
+      clock = curClock;
+      if (!done) { blocked = true; break; }
+      clock += costAccess;
+      if (!enterNextPhase(t, clock)) { state = TS_DONE; break; }
+      hTime = refreshHorizon(limit); hId = horizonId;
+      continue;
+    }
     if (op == OP_DMA) {
       // a device's phase ends when it has let its pages go, not at its time (gup.ts)
       curClock = clock;
@@ -578,7 +628,10 @@ function runTask(t: i32, limit: i64, now: i64): void {
     const idx = <u32>tf(t, T_SYS_POS);
     curClock = clock;
     let p: u32;
-    if (op == OP_READ) {
+    // filemap_read stops at i_size: a page at or past the end of a truncated file reads nothing
+    const eof = op == OP_READ && idx >= fileSize(f);
+    if (eof) p = NO_PAGE;
+    else if (op == OP_READ) {
       p = filemapGetUptodate(f, idx, false, tf(t, T_IO_RETRY) == 0);
       if (p != NO_PAGE) setTf(t, T_IO_RETRY, 0);
     }
@@ -587,6 +640,8 @@ function runTask(t: i32, limit: i64, now: i64): void {
       if (p != NO_PAGE) {
         setTf(t, T_IO_RETRY, 0);
         folioMarkDirty(p);
+        // generic_write_end: a write past i_size extends the file (up to its configured size)
+        if (idx >= fileSize(f)) fileSetSize(f, idx + 1);
         if (balanceDirtyPagesRatelimited(f)) setTf(t, T_BDP_AGAIN, f + 1);
       }
     }
@@ -596,8 +651,10 @@ function runTask(t: i32, limit: i64, now: i64): void {
       break;
     }
     clock = curClock + costSyscallPage;
-    countEvent(C_MMSIM_ACCESSES);
-    if (p == NO_PAGE) countEvent(C_MMSIM_ALLOC_FAILURES);
+    if (!eof) {
+      countEvent(C_MMSIM_ACCESSES);
+      if (p == NO_PAGE) countEvent(C_MMSIM_ALLOC_FAILURES);
+    }
     setTf(t, T_SYS_LEFT, tf(t, T_SYS_LEFT) - 1);
     setTf(t, T_SYS_POS, idx + 1);
     hTime = refreshHorizon(limit); hId = horizonId;

@@ -7,7 +7,7 @@
 // flushers that clean the pages live in flusher.ts (fs/fs-writeback.c).
 import { FLUSH_BUCKETS, TASK_SERIES_FIELDS } from './generated/abi';
 import { regionAlloc } from './mem';
-import { flags, setFlags, testFlag, setFlag, clearFlag, testClearFlag, pagePrivate, setPagePrivate, PG_dirty, PG_writeback, PG_reclaim, PG_swapbacked, PG_mmsim_cleaned } from './page';
+import { flags, setFlags, testFlag, setFlag, clearFlag, testClearFlag, pagePrivate, setPagePrivate, pageIndex, PG_dirty, PG_writeback, PG_reclaim, PG_swapbacked, PG_mmsim_cleaned } from './page';
 import { pinTruth } from './pin_policy';
 import { countAdd, countEvent, count, countSet } from './vmstat';
 import { C_NR_DIRTY, C_NR_DIRTIED, C_NR_WRITEBACK, C_NR_WRITTEN, C_PGROTATED, C_NR_FREE_PAGES,
@@ -23,7 +23,7 @@ import { C_NR_DIRTY, C_NR_DIRTIED, C_NR_WRITEBACK, C_NR_WRITTEN, C_PGROTATED, C_
 import { folioRotateReclaimable } from './lru';
 import { folioMkclean } from './rmap';
 import { totalreservePages } from './alloc';
-import { folioFile, fileDevice } from './filemap';
+import { folioFile, fileDevice, fileFillHole } from './filemap';
 import { cfg, devCfg } from './config';
 import { curClock, waitUntil, jiffyNs, hz, currentTask } from './sched';
 import { inodeAccountDirtied, inodeAccountCleaned, wbStartBackgroundWriteback, writebackInProgress } from './flusher';
@@ -136,6 +136,7 @@ export function writebackInit(tasksN: i32, maxSamples: i32): bool {
   for (let t = 0; t <= tasksN; t++) setTkf(t, K_PAUSE, 128 >> 2);   // nr_dirtied_pause at fork
   domCompl = 0; domPeriod = 0; domPeriodTime = 0; domDirtyLimitStamp = 0;
   remoteDirty = 0; remoteFileDirty = 0; remoteDirtyable = 0; remoteCompl = 0;
+  cancelledPages = 0;
   // writeback_set_ratelimit: ratelimit_pages = max(thresh / (online CPUs * 32), 16)
   domainDirtyLimits(globalDirtyableMemory());
   domDirtyLimit = lastThresh;
@@ -190,6 +191,7 @@ export function folioMarkDirty(p: u32): void {
   if (testFlag(p, PG_swapbacked)) return;
   const f = folioFile(p);
   if (f < 0) return;
+  fileFillHole(f, pageIndex(p));
   const w = fileDevice(f);
   countAdd(C_NR_DIRTY, 1);
   countEvent(C_NR_DIRTIED);
@@ -229,6 +231,27 @@ export function folioClearDirtyForIo(p: u32, e: i32): i32 {
   addWbf(fileDevice(f), W_RECLAIMABLE, -1);
   inodeAccountCleaned(f);
   return CLEARED_FOR_IO;
+}
+
+/** Page-cache pages whose dirty state was cancelled so far (they will never be written: sync's count). */
+let cancelledPages: i64 = 0;
+export function cancelledDirtyPages(): i64 { return cancelledPages; }
+
+/**
+ * folio_cancel_dirty (truncation: the data is thrown away): clear PG_dirty without IO and,
+ * for a page-cache page, folio_account_cleaned — NR_FILE_DIRTY and the wb's WB_RECLAIMABLE
+ * fall, the inode may become clean. True if it was dirty.
+ */
+export function folioCancelDirty(p: u32): bool {
+  if (!testClearFlag(p, PG_dirty)) return false;
+  if (testFlag(p, PG_swapbacked)) return true;
+  const f = folioFile(p);
+  if (f < 0) return true;
+  countAdd(C_NR_DIRTY, -1);
+  addWbf(fileDevice(f), W_RECLAIMABLE, -1);
+  inodeAccountCleaned(f);
+  cancelledPages++;
+  return true;
 }
 
 /** __folio_start_writeback */

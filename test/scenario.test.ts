@@ -137,7 +137,7 @@ describe('defaults', () => {
     });
     assert.deepEqual(app.workload[0], {
       op: 'access', target: 'heap', pattern: 'sequential', theta: 0.99, hotFraction: 0.2, hotProbability: 0.8,
-      writeFraction: 0, rate: 0, accesses: 0, duration: 0, scramble: true, start: 0, length: 0, ioSize: 4096, think: 0, mode: 'write', process: '', subscriber: '',
+      writeFraction: 0, rate: 0, accesses: 0, duration: 0, scramble: true, start: 0, length: 0, size: 0, ioSize: 4096, think: 0, mode: 'write', process: '', subscriber: '',
       model: 'rdma-mr', iodepth: 1, device: '',
     });
   });
@@ -304,8 +304,8 @@ describe('field reference', () => {
   it('lists every field with a description', () => {
     // top 5 (check) + machine 6 + vm 12 + costs 7 + device 8 + swap 2 + file 2 + kernel 1 + lock 1 + process 4
     // + vma 8 + phase 16 + series 1, the notifiers and subscribers, pins 3 (track, action, limit)
-    // and the dma phase's model, iodepth, device; notifiers.mayfail and userptr.policy
-    assert.equal(fields.length, 94);
+    // and the dma phase's model, iodepth, device; notifiers.mayfail, userptr.policy; truncate's size
+    assert.equal(fields.length, 95);
     for (const f of fields) assert.ok(f.description.length > 5, `${f.path} has a description`);
     for (const path of ['machine.memory', 'vm.lowmem_reserve_ratio', 'costs.rmapWalk', 'devices.<name>.queueDepth',
       'swap.device', 'files.<name>.size', 'processes.<name>.vmas.<name>.populate', 'processes.<name>.workload.<i>.think',

@@ -9,7 +9,7 @@
  * count stored in the global fields.
  */
 /** The config blob's layout version: init() refuses a blob of another one. */
-export const ABI_VERSION = 3;
+export const ABI_VERSION = 4;
 
 export const GLOBAL_FIELDS = [
   'version',
@@ -95,8 +95,13 @@ export const PHASE_FIELDS = [
   // dma: the device model (DMA_MODEL), requests in flight (direct-io), the process whose mm the
   // device pins (its index; -1 = this one) and the block device a direct-io request reads from
   'model', 'iodepth', 'remoteMm', 'ioDevice',
+  // truncate: the new i_size in pages; mprotect: 1 = PROT_READ|PROT_WRITE, 0 = PROT_READ
+  'sizePages', 'protWrite',
 ] as const;
-export const PHASE_OP = { access: 0, read: 1, write: 2, sleep: 3, sync: 4, lock: 5, unlock: 6, guest: 7, dma: 8 } as const;
+export const PHASE_OP = {
+  access: 0, read: 1, write: 2, sleep: 3, sync: 4, lock: 5, unlock: 6, guest: 7, dma: 8,
+  truncate: 9, punch: 10, munmap: 11, mprotect: 12,
+} as const;
 export const PATTERN = { sequential: 0, uniform: 1, zipf: 2, hotcold: 3 } as const;
 
 /** Status codes returned by init() and run(). */

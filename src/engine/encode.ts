@@ -98,9 +98,9 @@ export function encodeScenario(s: Scenario, seed: number, opts: { noEarlyEnd?: b
     const firstPhase = nPhases;
     for (const ph of p.workload) {
       let target = -1;
-      if (ph.op === 'access' || ph.op === 'guest') target = firstVma + vmaNames.indexOf(ph.target);
+      if (ph.op === 'access' || ph.op === 'guest' || ph.op === 'munmap' || ph.op === 'mprotect') target = firstVma + vmaNames.indexOf(ph.target);
       else if (ph.op === 'dma') target = vmaIndex(ph.process || pname, ph.target);
-      else if (ph.op === 'read' || ph.op === 'write') target = fileIndex(ph.target);
+      else if (ph.op === 'read' || ph.op === 'write' || ph.op === 'truncate' || ph.op === 'punch') target = fileIndex(ph.target);
       else if (ph.op === 'lock' || ph.op === 'unlock') {
         // the core numbers each process's mmap_lock after the scenario's locks (assembly/mmap_lock.ts)
         target = ph.target === MMAP_LOCK ? lockNames.length + processNames.indexOf(ph.process || pname) : lockNames.indexOf(ph.target);
@@ -115,6 +115,7 @@ export function encodeScenario(s: Scenario, seed: number, opts: { noEarlyEnd?: b
         model: DMA_MODEL[ph.model], iodepth: ph.iodepth,
         remoteMm: ph.op === 'dma' && ph.process !== '' ? processNames.indexOf(ph.process) : -1,
         ioDevice: ph.op === 'dma' && ph.device !== '' ? devIndex(ph.device) : -1,
+        sizePages: pages(ph.size), protWrite: ph.mode === 'write' ? 1 : 0,
       }, phases);
       phaseDevices.push(ph.op === 'dma' ? `${ph.model} of ${pname}` : '');
       nPhases++;

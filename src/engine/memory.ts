@@ -105,6 +105,9 @@ export function memoryNeed(s: Scenario): MemoryNeed {
   const tables = maxPageTables(s);
   const samples = s.series.interval > 0 ? Math.floor(s.duration / s.series.interval) + 2 : 2;
   const filePages = Object.values(s.files).reduce((a, f) => a + Math.floor(f.size / PAGE_SIZE), 0);
+  // a file that some phase truncates or punches keeps a bitmap of its holes (assembly/filemap.ts)
+  const holeFiles = new Set(Object.values(s.processes).flatMap((p) => p.workload.filter((ph) => ph.op === 'truncate' || ph.op === 'punch').map((ph) => ph.target)));
+  const holeBytes = [...holeFiles].reduce((a, f) => a + Math.ceil(Math.floor((s.files[f]?.size ?? 0) / PAGE_SIZE) / 8) + 8, 0);
   const swapPages = Math.floor(s.swap.size / PAGE_SIZE);
   const nDevices = Object.keys(s.devices).length;
   const nProcs = Object.keys(s.processes).length;
@@ -115,7 +118,7 @@ export function memoryNeed(s: Scenario): MemoryNeed {
     // the sentinels: LRU and scratch lists, two lists per reclaimer, buddy free lists
     { name: 'frame table', bytes: FRAME_BYTES * (frames + sentinels), how: `${FRAME_BYTES} B × ${frames} frames` },
     { name: 'page tables', bytes: tables * (4096 + 8), how: `≤ ${tables} tables × 4 KiB (each VMA fully mapped)` },
-    { name: 'page cache slots', bytes: filePages * 4, how: `4 B × ${filePages} file pages` },
+    { name: 'page cache slots', bytes: filePages * 4 + holeBytes, how: `4 B × ${filePages} file pages, and a bit a page of the files truncated or punched` },
     { name: 'swap map and swap cache', bytes: swapPages * 5, how: `5 B × ${swapPages} swap slots` },
     { name: 'device queues', bytes: nDevices * RING_BYTES, how: `${nDevices} devices × ${RING_BYTES} B` },
     { name: 'time series', bytes: samples * (COUNTERS.length + 1) * 8, how: `${samples} samples × ${COUNTERS.length + 1} values` },

@@ -159,7 +159,42 @@ function checkSwap(s: Scenario): RawIssue[] {
 }
 
 function checkFiles(s: Scenario): RawIssue[] {
-  return Object.entries(s.files).flatMap(([name, file]) => deviceIssue(s, ['files', name, 'device'], file.device));
+  return [
+    ...Object.entries(s.files).flatMap(([name, file]) => deviceIssue(s, ['files', name, 'device'], file.device)),
+    ...checkTruncatedFileNodes(s),
+  ];
+}
+
+/**
+ * Each node of a sharded machine is its own instance with its own copy of every file, so a
+ * file that a phase truncates or punches must be used on that node alone: a process elsewhere
+ * would go on seeing the old size and pages.
+ */
+function checkTruncatedFileNodes(s: Scenario): RawIssue[] {
+  if (s.machine.nodes <= 1) return [];
+  const users = new Map<string, { node: number; proc: string }[]>();
+  const use = (file: string, node: number, proc: string): void => {
+    if (!users.has(file)) users.set(file, []);
+    users.get(file)!.push({ node, proc });
+  };
+  for (const [pname, p] of Object.entries(s.processes)) {
+    for (const v of Object.values(p.vmas)) if (v.type === 'file') use(v.file, p.node, pname);
+    for (const ph of p.workload) if (ph.op === 'read' || ph.op === 'write' || ph.op === 'truncate' || ph.op === 'punch') use(ph.target, p.node, pname);
+  }
+  const issues: RawIssue[] = [];
+  for (const [pname, p] of Object.entries(s.processes)) {
+    p.workload.forEach((ph, i) => {
+      if (ph.op !== 'truncate' && ph.op !== 'punch') return;
+      const other = (users.get(ph.target) ?? []).find((u) => u.node !== p.node);
+      if (!other) return;
+      issues.push({
+        path: ['processes', pname, 'workload', i, 'target'],
+        message: `file ${ph.target} is also used by process ${other.proc} on node ${other.node}, but process ${pname} ${ph.op === 'truncate' ? 'truncates' : 'punches'} it on node ${p.node}: ` +
+          `each node of a sharded machine has its own copy of the files; e.g. node: ${p.node} for process ${other.proc}, or a file per node`,
+      });
+    });
+  }
+  return issues;
 }
 
 function checkProcesses(s: Scenario): RawIssue[] {
@@ -268,7 +303,7 @@ function phaseTargetSize(s: Scenario, procName: string, proc: Process, phase: Ph
       return { path: [...path, 'subscriber'], message: `${phase.subscriber} is not registered (registered: false); ${hint}` };
     }
   }
-  const [pool, what, whatPlural, example] = phase.op === 'access' || phase.op === 'guest'
+  const [pool, what, whatPlural, example] = isVmaOp(phase)
     ? [proc.vmas, `VMA of process ${procName}`, `the VMAs of process ${procName}`, 'heap']
     : [s.files, 'file', 'the files', 'data'];
   const target = pool[phase.target];
@@ -332,8 +367,12 @@ function dmaTargetSize(s: Scenario, procName: string, phase: Phase, path: Proper
   return { path: [...path, 'target'], message: `${shown}; ${known.length > 0 ? `the VMAs of process ${owner} are: ${known.join(', ')} (e.g. target: ${known[0]})` : `give process ${owner} one first, e.g. vmas: { buf: { type: anon, size: 16MiB } }`}` };
 }
 
-/** Phases that walk a range of a VMA or a file. */
-const isRangeOp = (phase: Phase): boolean => phase.op === 'access' || phase.op === 'guest' || phase.op === 'read' || phase.op === 'write' || phase.op === 'dma';
+/** Phases that walk a range of a VMA or a file (or, punch, cut one out of a file). */
+const isRangeOp = (phase: Phase): boolean => phase.op === 'access' || phase.op === 'guest' || phase.op === 'read' || phase.op === 'write' || phase.op === 'dma' || phase.op === 'punch';
+/** Phases whose target is a VMA of the process. */
+const isVmaOp = (phase: Phase): boolean => phase.op === 'access' || phase.op === 'guest' || phase.op === 'munmap' || phase.op === 'mprotect';
+/** Phases that are one system call, not a stream of accesses. */
+const isCallOp = (phase: Phase): boolean => phase.op === 'truncate' || phase.op === 'punch' || phase.op === 'munmap' || phase.op === 'mprotect';
 
 /** Which node's processes take each lock (a sharded machine keeps one lock table per node). */
 function lockNodes(s: Scenario): Map<string, number> {
@@ -358,6 +397,7 @@ function checkWorkload(s: Scenario, procName: string, proc: Process): RawIssue[]
       message: `node ${proc.node} does not exist: the machine has ${s.machine.nodes} node${s.machine.nodes > 1 ? 's' : ''} (0..${s.machine.nodes - 1}); e.g. node: 0`,
     });
   }
+  issues.push(...checkMappingsOverTime(procName, proc));
   proc.workload.forEach((phase, i) => {
     const path = ['processes', procName, 'workload', i];
     const targetSize = phaseTargetSize(s, procName, proc, phase, path);
@@ -390,6 +430,7 @@ function checkWorkload(s: Scenario, procName: string, proc: Process): RawIssue[]
           `each node of a sharded machine is its own instance with its own locks; e.g. node: ${firstNode.get(phase.target)}, or a lock per node`,
       });
     }
+    issues.push(...checkCallPhase(s, phase, path));
     if (phase.pattern === 'hotcold' && (phase.hotFraction === 0 || phase.hotFraction === 1)) {
       issues.push({
         path: [...path, 'hotFraction'],
@@ -397,6 +438,90 @@ function checkWorkload(s: Scenario, procName: string, proc: Process): RawIssue[]
       });
     }
   });
+  return issues;
+}
+
+/**
+ * The fields a truncate, punch, munmap or mprotect call takes: each is one call, so neither
+ * `duration` nor `accesses`; a truncate's `size` fits its file; munmap and mprotect take a
+ * whole VMA (VMAs do not split here), so no start or length.
+ */
+function checkCallPhase(s: Scenario, phase: Phase, path: PropertyKey[]): RawIssue[] {
+  if (!isCallOp(phase)) return [];
+  const issues: RawIssue[] = [];
+  const op = phase.op;
+  if (phase.duration !== 0) {
+    issues.push({ path: [...path, 'duration'], message: `${formatDuration(phase.duration)} given for op ${op}, which is one call and ends when it returns; remove it (add an op: sleep phase to wait after it)` });
+  }
+  if (phase.accesses !== 0) {
+    issues.push({ path: [...path, 'accesses'], message: `${phase.accesses} given for op ${op}, which is one call; remove it` });
+  }
+  if (op === 'munmap' || op === 'mprotect' || op === 'truncate') {
+    const what = op === 'truncate' ? 'a truncate takes the new size (size), not a range' : `${op} takes a whole VMA here (VMAs do not split)`;
+    if (phase.start !== 0) issues.push({ path: [...path, 'start'], message: `${formatSizeExact(phase.start)} given, but ${what}; remove it${op === 'truncate' ? ', e.g. size: ' + formatSizeExact(phase.start) : ''}` });
+    if (phase.length !== 0) issues.push({ path: [...path, 'length'], message: `${formatSizeExact(phase.length)} given, but ${what}; remove it` });
+  }
+  if (op === 'truncate') {
+    const file = s.files[phase.target];
+    if (file && phase.size > file.size) {
+      issues.push({
+        path: [...path, 'size'],
+        message: `${formatSizeExact(phase.size)} is larger than file ${phase.target} (${formatSizeExact(file.size)}), and a file here never grows past its size under files; ` +
+          `e.g. size: ${formatSizeExact(Math.floor(file.size / 2 / 4096) * 4096)}, or a larger files.${phase.target}.size`,
+      });
+    }
+  }
+  return issues;
+}
+
+/**
+ * What munmap and mprotect leave behind, phase after phase (the workload twice over when it
+ * loops, since its first phases then follow its last): a VMA munmapped is never mapped again
+ * (there is no mmap), so no later phase may access it, go through it as a guest, or mprotect
+ * it (-ENOMEM); a VMA made read-only takes no stores (a store would be SIGSEGV) until an
+ * mprotect with mode: write. A second munmap of it is allowed (munmap of nothing succeeds).
+ */
+function checkMappingsOverTime(procName: string, proc: Process): RawIssue[] {
+  const issues: RawIssue[] = [];
+  const unmappedBy = new Map<string, number>();
+  const readOnlyBy = new Map<string, number>();
+  const reported = new Set<number>();
+  const turns = proc.loop ? 2 : 1;
+  for (let turn = 0; turn < turns; turn++) {
+    proc.workload.forEach((ph, i) => {
+      // (a device pinning another process's VMA cannot be checked so: its pin fails with -EFAULT at run time)
+      const ownDma = ph.op === 'dma' && ph.process === '';
+      if ((!isVmaOp(ph) && !ownDma) || !proc.vmas[ph.target]) return;
+      const path = ['processes', procName, 'workload', i];
+      const again = turn > 0 ? " (the workload loops: that phase runs before this one's next turn)" : '';
+      const gone = unmappedBy.get(ph.target);
+      if (gone !== undefined && ph.op !== 'munmap') {
+        if (!reported.has(i)) {
+          reported.add(i);
+          issues.push({
+            path: [...path, 'target'],
+            message: `VMA ${ph.target} was unmapped by workload.${gone} (op: munmap) and nothing maps it again${again}; ` +
+              `an ${ph.op} of it would ${ph.op === 'mprotect' ? 'fail with ENOMEM' : ph.op === 'dma' ? 'fail to pin it (EFAULT)' : 'be SIGSEGV'}: remove this phase, move the munmap after it, or set loop: false`,
+          });
+        }
+        return;
+      }
+      if (ph.op === 'munmap') { unmappedBy.set(ph.target, i); return; }
+      if (ph.op === 'mprotect') {
+        if (ph.mode === 'read') readOnlyBy.set(ph.target, i); else readOnlyBy.delete(ph.target);
+        return;
+      }
+      const ro = readOnlyBy.get(ph.target);
+      if (ro !== undefined && ph.writeFraction > 0 && !reported.has(i)) {
+        reported.add(i);
+        issues.push({
+          path: [...path, 'writeFraction'],
+          message: `${ph.writeFraction} of the accesses are stores to VMA ${ph.target}, which workload.${ro} made read-only (op: mprotect, mode: read)${again}; ` +
+            `${ph.op === 'dma' ? 'a write pin of it fails (EFAULT)' : 'a store there is SIGSEGV'}: e.g. writeFraction: 0, or an { op: mprotect, target: ${ph.target}, mode: write } phase before this one`,
+        });
+      }
+    });
+  }
   return issues;
 }
 

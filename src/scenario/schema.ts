@@ -124,14 +124,18 @@ const vma = section('{ type: anon, size: 1GiB }', {
 }).describe('A virtual memory area of a process');
 
 const phase = section('{ op: access, target: heap }', {
-  op: choice(['access', 'read', 'write', 'sleep', 'sync', 'lock', 'unlock', 'guest', 'dma'] as const,
+  op: choice(['access', 'read', 'write', 'sleep', 'sync', 'lock', 'unlock', 'guest', 'dma', 'truncate', 'punch', 'munmap', 'mprotect'] as const,
     'access: loads/stores to a VMA; guest: a guest\'s or device\'s loads/stores to a VMA through a subscriber\'s secondary MMU (its own translations, filled by faults through the page tables, emptied by invalidations); read/write: syscalls on a file; sleep: idle for duration; sync: sync(2), write every dirty page and wait for it; ' +
     'dma: a device (`model`) that takes pages of a VMA (of this process, or of `process`) with get_user_pages/pin_user_pages, faulting them in, and reads or writes them by DMA at `rate` until the phase ends, then lets them go (unpin_user_pages_dirty_lock); ' +
     'lock/unlock: take or release one of the scenario\'s sleeping locks (sleeping until it is free), as a driver holds its object lock, ' +
-    'or a process\'s mmap_lock (target: mmap_lock), as a syscall that reads (mode: read) or changes (mode: write) its mappings holds it'),
-  target: text('a VMA of this process (access, guest), a file (read/write) or a lock (lock/unlock: one of locks, or mmap_lock); omitted for sleep and sync', { example: 'heap', default: '', pattern: NAME_PATTERN, rule: NAME_RULE }),
-  mode: choice(['write', 'read'] as const, 'lock/unlock of an rwsem: write (down_write, exclusive) or read (down_read, shared); a mutex is always exclusive', 'write'),
-  subscriber: text('guest: the subscriber of this process whose secondary MMU the accesses go through; dma, gpu-userptr: the driver\'s notifier (a generic or, for userptr.policy interval, a mirror subscriber with the object lock as its `lock`)', { example: 'kvm', default: '', pattern: NAME_PATTERN, rule: NAME_RULE }),
+    'or a process\'s mmap_lock (target: mmap_lock), as a syscall that reads (mode: read) or changes (mode: write) its mappings holds it; ' +
+    'truncate: ftruncate(2) of a file to `size` (its pages past it unmapped from every process and dropped, dirty ones unwritten; a later fault past the end is SIGBUS); ' +
+    'punch: fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE) of start/length of a file (its pages unmapped and dropped; it then reads as zeros without IO); ' +
+    'munmap: unmap a whole VMA of this process (its anonymous memory and swap freed; no later phase may touch it); ' +
+    'mprotect: set a whole VMA of this process read-only (mode: read; no later phase may store to it) or writable again (mode: write)'),
+  target: text('a VMA of this process (access, guest, munmap, mprotect), a file (read/write, truncate, punch) or a lock (lock/unlock: one of locks, or mmap_lock); omitted for sleep and sync', { example: 'heap', default: '', pattern: NAME_PATTERN, rule: NAME_RULE }),
+  mode: choice(['write', 'read'] as const, 'lock/unlock of an rwsem: write (down_write, exclusive) or read (down_read, shared); a mutex is always exclusive; mprotect: write (PROT_READ | PROT_WRITE) or read (PROT_READ)', 'write'),
+  subscriber: text('guest: the subscriber of this process whose secondary MMU the accesses go through; dma, gpu-userptr: the driver\'s notifier (a generic subscriber with the object lock as its `lock`)', { example: 'kvm', default: '', pattern: NAME_PATTERN, rule: NAME_RULE }),
   process: text('lock/unlock of target mmap_lock: the process whose mmap_lock it is; dma: the process whose VMA the device pins (pin_user_pages_remote); omitted = this process', { example: 'victim', default: '', pattern: NAME_PATTERN, rule: NAME_RULE }),
   model: choice(['rdma-mr', 'direct-io', 'vfio', 'gpu-userptr'] as const,
     'dma: the device. rdma-mr: an RDMA memory region, a long-term pin of the range (FOLL_PIN | FOLL_LONGTERM, FOLL_WRITE if writeFraction > 0) registered at the start, DMA at `rate` (writeFraction of it writes) until the phase ends, then deregistered (dirtied if written); ' +
@@ -149,8 +153,9 @@ const phase = section('{ op: access, target: heap }', {
   accesses: integer('accesses before the phase ends; 0 = no limit', { min: 0, max: Number.MAX_SAFE_INTEGER, example: '50000000', default: 0 }),
   duration: duration('simulated time before the phase ends; 0 = no limit', { example: '5s', default: 0 }),
   scramble: boolean('zipf: spread popularity ranks over the range by a fixed hash, as YCSB does', true),
-  start: size('where the range begins, from the start of the target', { example: '1GiB', pages: true, default: 0 }),
-  length: size('length of the range; 0 = to the end of the target', { example: '512MiB', pages: true, default: 0 }),
+  start: size('where the range begins, from the start of the target (punch: the hole\'s offset)', { example: '1GiB', pages: true, default: 0 }),
+  length: size('length of the range; 0 = to the end of the target (punch: the hole\'s length, 0 = to the end of the file)', { example: '512MiB', pages: true, default: 0 }),
+  size: size('truncate: the file\'s new size (at most its size under files: a file here never grows past it)', { example: '1GiB', pages: true, default: 0 }),
   ioSize: size('read/write: bytes per syscall; dma, direct-io: bytes per request', { example: '128KiB', pages: true, positive: true, default: '4KiB' }),
   think: duration('CPU time between accesses on top of costs.access', { example: '1us', default: 0 }),
 }).describe('One phase of a workload; a phase ends at its access count or duration');

@@ -130,10 +130,10 @@ export interface Vma {
 }
 
 export interface Phase {
-  op: 'access' | 'read' | 'write' | 'sleep' | 'sync' | 'lock' | 'unlock' | 'guest' | 'dma';
+  op: 'access' | 'read' | 'write' | 'sleep' | 'sync' | 'lock' | 'unlock' | 'guest' | 'dma' | 'truncate' | 'punch' | 'munmap' | 'mprotect';
   subscriber: string;             // guest: the subscription whose secondary MMU it goes through
-  target: string;                 // a vma of this process (access), a file (read/write) or a lock; '' for sleep
-  mode: 'write' | 'read';         // lock/unlock of an rwsem
+  target: string;                 // a vma of this process (access, guest, munmap, mprotect), a file (read/write, truncate, punch) or a lock; '' for sleep
+  mode: 'write' | 'read';         // lock/unlock of an rwsem; mprotect: PROT_READ|PROT_WRITE or PROT_READ
   process: string;                // lock/unlock of mmap_lock, dma: whose ('' = this process)
   model: 'rdma-mr' | 'direct-io' | 'vfio' | 'gpu-userptr';   // dma: the device
   iodepth: number;                // dma, direct-io: requests in flight
@@ -147,8 +147,9 @@ export interface Phase {
   accesses: number;               // 0 = unlimited (until duration or the end of the run)
   duration: number;               // ns, 0 = unlimited
   scramble: boolean;              // zipf: spread ranks over the range by a fixed hash (YCSB)
-  start: number;                  // bytes into the target where the range begins
+  start: number;                  // bytes into the target where the range begins (punch: the hole)
   length: number;                 // bytes of the range, 0 = to the end of the target
+  size: number;                   // truncate: the file's new size in bytes
   ioSize: number;                 // bytes per read/write syscall
   think: number;                  // ns of CPU between accesses on top of costs.access
 }
