@@ -5,10 +5,10 @@
 // device's bandwidth (writeback_chunk_size); runs of adjacent pages go out as one request, and
 // the flusher waits when the device has no free tag, as it would block in the block layer.
 import { regionAlloc } from './mem';
-import { testFlag, setFlag, mapping, pageIndex, PG_dirty, PG_writeback, PG_locked } from './page';
+import { testFlag, setFlag, mapping, pageIndex, PG_dirty, PG_writeback, PG_locked, PG_private } from './page';
 import { cfg } from './config';
 import { G_N_FILES, G_DIRTY_EXPIRE_CENTISECS, G_DIRTY_WRITEBACK_CENTISECS, C_NR_DIRTY,
-  C_MMSIM_FLUSHER_RUNS, C_MMSIM_FLUSHER_PAGES_BACKGROUND, C_MMSIM_FLUSHER_BLOCKED } from './generated/abi';
+  C_MMSIM_FLUSHER_RUNS, C_MMSIM_FLUSHER_PAGES_BACKGROUND, C_MMSIM_FLUSHER_BLOCKED, C_MMSIM_BUG_WRITEBACK_NO_BUFFERS, DK_BUG_WRITEBACK_NO_BUFFERS, FN_MPAGE_PREPARE_EXTENT_TO_MAP } from './generated/abi';
 import { countEvent, countAdd, count } from './vmstat';
 import { NO_PAGE } from './alloc';
 import { fileNrPages, fileDevice, filemapLookup, folioUnlock } from './filemap';
@@ -16,7 +16,8 @@ import { folioHeldAcrossSleep, folioLockReleased } from './locking';
 import { blkSubmit, blkAddPage, blkTagFreeAt, BLK_WRITE } from './blkdev';
 import { schedule } from './events';
 import { FLUSHER_ENTITY, jiffyNs, curClock } from './sched';
-import { nWbs, folioClearDirtyForIo, CLEARED_FOR_IO, MKCLEAN_SLEEPS, folioStartWriteback, wbReclaimable, wbWritten, wbWriteback as wbPagesUnderWriteback, wbAvgWriteBandwidth, domainDirtyLimit,
+import { recordDetector } from './invariants';
+import { nWbs, folioClearDirtyForIo, CLEARED_FOR_IO, MKCLEAN_SLEEPS, folioStartWriteback, folioCancelDirty, wbReclaimable, wbWritten, wbWriteback as wbPagesUnderWriteback, wbAvgWriteBandwidth, domainDirtyLimit,
   globalDirtyableMemory, domainDirtyLimits, lastBackgroundThresh, wbCalcThresh, wbUpdateBandwidth,
   wbBandwidthEstimateStart, globalFileDirty } from './writeback';
 
@@ -151,9 +152,30 @@ let blockedUntil: i64 = -1;
 let mkcleanPending: u32 = 0xFFFF_FFFF;   // NO_PAGE
 
 /**
+ * mpage_prepare_extent_to_map's look at dirty page `p` of file `f` (locked, not under
+ * writeback) before ext4_writepages maps its blocks through its buffers and submits it: true if
+ * it has buffers. A page without is the kernel BUG of 2018 (page_buffers()'
+ * BUG_ON(!PagePrivate) here and in ext4_writepage): recorded as mmsim_bug_writeback_no_buffers
+ * with the time, the pfn, the writer — task `task` or, -1, the kthread of entity `e` — and the
+ * file (its device follows). The simulation goes on as ext4 does since v5.18 ("ext4: don't BUG
+ * if someone dirty pages without asking ext4 first": ext4_warning_inode, folio_clear_dirty,
+ * skip): the page is cleaned without being written — the data put into it is lost — and
+ * accounted as cleaned (folio_cancel_dirty), where the kernel's bare flag clear leaves
+ * NR_FILE_DIRTY and the wb's count behind.
+ */
+function mpageHasBuffers(p: u32, f: i32, task: i32, e: i32): bool {
+  if (testFlag(p, PG_private)) return true;
+  countEvent(C_MMSIM_BUG_WRITEBACK_NO_BUFFERS);
+  recordDetector(DK_BUG_WRITEBACK_NO_BUFFERS, p, task, FN_MPAGE_PREPARE_EXTENT_TO_MAP, <f64>f, -1, e);
+  folioCancelDirty(p);
+  return false;
+}
+
+/**
  * write_cache_pages (WB_SYNC_NONE, range_cyclic) for one inode: up to `budget` dirty pages from
  * writeback_index on, each run of adjacent pages submitted as one request. A run starts only
  * when the device has a free tag; otherwise the pass stops and blockedUntil says when one frees.
+ * Pages go through ext4_writepages' check for buffers (mpageHasBuffers).
  */
 function writeInode(f: i32, budget: i64, t: i64): i64 {
   const size = fileNrPages(f);
@@ -166,7 +188,8 @@ function writeInode(f: i32, budget: i64, t: i64): i64 {
   while (scanned < size && written < budget && inf(f, I_NRDIRTY) > 0) {
     const p = filemapLookup(f, idx);
     let took = false;
-    if (p != NO_PAGE && testFlag(p, PG_dirty) && !testFlag(p, PG_writeback) && !testFlag(p, PG_locked)) {
+    if (p != NO_PAGE && testFlag(p, PG_dirty) && !testFlag(p, PG_writeback) && !testFlag(p, PG_locked) &&
+      mpageHasBuffers(p, f, -1, FLUSHER_ENTITY)) {
       if (runLen > 0 && (idx != runStart + runLen || runLen == MAX_REQUEST_PAGES)) { submitRun(f, dev, runStart, runLen, t); runLen = 0; }
       if (runLen == 0) {
         const free = blkTagFreeAt(dev);
@@ -336,3 +359,4 @@ export function syncDone(target: i64): bool {
   for (let w = 0; w < nWbs; w++) written += wbWritten(w);
   return written >= target;
 }
+

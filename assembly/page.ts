@@ -88,7 +88,10 @@ export function pagesInit(pages: u32, sentinels: u32): bool {
 @inline export function setRefcount(p: u32, v: i32): void { store<i32>(fa(fRef, p), v); }
 @inline export function mapcount(p: u32): i32 { return load<i32>(fa(fMapcount, p)); }
 @inline export function setMapcount(p: u32, v: i32): void { store<i32>(fa(fMapcount, p), v); }
-/** folio->private: swap slot + 1 while in the swap cache; for file pages, buffer state. */
+/**
+ * folio->private: swap slot + 1 while in the swap cache; for page-cache pages, when the page
+ * became dirty (writeback.ts). Their buffers are PG_private and the reference it holds (buffer.ts).
+ */
 @inline export function pagePrivate(p: u32): u32 { return load<u32>(fa(fPrivate, p)); }
 @inline export function setPagePrivate(p: u32, v: u32): void { store<u32>(fa(fPrivate, p), v); }
 @inline export function prev(p: u32): u32 { return load<u32>(fa(fPrev, p)); }

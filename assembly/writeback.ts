@@ -7,7 +7,8 @@
 // flushers that clean the pages live in flusher.ts (fs/fs-writeback.c).
 import { FLUSH_BUCKETS, TASK_SERIES_FIELDS } from './generated/abi';
 import { regionAlloc } from './mem';
-import { testFlag, setFlag, clearFlag, testClearFlag, pagePrivate, setPagePrivate, PG_dirty, PG_writeback, PG_reclaim, PG_swapbacked } from './page';
+import { testFlag, setFlag, clearFlag, testClearFlag, pagePrivate, setPagePrivate, PG_dirty, PG_writeback, PG_reclaim, PG_swapbacked,
+  PG_locked, PG_readio } from './page';
 import { countAdd, countEvent, count, countSet } from './vmstat';
 import { C_NR_DIRTY, C_NR_DIRTIED, C_NR_WRITEBACK, C_NR_WRITTEN, C_PGROTATED, C_NR_FREE_PAGES,
   C_NR_INACTIVE_FILE, C_NR_ACTIVE_FILE, C_NR_DIRTY_THRESHOLD, C_NR_DIRTY_BACKGROUND_THRESHOLD,
@@ -22,7 +23,7 @@ import { C_NR_DIRTY, C_NR_DIRTIED, C_NR_WRITEBACK, C_NR_WRITTEN, C_PGROTATED, C_
 import { folioRotateReclaimable } from './lru';
 import { folioMkclean } from './rmap';
 import { totalreservePages } from './alloc';
-import { folioFile, fileDevice } from './filemap';
+import { folioFile, fileDevice, folioLockSleep } from './filemap';
 import { cfg, devCfg } from './config';
 import { curClock, waitUntil, jiffyNs, hz, currentTask } from './sched';
 import { inodeAccountDirtied, inodeAccountCleaned, wbStartBackgroundWriteback, writebackInProgress } from './flusher';
@@ -203,6 +204,42 @@ export function folioMarkDirty(p: u32): void {
   // (ms, +1 so that 0 means unknown), for the age of data at writeback completion
   setPagePrivate(p, <u32>(curClock / 1_000_000) + 1);
   recordPeaks();
+}
+
+/**
+ * set_page_dirty_lock for the GUP unpin path (unpin_user_pages_dirty_lock, after a device's
+ * DMA into the page): folio_lock, folio_mark_dirty, folio_unlock. The mapping's dirty_folio is
+ * ext4_dirty_folio → block_dirty_folio, which marks the buffers the page has dirty and attaches
+ * none (ext4_dirty_folio's WARN_ON_ONCE(!folio_buffers) is all it says of a page without): a
+ * page whose buffers reclaim dropped is dirty now without any, and the writeback that reaches
+ * it is the kernel BUG of 2018 (mmsim_bug_writeback_no_buffers, flusher.ts). Anonymous and
+ * swap-cache pages only get PG_dirty, a truncated page (no mapping) too, as folio_mark_dirty
+ * does. False while the folio is locked (its read in flight, or kept locked by another
+ * asleep): entity `e` sleeps on it (folio_lock) and calls again when it runs; with `e` < 0 the
+ * caller cannot sleep and just calls again later.
+ */
+export function setPageDirtyLock(p: u32, e: i32): bool {
+  if (testFlag(p, PG_locked) || testFlag(p, PG_readio)) {
+    if (e >= 0) folioLockSleep(p, e);
+    return false;
+  }
+  folioMarkDirty(p);
+  return true;
+}
+
+/**
+ * folio_cancel_dirty: a dirty page-cache page becomes clean without being written
+ * (folio_account_cleaned: NR_FILE_DIRTY, the wb's WB_RECLAIMABLE, the inode's dirty pages);
+ * for truncation, and for a page writeback drops (flusher.ts).
+ */
+export function folioCancelDirty(p: u32): void {
+  if (!testClearFlag(p, PG_dirty) || testFlag(p, PG_swapbacked)) return;
+  const f = folioFile(p);
+  if (f < 0) return;
+  countAdd(C_NR_DIRTY, -1);
+  addWbf(fileDevice(f), W_RECLAIMABLE, -1);
+  inodeAccountCleaned(f);
+  setPagePrivate(p, 0);
 }
 
 /** folio_clear_dirty_for_io's answers: the folio was dirty (now clean, for IO), was not, or the caller sleeps. */

@@ -85,7 +85,10 @@ export const STATUS = {
   badConfig: 10, noMemory: 11, bug: 12,
 } as const;
 
-/** Detector record: 8 f64 per hit (`lock` and `owner`, an entity, for the lock detectors; else -1). */
+/**
+ * Detector record: 8 f64 per hit (`lock` and `owner`, an entity, for the lock detectors; else -1;
+ * bug_writeback_no_buffers: `owner` is the writer's entity, a task or the flusher, and `value` the file).
+ */
 export const DETECTOR_FIELDS = ['kind', 'timeNs', 'pfn', 'task', 'func', 'value', 'lock', 'owner'] as const;
 
 /**
@@ -111,7 +114,7 @@ export const DETECTOR_KINDS = [
   'bad_pte', 'oom_no_victim', 'alloc_failed', 'deadlock', 'hung_task', 'unlock_not_held', 'time_backwards',
   'free_list_mismatch', 'mapcount_mismatch', 'swap_count_mismatch', 'frame_state', 'oom_kill', 'oom_freed',
   'notifier_unpaired_start', 'notifier_unpaired_end', 'end_blocked_after_nonblocking_start', 'oom_livelock',
-  'stale_secondary_tlb', 'notifier_failed_start_has_end',
+  'stale_secondary_tlb', 'notifier_failed_start_has_end', 'bug_writeback_no_buffers', 'buffer_state',
 ] as const;
 
 export const KERNEL_FUNCS = [
@@ -122,7 +125,7 @@ export const KERNEL_FUNCS = [
   'vma_start_write', 'lock_mm_and_find_vma', '__mm_populate', 'mmap_read_lock', 'mmap_write_lock',
   'exit_mmap', '__oom_reap_task_mm', 'mmu_notifier_invalidate_range_start', 'mmu_notifier_invalidate_range_end',
   'mmu_notifier_release', 'try_to_unmap_one', 'page_vma_mkclean_one', 'wp_page_copy', 'mmsim_secondary_access',
-  'folio_wait_bit_common',
+  'folio_wait_bit_common', 'mpage_prepare_extent_to_map', 'check_buffers',
 ] as const;
 
 /**

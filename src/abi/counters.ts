@@ -100,6 +100,7 @@ export const COUNTERS: readonly CounterDef[] = [
   { name: 'mmsim_zero_fill_faults', kind: 'event', doc: 'anonymous faults that allocated a zeroed page' },
   { name: 'mmsim_pagecache_hits', kind: 'event', doc: 'file page lookups that found the page in the page cache' },
   { name: 'mmsim_pagecache_misses', kind: 'event', doc: 'file page lookups that had to read from the device' },
+  { name: 'mmsim_nr_buffer_pages', kind: 'gauge', doc: 'page-cache pages with buffer heads attached (PG_private): from their read or write until reclaim releases them (filemap_release_folio)' },
   { name: 'mmsim_direct_reclaim_ns', kind: 'event', doc: 'simulated time tasks spent in direct reclaim (ns): whole try_to_free_pages calls, their throttle sleeps and the time other actors ran meanwhile included' },
   { name: 'mmsim_direct_reclaim_calls', kind: 'event', doc: 'try_to_free_pages calls (each counts allocstall_* once per pass)' },
   { name: 'mmsim_direct_reclaim_max_ns', kind: 'gauge', doc: 'longest single try_to_free_pages call so far (ns)', merge: 'max' },
@@ -181,5 +182,6 @@ export const COUNTERS: readonly CounterDef[] = [
   { name: 'mmsim_notifier_unpaired_end', kind: 'event', doc: 'an end without a successful start (a KVM count goes negative), each listed under detectors' },
   { name: 'mmsim_nonblock_disabled', kind: 'event', doc: 'sorted-2020: non-blocking invalidation refused for an mm with two end-needers (the printk)' },
   { name: 'mmsim_end_blocked_after_nonblocking_start', kind: 'event', doc: 'invalidate_range_end that would block although its start was non-blocking, each listed under detectors' },
+  { name: 'mmsim_bug_writeback_no_buffers', kind: 'event', doc: 'writeback reached a dirty file page without buffers (the ext4 BUG of 2018 in mpage_prepare_extent_to_map, a warning since v5.18; the page is cleaned unwritten), each listed under detectors with the file and its device' },
   { name: 'mmsim_bug', kind: 'event', doc: 'simulated kernel BUG_ON/WARN_ON analogs hit (each listed under detectors)' },
 ];

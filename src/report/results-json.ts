@@ -55,5 +55,6 @@ function detectorObject(hit: DetectorHit): DetectorHit {
   if (hit.waitsFor !== undefined) { out.taskName = hit.taskName; out.waitsFor = hit.waitsFor; out.owner = hit.owner; }
   if (hit.subscriber !== undefined) { out.taskName = hit.taskName; out.subscriber = hit.subscriber; }
   else if (hit.taskName !== undefined && out.taskName === undefined) out.taskName = hit.taskName;
+  if (hit.file !== undefined) { out.file = hit.file; out.device = hit.device; }
   return out;
 }

@@ -94,6 +94,13 @@ export function formatSummary(result: RunResult, options: SummaryOptions = {}): 
   for (const { first: d, n } of groups.values()) {
     lines.push(`    ${d.kind.replace(/^mmsim_/, '').replace(/_/g, ' ')}: ${d.subscriber}, ${formatCount(n)} listed, the first at ${formatSeconds(d.timeNs / 1e9)} (${d.func})`);
   }
+  // writeback that met a dirty page without buffers: how many, and the first
+  const noBuffers = result.detectors.filter((h) => h.kind === 'mmsim_bug_writeback_no_buffers');
+  if (noBuffers.length > 0) {
+    const d = noBuffers[0]!;
+    lines.push(`    writeback of a dirty page without buffers (the ext4 BUG): ${formatCount(c('mmsim_bug_writeback_no_buffers'))}, the first at ${formatSeconds(d.timeNs / 1e9)}: ` +
+      `pfn ${d.pfn} of ${d.file} on ${d.device}, by ${d.taskName} (${d.func})`);
+  }
   for (const d of result.detectors.filter((h) => h.kind === 'mmsim_oom_livelock')) {
     lines.push(`    OOM livelock at ${formatSeconds(d.timeNs / 1e9)}: allocations still wait for ${d.taskName}, killed ${formatSeconds(d.value / 1e9)} earlier`);
   }
