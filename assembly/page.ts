@@ -29,6 +29,12 @@ export const PG_readio: u32 = 1 << 18;
 export const PG_readahead: u32 = 1 << 19;
 /** PG_waiters: a task sleeps on this folio in the hashed folio_wait_table */
 export const PG_waiters: u32 = 1 << 20;
+/**
+ * PAGECACHE_TAG_TOWRITE: the page-cache xarray mark tag_pages_for_writeback sets on the dirty
+ * pages a data-integrity (WB_SYNC_ALL) writeback must write, and __folio_start_writeback
+ * clears; kept with the frame's flags, since the simulator's page-cache slots carry no marks.
+ */
+export const PAGECACHE_TAG_TOWRITE: u32 = 1 << 21;
 export const ORDER_SHIFT: u32 = 24;
 export const ORDER_MASK: u32 = 0xF << ORDER_SHIFT;
 

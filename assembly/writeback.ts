@@ -8,7 +8,7 @@
 import { FLUSH_BUCKETS, TASK_SERIES_FIELDS } from './generated/abi';
 import { regionAlloc } from './mem';
 import { testFlag, setFlag, clearFlag, testClearFlag, pagePrivate, setPagePrivate, PG_dirty, PG_writeback, PG_reclaim, PG_swapbacked,
-  PG_locked, PG_readio } from './page';
+  PG_locked, PG_readio, PAGECACHE_TAG_TOWRITE } from './page';
 import { countAdd, countEvent, count, countSet } from './vmstat';
 import { C_NR_DIRTY, C_NR_DIRTIED, C_NR_WRITEBACK, C_NR_WRITTEN, C_PGROTATED, C_NR_FREE_PAGES,
   C_NR_INACTIVE_FILE, C_NR_ACTIVE_FILE, C_NR_DIRTY_THRESHOLD, C_NR_DIRTY_BACKGROUND_THRESHOLD,
@@ -26,7 +26,7 @@ import { totalreservePages } from './alloc';
 import { folioFile, fileDevice, folioLockSleep } from './filemap';
 import { cfg, devCfg } from './config';
 import { curClock, waitUntil, jiffyNs, hz, currentTask } from './sched';
-import { inodeAccountDirtied, inodeAccountCleaned, wbStartBackgroundWriteback, writebackInProgress } from './flusher';
+import { inodeAccountDirtied, inodeAccountCleaned, inodeAccountWriteback, wbStartBackgroundWriteback, writebackInProgress } from './flusher';
 
 const PAGE_SIZE: u64 = 4096;
 const RATELIMIT_CALC_SHIFT: u64 = 10;
@@ -230,9 +230,10 @@ export function setPageDirtyLock(p: u32, e: i32): bool {
 /**
  * folio_cancel_dirty: a dirty page-cache page becomes clean without being written
  * (folio_account_cleaned: NR_FILE_DIRTY, the wb's WB_RECLAIMABLE, the inode's dirty pages);
- * for truncation, and for a page writeback drops (flusher.ts).
+ * for truncation, and for a page writeback drops (flusher.ts). Its TOWRITE mark goes with it.
  */
 export function folioCancelDirty(p: u32): void {
+  clearFlag(p, PAGECACHE_TAG_TOWRITE);
   if (!testClearFlag(p, PG_dirty) || testFlag(p, PG_swapbacked)) return;
   const f = folioFile(p);
   if (f < 0) return;
@@ -265,11 +266,15 @@ export function folioClearDirtyForIo(p: u32, e: i32): i32 {
   return CLEARED_FOR_IO;
 }
 
-/** __folio_start_writeback */
+/** __folio_start_writeback: PG_writeback, the counters, and the page's TOWRITE mark cleared (its write is under way). */
 export function folioStartWriteback(p: u32): void {
   setFlag(p, PG_writeback);
+  clearFlag(p, PAGECACHE_TAG_TOWRITE);
   countAdd(C_NR_WRITEBACK, 1);
-  if (!testFlag(p, PG_swapbacked)) addWbf(folioWb(p), W_WRITEBACK, 1);
+  if (!testFlag(p, PG_swapbacked)) {
+    addWbf(folioWb(p), W_WRITEBACK, 1);
+    inodeAccountWriteback(folioFile(p), 1);
+  }
   recordPeaks();
 }
 
@@ -282,8 +287,9 @@ export function endPageWriteback(p: u32): void {
     countEvent(C_NR_WRITTEN);
     addWbf(w, W_WRITEBACK, -1);
     addWbf(w, W_WRITTEN, 1);
+    inodeAccountWriteback(folioFile(p), -1);
     wbDomainWriteoutAdd(w);
-    if (jiffiesNow() - wbf(w, W_BW_STAMP) >= bandwidthInterval()) wbUpdateBandwidth(w);
+    wbUpdateBandwidthIfDue(w);
     const since = pagePrivate(p);
     if (since != 0) {
       let b = (curClock - (<i64>(since - 1)) * 1_000_000) / FLUSH_BUCKET_NS;
@@ -542,6 +548,11 @@ function wbUpdateBandwidthFull(w: i32, dtc: DirtyThrottleControl | null): void {
 
 /** wb_update_bandwidth: the writeback side's update (bandwidth only). */
 export function wbUpdateBandwidth(w: i32): void { wbUpdateBandwidthFull(w, null); }
+
+/** The same, when BANDWIDTH_INTERVAL has passed since the last (folio_end_writeback, do_writepages). */
+export function wbUpdateBandwidthIfDue(w: i32): void {
+  if (jiffiesNow() - wbf(w, W_BW_STAMP) >= bandwidthInterval()) wbUpdateBandwidth(w);
+}
 
 /**
  * wb_bandwidth_estimate_start: before the first IO of a busy period, an idle wb (over a second

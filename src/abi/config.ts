@@ -76,7 +76,7 @@ export const PHASE_FIELDS = [
   // guest: the subscription (an index into the subscriber table) whose secondary MMU it goes through
   'subscriber',
 ] as const;
-export const PHASE_OP = { access: 0, read: 1, write: 2, sleep: 3, sync: 4, lock: 5, unlock: 6, guest: 7 } as const;
+export const PHASE_OP = { access: 0, read: 1, write: 2, sleep: 3, sync: 4, lock: 5, unlock: 6, guest: 7, fsync: 8 } as const;
 export const PATTERN = { sequential: 0, uniform: 1, zipf: 2, hotcold: 3 } as const;
 
 /** Status codes returned by init() and run(). */

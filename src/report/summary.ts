@@ -74,6 +74,11 @@ export function formatSummary(result: RunResult, options: SummaryOptions = {}): 
   lines[lines.length - 1] += ` pages (${formatSize(bg * PAGE_SIZE)}, ${formatSize(hard * PAGE_SIZE)})`;
   row('throttled', `${formatSeconds(c('mmsim_dirty_throttle_ns') / 1e9)}`, `${formatCount(c('mmsim_bdp_pauses'))} pauses`,
     `max ${formatSeconds(c('mmsim_bdp_pause_max_ns') / 1e9)}`);
+  if (c('mmsim_fsync_calls') > 0) {
+    row('fsync', `${formatCount(c('mmsim_fsync_calls'))} calls`, formatSeconds(c('mmsim_fsync_ns') / 1e9),
+      `max ${formatSeconds(c('mmsim_fsync_max_ns') / 1e9)}`);
+    lines[lines.length - 1] += `  (${formatCount(c('mmsim_fsync_pages'))} pages written by fsync itself)`;
+  }
 
   lines.push('io');
   row('pgpgin', `${formatSize(c('pgpgin') * 1024)}`);

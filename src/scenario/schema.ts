@@ -124,11 +124,12 @@ const vma = section('{ type: anon, size: 1GiB }', {
 }).describe('A virtual memory area of a process');
 
 const phase = section('{ op: access, target: heap }', {
-  op: choice(['access', 'read', 'write', 'sleep', 'sync', 'lock', 'unlock', 'guest'] as const,
+  op: choice(['access', 'read', 'write', 'sleep', 'sync', 'fsync', 'lock', 'unlock', 'guest'] as const,
     'access: loads/stores to a VMA; guest: a guest\'s or device\'s loads/stores to a VMA through a subscriber\'s secondary MMU (its own translations, filled by faults through the page tables, emptied by invalidations); read/write: syscalls on a file; sleep: idle for duration; sync: sync(2), write every dirty page and wait for it; ' +
+    'fsync: fsync(2) of the target file, the task writes its dirty pages itself (WB_SYNC_ALL) and waits for them and for its pages already under writeback; ' +
     'lock/unlock: take or release one of the scenario\'s sleeping locks (sleeping until it is free), as a driver holds its object lock, ' +
     'or a process\'s mmap_lock (target: mmap_lock), as a syscall that reads (mode: read) or changes (mode: write) its mappings holds it'),
-  target: text('a VMA of this process (access, guest), a file (read/write) or a lock (lock/unlock: one of locks, or mmap_lock); omitted for sleep and sync', { example: 'heap', default: '', pattern: NAME_PATTERN, rule: NAME_RULE }),
+  target: text('a VMA of this process (access, guest), a file (read/write/fsync) or a lock (lock/unlock: one of locks, or mmap_lock); omitted for sleep and sync', { example: 'heap', default: '', pattern: NAME_PATTERN, rule: NAME_RULE }),
   mode: choice(['write', 'read'] as const, 'lock/unlock of an rwsem: write (down_write, exclusive) or read (down_read, shared); a mutex is always exclusive', 'write'),
   subscriber: text('guest: the subscriber of this process whose secondary MMU the accesses go through', { example: 'kvm', default: '', pattern: NAME_PATTERN, rule: NAME_RULE }),
   process: text('lock/unlock of target mmap_lock: the process whose mmap_lock it is; omitted = this process', { example: 'victim', default: '', pattern: NAME_PATTERN, rule: NAME_RULE }),

@@ -121,7 +121,7 @@ export interface Vma {
 }
 
 export interface Phase {
-  op: 'access' | 'read' | 'write' | 'sleep' | 'sync' | 'lock' | 'unlock' | 'guest';
+  op: 'access' | 'read' | 'write' | 'sleep' | 'sync' | 'fsync' | 'lock' | 'unlock' | 'guest';
   subscriber: string;             // guest: the subscription whose secondary MMU it goes through
   target: string;                 // a vma of this process (access), a file (read/write) or a lock; '' for sleep
   mode: 'write' | 'read';         // lock/unlock of an rwsem
