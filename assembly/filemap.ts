@@ -13,7 +13,8 @@ import { cfg, fileCfg, phaseCfg } from './config';
 import { FN_FOLIO_WAIT_BIT_COMMON, G_N_FILES, G_N_PHASES, G_READ_AHEAD_PAGES, FILE_SIZE_PAGES, FILE_DEVICE, C_NR_FILE_PAGES,
   C_MMSIM_PAGECACHE_HITS, C_MMSIM_PAGECACHE_MISSES, C_MMSIM_IO_WAIT_NS, C_MMSIM_HOLE_READS, PH_OP, PH_TARGET, OP_TRUNCATE, OP_PUNCH } from './generated/abi';
 import { setFlag, clearFlag, testFlag, testClearFlag, refcount, setRefcount, setMapping, setPageIndex, mapping,
-  pageIndex, PG_locked, PG_readio, PG_uptodate, PG_waiters } from './page';
+  pageIndex, PG_locked, PG_readio, PG_uptodate, PG_waiters, PG_private, PG_writeback } from './page';
+import { folioCreateBuffers, tryToFreeBuffers } from './buffer';
 import { allocPages, allocPagesNowait, folioPut, NO_PAGE, ZONE_MOVABLE } from './alloc';
 import { folioAddLru, folioMarkAccessed } from './lru';
 import { countAdd, countEvent } from './vmstat';
@@ -164,6 +165,10 @@ function readahead(f: i32, index: u32): i64 {
     const hole = holes && fileHole(f, index + i);
     setFlag(p, hole ? PG_uptodate : PG_locked | PG_readio);
     addToPageCache(p, f, index + i);
+    // the read goes through the page's buffers (block_read_full_folio's create_empty_buffers;
+    // ext4's mpage_readahead attaches none to a page whose blocks are contiguous on disk, which
+    // the simulator does not tell apart)
+    folioCreateBuffers(p);
     if (shadow != 0) workingsetRefault(p, shadow);
     folioAddLru(p);
     folioPut(p);            // the allocation reference; the page cache holds the page now
@@ -233,6 +238,18 @@ export function folioWakeWriteback(p: u32, t: i64): void {
 }
 
 /**
+ * filemap_release_folio for locked page `p` (shrink_folio_list, before __remove_mapping): true
+ * if it has no private data (folio_needs_release) or its buffers could be freed; false under
+ * writeback or while they are busy. ext4's release_folio is try_to_free_buffers here
+ * (jbd2_journal_try_to_free_buffers with a journal: the simulator models none).
+ */
+export function filemapReleaseFolio(p: u32): bool {
+  if (!testFlag(p, PG_private)) return true;
+  if (testFlag(p, PG_writeback)) return false;
+  return tryToFreeBuffers(p);
+}
+
+/**
  * folio_unlock at `t` (folio_end_read from the completion interrupt): clear PG_locked and,
  * if anyone waits (PG_waiters), wake this folio's waiters in its hashed queue (folio_wake_bit).
  */
@@ -284,15 +301,17 @@ export function filemapGetForWrite(f: i32, index: u32, countHit: bool = true): u
     if (countHit) countEvent(C_MMSIM_PAGECACHE_HITS);
     // write_begin locks the folio: wait while it is under read or kept locked by another
     if (testFlag(p, PG_readio) || testFlag(p, PG_locked)) { folioWaitLocked(p); return NO_PAGE; }
+    folioCreateBuffers(p);        // __block_write_begin: a page that lost its buffers gets new ones
     return p;
   }
   const np = allocPages(0, ZONE_MOVABLE);
   if (np == NO_PAGE) return NO_PAGE;
   p = filemapLookup(f, index);
-  if (p != NO_PAGE) { folioPut(np); return p; }
+  if (p != NO_PAGE) { folioPut(np); folioCreateBuffers(p); return p; }
   const shadow = pageCacheEntry(f, index);
   setFlag(np, PG_uptodate);
   addToPageCache(np, f, index);
+  folioCreateBuffers(np);         // __block_write_begin (ext4_da_write_begin)
   if (shadow != 0) workingsetRefault(np, shadow);
   folioAddLru(np);
   folioPut(np);

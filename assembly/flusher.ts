@@ -5,20 +5,24 @@
 // device's bandwidth (writeback_chunk_size); runs of adjacent pages go out as one request, and
 // the flusher waits when the device has no free tag, as it would block in the block layer.
 import { regionAlloc } from './mem';
-import { testFlag, setFlag, mapping, pageIndex, PG_dirty, PG_writeback, PG_locked } from './page';
+import { testFlag, setFlag, clearFlag, mapping, pageIndex, PG_dirty, PG_writeback, PG_locked, PG_private, PG_readio,
+  PAGECACHE_TAG_TOWRITE } from './page';
 import { cfg } from './config';
-import { G_N_FILES, G_DIRTY_EXPIRE_CENTISECS, G_DIRTY_WRITEBACK_CENTISECS, C_NR_DIRTY, C_MMSIM_WRITEBACK_PIN_WAITS, C_MMSIM_WRITEBACK_SKIPPED_PINNED, C_MMSIM_BOUNCE_PAGES,
-  C_MMSIM_FLUSHER_RUNS, C_MMSIM_FLUSHER_PAGES_BACKGROUND, C_MMSIM_FLUSHER_BLOCKED } from './generated/abi';
+import { G_N_FILES, G_N_PROCS, G_DIRTY_EXPIRE_CENTISECS, G_DIRTY_WRITEBACK_CENTISECS, C_NR_DIRTY, C_MMSIM_WRITEBACK_PIN_WAITS, C_MMSIM_WRITEBACK_SKIPPED_PINNED, C_MMSIM_BOUNCE_PAGES,
+  C_MMSIM_FLUSHER_RUNS, C_MMSIM_FLUSHER_PAGES_BACKGROUND, C_MMSIM_FLUSHER_BLOCKED, C_MMSIM_FSYNC_PAGES,
+  C_MMSIM_BUG_WRITEBACK_NO_BUFFERS, DK_BUG_WRITEBACK_NO_BUFFERS, FN_MPAGE_PREPARE_EXTENT_TO_MAP } from './generated/abi';
 import { countEvent, countAdd, count } from './vmstat';
 import { NO_PAGE } from './alloc';
-import { fileNrPages, fileDevice, filemapLookup, folioUnlock } from './filemap';
+import { fileNrPages, fileDevice, filemapLookup, folioUnlock, folioWaitLock } from './filemap';
 import { folioHeldAcrossSleep, folioLockReleased } from './locking';
 import { blkSubmit, blkAddPage, blkTagFreeAt, BLK_WRITE } from './blkdev';
 import { schedule } from './events';
 import { pinWriteback, WB_WAIT, WB_SKIP, WB_BOUNCE } from './pin_policy';
 import { FLUSHER_ENTITY, jiffyNs, curClock } from './sched';
-import { nWbs, folioClearDirtyForIo, CLEARED_FOR_IO, NOT_DIRTY, MKCLEAN_SLEEPS, folioStartWriteback, wbReclaimable, wbWritten, wbWriteback as wbPagesUnderWriteback, wbAvgWriteBandwidth, domainDirtyLimit,
-  globalDirtyableMemory, domainDirtyLimits, lastBackgroundThresh, wbCalcThresh, wbUpdateBandwidth,
+import { rmapWalkAbandon } from './rmap';
+import { recordDetector } from './invariants';
+import { nWbs, folioClearDirtyForIo, CLEARED_FOR_IO, NOT_DIRTY, MKCLEAN_SLEEPS, folioStartWriteback, folioCancelDirty, wbReclaimable, wbWritten, wbWriteback as wbPagesUnderWriteback, wbAvgWriteBandwidth, domainDirtyLimit,
+  globalDirtyableMemory, domainDirtyLimits, lastBackgroundThresh, wbCalcThresh, wbUpdateBandwidth, wbUpdateBandwidthIfDue,
   wbBandwidthEstimateStart, globalFileDirty, cancelledDirtyPages } from './writeback';
 
 const MIN_WRITEBACK_PAGES: i64 = 1024;      // 4 MiB
@@ -33,8 +37,10 @@ const WORK_KUPDATE = 1;
 const WORK_VMSCAN = 2;
 const WORK_SYNC = 3;
 
-// per-inode: nr dirty pages, dirtied_when (ns, -1 = clean), writeback_index
-const I_NRDIRTY = 0; const I_DIRTIED_WHEN = 1; const I_WB_INDEX = 2; const I_STRIDE = 3;
+// per-inode: nr dirty pages, dirtied_when (ns, -1 = clean), writeback_index, pages under
+// writeback, their completions so far (for fsync's wait)
+const I_NRDIRTY = 0; const I_DIRTIED_WHEN = 1; const I_WB_INDEX = 2; const I_WRITEBACK = 3; const I_WRITTEN = 4;
+const I_STRIDE = 5;
 let inodes: usize = 0;
 let nInodes: i32 = 0;
 // per-wb: next run (ns, -1 none), work kind, pages left, start_all requested, last_old_flush (ns), in progress
@@ -55,9 +61,12 @@ export function flusherInit(): bool {
   nInodes = <i32>cfg(G_N_FILES);
   inodes = regionAlloc(<u64>(nInodes + 1) * I_STRIDE * 8);
   wbw = regionAlloc(<u64>(nWbs + 1) * F_STRIDE * 8);
-  if (inodes == 0 || wbw == 0) return false;
+  const nTasks = <i32>cfg(G_N_PROCS);
+  fsyncs = regionAlloc(<u64>(nTasks + 1) * S_STRIDE * 8);
+  if (inodes == 0 || wbw == 0 || fsyncs == 0) return false;
   for (let f = 0; f < nInodes; f++) setInf(f, I_DIRTIED_WHEN, -1);
   for (let w = 0; w < nWbs; w++) { setFf(w, F_NEXT, -1); setFf(w, F_WORK, WORK_NONE); }
+  for (let t = 0; t < nTasks; t++) setSf(t, S_HELD, NO_PAGE);
   return true;
 }
 
@@ -76,6 +85,13 @@ export function inodeAccountCleaned(f: i32): void {
   const n = inf(f, I_NRDIRTY) - 1;
   setInf(f, I_NRDIRTY, n);
   if (n == 0) setInf(f, I_DIRTIED_WHEN, -1);
+}
+
+/** A page of inode `f` started (+1) or ended (-1) writeback (__folio_start_writeback, __folio_end_writeback). */
+export function inodeAccountWriteback(f: i32, d: i64): void {
+  if (f < 0) return;
+  setInf(f, I_WRITEBACK, inf(f, I_WRITEBACK) + d);
+  if (d < 0) setInf(f, I_WRITTEN, inf(f, I_WRITTEN) + 1);
 }
 
 function wakeAt(w: i32, t: i64): void {
@@ -155,9 +171,30 @@ let blockedUntil: i64 = -1;
 let mkcleanPending: u32 = 0xFFFF_FFFF;   // NO_PAGE
 
 /**
+ * mpage_prepare_extent_to_map's look at dirty page `p` of file `f` (locked, not under
+ * writeback) before ext4_writepages maps its blocks through its buffers and submits it: true if
+ * it has buffers. A page without is the kernel BUG of 2018 (page_buffers()'
+ * BUG_ON(!PagePrivate) here and in ext4_writepage): recorded as mmsim_bug_writeback_no_buffers
+ * with the time, the pfn, the writer — task `task` or, -1, the kthread of entity `e` — and the
+ * file (its device follows). The simulation goes on as ext4 does since v5.18 ("ext4: don't BUG
+ * if someone dirty pages without asking ext4 first": ext4_warning_inode, folio_clear_dirty,
+ * skip): the page is cleaned without being written — the data put into it is lost — and
+ * accounted as cleaned (folio_cancel_dirty), where the kernel's bare flag clear leaves
+ * NR_FILE_DIRTY and the wb's count behind.
+ */
+function mpageHasBuffers(p: u32, f: i32, task: i32, e: i32): bool {
+  if (testFlag(p, PG_private)) return true;
+  countEvent(C_MMSIM_BUG_WRITEBACK_NO_BUFFERS);
+  recordDetector(DK_BUG_WRITEBACK_NO_BUFFERS, p, task, FN_MPAGE_PREPARE_EXTENT_TO_MAP, <f64>f, -1, e);
+  folioCancelDirty(p);
+  return false;
+}
+
+/**
  * write_cache_pages (WB_SYNC_NONE, range_cyclic) for one inode: up to `budget` dirty pages from
  * writeback_index on, each run of adjacent pages submitted as one request. A run starts only
  * when the device has a free tag; otherwise the pass stops and blockedUntil says when one frees.
+ * Pages go through ext4_writepages' check for buffers (mpageHasBuffers).
  */
 function writeInode(f: i32, budget: i64, t: i64, syncAll: bool): i64 {
   const size = fileNrPages(f);
@@ -170,7 +207,8 @@ function writeInode(f: i32, budget: i64, t: i64, syncAll: bool): i64 {
   while (scanned < size && written < budget && inf(f, I_NRDIRTY) > 0) {
     const p = filemapLookup(f, idx);
     let took = false;
-    if (p != NO_PAGE && testFlag(p, PG_dirty) && !testFlag(p, PG_writeback) && !testFlag(p, PG_locked)) {
+    if (p != NO_PAGE && testFlag(p, PG_dirty) && !testFlag(p, PG_writeback) && !testFlag(p, PG_locked) &&
+      mpageHasBuffers(p, f, -1, FLUSHER_ENTITY)) {
       if (runLen > 0 && (idx != runStart + runLen || runLen == MAX_REQUEST_PAGES)) { submitRun(f, dev, runStart, runLen, t); runLen = 0; }
       if (runLen == 0) {
         const free = blkTagFreeAt(dev);
@@ -352,4 +390,130 @@ export function syncDone(target: i64): bool {
   let written: i64 = cancelledDirtyPages();
   for (let w = 0; w < nWbs; w++) written += wbWritten(w);
   return written >= target;
+}
+
+// --- fsync(2) -----------------------------------------------------------------------------------
+// file_write_and_wait_range(file, 0, LLONG_MAX) in the caller's context, as ext4_sync_file
+// starts it (the journal commit that follows is not modelled): __filemap_fdatawrite_range with
+// WB_SYNC_ALL — do_writepages → ext4_writepages over the pages tag_pages_for_writeback marked
+// TOWRITE — then file_fdatawait_range. Per task: the next index of its write pass, and the
+// folio it keeps locked while asleep in a notifier callback of folio_mkclean (NO_PAGE: none).
+const S_POS = 0; const S_HELD = 1; const S_STRIDE = 2;
+let fsyncs: usize = 0;
+@inline function sf(t: i32, k: i32): i64 { return load<i64>(fsyncs + (<usize>(t * S_STRIDE + k) << 3)); }
+@inline function setSf(t: i32, k: i32, v: i64): void { store<i64>(fsyncs + (<usize>(t * S_STRIDE + k) << 3), v); }
+
+/** fsyncStart/fsyncResume while the write pass is not over (see fsyncResumeAt). */
+export const FSYNC_WRITING: i64 = -2;
+/**
+ * After FSYNC_WRITING: when to call fsyncResume — a device tag's free time (the task blocks in
+ * submit_bio), or -1 for the next jiffy (a page's writeback in flight, which WB_SYNC_ALL waits
+ * for: polled, as sync(2)'s wait is) — unless the task sleeps (stopNow: on a folio another
+ * keeps locked, or in a notifier callback) and calls again when it runs.
+ */
+export let fsyncResumeAt: i64 = -1;
+
+/**
+ * fsync(2) of file `f` by task `t` (entity `e`) at `now`: tag_pages_for_writeback marks every
+ * dirty page TOWRITE (pages dirtied later are not its business: livelock avoidance), then the
+ * write pass (fsyncResume). Returns the completion count to wait for (fsyncDone) or FSYNC_WRITING.
+ */
+export function fsyncStart(t: i32, f: i32, e: i32, now: i64): i64 {
+  if (inf(f, I_NRDIRTY) > 0) {
+    const size = fileNrPages(f);
+    for (let i: u32 = 0; i < size; i++) {
+      const p = filemapLookup(f, i);
+      if (p != NO_PAGE && testFlag(p, PG_dirty)) setFlag(p, PAGECACHE_TAG_TOWRITE);
+    }
+  }
+  setSf(t, S_POS, 0);
+  setSf(t, S_HELD, NO_PAGE);
+  wbBandwidthEstimateStart(fileDevice(f));        // do_writepages
+  return fsyncResume(t, f, e, now);
+}
+
+/**
+ * The write pass of task `t`'s fsync of `f` from where it stopped, in index order over the
+ * TOWRITE pages, as write_cache_pages does for WB_SYNC_ALL: a page locked by another is waited
+ * for (folio_lock), one under writeback too (folio_wait_writeback) and then written again, one
+ * cleaned meanwhile is skipped; the others go through ext4's check for buffers, and runs of
+ * adjacent pages are submitted as one request when the device has a free tag. At the end, the
+ * count of the file's completions at which every page of it under writeback now — this pass's
+ * and those written before, by anyone — has completed: the device completes writes in order.
+ */
+export function fsyncResume(t: i32, f: i32, e: i32, now: i64): i64 {
+  const dev = fileDevice(f);
+  fsyncResumeAt = -1;
+  const held = <u32>sf(t, S_HELD);
+  if (held != NO_PAGE) {
+    // back from the notifier callback's sleep in folio_mkclean: finish that folio, as a request of its own
+    const rc = folioClearDirtyForIo(held, e);
+    if (rc == MKCLEAN_SLEEPS) return FSYNC_WRITING;
+    setSf(t, S_HELD, NO_PAGE);
+    folioUnlock(held, now);
+    folioLockReleased(e, now);
+    if (rc == CLEARED_FOR_IO) {
+      folioStartWriteback(held);
+      submitRun(f, dev, pageIndex(held), 1, now);
+      countEvent(C_MMSIM_FSYNC_PAGES);
+    } else clearFlag(held, PAGECACHE_TAG_TOWRITE);
+  }
+  const size = fileNrPages(f);
+  let idx = <u32>sf(t, S_POS);
+  let runStart: u32 = 0; let runLen: u32 = 0;
+  let stopped = false;
+  for (; idx < size; idx++) {
+    const p = filemapLookup(f, idx);
+    let took = false;
+    if (p != NO_PAGE && testFlag(p, PAGECACHE_TAG_TOWRITE)) {
+      if (testFlag(p, PG_locked) || testFlag(p, PG_readio)) { folioWaitLock(p, e, curClock); stopped = true; break; }
+      if (!testFlag(p, PG_dirty)) clearFlag(p, PAGECACHE_TAG_TOWRITE);
+      else if (testFlag(p, PG_writeback)) { stopped = true; break; }
+      else if (mpageHasBuffers(p, f, t, e)) {
+        if (runLen > 0 && (idx != runStart + runLen || runLen == MAX_REQUEST_PAGES)) { submitRun(f, dev, runStart, runLen, now); runLen = 0; }
+        if (runLen == 0) {
+          const free = blkTagFreeAt(dev);
+          if (free > now) { fsyncResumeAt = free; stopped = true; break; }
+        }
+        const rc = folioClearDirtyForIo(p, e);
+        if (rc == MKCLEAN_SLEEPS) {
+          setFlag(p, PG_locked);
+          folioHeldAcrossSleep(e, p);
+          setSf(t, S_HELD, p);
+          idx++; stopped = true;
+          break;
+        }
+        if (rc == CLEARED_FOR_IO) {
+          folioStartWriteback(p);
+          if (runLen == 0) runStart = idx;
+          runLen++;
+          countEvent(C_MMSIM_FSYNC_PAGES);
+          took = true;
+        } else clearFlag(p, PAGECACHE_TAG_TOWRITE);
+      }
+    }
+    if (!took && runLen > 0) { submitRun(f, dev, runStart, runLen, now); runLen = 0; }
+  }
+  if (runLen > 0) submitRun(f, dev, runStart, runLen, now);
+  setSf(t, S_POS, idx);
+  if (stopped) return FSYNC_WRITING;
+  wbUpdateBandwidthIfDue(dev);                    // do_writepages
+  return inf(f, I_WRITTEN) + inf(f, I_WRITEBACK);
+}
+
+/** file_fdatawait_range's end: has file `f` completed `target` writes (fsyncResume's answer)? */
+export function fsyncDone(f: i32, target: i64): bool { return inf(f, I_WRITTEN) >= target; }
+
+/**
+ * A task that exits in the middle of its fsync (killed) lets go of the folio it kept locked
+ * across a notifier callback's sleep; the pages still marked TOWRITE stay marked, as the
+ * kernel's tags do, until their writeback starts.
+ */
+export function fsyncAbandon(t: i32, e: i32, now: i64): void {
+  const held = <u32>sf(t, S_HELD);
+  if (held == NO_PAGE) return;
+  setSf(t, S_HELD, NO_PAGE);
+  rmapWalkAbandon(e);
+  folioUnlock(held, now);
+  folioLockReleased(e, now);
 }

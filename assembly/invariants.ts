@@ -3,7 +3,8 @@
 // function it models, for the host to list under `detectors`.
 import { DETECTOR_CAP } from './generated/abi';
 import { regionAlloc } from './mem';
-import { nrPages, refcount, mapcount, setMapcount, setRefcount, flags, next, testFlag, PG_lru, PG_buddy, PG_swapcache, ORDER_SHIFT } from './page';
+import { nrPages, refcount, mapcount, setMapcount, setRefcount, flags, next, testFlag, mapping, PG_lru, PG_buddy, PG_swapcache,
+  PG_private, PG_swapbacked, MAPPING_ANON, ORDER_SHIFT } from './page';
 import { freeHead, zoneNrFree, zoneFree, allocPagesNowait, MAX_NR_ZONES, NR_ORDERS, NO_PAGE, ZONE_NORMAL } from './alloc';
 import { lruBatchCpus, lruBatchLen, lruBatchAt } from './lru';
 import { scanControlOf, nrReclaimers } from './scan_control';
@@ -14,7 +15,7 @@ import { countEvent, count } from './vmstat';
 import { C_MMSIM_BUG, C_NR_INACTIVE_ANON, DET_STRIDE, DK_REFCOUNT_NEGATIVE, DK_MAPCOUNT_EXCEEDS_REFCOUNT,
   DK_LRU_COUNT_MISMATCH, FN_FOLIO_PUT, FN_CHECK_LRU_COUNTS, C_NR_FREE_PAGES, DK_FRAME_STATE, DK_FREE_LIST_MISMATCH,
   DK_MAPCOUNT_MISMATCH, DK_SWAP_COUNT_MISMATCH, FN_CHECK_FRAME_STATES, FN_CHECK_FREE_LISTS, FN_CHECK_MAPCOUNTS,
-  FN_CHECK_SWAP_MAP } from './generated/abi';
+  FN_CHECK_SWAP_MAP, DK_BUFFER_STATE, FN_CHECK_BUFFERS, C_MMSIM_NR_BUFFER_PAGES } from './generated/abi';
 import { lruHead, folioLruList, NR_LRU_LISTS } from './lru';
 import { curClock, currentTask } from './sched';
 
@@ -95,7 +96,9 @@ export function checkInvariants(structures: bool = true): i32 {
 // hold; a frame's mapcount is the PTEs that map it; each swap slot's count is its swap PTEs,
 // and SWAP_HAS_CACHE is set exactly while the swap cache holds a page for it; every frame is in
 // exactly one state — free, on one LRU list, isolated by a reclaimer, in a per-CPU lru_add
-// batch, a page table, or otherwise in use (then it has a reference).
+// batch, a page table, or otherwise in use (then it has a reference); buffers (PG_private) are
+// on page-cache pages only, whose refcount covers them and the cache's, and their count is
+// mmsim_nr_buffer_pages.
 const ST_NONE: u8 = 0;
 const ST_FREE: u8 = 1;
 const ST_LRU: u8 = 2;
@@ -209,19 +212,29 @@ function checkStructures(): void {
     for (let i = 0; i < n; i++) markFrame(lruBatchAt(c, i), ST_BATCH);
   }
   tallyPtes();
+  let buffered: u64 = 0;
   for (let p: u32 = 0; p < scratchFrames; p++) {
     const st = load<u8>(frameState + <usize>p);
     const f = flags(p);
     const tally = <i32>load<u32>(pteTally + (<usize>p << 2));
     if (st == ST_FREE) {
       if (refcount(p) != 0 || mapcount(p) != 0 || tally != 0 || (f & PG_lru) != 0) recordBug(DK_FRAME_STATE, p, FN_CHECK_FRAME_STATES, <f64>refcount(p));
+      if ((f & PG_private) != 0) recordBug(DK_BUFFER_STATE, p, FN_CHECK_BUFFERS, 0);
       continue;
     }
     if (mapcount(p) != tally) recordBug(DK_MAPCOUNT_MISMATCH, p, FN_CHECK_MAPCOUNTS, <f64>(mapcount(p) - tally));
     if (((f & PG_lru) != 0) != (st == ST_LRU)) recordBug(DK_FRAME_STATE, p, FN_CHECK_FRAME_STATES, <f64>(<i32>st * 16 + 15));
     // in use otherwise (a page table, or held by the kernel): it has a reference
     if (st == ST_NONE && refcount(p) <= 0) recordBug(DK_FRAME_STATE, p, FN_CHECK_FRAME_STATES, <f64>refcount(p));
+    if ((f & PG_private) != 0) {
+      buffered++;
+      const mp = mapping(p);
+      if ((f & (PG_swapbacked | PG_swapcache | PG_buddy)) != 0 || mp == 0 || (mp & MAPPING_ANON) != 0 || refcount(p) < 2) {
+        recordBug(DK_BUFFER_STATE, p, FN_CHECK_BUFFERS, <f64>refcount(p));
+      }
+    }
   }
+  if (buffered != count(C_MMSIM_NR_BUFFER_PAGES)) recordBug(DK_BUFFER_STATE, 0xFFFF_FFFF, FN_CHECK_BUFFERS, <f64>(<i64>buffered - <i64>count(C_MMSIM_NR_BUFFER_PAGES)));
   checkSwapMap();
 }
 

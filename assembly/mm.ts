@@ -21,6 +21,7 @@ import { blkSubmit, blkAddPage, BLK_READ } from './blkdev';
 import { workingsetRefault } from './workingset';
 import { filemapGetUptodate, filemapLookup, fileSize, folioWaitLocked } from './filemap';
 import { folioMarkDirty, balanceDirtyPagesRatelimited } from './writeback';
+import { folioCreateBuffers } from './buffer';
 import { curClock, chargeNs, currentTask, taskEntity } from './sched';
 import { mmHasNotifiers, mmuNotifierRangeStart, mmuNotifierRangeEnd, rangeSleeping, MMU_NOTIFY_CLEAR, RANGE_BLOCKABLE, NOTIFIER_SLEEP } from './mmu_notifier';
 import { stopNow } from './wait';
@@ -317,7 +318,9 @@ function mapFilePage(m: i32, v: i32, pte: usize, p: u32, write: bool): void {
   addMf(m, M_FILE, 1);
   let bits = _PAGE_PRESENT | _PAGE_ACCESSED;
   // Shared mappings are mapped read-only until written (dirty tracking via page_mkwrite).
-  if (write) { bits |= _PAGE_RW | _PAGE_DIRTY; folioMarkDirty(p); }
+  // do_shared_fault's do_page_mkwrite → ext4_page_mkwrite → block_page_mkwrite: the page gets
+  // buffers (__block_write_begin) before it is dirtied
+  if (write) { bits |= _PAGE_RW | _PAGE_DIRTY; folioCreateBuffers(p); folioMarkDirty(p); }
   store<u64>(pte, mkPte(p, bits));
   // fault_dirty_shared_page: a write fault on a shared mapping is throttled like write()
   if (write) balanceDirtyPagesRatelimited(vmaFile(v));
@@ -387,7 +390,9 @@ function doWpPage(m: i32, v: i32, vpn: i64, pte: usize, e: u64): i32 {
     return FAULT_OK;
   }
   if ((vmaFlags(v) & VM_SHARED) != 0) {
-    // wp_page_shared: page_mkwrite then dirty the folio
+    // wp_page_shared: page_mkwrite (block_page_mkwrite: buffers for a page that has none)
+    // then dirty the folio
+    folioCreateBuffers(old);
     folioMarkDirty(old);
     store<u64>(pte, e | _PAGE_RW | _PAGE_DIRTY | _PAGE_ACCESSED);
     balanceDirtyPagesRatelimited(vmaFile(v));

@@ -38,6 +38,13 @@ export const PG_dma_pinned: u32 = 1 << 21;
 export const PG_mmsim_cleaned: u32 = 1 << 22;
 /** Simulator: unevictable because a device pinned it (userptr.policy unevictable: "decide at the front", mlock-like) */
 export const PG_pin_unevictable: u32 = 1 << 23;
+/**
+ * PAGECACHE_TAG_TOWRITE: the page-cache xarray mark tag_pages_for_writeback sets on the dirty
+ * pages a data-integrity (WB_SYNC_ALL) writeback must write, and __folio_start_writeback
+ * clears; kept with the frame's flags (above the order bits), since the simulator's
+ * page-cache slots carry no marks.
+ */
+export const PAGECACHE_TAG_TOWRITE: u32 = 1 << 28;
 export const ORDER_SHIFT: u32 = 24;
 export const ORDER_MASK: u32 = 0xF << ORDER_SHIFT;
 
@@ -97,7 +104,10 @@ export function pagesInit(pages: u32, sentinels: u32): bool {
 @inline export function setRefcount(p: u32, v: i32): void { store<i32>(fa(fRef, p), v); }
 @inline export function mapcount(p: u32): i32 { return load<i32>(fa(fMapcount, p)); }
 @inline export function setMapcount(p: u32, v: i32): void { store<i32>(fa(fMapcount, p), v); }
-/** folio->private: swap slot + 1 while in the swap cache; for file pages, buffer state. */
+/**
+ * folio->private: swap slot + 1 while in the swap cache; for page-cache pages, when the page
+ * became dirty (writeback.ts). Their buffers are PG_private and the reference it holds (buffer.ts).
+ */
 @inline export function pagePrivate(p: u32): u32 { return load<u32>(fa(fPrivate, p)); }
 @inline export function setPagePrivate(p: u32, v: u32): void { store<u32>(fa(fPrivate, p), v); }
 @inline export function prev(p: u32): u32 { return load<u32>(fa(fPrev, p)); }

@@ -7,14 +7,15 @@ import { cfg, procCfg, phaseCfg } from './config';
 import { G_N_PROCS, G_HZ, G_DURATION_NS, G_SERIES_INTERVAL_NS, G_COST_ACCESS, G_COST_SYSCALL_PAGE, G_COST_MINOR_FAULT, G_SEED, C_MMSIM_KVM_FAULT_RETRIES, C_MMSIM_GRU_FAULT_RETRIES, C_MMSIM_INTERVAL_READ_BEGIN_WAITS, C_MMSIM_INTERVAL_READ_RETRIES, FN_MMSIM_SECONDARY_ACCESS,
   G_NO_EARLY_END, PROC_START_NS, PH_OP, PH_TARGET, PH_PATTERN, PH_WRITE_FRACTION, PH_RATE_PER_SEC,
   PH_ACCESSES, PH_IO_PAGES, PH_THINK_NS, PH_LOCK_WRITE, PH_SUBSCRIBER, PH_SIZE_PAGES, PH_PROT_WRITE, PH_START_PAGE, PH_LENGTH_PAGES,
-  OP_ACCESS, OP_GUEST, OP_DMA, OP_READ, OP_SLEEP, OP_SYNC, OP_LOCK, OP_UNLOCK, OP_TRUNCATE, OP_PUNCH, OP_MUNMAP, OP_MPROTECT, C_MMSIM_SIGBUS,
+  OP_ACCESS, OP_GUEST, OP_DMA, OP_READ, OP_SLEEP, OP_SYNC, OP_FSYNC, OP_LOCK, OP_UNLOCK, OP_TRUNCATE, OP_PUNCH, OP_MUNMAP, OP_MPROTECT, C_MMSIM_SIGBUS,
+  C_MMSIM_FSYNC_CALLS, C_MMSIM_FSYNC_NS, C_MMSIM_FSYNC_MAX_NS,
   FN_MUTEX_LOCK, FN_DOWN_WRITE, FN_DOWN_READ, FN_MMAP_WRITE_LOCK, FN_MMAP_READ_LOCK, FN_MM_POPULATE,
   FN_LOCK_MM_AND_FIND_VMA, FN_EXIT_MMAP, E_SAMPLER, E_KSWAPD0, E_FLUSHER, E_FIRST_DEVICE, E_AFTER_TASKS,
   E_AFTER_TASKS_MEMCG_STATS_FLUSHER, E_AFTER_TASKS_OOM_REAPER, G_HUNG_TASK_TIMEOUT_NS, C_MMSIM_SYNC_CALLS,
   C_MMSIM_SYNC_NS, C_MMSIM_SYNCS_COMPLETED, C_MMSIM_ACCESSES, C_MMSIM_RESIDENT_HITS, C_MMSIM_TASKS_FINISHED, C_MMSIM_EVENTS,
   C_MMSIM_ALLOC_FAILURES, STATUS_TIME_LIMIT, STATUS_BUDGET, STATUS_FINISHED } from './generated/abi';
 import { now, pop, peekTime, peekId, schedule, scheduleNoLater, cancel, setNow, EV_NONE } from './events';
-import { countEvent, countAdd, seriesSample } from './vmstat';
+import { countEvent, countAdd, count, countSet, seriesSample } from './vmstat';
 import { pteOffset, _PAGE_PRESENT, _PAGE_RW, _PAGE_ACCESSED, _PAGE_DIRTY } from './pgtable';
 import { mmPgd, mmDead, mmKilled, mmSetFlag, unmapVmas, exitMmapFreePgtables, MMF_OOM_SKIP, mmFirstVma, mmNrVmas, vmaStart, vmaEnd, vmaFlags, vmaIsAnon, handleMmFault,
   FAULT_OK, FAULT_RETRY, FAULT_KILLED, FAULT_SIGBUS, VM_LOCKED, VM_POPULATE, VM_SHARED } from './mm';
@@ -24,7 +25,7 @@ import { munmapVma, munmapInProgress } from './vma';
 import { mprotectVma, mprotectInProgress } from './mprotect';
 import { folioMarkDirty, balanceDirtyPagesRatelimited, balanceDirtyPagesAgain, globalDirtyLimits,
   taskSeriesSample } from './writeback';
-import { flusherRun, syncStart, syncDone } from './flusher';
+import { flusherRun, syncStart, syncDone, fsyncStart, fsyncResume, fsyncDone, fsyncAbandon, fsyncResumeAt, FSYNC_WRITING } from './flusher';
 import { blkComplete, nDevices } from './blkdev';
 import { kswapdRun } from './vmscan';
 import { nextF64, randomSeed } from './random';
@@ -173,6 +174,7 @@ function exitStep(t: i32, me: i32): bool {
     allocAbandon(t);
     faultLocksAbandon(t, me, curClock);
     mmuNotifierAbandon(me, curClock);
+    fsyncAbandon(t, me, curClock);
     locksAbandon(me, curClock);
     abandonWait(me);
     lruAddDrainCpu(t);            // its CPU's batch goes to the lists (or is freed)
@@ -480,19 +482,43 @@ function runTask(t: i32, limit: i64, now: i64): void {
       continue;
     }
     if (op == OP_SLEEP) { clock = phaseEnd; continue; }
-    if (op == OP_SYNC) {
+    if (op == OP_SYNC || op == OP_FSYNC) {
       // sync(2): start data-integrity writeback everywhere, then wait (polling each jiffy) until
-      // what was dirty or under writeback at the call has completed
+      // what was dirty or under writeback at the call has completed. fsync(2) of the target
+      // file: the task writes the file's dirty pages itself (flusher.ts fsyncStart, in steps
+      // where it waits or sleeps), then waits the same way for them and for the file's pages
+      // already under writeback
       let target = tf(t, T_SYNC_TARGET);
       if (target < 0) {
         curClock = clock;
-        target = syncStart(clock);
-        setTf(t, T_SYNC_TARGET, target); setTf(t, T_SYNC_START, clock);
-        countEvent(C_MMSIM_SYNC_CALLS);
+        if (op == OP_SYNC) {
+          target = syncStart(clock);
+          setTf(t, T_SYNC_TARGET, target); setTf(t, T_SYNC_START, clock);
+          countEvent(C_MMSIM_SYNC_CALLS);
+        } else {
+          const f = <i32>phaseCfg(g, PH_TARGET);
+          if (target == -1) {
+            setTf(t, T_SYNC_START, clock);
+            countEvent(C_MMSIM_FSYNC_CALLS);
+            target = fsyncStart(t, f, me, clock);
+          } else target = fsyncResume(t, f, me, clock);
+          clock = curClock;
+          setTf(t, T_SYNC_TARGET, target);
+          if (stopNow) { blocked = true; break; }      // asleep on a folio, or in a notifier callback
+          if (target == FSYNC_WRITING) {
+            clock = fsyncResumeAt > clock ? fsyncResumeAt : clock + jiffyNs;
+            hTime = refreshHorizon(limit); hId = horizonId;
+            continue;
+          }
+        }
       }
-      if (syncDone(target)) {
-        countAdd(C_MMSIM_SYNC_NS, clock - tf(t, T_SYNC_START));
-        countEvent(C_MMSIM_SYNCS_COMPLETED);
+      if (op == OP_SYNC ? syncDone(target) : fsyncDone(<i32>phaseCfg(g, PH_TARGET), target)) {
+        const ns = clock - tf(t, T_SYNC_START);
+        if (op == OP_SYNC) { countAdd(C_MMSIM_SYNC_NS, ns); countEvent(C_MMSIM_SYNCS_COMPLETED); }
+        else {
+          countAdd(C_MMSIM_FSYNC_NS, ns);
+          if (<u64>ns > count(C_MMSIM_FSYNC_MAX_NS)) countSet(C_MMSIM_FSYNC_MAX_NS, <u64>ns);
+        }
         if (!enterNextPhase(t, clock)) { state = TS_DONE; break; }
         continue;
       }

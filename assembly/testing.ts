@@ -7,6 +7,11 @@ import { breakInvariant as breakInv } from './invariants';
 import { setSkipSecondaryInvalidation } from './secondary_mmu';
 import { setRmapPrefetch as setRmapPrefetchMode } from './rmap';
 import { shrinkAnonBatches as shrinkAnon } from './vmscan';
+import { filemapLookup } from './filemap';
+import { flags, refcount, setRefcount } from './page';
+import { folioPut as folioPutRef, NO_PAGE } from './alloc';
+import { setPageDirtyLock as setPageDirtyLockCore } from './writeback';
+import { blockInvalidateFolio as blockInvalidateFolioCore } from './buffer';
 
 /** Walk ahead over large ranges (the default) or not: results must not change (walk-ahead.test). */
 export function setWalkAhead(on: i32): void { setWalkAheadMode(on != 0); }
@@ -18,6 +23,21 @@ export function setRmapPrefetch(on: i32): void { setRmapPrefetchMode(on != 0); }
 export function shrinkAnonBatches(active: i32, batches: i32): f64 { return <f64>shrinkAnon(active != 0, batches); }
 /** Tests of mmsim_stale_secondary_tlb only: invalidations stop removing secondary translations. */
 export function skipSecondaryInvalidation(on: i32): void { setSkipSecondaryInvalidation(on != 0); }
+
+// --- a page-cache page from the outside, for the buffer tests (between run() slices) ---
+/** The pfn of page `index` of file `f` in the page cache, or -1. */
+export function filemapFolio(f: i32, index: u32): i32 { const p = filemapLookup(f, index); return p == NO_PAGE ? -1 : <i32>p; }
+/** The PG_* flags of frame `pfn` (page.ts). */
+export function folioFlags(pfn: u32): u32 { return flags(pfn); }
+export function folioRefcount(pfn: u32): i32 { return refcount(pfn); }
+/** folio_get: one more reference, as a get_user_pages (FOLL_GET) reference holds the page. */
+export function folioGet(pfn: u32): void { setRefcount(pfn, refcount(pfn) + 1); }
+/** folio_put of such a reference. */
+export function folioPut(pfn: u32): void { folioPutRef(pfn); }
+/** set_page_dirty_lock as the GUP unpin path calls it (writeback.ts); 0 if the folio was locked. */
+export function setPageDirtyLock(pfn: u32): i32 { return setPageDirtyLockCore(pfn, -1) ? 1 : 0; }
+/** block_invalidate_folio over the whole page, as truncation calls it (buffer.ts); 0 if under writeback. */
+export function blockInvalidateFolio(pfn: u32): i32 { return blockInvalidateFolioCore(pfn) ? 1 : 0; }
 
 // --- self-check of the Zipf sampler (tests compare the counts with the exact probabilities) ---
 const ZCHECK_CELLS: u64 = 4096;

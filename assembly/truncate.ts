@@ -22,6 +22,7 @@ import { fileSize, fileSetSize, fileNrPages, fileFreeBlocks, pageCacheEntry, fil
   folioUnlock, folioWaitLock, folioWaitWriteback } from './filemap';
 import { SHADOW_BIT } from './swap';
 import { folioCancelDirty } from './writeback';
+import { blockInvalidateFolio } from './buffer';
 import { ZapDetails, zapDetailsOf, unmapMappingPages } from './mm';
 import { folioMapped } from './rmap';
 import { folioHeldAcrossSleep, folioLockReleased } from './locking';
@@ -264,8 +265,10 @@ export function truncateInodeFolio(t: i32, tc: TruncateControl, p: u32, idx: u32
     if (!unmapMappingPages(zd, f, e)) { truncateSleepLocked(tc, p, e); return FOLIO_SLEEPS; }
     tc.unmapping = false;
   }
-  // (folio_invalidate of the filesystem's private data would come here)
+  // folio_cancel_dirty, then folio_invalidate → block_invalidate_folio: the buffers go
+  // (truncation waited for writeback above, so they are released)
   if (folioCancelDirty(p)) countEvent(C_MMSIM_TRUNCATE_CANCELLED_DIRTY);
+  blockInvalidateFolio(p);
   filemapRemoveFolio(p, 0);
   folioPut(p);                        // filemap_free_folio: the page cache's reference
   chargeNs(<i64>cfg(G_COST_FREE_PAGE));

@@ -14,7 +14,7 @@
 import { RECLAIM_HIST_BUCKETS } from './generated/abi';
 import { flags, setFlags, testFlag, setFlag, clearFlag, testClearFlag, refcount, setRefcount, prev, next,
   listDel, listAdd, listAddTail, listEmpty, PG_lru, PG_active, PG_referenced, PG_dirty, PG_writeback,
-  PG_reclaim, PG_swapbacked, PG_swapcache, PG_locked, PG_mlocked, PG_workingset, PG_private } from './page';
+  PG_reclaim, PG_swapbacked, PG_swapcache, PG_locked, PG_mlocked, PG_workingset, PG_private, mapping } from './page';
 import { pageZone, populatedZone, zoneLruSize, zoneLruAdd, wmark, zoneWatermarkOk, zoneFree, freePages, zoneReclaimablePages,
   MAX_NR_ZONES, WMARK_HIGH, WMARK_MIN, ZONE_NORMAL, intSqrt } from './alloc';
 import { lruHead, lruSize, lruAdd, folioEvictable, lruNoteCost, anonCost, fileCost,
@@ -27,7 +27,7 @@ import { folioHeldAcrossSleep, folioLockReleased } from './locking';
 import { VM_LOCKED, VM_EXEC } from './mm';
 import { addToSwap, nrSwapFree, totalSwapPages, vmSwapFull, folioFreeSwap, deleteFromSwapCache, swapWritepage, swapPlugSubmit, swapQueueRoom } from './swap';
 import { workingsetEviction, workingsetAgeNonresident } from './workingset';
-import { filemapRemoveFolio, folioUnlock } from './filemap';
+import { filemapRemoveFolio, filemapReleaseFolio, folioUnlock } from './filemap';
 import { folioClearDirtyForIo, CLEARED_FOR_IO } from './writeback';
 import { wakeupFlusherThreads } from './flusher';
 import { countEvent, countAdd, count, countSet } from './vmstat';
@@ -323,7 +323,18 @@ function shrinkFolioUnmapped(sc: ScanControl, p: u32, references: i32, file: boo
       return OUT_KEEP;                 // IO in flight: it will rotate to the tail when done
     }
   }
-  // __remove_mapping: freeze the refcount from exactly isolation + cache
+  // filemap_release_folio: a page with buffers drops them first — whatever its refcount, so a
+  // page someone else holds (a get_user_pages reference) loses them and is then kept by the
+  // failed freeze below. A page truncated meanwhile (no mapping) that held only its buffers
+  // and the isolation reference is freed here. Dropping buffers has no cost of its own: the
+  // free's is the one charged
+  if (testFlag(p, PG_private)) {
+    if (!filemapReleaseFolio(p)) return OUT_ACTIVATE;
+    if (file && mapping(p) == 0 && refcount(p) == 1) return reclaimFreeFolio(p);
+  }
+  // __remove_mapping: freeze the refcount from exactly isolation + cache (a page without a
+  // mapping has no cache to leave: kept)
+  if (file && mapping(p) == 0) return OUT_KEEP;
   if (refcount(p) != 2 || testFlag(p, PG_dirty)) {
     if (pinTruth(p) > 0) countEvent(C_MMSIM_RECLAIM_PINNED_KEPT);
     return OUT_KEEP;
@@ -332,6 +343,11 @@ function shrinkFolioUnmapped(sc: ScanControl, p: u32, references: i32, file: boo
   if (testFlag(p, PG_swapcache)) deleteFromSwapCache(p, shadow);
   else if (file) filemapRemoveFolio(p, shadow);
   else return OUT_KEEP;
+  return reclaimFreeFolio(p);
+}
+
+/** shrink_folio_list's free_it: the folio's last reference goes, it goes to the free batch. */
+function reclaimFreeFolio(p: u32): i32 {
   setRefcount(p, 0);
   setFlags(p, 0);
   freePages(p, 0);

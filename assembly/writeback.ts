@@ -7,7 +7,8 @@
 // flushers that clean the pages live in flusher.ts (fs/fs-writeback.c).
 import { FLUSH_BUCKETS, TASK_SERIES_FIELDS } from './generated/abi';
 import { regionAlloc } from './mem';
-import { flags, setFlags, testFlag, setFlag, clearFlag, testClearFlag, pagePrivate, setPagePrivate, pageIndex, PG_dirty, PG_writeback, PG_reclaim, PG_swapbacked, PG_mmsim_cleaned } from './page';
+import { flags, setFlags, testFlag, setFlag, clearFlag, testClearFlag, pagePrivate, setPagePrivate, pageIndex, PG_dirty, PG_writeback, PG_reclaim, PG_swapbacked, PG_mmsim_cleaned,
+  PG_locked, PG_readio, PAGECACHE_TAG_TOWRITE } from './page';
 import { pinTruth } from './pin_policy';
 import { countAdd, countEvent, count, countSet } from './vmstat';
 import { C_NR_DIRTY, C_NR_DIRTIED, C_NR_WRITEBACK, C_NR_WRITTEN, C_PGROTATED, C_NR_FREE_PAGES,
@@ -23,10 +24,10 @@ import { C_NR_DIRTY, C_NR_DIRTIED, C_NR_WRITEBACK, C_NR_WRITTEN, C_PGROTATED, C_
 import { folioRotateReclaimable } from './lru';
 import { folioMkclean } from './rmap';
 import { totalreservePages } from './alloc';
-import { folioFile, fileDevice, fileFillHole } from './filemap';
+import { folioFile, fileDevice, fileFillHole, folioWaitLock } from './filemap';
 import { cfg, devCfg } from './config';
 import { curClock, waitUntil, jiffyNs, hz, currentTask } from './sched';
-import { inodeAccountDirtied, inodeAccountCleaned, wbStartBackgroundWriteback, writebackInProgress } from './flusher';
+import { inodeAccountDirtied, inodeAccountCleaned, inodeAccountWriteback, wbStartBackgroundWriteback, writebackInProgress } from './flusher';
 
 const PAGE_SIZE: u64 = 4096;
 const RATELIMIT_CALC_SHIFT: u64 = 10;
@@ -208,6 +209,27 @@ export function folioMarkDirty(p: u32): void {
   recordPeaks();
 }
 
+/**
+ * set_page_dirty_lock for the GUP unpin path (unpin_user_pages_dirty_lock, after a device's
+ * DMA into the page): folio_lock, folio_mark_dirty, folio_unlock. The mapping's dirty_folio is
+ * ext4_dirty_folio → block_dirty_folio, which marks the buffers the page has dirty and attaches
+ * none (ext4_dirty_folio's WARN_ON_ONCE(!folio_buffers) is all it says of a page without): a
+ * page whose buffers reclaim dropped is dirty now without any, and the writeback that reaches
+ * it is the kernel BUG of 2018 (mmsim_bug_writeback_no_buffers, flusher.ts). Anonymous and
+ * swap-cache pages only get PG_dirty, a truncated page (no mapping) too, as folio_mark_dirty
+ * does. False while the folio is locked (its read in flight, or kept locked by another
+ * asleep): entity `e` sleeps on it (folio_lock) and calls again when it runs; with `e` < 0 the
+ * caller cannot sleep and just calls again later.
+ */
+export function setPageDirtyLock(p: u32, e: i32): bool {
+  if (testFlag(p, PG_locked) || testFlag(p, PG_readio)) {
+    if (e >= 0) folioWaitLock(p, e, curClock);
+    return false;
+  }
+  folioMarkDirty(p);
+  return true;
+}
+
 /** folio_clear_dirty_for_io's answers: the folio was dirty (now clean, for IO), was not, or the caller sleeps. */
 export const NOT_DIRTY: i32 = 0;
 export const CLEARED_FOR_IO: i32 = 1;
@@ -238,11 +260,13 @@ let cancelledPages: i64 = 0;
 export function cancelledDirtyPages(): i64 { return cancelledPages; }
 
 /**
- * folio_cancel_dirty (truncation: the data is thrown away): clear PG_dirty without IO and,
- * for a page-cache page, folio_account_cleaned — NR_FILE_DIRTY and the wb's WB_RECLAIMABLE
- * fall, the inode may become clean. True if it was dirty.
+ * folio_cancel_dirty (truncation: the data is thrown away; a page writeback drops, flusher.ts):
+ * clear PG_dirty without IO and, for a page-cache page, folio_account_cleaned — NR_FILE_DIRTY
+ * and the wb's WB_RECLAIMABLE fall, the inode may become clean. Its TOWRITE mark goes with it.
+ * True if it was dirty.
  */
 export function folioCancelDirty(p: u32): bool {
+  clearFlag(p, PAGECACHE_TAG_TOWRITE);
   if (!testClearFlag(p, PG_dirty)) return false;
   if (testFlag(p, PG_swapbacked)) return true;
   const f = folioFile(p);
@@ -250,6 +274,7 @@ export function folioCancelDirty(p: u32): bool {
   countAdd(C_NR_DIRTY, -1);
   addWbf(fileDevice(f), W_RECLAIMABLE, -1);
   inodeAccountCleaned(f);
+  setPagePrivate(p, 0);
   cancelledPages++;
   return true;
 }
@@ -257,8 +282,12 @@ export function folioCancelDirty(p: u32): bool {
 /** __folio_start_writeback */
 export function folioStartWriteback(p: u32): void {
   setFlag(p, PG_writeback);
+  clearFlag(p, PAGECACHE_TAG_TOWRITE);
   countAdd(C_NR_WRITEBACK, 1);
-  if (!testFlag(p, PG_swapbacked)) addWbf(folioWb(p), W_WRITEBACK, 1);
+  if (!testFlag(p, PG_swapbacked)) {
+    addWbf(folioWb(p), W_WRITEBACK, 1);
+    inodeAccountWriteback(folioFile(p), 1);
+  }
   recordPeaks();
 }
 
@@ -271,8 +300,9 @@ export function endPageWriteback(p: u32): void {
     countEvent(C_NR_WRITTEN);
     addWbf(w, W_WRITEBACK, -1);
     addWbf(w, W_WRITTEN, 1);
+    inodeAccountWriteback(folioFile(p), -1);
     wbDomainWriteoutAdd(w);
-    if (jiffiesNow() - wbf(w, W_BW_STAMP) >= bandwidthInterval()) wbUpdateBandwidth(w);
+    wbUpdateBandwidthIfDue(w);
     const since = pagePrivate(p);
     if (since != 0) {
       let b = (curClock - (<i64>(since - 1)) * 1_000_000) / FLUSH_BUCKET_NS;
@@ -531,6 +561,11 @@ function wbUpdateBandwidthFull(w: i32, dtc: DirtyThrottleControl | null): void {
 
 /** wb_update_bandwidth: the writeback side's update (bandwidth only). */
 export function wbUpdateBandwidth(w: i32): void { wbUpdateBandwidthFull(w, null); }
+
+/** The same, when BANDWIDTH_INTERVAL has passed since the last (folio_end_writeback, do_writepages). */
+export function wbUpdateBandwidthIfDue(w: i32): void {
+  if (jiffiesNow() - wbf(w, W_BW_STAMP) >= bandwidthInterval()) wbUpdateBandwidth(w);
+}
 
 /**
  * wb_bandwidth_estimate_start: before the first IO of a busy period, an idle wb (over a second

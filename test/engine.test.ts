@@ -273,10 +273,11 @@ test('the release core imports nothing and ships no test-only exports; the test 
   const release = coreModule();
   assert.deepEqual(WebAssembly.Module.imports(release), [], 'no abort import: --noAssert, nothing throws');
   const names = new Set(WebAssembly.Module.exports(release).map((e) => e.name));
-  for (const gone of ['maxPageTables', 'checkInvariants', 'setWalkAhead', 'breakInvariant', 'zipfSelfCheck', 'zipfMassCheck', 'skipSecondaryInvalidation', 'setRmapPrefetch', 'shrinkAnonBatches']) {
+  const bufferTests = ['filemapFolio', 'folioFlags', 'folioRefcount', 'folioGet', 'folioPut', 'setPageDirtyLock', 'blockInvalidateFolio'];
+  for (const gone of ['maxPageTables', 'checkInvariants', 'setWalkAhead', 'breakInvariant', 'zipfSelfCheck', 'zipfMassCheck', 'skipSecondaryInvalidation', 'setRmapPrefetch', 'shrinkAnonBatches', ...bufferTests]) {
     assert.ok(!names.has(gone), `${gone} is not in the release core`);
   }
   const testNames = new Set(WebAssembly.Module.exports(testCoreModule()).map((e) => e.name));
-  for (const only of ['setWalkAhead', 'breakInvariant', 'zipfSelfCheck', 'zipfMassCheck', 'skipSecondaryInvalidation', 'setRmapPrefetch', 'shrinkAnonBatches']) assert.ok(testNames.has(only), `${only} in the test core`);
+  for (const only of ['setWalkAhead', 'breakInvariant', 'zipfSelfCheck', 'zipfMassCheck', 'skipSecondaryInvalidation', 'setRmapPrefetch', 'shrinkAnonBatches', ...bufferTests]) assert.ok(testNames.has(only), `${only} in the test core`);
   assert.ok(names.has('init') && names.has('run'), 'the host interface is there');
 });

@@ -14,6 +14,13 @@ export interface TestCoreExports extends CoreExports {
   zipfMassCheck(a: number, b: number, s: number): number;
   skipSecondaryInvalidation(on: number): void;
   setRmapPrefetch(on: number): void;
+  filemapFolio(file: number, index: number): number;
+  folioFlags(pfn: number): number;
+  folioRefcount(pfn: number): number;
+  folioGet(pfn: number): void;
+  folioPut(pfn: number): void;
+  setPageDirtyLock(pfn: number): number;
+  blockInvalidateFolio(pfn: number): number;
 }
 
 let testModule: WebAssembly.Module | undefined;

@@ -100,7 +100,7 @@ export const PHASE_FIELDS = [
 ] as const;
 export const PHASE_OP = {
   access: 0, read: 1, write: 2, sleep: 3, sync: 4, lock: 5, unlock: 6, guest: 7, dma: 8,
-  truncate: 9, punch: 10, munmap: 11, mprotect: 12,
+  truncate: 9, punch: 10, munmap: 11, mprotect: 12, fsync: 13,
 } as const;
 export const PATTERN = { sequential: 0, uniform: 1, zipf: 2, hotcold: 3 } as const;
 
@@ -110,7 +110,10 @@ export const STATUS = {
   badConfig: 10, noMemory: 11, bug: 12,
 } as const;
 
-/** Detector record: 8 f64 per hit (`lock` and `owner`, an entity, for the lock detectors; else -1). */
+/**
+ * Detector record: 8 f64 per hit (`lock` and `owner`, an entity, for the lock detectors; else -1;
+ * bug_writeback_no_buffers: `owner` is the writer's entity, a task or the flusher, and `value` the file).
+ */
 export const DETECTOR_FIELDS = ['kind', 'timeNs', 'pfn', 'task', 'func', 'value', 'lock', 'owner'] as const;
 
 /**
@@ -136,7 +139,7 @@ export const DETECTOR_KINDS = [
   'bad_pte', 'oom_no_victim', 'alloc_failed', 'deadlock', 'hung_task', 'unlock_not_held', 'time_backwards',
   'free_list_mismatch', 'mapcount_mismatch', 'swap_count_mismatch', 'frame_state', 'oom_kill', 'oom_freed',
   'notifier_unpaired_start', 'notifier_unpaired_end', 'end_blocked_after_nonblocking_start', 'oom_livelock',
-  'stale_secondary_tlb', 'notifier_failed_start_has_end', 'dma_write_after_clean', 'dma_after_free',
+  'stale_secondary_tlb', 'notifier_failed_start_has_end', 'dma_write_after_clean', 'dma_after_free', 'bug_writeback_no_buffers', 'buffer_state',
 ] as const;
 
 export const KERNEL_FUNCS = [
@@ -148,6 +151,7 @@ export const KERNEL_FUNCS = [
   'exit_mmap', '__oom_reap_task_mm', 'mmu_notifier_invalidate_range_start', 'mmu_notifier_invalidate_range_end',
   'mmu_notifier_release', 'try_to_unmap_one', 'page_vma_mkclean_one', 'wp_page_copy', 'mmsim_secondary_access',
   'folio_wait_bit_common', 'mmsim_dma_write', 'pin_user_pages', 'unpin_user_pages_dirty_lock', 'try_to_unmap', 'i915_gem_userptr_get_pages',
+  'mpage_prepare_extent_to_map', 'check_buffers',
 ] as const;
 
 /**

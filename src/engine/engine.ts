@@ -117,6 +117,11 @@ export function collect(core: CoreExports, s: Scenario, seed: number, enc: Encod
       hit.device = enc.phaseDevices[d[7]!] ?? String(d[7]);
     } else if (hit.kind === 'mmsim_oom_livelock') {
       hit.taskName = enc.processNames[d[3]!] ?? String(d[3]);
+    } else if (hit.kind === 'mmsim_bug_writeback_no_buffers') {
+      // the writer: a task (its fsync) or a kthread (the flusher), by the entity in the owner slot
+      hit.taskName = d[3]! >= 0 ? enc.processNames[d[3]!] ?? String(d[3]) : entityName(d[7]!, enc);
+      hit.file = enc.fileNames[d[5]!] ?? String(d[5]);
+      hit.device = s.files[hit.file]?.device ?? 'unknown';
     }
     if (d[6]! >= 0) {
       // a lock detector: the task by name, the lock it waits for and that lock's owner

@@ -19,7 +19,12 @@ export interface DetectorHit {
   owner?: string;
   /** MMU notifier detectors: the subscription ('<name> of <process>'); `value` is the range's start (page number). */
   subscriber?: string;
-  /** DMA detectors: the device ('<model> of <process>'); `value` is the page's place in the device's list. */
+  /**
+   * DMA detectors: the device ('<model> of <process>'); `value` is the page's place in the device's list.
+   * mmsim_bug_writeback_no_buffers: the file the page belongs to and its device (`value` is the
+   * file's index); `taskName` is the writer: the flusher, or a process writing in its own context.
+   */
+  file?: string;
   device?: string;
 }
 

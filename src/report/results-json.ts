@@ -56,5 +56,6 @@ function detectorObject(hit: DetectorHit): DetectorHit {
   if (hit.subscriber !== undefined) { out.taskName = hit.taskName; out.subscriber = hit.subscriber; }
   if (hit.device !== undefined) { out.taskName = hit.taskName; out.device = hit.device; }
   else if (hit.taskName !== undefined && out.taskName === undefined) out.taskName = hit.taskName;
+  if (hit.file !== undefined) { out.file = hit.file; out.device = hit.device; }
   return out;
 }

@@ -74,6 +74,11 @@ export function formatSummary(result: RunResult, options: SummaryOptions = {}): 
   lines[lines.length - 1] += ` pages (${formatSize(bg * PAGE_SIZE)}, ${formatSize(hard * PAGE_SIZE)})`;
   row('throttled', `${formatSeconds(c('mmsim_dirty_throttle_ns') / 1e9)}`, `${formatCount(c('mmsim_bdp_pauses'))} pauses`,
     `max ${formatSeconds(c('mmsim_bdp_pause_max_ns') / 1e9)}`);
+  if (c('mmsim_fsync_calls') > 0) {
+    row('fsync', `${formatCount(c('mmsim_fsync_calls'))} calls`, formatSeconds(c('mmsim_fsync_ns') / 1e9),
+      `max ${formatSeconds(c('mmsim_fsync_max_ns') / 1e9)}`);
+    lines[lines.length - 1] += `  (${formatCount(c('mmsim_fsync_pages'))} pages written by fsync itself)`;
+  }
 
   lines.push('io');
   row('pgpgin', `${formatSize(c('pgpgin') * 1024)}`);
@@ -93,6 +98,13 @@ export function formatSummary(result: RunResult, options: SummaryOptions = {}): 
   }
   for (const { first: d, n } of groups.values()) {
     lines.push(`    ${d.kind.replace(/^mmsim_/, '').replace(/_/g, ' ')}: ${d.subscriber}, ${formatCount(n)} listed, the first at ${formatSeconds(d.timeNs / 1e9)} (${d.func})`);
+  }
+  // writeback that met a dirty page without buffers: how many, and the first
+  const noBuffers = result.detectors.filter((h) => h.kind === 'mmsim_bug_writeback_no_buffers');
+  if (noBuffers.length > 0) {
+    const d = noBuffers[0]!;
+    lines.push(`    writeback of a dirty page without buffers (the ext4 BUG): ${formatCount(c('mmsim_bug_writeback_no_buffers'))}, the first at ${formatSeconds(d.timeNs / 1e9)}: ` +
+      `pfn ${d.pfn} of ${d.file} on ${d.device}, by ${d.taskName} (${d.func})`);
   }
   for (const d of result.detectors.filter((h) => h.kind === 'mmsim_oom_livelock')) {
     lines.push(`    OOM livelock at ${formatSeconds(d.timeNs / 1e9)}: allocations still wait for ${d.taskName}, killed ${formatSeconds(d.value / 1e9)} earlier`);

@@ -431,6 +431,14 @@ function checkWorkload(s: Scenario, procName: string, proc: Process): RawIssue[]
       });
     }
     issues.push(...checkCallPhase(s, phase, path));
+    if (phase.op === 'fsync' && (phase.duration > 0 || phase.accesses > 0)) {
+      // the phase ends when the file's writeback has: a limit would cut its write pass short
+      const [field, shown] = phase.duration > 0 ? ['duration', formatDuration(phase.duration)] : ['accesses', String(phase.accesses)];
+      issues.push({
+        path: [...path, field],
+        message: `${shown} given for an fsync phase, which ends when the file's writeback has completed; remove it, e.g. { op: fsync, target: ${phase.target || 'data'} }`,
+      });
+    }
     if (phase.pattern === 'hotcold' && (phase.hotFraction === 0 || phase.hotFraction === 1)) {
       issues.push({
         path: [...path, 'hotFraction'],
