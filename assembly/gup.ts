@@ -118,6 +118,10 @@ export function gupInit(nTasks: i32): bool {
   return true;
 }
 
+/** mm->pinned_vm of mm `m`, and its change (ib_umem_get's atomic64_add, ib_umem_release's sub). */
+@inline function pinnedVmOf(m: i32): i64 { return load<i64>(pinnedVm + (<usize>m << 3)); }
+@inline function addPinnedVm(m: i32, d: i64): void { store<i64>(pinnedVm + (<usize>m << 3), pinnedVmOf(m) + d); }
+
 @inline function isLongterm(model: i32): bool { return model == DMA_RDMA_MR || model == DMA_VFIO; }
 
 /**
@@ -149,14 +153,14 @@ export function dmaPhaseEnter(t: i32, g: i32): void {
   }
   const v = <i32>phaseCfg(g, PH_TARGET);
   const fileWrite = writes && !vmaIsAnon(v) && (vmaFlags(v) & VM_SHARED) != 0;
-  const overLimit = limitPages > 0 && load<i64>(pinnedVm + (<usize>s.mm << 3)) + <i64>s.n > limitPages;
+  const overLimit = limitPages > 0 && pinnedVmOf(s.mm) + <i64>s.n > limitPages;
   if ((fileWrite && pinRefusesLongtermFileWrite()) || overLimit) {
     countEvent(C_MMSIM_PIN_REFUSED);
     countAdd(C_MMSIM_PIN_REFUSED_PAGES, <i64>s.n);
     s.stage = DS_OVER;
     return;
   }
-  store<i64>(pinnedVm + (<usize>s.mm << 3), load<i64>(pinnedVm + (<usize>s.mm << 3)) + <i64>s.n);
+  addPinnedVm(s.mm, <i64>s.n);
   for (let i = 0; i < s.n; i++) store<u32>(entryAddr(s, i), NO_ENTRY);
 }
 
@@ -290,7 +294,7 @@ export function dmaRun(t: i32, g: i32, hTime: i64, hId: i32, limit: i64, me: i32
     if (r == GUP_EFAULT) {
       // the registration fails: what was pinned is let go
       releaseEntries(s, 0, s.pinned, false);
-      store<i64>(pinnedVm + (<usize>s.mm << 3), load<i64>(pinnedVm + (<usize>s.mm << 3)) - <i64>s.n);
+      addPinnedVm(s.mm, -<i64>s.n);
       return phaseOver(s);
     }
     s.pinned++;
@@ -299,7 +303,7 @@ export function dmaRun(t: i32, g: i32, hTime: i64, hId: i32, limit: i64, me: i32
   if (!dmaTransfer(t, g, s, hTime, hId, me)) return DMA_YIELD;
   // deregistration (ib_umem_release): unpin_user_pages_dirty_lock over the range
   releaseEntries(s, 0, s.n, dirty);
-  store<i64>(pinnedVm + (<usize>s.mm << 3), load<i64>(pinnedVm + (<usize>s.mm << 3)) - <i64>s.n);
+  addPinnedVm(s.mm, -<i64>s.n);
   return phaseOver(s);
 }
 
@@ -481,7 +485,7 @@ export function dmaAbandon(t: i32): void {
     userptrAbandon(s, g);
   } else {
     releaseEntries(s, 0, s.stage == DS_PIN ? s.pinned : s.n, (s.gupFlags & FOLL_WRITE) != 0);
-    store<i64>(pinnedVm + (<usize>s.mm << 3), load<i64>(pinnedVm + (<usize>s.mm << 3)) - <i64>s.n);
+    addPinnedVm(s.mm, -<i64>s.n);
   }
   phaseOver(s);
 }

@@ -148,7 +148,8 @@ export function userptrRun(t: i32, g: i32, s: DmaState, hTime: i64, hId: i32, li
       countEvent(C_MMSIM_USERPTR_BUILDS);
     }
     // the object in use: DMA until the phase ends (an invalidation may drop it meanwhile)
-    if (!dmaTransfer(t, g, s, hTime, hId, me)) return s.stage == DS_PIN ? DMA_YIELD : DMA_YIELD;
+    // (an invalidation that dropped the object meanwhile sends the loop back to the build)
+    if (!dmaTransfer(t, g, s, hTime, hId, me)) return DMA_YIELD;
     if (s.stage == DS_PIN) continue;
     releaseEntries(s, 0, s.n, true);
     return phaseOver(s);
