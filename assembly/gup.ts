@@ -17,7 +17,8 @@ import { G_N_PHASES, G_N_PROCS, G_PINS_LIMIT_PAGES, PH_OP, PH_MODEL, PH_IODEPTH,
   OP_DMA, DMA_RDMA_MR, DMA_DIRECT_IO, DMA_VFIO, DMA_GPU_USERPTR, DEV_READ_LATENCY_NS, DEV_READ_PAGES_PER_SEC, G_COST_ACCESS,
   C_MMSIM_GUP_PAGES, C_MMSIM_GUP_FAULTS, C_MMSIM_PIN_REFUSED, C_MMSIM_PIN_REFUSED_PAGES, C_MMSIM_DMA_WRITES,
   C_MMSIM_DMA_READS, C_MMSIM_DMA_WRITE_AFTER_CLEAN, C_MMSIM_DMA_AFTER_FREE, C_MMSIM_ACCESSES,
-  DK_DMA_WRITE_AFTER_CLEAN, DK_DMA_AFTER_FREE, FN_MMSIM_DMA_WRITE, FN_PIN_USER_PAGES } from './generated/abi';
+  DK_DMA_WRITE_AFTER_CLEAN, DK_DMA_AFTER_FREE, DK_DMA_AFTER_TRUNCATE, C_MMSIM_DMA_AFTER_TRUNCATE, PH_REVOCABLE,
+  C_MMSIM_PIN_REVOCATIONS, C_MMSIM_PIN_REVOCATIONS_SYNC, C_MMSIM_PIN_REVOKE_NS, FN_MMSIM_DMA_WRITE, FN_PIN_USER_PAGES } from './generated/abi';
 import { procCfg } from './config';
 import { regionAlloc } from './mem';
 import { refcount, mapping, pageIndex, testFlag, clearFlag, PG_buddy, PG_dirty, PG_mmsim_cleaned, PG_pin_unevictable } from './page';
@@ -30,6 +31,7 @@ import { folioMarkAccessed } from './lru';
 import { nextF64 } from './random';
 import { pinGrab, pinPut, pinRefusesLongtermFileWrite, pinMakeEvictable } from './pin_policy';
 import { userptrRun, userptrAbandon } from './userptr';
+import { pinTruncateRefusesLongterm } from './pin_truncate';
 import { tf, setTf, T_BASE, T_N, T_DONE, T_PHASE_END, T_NEXT_ISSUE, nextPosition, phaseRange } from './workload';
 import { accessSlow, ACC_DONE, ACC_DEAD, ACC_BLOCKED, ACC_EFAULT, curClock, setCurClock, refreshHorizon, horizonId } from './sched';
 
@@ -65,6 +67,13 @@ export const FOLL_PIN: i32 = 0x40000;
   /** gpu-userptr: a build in progress holds its lock or its mmu_interval_read_begin seq */
   building: i32;
   seq: i64;
+  /** pins.truncate revoke, williams: when a revocation request reached it (-1: none), and when it lets go (-1: not due) */
+  revokeAskedAt: i64;
+  revokeAt: i64;
+  /** the kernel revokes it (the synchronous stage), not its owner */
+  revokeSync: bool;
+  /** the timeout passed and nothing could revoke it */
+  revokeUnanswered: bool;
 }
 
 export const DS_PIN: i32 = 0;       // registering (pin loop)
@@ -77,6 +86,8 @@ const REQ_BYTES: usize = 32;
 const REQ_FREE: i32 = 0; const REQ_PINNING: i32 = 1; const REQ_INFLIGHT: i32 = 2;
 
 let states: usize = 0;
+/** the tasks with a device record */
+export let gupTasks: i32 = 0;
 /** mm->pinned_vm: long-term pinned pages per mm, against pins.limit */
 let pinnedVm: usize = 0;
 let limitPages: i64 = 0;
@@ -98,10 +109,11 @@ export function gupInit(nTasks: i32): bool {
   states = regionAlloc(<u64>(nTasks + 1) * <u64>STATE_BYTES);
   pinnedVm = regionAlloc(<u64>(nTasks + 1) * 8);
   if (states == 0 || pinnedVm == 0) return false;
+  gupTasks = nTasks;
   limitPages = <i64>cfg(G_PINS_LIMIT_PAGES);
   for (let t = 0; t < nTasks; t++) {
     const s = stateOf(t);
-    s.phase = -1; s.stage = DS_OVER; s.pinning = -1;
+    s.phase = -1; s.stage = DS_OVER; s.pinning = -1; s.revokeAskedAt = -1; s.revokeAt = -1;
     let entries: i64 = 0; let reqs: i64 = 0;
     const first = <i32>procCfg(t, PROC_FIRST_PHASE); const np = <i32>procCfg(t, PROC_N_PHASES);
     for (let g = first; g < first + np; g++) {
@@ -141,6 +153,7 @@ export function dmaPhaseEnter(t: i32, g: i32): void {
   const writes = phaseCfg(g, PH_WRITE_FRACTION) > 0;
   s.gupFlags = FOLL_PIN | (writes ? FOLL_WRITE : 0) | (isLongterm(model) ? FOLL_LONGTERM : 0);
   s.building = 0; s.seq = 0;
+  s.revokeAskedAt = -1; s.revokeAt = -1; s.revokeSync = false; s.revokeUnanswered = false;
   if (model == DMA_GPU_USERPTR) {
     // i915_gem_userptr_get_pages pins with pin_user_pages_fast: transient, no pin limit
     for (let i = 0; i < s.n; i++) store<u32>(entryAddr(s, i), NO_ENTRY);
@@ -154,7 +167,8 @@ export function dmaPhaseEnter(t: i32, g: i32): void {
   const v = <i32>phaseCfg(g, PH_TARGET);
   const fileWrite = writes && !vmaIsAnon(v) && (vmaFlags(v) & VM_SHARED) != 0;
   const overLimit = limitPages > 0 && pinnedVmOf(s.mm) + <i64>s.n > limitPages;
-  if ((fileWrite && pinRefusesLongtermFileWrite()) || overLimit) {
+  const revocable = model == DMA_RDMA_MR && <i32>phaseCfg(g, PH_REVOCABLE) != 0;
+  if ((fileWrite && pinRefusesLongtermFileWrite()) || overLimit || pinTruncateRefusesLongterm(!vmaIsAnon(v), revocable)) {
     countEvent(C_MMSIM_PIN_REFUSED);
     countAdd(C_MMSIM_PIN_REFUSED_PAGES, <i64>s.n);
     s.stage = DS_OVER;
@@ -215,7 +229,7 @@ export function gupEntry(t: i32, s: DmaState, v: i32, vpn: i64, i: i32): i64 {
   setCurClock(curClock + <i64>cfg(G_COST_ACCESS));
   if (r == GUP_ZERO) { store<u32>(a, ZERO_ENTRY); return r; }
   const p = <u32>r;
-  pinGrab(p);
+  pinGrab(p, (s.gupFlags & FOLL_LONGTERM) != 0);
   countEvent(C_MMSIM_GUP_PAGES);
   store<u32>(a, p); store<u32>(a, mapping(p), 4); store<u32>(a, pageIndex(p), 8);
   return r;
@@ -227,6 +241,7 @@ export function gupEntry(t: i32, s: DmaState, v: i32, vpn: i64, i: i32): i64 {
  * the device's reference goes (gup_put_folio).
  */
 export function releaseEntries(s: DmaState, first: i32, count: i32, dirty: bool): void {
+  const longterm = (s.gupFlags & FOLL_LONGTERM) != 0;
   for (let i = first; i < first + count; i++) {
     const a = entryAddr(s, i);
     const p = load<u32>(a);
@@ -234,7 +249,7 @@ export function releaseEntries(s: DmaState, first: i32, count: i32, dirty: bool)
     if (p == NO_ENTRY || p == ZERO_ENTRY) continue;
     if (dirty && !testFlag(p, PG_dirty)) folioMarkDirty(p);
     if (testFlag(p, PG_pin_unevictable)) pinMakeEvictable(p);
-    pinPut(p);
+    pinPut(p, longterm);
     setCurClock(curClock + <i64>cfg(G_COST_ACCESS));
   }
 }
@@ -249,6 +264,13 @@ function dmaAccess(t: i32, s: DmaState, i: i32, write: bool): void {
   const p = load<u32>(a);
   if (p == NO_ENTRY) return;
   if (p == ZERO_ENTRY) { countEvent(C_MMSIM_DMA_READS); return; }
+  if (refcount(p) > 0 && !testFlag(p, PG_buddy) && mapping(p) == 0 && load<u32>(a, 4) != 0) {
+    // the device's reference keeps the frame, but truncation took the page out of its file
+    countEvent(write ? C_MMSIM_DMA_WRITES : C_MMSIM_DMA_READS);
+    countEvent(C_MMSIM_DMA_AFTER_TRUNCATE);
+    recordDetector(DK_DMA_AFTER_TRUNCATE, p, t, FN_MMSIM_DMA_WRITE, <f64>i, -1, s.phase);
+    return;
+  }
   if (refcount(p) <= 0 || testFlag(p, PG_buddy) || mapping(p) != load<u32>(a, 4) || pageIndex(p) != load<u32>(a, 8)) {
     countEvent(C_MMSIM_DMA_AFTER_FREE);
     recordDetector(DK_DMA_AFTER_FREE, p, t, FN_MMSIM_DMA_WRITE, <f64>i, -1, s.phase);
@@ -286,6 +308,7 @@ export function dmaRun(t: i32, g: i32, hTime: i64, hId: i32, limit: i64, me: i32
   const dirty = (s.gupFlags & FOLL_WRITE) != 0;
   // the registration: pin_user_pages over the range, a page at a time
   while (s.stage == DS_PIN) {
+    if (revokeDue(s, curClock)) return dmaRevoked(s, s.pinned, false);
     if (s.pinned >= s.n) { s.stage = DS_DMA; break; }
     if (!before(curClock, hTime, hId, me)) return DMA_YIELD;
     const r = gupEntry(t, s, v, base + s.pinned, s.pinned);
@@ -301,6 +324,7 @@ export function dmaRun(t: i32, g: i32, hTime: i64, hId: i32, limit: i64, me: i32
     hTime = refreshHorizon(limit); hId = horizonId;
   }
   if (!dmaTransfer(t, g, s, hTime, hId, me)) return DMA_YIELD;
+  if (revokeDue(s, curClock)) return dmaRevoked(s, s.n, dirty);
   // deregistration (ib_umem_release): unpin_user_pages_dirty_lock over the range
   releaseEntries(s, 0, s.n, dirty);
   addPinnedVm(s.mm, -<i64>s.n);
@@ -324,11 +348,12 @@ export function dmaTransfer(t: i32, g: i32, s: DmaState, hTime: i64, hId: i32, m
   let done = tf(t, T_DONE);
   let over = false;
   while (before(clock, hTime, hId, me)) {
-    if ((maxAcc > 0 && done >= maxAcc) || (phaseEnd >= 0 && clock >= phaseEnd)) { over = true; break; }
+    if ((maxAcc > 0 && done >= maxAcc) || (phaseEnd >= 0 && clock >= phaseEnd) || revokeDue(s, clock)) { over = true; break; }
     if (interval > 0) {
       const issue = tf(t, T_NEXT_ISSUE);
       if (clock < issue) {
         clock = phaseEnd >= 0 && issue > phaseEnd ? phaseEnd : issue;
+        if (s.revokeAt >= 0 && s.revokeAt < clock) clock = s.revokeAt;
         continue;
       }
       setTf(t, T_NEXT_ISSUE, (issue > clock ? issue : clock) + interval);
@@ -344,6 +369,21 @@ export function dmaTransfer(t: i32, g: i32, s: DmaState, hTime: i64, hId: i32, m
   setTf(t, T_DONE, done);
   setCurClock(clock);
   return over;
+}
+
+@inline function revokeDue(s: DmaState, clock: i64): bool { return s.revokeAt >= 0 && clock >= s.revokeAt; }
+
+/**
+ * A revoked registration (pins.truncate revoke, williams) lets its `n` pages go — its owner
+ * deregisters (ib_umem_release), or the kernel invalidates the device's mappings itself — and
+ * its phase is over: the device does no more DMA to the range.
+ */
+function dmaRevoked(s: DmaState, n: i32, dirty: bool): i32 {
+  countEvent(s.revokeSync ? C_MMSIM_PIN_REVOCATIONS_SYNC : C_MMSIM_PIN_REVOCATIONS);
+  countAdd(C_MMSIM_PIN_REVOKE_NS, curClock - s.revokeAskedAt);
+  releaseEntries(s, 0, n, dirty);
+  addPinnedVm(s.mm, -<i64>s.n);
+  return phaseOver(s);
 }
 
 /** The phase is over, every page let go: a later phase (or the same one again, looping) starts afresh. */

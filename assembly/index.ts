@@ -2,6 +2,7 @@
 // init(), then run() in slices, and reads counters, the time series, detectors and zone info
 // through typed-array views at the addresses these return. All numbers, no strings.
 import { pinPolicyInit } from './pin_policy';
+import { pinTruncateInit } from './pin_truncate';
 import { gupInit, scenarioHasDevices } from './gup';
 import { userptrInit } from './userptr';
 import { regionsReset, regionAlloc, regionsEnd } from './mem';
@@ -111,6 +112,7 @@ export function init(): i32 {
   if (!writebackInit(nProcs, samples)) return STATUS_NO_MEMORY;
   if (!flusherInit()) return STATUS_NO_MEMORY;
   if (!pinPolicyInit(pages, scenarioHasDevices())) return STATUS_NO_MEMORY;
+  if (!pinTruncateInit(pages, scenarioHasDevices(), nProcs)) return STATUS_NO_MEMORY;
   if (!gupInit(nProcs)) return STATUS_NO_MEMORY;
   userptrInit();
   if (!schedInit()) return STATUS_NO_MEMORY;

@@ -20,6 +20,7 @@ import { folioWaitqueue } from './filemap';
 import { sleepOnKey, wakeUpKey } from './wait';
 import { curClock } from './sched';
 import { userptrReclaimSkipsPinned } from './userptr';
+import { pinLongtermGrab, pinLongtermPut, pinTruncateUnpinned } from './pin_truncate';
 
 /** GUP_PIN_COUNTING_BIAS (include/linux/mm.h) */
 export const GUP_PIN_COUNTING_BIAS: i32 = 1024;
@@ -121,14 +122,16 @@ export function pinPolicyInit(frames: u32, devices: bool): bool {
 }
 
 /** A device takes `p` (try_grab_folio). */
-export function pinGrab(p: u32): void {
+export function pinGrab(p: u32, longterm: bool): void {
   grabHook(p);
+  if (longterm) pinLongtermGrab(p);
   store<u16>(truth + (<usize>p << 1), load<u16>(truth + (<usize>p << 1)) + 1);
   countAdd(C_MMSIM_NR_PINNED, 1);
 }
 
 /** A device lets `p` go (gup_put_folio): the last reference frees the folio (folio_put). */
-export function pinPut(p: u32): void {
+export function pinPut(p: u32, longterm: bool): void {
+  if (longterm) pinLongtermPut(p);
   store<u16>(truth + (<usize>p << 1), load<u16>(truth + (<usize>p << 1)) - 1);
   countAdd(C_MMSIM_NR_PINNED, -1);
   const refs = putHook(p);
@@ -136,6 +139,8 @@ export function pinPut(p: u32): void {
   folioPut(p);
   // refcount-wait: a reclaimer asleep in try_to_unmap for this folio looks again
   if (pinAction == ACTION_REFCOUNT_WAIT) countAdd(C_MMSIM_UNMAP_PIN_WAIT_NS, wakeUpKey(folioWaitqueue(p), p ^ PIN_WAIT_KEY, curClock));
+  // pins.truncate: a truncation asleep on this folio's pins looks again
+  pinTruncateUnpinned(p);
 }
 
 /** The key of a wait for a folio's references (distinct from a wait for its lock in the same hashed queue). */
@@ -166,6 +171,8 @@ export function folioMaybeDmaPinned(p: u32): bool {
 
 /** An action passed over, kept or waited for `p` because it believed it pinned. */
 @inline function skipped(p: u32): void { if (truthOf(p) == 0) countEvent(C_MMSIM_PIN_NEEDLESS_SKIPS); }
+/** …the same, for a policy of another unit (pins.truncate). */
+export function pinSkipped(p: u32): void { skipped(p); }
 
 /**
  * An LRU add (lruvec_add_folio) of a folio off-lru-count keeps off the LRU: list_add writes

@@ -15,7 +15,8 @@
 import { regionAlloc } from './mem';
 import { cfg } from './config';
 import { G_COST_FREE_PAGE, C_MMSIM_TRUNCATE_CALLS, C_MMSIM_PUNCH_CALLS, C_MMSIM_TRUNCATED_PAGES,
-  C_MMSIM_TRUNCATE_CANCELLED_DIRTY, C_MMSIM_TRUNCATE_WAITS, C_MMSIM_TRUNCATE_NS } from './generated/abi';
+  C_MMSIM_TRUNCATE_CANCELLED_DIRTY, C_MMSIM_TRUNCATE_WAITS, C_MMSIM_TRUNCATE_NS, C_MMSIM_TRUNCATE_FAILED,
+  C_MMSIM_TRUNCATE_REMOVED_PINNED } from './generated/abi';
 import { testFlag, setFlag, mapping, pageIndex, refcount, setRefcount, PG_locked, PG_writeback } from './page';
 import { folioPut, NO_PAGE } from './alloc';
 import { fileSize, fileSetSize, fileNrPages, fileFreeBlocks, pageCacheEntry, filemapRemoveFolio, filemapClearShadow,
@@ -29,6 +30,8 @@ import { folioHeldAcrossSleep, folioLockReleased } from './locking';
 import { countEvent, countAdd } from './vmstat';
 import { mustYield, yieldAt } from './wait';
 import { curClock, chargeNs, taskEntity } from './sched';
+import { pinTruncateRangeBusy, pinTruncateFolio, pinTruncateWaitReset, PT_SKIP, PT_WAIT } from './pin_truncate';
+import { pinTruth } from './pin_policy';
 
 /** A folio_batch: the passes look at this many entries between two cond_resched. */
 const PAGEVEC_SIZE: i32 = 31;
@@ -104,6 +107,8 @@ export function truncateFile(t: i32, f: i32, pages: u32): bool {
   if (tc.stage == TC_IDLE) {
     countEvent(C_MMSIM_TRUNCATE_CALLS);
     const old = fileSize(f);
+    // pins.truncate fail: -EBUSY before i_size changes
+    if (pages < old && pinTruncateRangeBusy(f, pages, fileNrPages(f))) { countEvent(C_MMSIM_TRUNCATE_FAILED); return true; }
     fileSetSize(f, pages);
     truncateBegin(t, tc, f, false, pages, fileNrPages(f), true, pages, LAST_INDEX);
     tc.freeFrom = pages; tc.freeTo = old > pages ? old : pages;
@@ -127,6 +132,7 @@ export function punchHole(t: i32, f: i32, start: u32, length: u32): bool {
     const size = fileSize(f);
     const end = length == 0 || <u64>start + <u64>length > <u64>size ? size : start + length;
     if (start >= end) return true;
+    if (pinTruncateRangeBusy(f, start, end)) { countEvent(C_MMSIM_TRUNCATE_FAILED); return true; }
     fileFreeBlocks(f, start, end);
     truncateBegin(t, tc, f, true, start, end, false, start, end - 1);
     tc.freeFrom = start; tc.freeTo = end;
@@ -140,6 +146,7 @@ function truncateBegin(t: i32, tc: TruncateControl, f: i32, punch: bool, start: 
   tc.index = start; tc.found = false; tc.batch = 0;
   tc.folio = NO_PAGE; tc.locked = false; tc.heldAcross = false; tc.unmapping = false; tc.waited = false;
   tc.startedAt = curClock;
+  pinTruncateWaitReset(t);
   zapRange(zapDetailsOf(t), evenCows, unmapFirst, unmapLast);
   tc.stage = TC_UNMAP;
 }
@@ -257,6 +264,17 @@ export function truncateInodeFolio(t: i32, tc: TruncateControl, p: u32, idx: u32
     folioWaitWriteback(p, e, curClock);
     return FOLIO_SLEEPS;
   }
+  // pins.truncate: a folio believed pinned is left to the second pass, which waits for its
+  // pins with the folio unlocked (and a reference held)
+  const pin = pinTruncateFolio(t, f, p, e, wait);
+  if (pin == PT_SKIP || pin == PT_WAIT) {
+    folioUnlock(p, curClock);
+    if (tc.heldAcross) folioLockReleased(e, curClock);
+    tc.locked = false; tc.heldAcross = false;
+    if (pin == PT_WAIT) return FOLIO_SLEEPS;
+    truncateRelease(tc);
+    return FOLIO_SKIPPED;
+  }
   // truncate_cleanup_folio: a page faulted in again since the range was unmapped (hole
   // punching leaves the range mappable) is unmapped on its own, private COWs left alone
   if (tc.unmapping || folioMapped(p)) {
@@ -268,6 +286,7 @@ export function truncateInodeFolio(t: i32, tc: TruncateControl, p: u32, idx: u32
   // folio_cancel_dirty, then folio_invalidate → block_invalidate_folio: the buffers go
   // (truncation waited for writeback above, so they are released)
   if (folioCancelDirty(p)) countEvent(C_MMSIM_TRUNCATE_CANCELLED_DIRTY);
+  if (pinTruth(p) > 0) countEvent(C_MMSIM_TRUNCATE_REMOVED_PINNED);
   blockInvalidateFolio(p);
   filemapRemoveFolio(p, 0);
   folioPut(p);                        // filemap_free_folio: the page cache's reference

@@ -151,11 +151,12 @@ export function wakeUpAll(q: i32, t: i64): void {
 
 /**
  * A wait for `key` on a shared queue (folio_wait_bit_common on a hashed folio queue): `e`
- * sleeps from `now` until wakeUpKey(q, key).
+ * sleeps from `now` until wakeUpKey(q, key) or, if `timeoutNs` ≥ 0, until `now + timeoutNs`
+ * (then finishWait says it was not woken).
  */
-export function sleepOnKey(q: i32, key: u32, e: i32, now: i64): void {
+export function sleepOnKey(q: i32, key: u32, e: i32, now: i64, timeoutNs: i64 = -1): void {
   store<u32>(waitKey + (<usize>e << 2), key);
-  sleepOn(q, e, now, -1);
+  sleepOn(q, e, now, timeoutNs);
 }
 
 /**

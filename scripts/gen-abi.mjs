@@ -58,6 +58,7 @@ enumOf('NP_', config.NOTIFIER_POLICY);
 enumOf('REAP_', config.NOTIFIER_REAPER);
 enumOf('TRACK_', config.PINS_TRACK);
 enumOf('ACTION_', config.PINS_ACTION);
+enumOf('TRUNCATE_', config.PINS_TRUNCATE);
 enumOf('DMA_', config.DMA_MODEL);
 enumOf('USERPTR_', config.USERPTR_POLICY);
 enumOf('STATUS_', config.STATUS);

@@ -24,8 +24,8 @@ const SHORTER: Record<string, string> = { 'bench-reference': '100ms', 'bench-pre
 
 /** Detector kinds a scenario reproduces on purpose (the seed scenarios' outcome tables). */
 const FINDINGS = new Set(['mmsim_notifier_unpaired_start', 'mmsim_notifier_unpaired_end', 'mmsim_end_blocked_after_nonblocking_start',
-  'mmsim_oom_livelock', 'mmsim_deadlock', 'mmsim_hung_task', 'mmsim_dma_write_after_clean', 'mmsim_bug_writeback_no_buffers']);
-const SEED_SCENARIOS = new Set(['notifier-pairing', 'oom-reaper-notifiers', 'gup-writeback-bug', 'gup-writeback-bug-dio', 'userptr-direct-reclaim']);
+  'mmsim_oom_livelock', 'mmsim_deadlock', 'mmsim_hung_task', 'mmsim_dma_write_after_clean', 'mmsim_bug_writeback_no_buffers', 'mmsim_dma_after_truncate']);
+const SEED_SCENARIOS = new Set(['notifier-pairing', 'oom-reaper-notifiers', 'gup-writeback-bug', 'gup-writeback-bug-dio', 'truncate-pinned', 'userptr-direct-reclaim']);
 
 for (const name of builtinNames()) {
   test(`${name} runs clean under --check`, () => {

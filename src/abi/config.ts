@@ -9,7 +9,7 @@
  * count stored in the global fields.
  */
 /** The config blob's layout version: init() refuses a blob of another one. */
-export const ABI_VERSION = 4;
+export const ABI_VERSION = 5;
 
 export const GLOBAL_FIELDS = [
   'version',
@@ -42,6 +42,9 @@ export const GLOBAL_FIELDS = [
   // MMU_NOTIFIER_RANGE_MAYFAIL on try_to_unmap_one's ranges (the rejected 2020 patch), and how a
   // gpu-userptr driver builds its objects and answers invalidations (USERPTR_POLICY)
   'notifierMayfail', 'userptrPolicy',
+  // truncate and hole punching against pinned pages (PINS_TRUNCATE), and the time a revocation
+  // request has before the kernel revokes itself (lease-break-time)
+  'pinsTruncate', 'pinsRevokeTimeoutNs',
 ] as const;
 
 /** userptr.policy (assembly/userptr.ts), seed 000. */
@@ -51,6 +54,8 @@ export const USERPTR_POLICY = { 'blocking-lock': 0, interval: 1, mayfail: 2, 'sk
 export const PINS_TRACK = { none: 0, 'sticky-flag': 1, 'flag-clear-on-put': 2, 'off-lru-count': 3, bias: 4 } as const;
 /** pins.action: what the kernel does with a page it believes pinned (assembly/pin_policy.ts). */
 export const PINS_ACTION = { none: 0, unmap: 1, 'unmap+mkclean': 2, 'per-caller': 3, 'refcount-wait': 4, mainline: 5, bounce: 6 } as const;
+/** pins.truncate: what truncation does with a page it believes pinned (assembly/pin_truncate.ts), seed 002 §2. */
+export const PINS_TRUNCATE = { none: 0, wait: 1, fail: 2, revoke: 3, 'block-longterm': 4, williams: 5 } as const;
 /** The devices a dma phase models (assembly/gup.ts). */
 export const DMA_MODEL = { 'rdma-mr': 0, 'direct-io': 1, vfio: 2, 'gpu-userptr': 3 } as const;
 
@@ -95,6 +100,9 @@ export const PHASE_FIELDS = [
   // dma: the device model (DMA_MODEL), requests in flight (direct-io), the process whose mm the
   // device pins (its index; -1 = this one) and the block device a direct-io request reads from
   'model', 'iodepth', 'remoteMm', 'ioDevice',
+  // rdma-mr: the owner's answer to a revocation request (ns; 0 = it never answers) and whether the
+  // kernel can revoke the registration itself (ODP-like)
+  'revokeLatencyNs', 'revocable',
   // truncate: the new i_size in pages; mprotect: 1 = PROT_READ|PROT_WRITE, 0 = PROT_READ
   'sizePages', 'protWrite',
 ] as const;
@@ -140,6 +148,7 @@ export const DETECTOR_KINDS = [
   'free_list_mismatch', 'mapcount_mismatch', 'swap_count_mismatch', 'frame_state', 'oom_kill', 'oom_freed',
   'notifier_unpaired_start', 'notifier_unpaired_end', 'end_blocked_after_nonblocking_start', 'oom_livelock',
   'stale_secondary_tlb', 'notifier_failed_start_has_end', 'dma_write_after_clean', 'dma_after_free', 'bug_writeback_no_buffers', 'buffer_state',
+  'dma_after_truncate',
 ] as const;
 
 export const KERNEL_FUNCS = [

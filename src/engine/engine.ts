@@ -111,7 +111,7 @@ export function collect(core: CoreExports, s: Scenario, seed: number, enc: Encod
     if (hit.kind.startsWith('mmsim_notifier_') || hit.kind === 'mmsim_end_blocked_after_nonblocking_start' || hit.kind === 'mmsim_stale_secondary_tlb') {
       hit.taskName = enc.processNames[d[3]!] ?? String(d[3]);
       hit.subscriber = enc.subscriberNames[d[7]!] ?? String(d[7]);
-    } else if (hit.kind === 'mmsim_dma_write_after_clean' || hit.kind === 'mmsim_dma_after_free') {
+    } else if (hit.kind === 'mmsim_dma_write_after_clean' || hit.kind === 'mmsim_dma_after_free' || hit.kind === 'mmsim_dma_after_truncate') {
       // the device's task, and the device (its phase in the owner slot)
       hit.taskName = enc.processNames[d[3]!] ?? String(d[3]);
       hit.device = enc.phaseDevices[d[7]!] ?? String(d[7]);

@@ -134,9 +134,10 @@ export function memoryNeed(s: Scenario): MemoryNeed {
     { name: 'small tables', bytes: SLACK, how: 'events, inodes, static data' },
   ];
   if (Object.values(s.processes).some((p) => p.workload.some((ph) => ph.op === 'dma'))) {
-    const perFrame = s.pins.track === 'off-lru-count' ? 4 : 2;
+    const extras = [s.pins.track === 'off-lru-count' ? 'off-lru pin counts' : '', s.pins.truncate === 'williams' ? 'long-term pin counts' : ''].filter((x) => x !== '');
+    const perFrame = 2 + 2 * extras.length;
     terms.push({ name: 'DMA pins', bytes: frames * perFrame + dmaBytes(s),
-      how: `${perFrame} B × ${frames} frames (the devices' references${perFrame === 4 ? ', off-lru pin counts' : ''}), the devices' page lists` });
+      how: `${perFrame} B × ${frames} frames (the devices' references${extras.map((x) => `, ${x}`).join('')}), the devices' page lists` });
   }
   if (s.check) terms.push({ name: 'checking mode', bytes: frames * 5 + swapPages * 4 + 64, how: `5 B × ${frames} frames, 4 B × ${swapPages} swap slots (check: true)` });
   return { total: terms.reduce((a, t) => a + t.bytes, 0), terms };

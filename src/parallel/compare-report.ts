@@ -82,6 +82,22 @@ export const FIGURES: readonly FigureDef[] = [
     id: 'mmsim_unmap_pin_wait_ns', title: 'try_to_unmap waits for pins', section: 'pins', unit: 'ns', scale: 1e-6, suffix: 'ms',
     value: counter('mmsim_unmap_pin_wait_ns'),
   },
+  // seed 002 §2: truncation against pins
+  ...['mmsim_truncate_removed_pinned', 'mmsim_truncate_failed', 'mmsim_truncate_pin_waits', 'mmsim_pin_revoke_requests', 'mmsim_pin_revocations',
+    'mmsim_pin_revocations_sync', 'mmsim_pin_revoke_unanswered']
+    .map((name): FigureDef => ({ id: name, title: short(name), section: 'pins', unit: 'count', scale: 1, suffix: '', value: counter(name) })),
+  {
+    id: 'mmsim_truncate_pin_wait_ns', title: 'truncation waits for pins', section: 'pins', unit: 'ns', scale: 1e-6, suffix: 'ms',
+    value: counter('mmsim_truncate_pin_wait_ns'),
+  },
+  {
+    id: 'mmsim_pin_revoke_ns', title: 'revocation request → release', section: 'pins', unit: 'ns', scale: 1e-6, suffix: 'ms',
+    value: counter('mmsim_pin_revoke_ns'),
+  },
+  {
+    id: 'mmsim_truncate_blocked_forever', title: 'truncations blocked at the end', section: 'pins', unit: 'count', scale: 1, suffix: '',
+    value: counter('mmsim_truncate_blocked_forever'),
+  },
   { id: 'mmsim_sync_ns', title: 'sync stall (completed)', section: 'pins', unit: 'ns', scale: 1e-6, suffix: 'ms', value: counter('mmsim_sync_ns') },
   {
     id: 'syncs_unfinished', title: 'syncs unfinished at the end', section: 'pins', unit: 'count', scale: 1, suffix: '',

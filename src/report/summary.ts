@@ -80,6 +80,22 @@ export function formatSummary(result: RunResult, options: SummaryOptions = {}): 
     lines[lines.length - 1] += `  (${formatCount(c('mmsim_fsync_pages'))} pages written by fsync itself)`;
   }
 
+  if (c('mmsim_gup_pages') + c('mmsim_pin_refused') > 0) {
+    // what the devices took, and what truncation did about it (seed 002)
+    lines.push('DMA pins');
+    row('pages taken', formatCount(c('mmsim_gup_pages')), `${formatCount(c('mmsim_nr_pinned'))} held`, `${formatCount(c('mmsim_pin_refused'))} refused`);
+    row('DMA writes / reads', formatCount(c('mmsim_dma_writes')), formatCount(c('mmsim_dma_reads')));
+    if (c('mmsim_truncated_pages') + c('mmsim_truncate_failed') > 0) {
+      row('truncate vs pins', `${formatCount(c('mmsim_truncate_removed_pinned'))} removed`, `${formatCount(c('mmsim_truncate_pin_waits'))} waits`,
+        formatSeconds(c('mmsim_truncate_pin_wait_ns') / 1e9), `${formatCount(c('mmsim_truncate_failed'))} failed`);
+      if (c('mmsim_truncate_blocked_forever') > 0) lines[lines.length - 1] += `  (${formatCount(c('mmsim_truncate_blocked_forever'))} blocked at the end)`;
+    }
+    if (c('mmsim_pin_revoke_requests') > 0) {
+      row('revocations', `${formatCount(c('mmsim_pin_revoke_requests'))} asked`, `${formatCount(c('mmsim_pin_revocations'))} answered`,
+        `${formatCount(c('mmsim_pin_revocations_sync'))} by kernel`, `${formatCount(c('mmsim_pin_revoke_unanswered'))} stuck`);
+    }
+  }
+
   lines.push('io');
   row('pgpgin', `${formatSize(c('pgpgin') * 1024)}`);
   row('pgpgout', `${formatSize(c('pgpgout') * 1024)}`);
@@ -105,6 +121,13 @@ export function formatSummary(result: RunResult, options: SummaryOptions = {}): 
     const d = noBuffers[0]!;
     lines.push(`    writeback of a dirty page without buffers (the ext4 BUG): ${formatCount(c('mmsim_bug_writeback_no_buffers'))}, the first at ${formatSeconds(d.timeNs / 1e9)}: ` +
       `pfn ${d.pfn} of ${d.file} on ${d.device}, by ${d.taskName} (${d.func})`);
+  }
+  // DMA into pages truncation took out of their file: how many, and the first
+  const afterTruncate = result.detectors.filter((h) => h.kind === 'mmsim_dma_after_truncate');
+  if (afterTruncate.length > 0) {
+    const d = afterTruncate[0]!;
+    lines.push(`    DMA to pages truncated while pinned: ${formatCount(c('mmsim_dma_after_truncate'))}, the first at ${formatSeconds(d.timeNs / 1e9)}: ` +
+      `pfn ${d.pfn}, by ${d.device}`);
   }
   for (const d of result.detectors.filter((h) => h.kind === 'mmsim_oom_livelock')) {
     lines.push(`    OOM livelock at ${formatSeconds(d.timeNs / 1e9)}: allocations still wait for ${d.taskName}, killed ${formatSeconds(d.value / 1e9)} earlier`);

@@ -45,7 +45,21 @@ function checkPins(s: Scenario): RawIssue[] {
   if (track === 'off-lru-count' && action === 'refcount-wait') {
     return [{ path: ['pins', 'action'], message: 'refcount-wait waits in try_to_unmap for pages reclaim finds on the LRU, and off-lru-count keeps pinned pages off it: they never meet; e.g. track: bias, or action: per-caller' }];
   }
-  return [];
+  const issues: RawIssue[] = [];
+  if (track === 'none' && s.pins.truncate !== 'none') {
+    issues.push({ path: ['pins', 'truncate'], message: `${s.pins.truncate} acts on pages truncation believes pinned, but track none recognises no pin (a pin is an ordinary reference); e.g. track: bias, or truncate: none` });
+  }
+  // the revocation fields belong to RDMA registrations (vfio's DMA mappings cannot be revoked)
+  for (const [name, p] of Object.entries(s.processes)) {
+    p.workload.forEach((ph, i) => {
+      if (ph.op !== 'dma' || ph.model === 'rdma-mr') return;
+      for (const field of ['revokeLatency', 'revocable'] as const) {
+        if (!ph[field]) continue;
+        issues.push({ path: ['processes', name, 'workload', i, field], message: `${field} is for rdma-mr registrations, and this dma phase is ${ph.model}${ph.model === 'vfio' ? ' (a VFIO DMA mapping is never revocable)' : ''}; e.g. { op: dma, model: rdma-mr, ${field}: ${field === 'revocable' ? 'true' : '5ms'} }` });
+      }
+    });
+  }
+  return issues;
 }
 
 /** The core's ledger of an invalidation is a 32-bit mask: at most 32 subscriptions per mm. */

@@ -144,6 +144,8 @@ const phase = section('{ op: access, target: heap }', {
     '(its read latency, half to one and a half times it, then the transfer: they complete out of order) and unpinned at completion; writeFraction of them read into memory (DMA writes, then the pages are dirtied); ' +
     'gpu-userptr: a GPU driver\'s userptr object (i915, 2020) of this process\'s VMA, built by pin_user_pages one page at a time behind the driver\'s notifier `subscriber`, as userptr.policy says, then used by DMA until the phase ends', 'rdma-mr'),
   iodepth: integer('dma, direct-io: requests in flight at once (two over the same pages overlap their pins)', { min: 1, max: 4096, example: '2', default: 1 }),
+  revokeLatency: duration('dma, rdma-mr: how long the application takes to deregister after a revocation request (pins.truncate revoke, williams); 0 = it never answers', { example: '5ms', default: 0 }),
+  revocable: boolean('dma, rdma-mr: the driver lets the kernel revoke the registration itself (ODP-like: the device faults its pages again instead of pinning them); vfio is never revocable', false),
   device: text('dma, direct-io: the block device (a key of devices) whose latency and bandwidth serve the requests', { example: 'ssd', default: '', pattern: NAME_PATTERN, rule: NAME_RULE }),
   pattern: choice(['sequential', 'uniform', 'zipf', 'hotcold'] as const, 'order of pages touched in the range', 'sequential'),
   theta: number('zipf: skew exponent; higher = more concentrated on few pages', { min: 0, max: 100, exclusiveMin: true, example: '0.99', default: 0.99 }),
@@ -215,9 +217,17 @@ const pins = section('{ track: bias, action: mainline }', {
     'per-caller (Kara: WB_SYNC_NONE writeback skips it, WB_SYNC_ALL waits for the unpin), refcount-wait (Williams: try_to_unmap waits until extra references are dropped), ' +
     'mainline (anon pinned folios kept out of the swap cache v5.11, exclusive anon ones not unmapped v5.19, pinned page cache activated after the unmap v6.4, folio_mkclean ignores pins, a FOLL_LONGTERM write pin of a file mapping that needs dirty tracking refused v6.5), ' +
     'bounce (WB_SYNC_ALL writes a copy of a pinned page and leaves it dirty)', 'mainline'),
+  truncate: choice(['none', 'wait', 'fail', 'revoke', 'block-longterm', 'williams'] as const,
+    'what truncate and hole punching do with a page they believe pinned (seed 002, Williams / Hellwig / Hocko): none (the kernel: the page leaves the file, the device keeps writing a page no file has), ' +
+    'wait (truncation sleeps until the pin is let go), fail (the call fails with -EBUSY before it changes anything), ' +
+    'revoke (Hocko: the file\'s long-term pin owners are asked to let go — an asynchronous request, answered after the device\'s revokeLatency — and after pins.revokeTimeout the kernel revokes the revocable ones itself; truncation waits meanwhile), ' +
+    'block-longterm (a FOLL_LONGTERM pin of a file mapping is refused, -EOPNOTSUPP, as get_user_pages_longterm refused fs-dax; truncation waits for transient pins), ' +
+    'williams (Dan Williams\' rule: wait for a transient pin, revoke a long-term revocable one, refuse a long-term pin that cannot be revoked; the pages record long-term pins in a count of their own, Hocko\'s refcount offset)', 'none'),
+  revokeTimeout: duration('revoke, williams: how long the owners have to answer a revocation request before the kernel revokes the revocable registrations itself (fs.lease-break-time, 45 s in the kernel)',
+    { example: '1s', default: '45s' }),
   limit: size('long-term pins a process may hold (mm->pinned_vm against an RLIMIT_MEMLOCK-like limit, as RDMA and VFIO charge it): a registration beyond it is refused (-ENOMEM); 0 = no limit',
     { example: '64MiB', pages: true, default: 0 }),
-}).prefault({}).describe('DMA pins (GUP): the two policy axes of the 2018 PG_dma_pinned thread, and the pin limit');
+}).prefault({}).describe('DMA pins (GUP): the two policy axes of the 2018 PG_dma_pinned thread, the pin limit, and truncation against pins');
 
 const userptr = section('{ policy: blocking-lock }', {
   policy: choice(['blocking-lock', 'interval', 'mayfail', 'skip-pinned', 'unevictable'] as const,

@@ -31,6 +31,8 @@ export interface Pins {
   track: 'none' | 'sticky-flag' | 'flag-clear-on-put' | 'off-lru-count' | 'bias';
   action: 'none' | 'unmap' | 'unmap+mkclean' | 'per-caller' | 'refcount-wait' | 'mainline' | 'bounce';
   limit: number;                  // bytes of long-term pins per process, 0 = no limit
+  truncate: 'none' | 'wait' | 'fail' | 'revoke' | 'block-longterm' | 'williams';   // truncation against pinned pages
+  revokeTimeout: number;          // ns a revocation request has before the kernel revokes itself
 }
 
 /** A sleeping lock the workloads take. */
@@ -138,6 +140,8 @@ export interface Phase {
   model: 'rdma-mr' | 'direct-io' | 'vfio' | 'gpu-userptr';   // dma: the device
   iodepth: number;                // dma, direct-io: requests in flight
   device: string;                 // dma, direct-io: the block device serving the requests
+  revokeLatency: number;          // dma, rdma-mr: ns the owner takes to answer a revocation request (0 = never)
+  revocable: boolean;             // dma, rdma-mr: the kernel can revoke the registration itself (ODP-like)
   pattern: 'sequential' | 'uniform' | 'zipf' | 'hotcold';
   theta: number;                  // zipf exponent
   hotFraction: number;            // hotcold: share of pages that are hot
