@@ -9,25 +9,14 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { main } from '../src/cli.js';
 import { runCompare } from '../src/parallel/compare.js';
 import { DETECTOR_COUNTERS } from '../src/parallel/compare-report.js';
 import { packageRoot } from '../src/util/package.js';
+import { cli, type Captured } from './cli-helpers.js';
 import { rangeCheckYaml } from './helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'mmsim-compare-'));
 after(() => rmSync(root, { recursive: true, force: true }));
-
-interface Captured { code: number; stdout: string; stderr: string }
-
-async function cli(...args: string[]): Promise<Captured> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(['node', 'mmsim', ...args], {
-    stdout: (t) => { stdout += t; }, stderr: (t) => { stderr += t; }, stderrIsTTY: false,
-  });
-  return { code, stdout, stderr };
-}
 
 interface JsonCell { n: number; mean: number | null; ci: number | null; min: number | null; max: number | null; values: (number | null)[] }
 interface JsonRow { figure: string; differs: boolean; zero: boolean; columns: JsonCell[] }

@@ -9,32 +9,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { main } from '../src/cli.js';
 import { runScenario } from '../src/engine/engine.js';
 import { formatResultsJson } from '../src/report/results-json.js';
 import { loadScenario } from '../src/scenario/load.js';
+import { cli, compareTable as compareAxis } from './cli-helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'mmsim-gup-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
-interface Captured { code: number; stdout: string; stderr: string }
-async function cli(...args: string[]): Promise<Captured> {
-  let stdout = ''; let stderr = '';
-  const code = await main(['node', 'mmsim', ...args], { stdout: (t) => { stdout += t; }, stderr: (t) => { stderr += t; }, stderrIsTTY: false });
-  return { code, stdout, stderr };
-}
-
-interface JsonCompare { columns: { label: string }[]; rows: { figure: string; columns: { values: (number | null)[] }[] }[] }
-
 /** `mmsim compare` of `scenario` over track:action pairs: figure → pair → the value (one seed). */
-async function compareTable(scenario: string, pairs: string[]): Promise<Map<string, Map<string, number>>> {
-  const r = await cli('compare', scenario, '--axis', `pins.track:pins.action=${pairs.join(',')}`, '--format', 'json', '-j', '2', '--quiet');
-  assert.equal(r.code, 0, r.stderr);
-  const json = JSON.parse(r.stdout) as JsonCompare;
-  const table = new Map<string, Map<string, number>>();
-  for (const row of json.rows) table.set(row.figure, new Map(pairs.map((p, i) => [p, row.columns[i]!.values[0] ?? NaN])));
-  return table;
-}
+const compareTable = (scenario: string, pairs: string[]) => compareAxis(scenario, 'pins.track:pins.action', pairs);
 
 const counters = (name: string, sets: string[]) => runScenario(loadScenario(name, sets)).counters;
 

@@ -5,15 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { main } from '../src/cli.js';
 import { runScenario } from '../src/engine/engine.js';
 import { loadScenario } from '../src/scenario/load.js';
-
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = ''; let stderr = '';
-  const code = await main(['node', 'mmsim', ...args], { stdout: (t) => { stdout += t; }, stderr: (t) => { stderr += t; }, stderrIsTTY: false });
-  return { code, stdout, stderr };
-}
+import { cli } from './cli-helpers.js';
 
 const POLICIES = ['blocking-lock', 'interval', 'mayfail', 'skip-pinned', 'unevictable'] as const;
 /** M/N = 0 and 2: the cache's pages and the unreclaimable memory together. */
