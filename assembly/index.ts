@@ -3,6 +3,7 @@
 // through typed-array views at the addresses these return. All numbers, no strings.
 import { pinPolicyInit } from './pin_policy';
 import { pinTruncateInit } from './pin_truncate';
+import { pageIdleInit } from './page_idle';
 import { gupInit, scenarioHasDevices } from './gup';
 import { userptrInit } from './userptr';
 import { regionsReset, regionAlloc, regionsEnd } from './mem';
@@ -99,7 +100,7 @@ export function init(): i32 {
   if (!mmLayout()) return STATUS_NO_MEMORY;
   if (!mmapLockInit(<i32>cfg(G_N_VMAS), nProcs)) return STATUS_NO_MEMORY;
   if (!oomInit(nProcs)) return STATUS_NO_MEMORY;
-  if (!truncateInit(nProcs) || !munmapInit(nProcs) || !mprotectInit(nProcs)) return STATUS_NO_MEMORY;
+  if (!truncateInit(nProcs) || !munmapInit(nProcs) || !mprotectInit(nProcs) || !pageIdleInit(nProcs)) return STATUS_NO_MEMORY;
   if (!secondaryInit()) return STATUS_NO_MEMORY;
   if (!mmuNotifierInit(nProcs, entities, nProcs, itreeQueueBase(nProcs))) return STATUS_NO_MEMORY;   // random stream nProcs: the drivers'
   if (!pgtableInit(<u32>maxPageTables())) return STATUS_NO_MEMORY;

@@ -3,7 +3,7 @@
 // sizes kept as the kernel keeps NR_LRU_BASE + lru and NR_ZONE_LRU_BASE + lru.
 import { NR_LRU_SENTINELS as LAYOUT_LRU_SENTINELS, LRU_SENTINELS_PER_RECLAIMER } from './generated/abi';
 import { flags, setFlags, testFlag, setFlag, clearFlag, listAdd, listAddTail, listDel, listInit,
-  PG_locked, PG_dirty, PG_lru, PG_active, PG_referenced, PG_unevictable, PG_mlocked, PG_swapbacked, PG_workingset, PG_pin_unevictable } from './page';
+  PG_locked, PG_dirty, PG_lru, PG_active, PG_referenced, PG_unevictable, PG_mlocked, PG_swapbacked, PG_workingset, PG_pin_unevictable, PG_idle } from './page';
 import { pageZone, zoneLruAdd } from './alloc';
 import { countAdd, countEvent, count } from './vmstat';
 import { C_NR_INACTIVE_ANON, C_PGACTIVATE, C_UNEVICTABLE_PGS_CULLED, C_UNEVICTABLE_PGS_RESCUED,
@@ -184,6 +184,8 @@ export function folioActivate(p: u32): void {
 /** folio_mark_accessed: the two-touch rule for software-visible accesses (read/write syscalls). */
 export function folioMarkAccessed(p: u32): void {
   const f = flags(p);
+  // an access ends a page's idle period (idle page tracking)
+  if ((f & PG_idle) != 0) clearFlag(p, PG_idle);
   if ((f & PG_referenced) == 0) { setFlag(p, PG_referenced); return; }
   if ((f & PG_unevictable) != 0) return;
   if ((f & PG_active) == 0) {

@@ -264,6 +264,22 @@ export function mmuNotifierClearFlushYoung(m: i32, vpn: i64): bool {
   return young;
 }
 
+/**
+ * mmu_notifier_clear_young for one page (ptep_clear_young_notify: idle page tracking): as
+ * clear_flush_young, without the secondary TLB flush, which only kvm implements here (its
+ * kvm_mmu_notifier_clear_young ages the guest's translation).
+ */
+export function mmuNotifierClearYoung(m: i32, vpn: i64): bool {
+  if (!mmHasNotifiers(m)) return false;
+  const first = ld(subFirst, m); const n = ld(subCount, m);
+  let young = false;
+  for (let s = first; s < first + n; s++) {
+    if (<i32>subCfg(s, SUB_CLIENT) == CLIENT_KVM && secondaryClearYoung(s, m, vpn)) young = true;
+  }
+  if (young) countEvent(C_MMSIM_SECONDARY_YOUNG);
+  return young;
+}
+
 /** One subscriber's invalidate_range_end for range `r` (whose ledger says whether its start succeeded). */
 function subscriberEnd(r: MmuNotifierRange, s: i32, bit: u32, e: i32, now: i64): void {
   const client = <i32>subCfg(s, SUB_CLIENT);

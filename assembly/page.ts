@@ -45,6 +45,13 @@ export const PG_pin_unevictable: u32 = 1 << 23;
  * page-cache slots carry no marks.
  */
 export const PAGECACHE_TAG_TOWRITE: u32 = 1 << 28;
+/**
+ * PG_idle and PG_young (64-bit kernels keep them in page->flags; page_ext otherwise): idle page
+ * tracking (mm/page_idle.c) marks a page idle, and any access since clears it; a walk that
+ * clears a young PTE for it sets PG_young so that reclaim's folio_referenced still counts it.
+ */
+export const PG_idle: u32 = 1 << 29;
+export const PG_young: u32 = 1 << 30;
 export const ORDER_SHIFT: u32 = 24;
 export const ORDER_MASK: u32 = 0xF << ORDER_SHIFT;
 

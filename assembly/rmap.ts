@@ -5,8 +5,8 @@
 // page_vma_mkclean_one bracket each VMA's change in an MMU notifier range (MMU_NOTIFY_CLEAR,
 // MMU_NOTIFY_PROTECTION_PAGE), whose blockable callbacks may sleep: the walk stops there and
 // resumes at the same VMA when its walker runs again.
-import { next, flags, mapping, pageIndex, mapcount, setMapcount, refcount, setRefcount, setFlag, testFlag,
-  MAPPING_ANON, PG_swapbacked, PG_mlocked, PG_swapcache, PG_unevictable } from './page';
+import { next, flags, mapping, pageIndex, mapcount, setMapcount, refcount, setRefcount, setFlag, testFlag, clearFlag,
+  MAPPING_ANON, PG_swapbacked, PG_mlocked, PG_swapcache, PG_unevictable, PG_idle, PG_young, PG_locked } from './page';
 import { entryPfn, entryAddr, pmdEntryAddr, mkPte, pteOffset, _PAGE_SPECIAL, _PAGE_PRESENT, _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_RW, _PAGE_SWP, isSwapPte } from './pgtable';
 import { vmaMm, vmaStart, vmaEnd, vmaPgoff, vmaFlags, vmaUnlinked, mmPgd, mmDead, immapFirst, immapEnd, immapAt,
   VM_LOCKED, VM_EXEC, VM_SHARED, mmAddRss } from './mm';
@@ -16,7 +16,7 @@ import { C_MMSIM_PTES_YOUNG_CLEARED, C_MMSIM_UNMAPPED_PTES, C_NR_ANON_PAGES, C_N
 import { swapDuplicate, folioSwapSlot } from './swap';
 import { folioMarkDirty } from './writeback';
 import { chargeNs, curClock } from './sched';
-import { mmHasNotifiers, mmuNotifierClearFlushYoung, mmuNotifierRangeStart, mmuNotifierRangeEnd, MMU_NOTIFY_CLEAR, MMU_NOTIFY_PROTECTION_PAGE,
+import { mmHasNotifiers, mmuNotifierClearFlushYoung, mmuNotifierClearYoung, mmuNotifierRangeStart, mmuNotifierRangeEnd, MMU_NOTIFY_CLEAR, MMU_NOTIFY_PROTECTION_PAGE,
   RANGE_BLOCKABLE, RANGE_MAYFAIL, NOTIFIER_SLEEP } from './mmu_notifier';
 import { ScanControl } from './scan_control';
 import { cfg } from './config';
@@ -26,6 +26,7 @@ import { recordBug } from './invariants';
 const RMAP_REFERENCED: i32 = 0;
 const RMAP_UNMAP: i32 = 1;
 const RMAP_MKCLEAN: i32 = 2;
+const RMAP_IDLE: i32 = 3;
 
 /**
  * The walk in progress: rmap_walk_control with its arg (folio_referenced_arg, the mkclean
@@ -111,10 +112,23 @@ function visit(rwc: RmapWalkControl, v: i32, p: u32, pte: usize, vpn: i64): void
     }
     const m = vmaMm(v);
     if (mmHasNotifiers(m) && mmuNotifierClearFlushYoung(m, vpn)) young = true;
+    // idle page tracking's marks: a use ends the idle period; a young bit its walk cleared counts
+    if (young) clearFlag(p, PG_idle);
+    if (testFlag(p, PG_young)) { clearFlag(p, PG_young); young = true; }
     if (young) {
       rwc.count++;
       rwc.vm_flags |= vmf & VM_EXEC;
     }
+    return;
+  }
+  if (mode == RMAP_IDLE) {
+    // page_idle_clear_pte_refs_one: ptep_clear_young_notify — the PTE's accessed bit, and
+    // mmu_notifier_clear_young (no TLB flush)
+    let young = false;
+    if ((e & _PAGE_ACCESSED) != 0) { store<u64>(pte, e & ~_PAGE_ACCESSED); young = true; }
+    const m = vmaMm(v);
+    if (mmHasNotifiers(m) && mmuNotifierClearYoung(m, vpn)) young = true;
+    if (young) rwc.count++;
     return;
   }
   if (mode == RMAP_MKCLEAN) {
@@ -174,7 +188,7 @@ function rmapOne(rwc: RmapWalkControl, v: i32, p: u32, index: u32, e: i32): bool
   if (mmDead(m)) return true;
   const mode = rwc.mode;
   if (mode == RMAP_MKCLEAN && (vmaFlags(v) & VM_SHARED) == 0) return true;
-  const notify = mode != RMAP_REFERENCED && mmHasNotifiers(m);
+  const notify = (mode == RMAP_UNMAP || mode == RMAP_MKCLEAN) && mmHasNotifiers(m);
   if (notify) {
     const event = mode == RMAP_UNMAP ? MMU_NOTIFY_CLEAR : MMU_NOTIFY_PROTECTION_PAGE;
     // notifiers.mayfail: the 2020 patch marked try_to_unmap_one's ranges MAYFAIL
@@ -287,6 +301,24 @@ export function folioMkclean(p: u32, e: i32): i32 {
   const rwc = rmapWalkControlOf(e);
   if (!rmapWalk(rwc, RMAP_MKCLEAN, p, e)) return -1;
   return rwc.count;
+}
+
+/**
+ * page_idle_clear_pte_refs by entity `e`: clear the young bits of every PTE mapping `p`, the
+ * secondary MMUs' included; if one was young, the page is not idle (folio_clear_idle) and
+ * PG_young keeps the reference for reclaim. A file folio is walked under its lock: skipped if
+ * someone holds it (folio_trylock). True if a mapping was young.
+ */
+export function pageIdleClearPteRefs(p: u32, e: i32): bool {
+  const mp = mapping(p);
+  if (mapcount(p) <= 0 || mp == 0) return false;
+  if ((mp & MAPPING_ANON) == 0 && testFlag(p, PG_locked)) return false;
+  const rwc = rmapWalkControlOf(e);
+  rmapWalk(rwc, RMAP_IDLE, p, e);     // no notifier ranges: it never sleeps
+  if (rwc.count == 0) return false;
+  clearFlag(p, PG_idle);
+  setFlag(p, PG_young);
+  return true;
 }
 
 /** A walker that gives up its walk asleep in a notifier callback (it exits). */

@@ -7,7 +7,7 @@ import { cfg, procCfg, phaseCfg } from './config';
 import { G_N_PROCS, G_HZ, G_DURATION_NS, G_SERIES_INTERVAL_NS, G_COST_ACCESS, G_COST_SYSCALL_PAGE, G_COST_MINOR_FAULT, G_SEED, C_MMSIM_KVM_FAULT_RETRIES, C_MMSIM_GRU_FAULT_RETRIES, C_MMSIM_INTERVAL_READ_BEGIN_WAITS, C_MMSIM_INTERVAL_READ_RETRIES, FN_MMSIM_SECONDARY_ACCESS,
   G_NO_EARLY_END, PROC_START_NS, PH_OP, PH_TARGET, PH_PATTERN, PH_WRITE_FRACTION, PH_RATE_PER_SEC,
   PH_ACCESSES, PH_IO_PAGES, PH_THINK_NS, PH_LOCK_WRITE, PH_SUBSCRIBER, PH_SIZE_PAGES, PH_PROT_WRITE, PH_START_PAGE, PH_LENGTH_PAGES,
-  OP_ACCESS, OP_GUEST, OP_DMA, OP_READ, OP_SLEEP, OP_SYNC, OP_FSYNC, OP_LOCK, OP_UNLOCK, OP_TRUNCATE, OP_PUNCH, OP_MUNMAP, OP_MPROTECT, C_MMSIM_SIGBUS,
+  OP_ACCESS, OP_GUEST, OP_DMA, OP_READ, OP_SLEEP, OP_SYNC, OP_FSYNC, OP_LOCK, OP_UNLOCK, OP_TRUNCATE, OP_PUNCH, OP_MUNMAP, OP_MPROTECT, OP_PAGE_IDLE, C_MMSIM_SIGBUS,
   C_MMSIM_FSYNC_CALLS, C_MMSIM_FSYNC_NS, C_MMSIM_FSYNC_MAX_NS,
   FN_MUTEX_LOCK, FN_DOWN_WRITE, FN_DOWN_READ, FN_MMAP_WRITE_LOCK, FN_MMAP_READ_LOCK, FN_MM_POPULATE,
   FN_LOCK_MM_AND_FIND_VMA, FN_EXIT_MMAP, E_SAMPLER, E_KSWAPD0, E_FLUSHER, E_FIRST_DEVICE, E_AFTER_TASKS,
@@ -21,6 +21,7 @@ import { mmPgd, mmDead, mmKilled, mmSetFlag, unmapVmas, exitMmapFreePgtables, MM
   FAULT_OK, FAULT_RETRY, FAULT_KILLED, FAULT_SIGBUS, VM_LOCKED, VM_POPULATE, VM_SHARED } from './mm';
 import { filemapGetUptodate, filemapGetForWrite, fileSize, fileSetSize } from './filemap';
 import { truncateFile, punchHole, truncateInProgress } from './truncate';
+import { pageIdleStep, pageIdleInProgress } from './page_idle';
 import { munmapVma, munmapInProgress } from './vma';
 import { mprotectVma, mprotectInProgress } from './mprotect';
 import { folioMarkDirty, balanceDirtyPagesRatelimited, balanceDirtyPagesAgain, globalDirtyLimits,
@@ -212,7 +213,7 @@ export const ACC_EFAULT: i32 = 3;
 const ACC_SKIP_VMA: i32 = 4;
 
 /** A truncate, punch, munmap or mprotect call of task `t` is under way (asleep, or yielded). */
-function syscallInProgress(t: i32): bool { return truncateInProgress(t) || munmapInProgress(t) || mprotectInProgress(t); }
+function syscallInProgress(t: i32): bool { return truncateInProgress(t) || munmapInProgress(t) || mprotectInProgress(t) || pageIdleInProgress(t); }
 
 /**
  * The call of a truncate, punch, munmap or mprotect phase `g` of task `t`, from where it
@@ -223,6 +224,7 @@ function syscallStep(t: i32, g: i32, op: i32): bool {
   if (op == OP_TRUNCATE) return truncateFile(t, target, <u32>phaseCfg(g, PH_SIZE_PAGES));
   if (op == OP_PUNCH) return punchHole(t, target, <u32>phaseCfg(g, PH_START_PAGE), <u32>phaseCfg(g, PH_LENGTH_PAGES));
   if (op == OP_MUNMAP) return munmapVma(t, target);
+  if (op == OP_PAGE_IDLE) return pageIdleStep(t, g);
   return mprotectVma(t, target, phaseCfg(g, PH_PROT_WRITE) != 0);
 }
 
@@ -452,7 +454,7 @@ function runTask(t: i32, limit: i64, now: i64): void {
     // --- workload phase ---
     const g = phaseIndex(t);
     const op = <i32>phaseCfg(g, PH_OP);
-    if (op == OP_TRUNCATE || op == OP_PUNCH || op == OP_MUNMAP || op == OP_MPROTECT) {
+    if (op == OP_TRUNCATE || op == OP_PUNCH || op == OP_MUNMAP || op == OP_MPROTECT || op == OP_PAGE_IDLE) {
       // one system call, which may sleep and goes on where it slept when the task runs again
       curClock = clock;
       const done = syscallStep(t, g, op);

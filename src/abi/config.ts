@@ -103,12 +103,13 @@ export const PHASE_FIELDS = [
   // rdma-mr: the owner's answer to a revocation request (ns; 0 = it never answers) and whether the
   // kernel can revoke the registration itself (ODP-like)
   'revokeLatencyNs', 'revocable',
-  // truncate: the new i_size in pages; mprotect: 1 = PROT_READ|PROT_WRITE, 0 = PROT_READ
+  // truncate: the new i_size in pages; mprotect: 1 = PROT_READ|PROT_WRITE, 0 = PROT_READ;
+  // page-idle: 1 = write the bitmap (mark idle), 0 = read it
   'sizePages', 'protWrite',
 ] as const;
 export const PHASE_OP = {
   access: 0, read: 1, write: 2, sleep: 3, sync: 4, lock: 5, unlock: 6, guest: 7, dma: 8,
-  truncate: 9, punch: 10, munmap: 11, mprotect: 12, fsync: 13,
+  truncate: 9, punch: 10, munmap: 11, mprotect: 12, fsync: 13, 'page-idle': 14,
 } as const;
 export const PATTERN = { sequential: 0, uniform: 1, zipf: 2, hotcold: 3 } as const;
 

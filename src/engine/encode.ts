@@ -99,7 +99,7 @@ export function encodeScenario(s: Scenario, seed: number, opts: { noEarlyEnd?: b
     for (const ph of p.workload) {
       let target = -1;
       if (ph.op === 'access' || ph.op === 'guest' || ph.op === 'munmap' || ph.op === 'mprotect') target = firstVma + vmaNames.indexOf(ph.target);
-      else if (ph.op === 'dma') target = vmaIndex(ph.process || pname, ph.target);
+      else if (ph.op === 'dma' || ph.op === 'page-idle') target = vmaIndex(ph.process || pname, ph.target);
       else if (ph.op === 'read' || ph.op === 'write' || ph.op === 'truncate' || ph.op === 'punch' || ph.op === 'fsync') target = fileIndex(ph.target);
       else if (ph.op === 'lock' || ph.op === 'unlock') {
         // the core numbers each process's mmap_lock after the scenario's locks (assembly/mmap_lock.ts)

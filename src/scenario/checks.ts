@@ -271,11 +271,12 @@ function phaseTargetSize(s: Scenario, procName: string, proc: Process, phase: Ph
   if (phase.op === 'sleep' || phase.op === 'sync') {
     return phase.target === '' ? 0 : { path: targetPath, message: `"${phase.target}" given for a ${phase.op} phase; remove it` };
   }
-  if ((phase.op !== 'lock' && phase.op !== 'unlock' || phase.target !== MMAP_LOCK) && phase.op !== 'dma') {
+  if ((phase.op !== 'lock' && phase.op !== 'unlock' || phase.target !== MMAP_LOCK) && phase.op !== 'dma' && phase.op !== 'page-idle') {
     if (phase.process !== '') {
-      return { path: [...path, 'process'], message: `"${phase.process}" given, but process names whose mmap_lock a lock/unlock phase takes, or whose VMA a dma phase pins; remove it, or e.g. op: lock, target: mmap_lock, process: ${phase.process}` };
+      return { path: [...path, 'process'], message: `"${phase.process}" given, but process names whose mmap_lock a lock/unlock phase takes, whose VMA a dma phase pins, or whose VMA a page-idle phase tracks; remove it, or e.g. op: lock, target: mmap_lock, process: ${phase.process}` };
     }
   }
+  if (phase.op === 'page-idle') return otherVmaSize(s, procName, phase, path);
   if (phase.op === 'dma') {
     const issue = phase.model === 'gpu-userptr' ? userptrIssue(s, procName, phase, path) : undefined;
     if (issue) return issue;
@@ -359,13 +360,6 @@ function userptrIssue(s: Scenario, procName: string, phase: Phase, path: Propert
 
 /** A dma phase: the VMA of `process` (or of its own) the device pins, its model's device. */
 function dmaTargetSize(s: Scenario, procName: string, phase: Phase, path: PropertyKey[]): number | RawIssue {
-  const owner = phase.process === '' ? procName : phase.process;
-  const proc = s.processes[owner];
-  if (!proc) return { path: [...path, 'process'], message: `"${owner}" is not a process; the processes are: ${Object.keys(s.processes).join(', ')} (e.g. process: ${procName})` };
-  if (proc.node !== s.processes[procName]!.node) {
-    return { path: [...path, 'process'], message: `process ${owner} runs on node ${proc.node}, but process ${procName} on node ${s.processes[procName]!.node}: ` +
-      `each node of a sharded machine is its own instance, so a device of one cannot pin the other's pages; e.g. node: ${proc.node}` };
-  }
   if (phase.model === 'direct-io' && !s.devices[phase.device]) {
     const known = Object.keys(s.devices);
     const shown = phase.device === '' ? 'missing; model direct-io needs the block device that serves its requests' : `"${phase.device}" is not a device`;
@@ -374,19 +368,31 @@ function dmaTargetSize(s: Scenario, procName: string, phase: Phase, path: Proper
   if (phase.model !== 'direct-io' && phase.device !== '') {
     return { path: [...path, 'device'], message: `"${phase.device}" given for model ${phase.model}, whose DMA does not go through a block device; remove it, or e.g. model: direct-io` };
   }
+  return otherVmaSize(s, procName, phase, path);
+}
+
+/** A dma or page-idle phase: the VMA of `process` (or of its own) it works on, on the same node. */
+function otherVmaSize(s: Scenario, procName: string, phase: Phase, path: PropertyKey[]): number | RawIssue {
+  const owner = phase.process === '' ? procName : phase.process;
+  const proc = s.processes[owner];
+  if (!proc) return { path: [...path, 'process'], message: `"${owner}" is not a process; the processes are: ${Object.keys(s.processes).join(', ')} (e.g. process: ${procName})` };
+  if (proc.node !== s.processes[procName]!.node) {
+    return { path: [...path, 'process'], message: `process ${owner} runs on node ${proc.node}, but process ${procName} on node ${s.processes[procName]!.node}: ` +
+      `each node of a sharded machine is its own instance, so a task of one cannot ${phase.op === 'dma' ? 'pin' : 'track'} the other's pages; e.g. node: ${proc.node}` };
+  }
   const target = proc.vmas[phase.target];
   if (target) return target.size;
   const known = Object.keys(proc.vmas);
-  const shown = phase.target === '' ? 'missing; op dma needs a VMA' : `"${phase.target}" is not a VMA of process ${owner}`;
+  const shown = phase.target === '' ? `missing; op ${phase.op} needs a VMA` : `"${phase.target}" is not a VMA of process ${owner}`;
   return { path: [...path, 'target'], message: `${shown}; ${known.length > 0 ? `the VMAs of process ${owner} are: ${known.join(', ')} (e.g. target: ${known[0]})` : `give process ${owner} one first, e.g. vmas: { buf: { type: anon, size: 16MiB } }`}` };
 }
 
 /** Phases that walk a range of a VMA or a file (or, punch, cut one out of a file). */
-const isRangeOp = (phase: Phase): boolean => phase.op === 'access' || phase.op === 'guest' || phase.op === 'read' || phase.op === 'write' || phase.op === 'dma' || phase.op === 'punch';
+const isRangeOp = (phase: Phase): boolean => phase.op === 'access' || phase.op === 'guest' || phase.op === 'read' || phase.op === 'write' || phase.op === 'dma' || phase.op === 'punch' || phase.op === 'page-idle';
 /** Phases whose target is a VMA of the process. */
 const isVmaOp = (phase: Phase): boolean => phase.op === 'access' || phase.op === 'guest' || phase.op === 'munmap' || phase.op === 'mprotect';
 /** Phases that are one system call, not a stream of accesses. */
-const isCallOp = (phase: Phase): boolean => phase.op === 'truncate' || phase.op === 'punch' || phase.op === 'munmap' || phase.op === 'mprotect';
+const isCallOp = (phase: Phase): boolean => phase.op === 'truncate' || phase.op === 'punch' || phase.op === 'munmap' || phase.op === 'mprotect' || phase.op === 'page-idle';
 
 /** Which node's processes take each lock (a sharded machine keeps one lock table per node). */
 function lockNodes(s: Scenario): Map<string, number> {

@@ -124,7 +124,7 @@ const vma = section('{ type: anon, size: 1GiB }', {
 }).describe('A virtual memory area of a process');
 
 const phase = section('{ op: access, target: heap }', {
-  op: choice(['access', 'read', 'write', 'sleep', 'sync', 'lock', 'unlock', 'guest', 'dma', 'truncate', 'punch', 'munmap', 'mprotect', 'fsync'] as const,
+  op: choice(['access', 'read', 'write', 'sleep', 'sync', 'lock', 'unlock', 'guest', 'dma', 'truncate', 'punch', 'munmap', 'mprotect', 'fsync', 'page-idle'] as const,
     'access: loads/stores to a VMA; guest: a guest\'s or device\'s loads/stores to a VMA through a subscriber\'s secondary MMU (its own translations, filled by faults through the page tables, emptied by invalidations); read/write: syscalls on a file; sleep: idle for duration; sync: sync(2), write every dirty page and wait for it; ' +
     'fsync: fsync(2) of the target file, the task writes its dirty pages itself (WB_SYNC_ALL) and waits for them and for its pages already under writeback; ' +
     'dma: a device (`model`) that takes pages of a VMA (of this process, or of `process`) with get_user_pages/pin_user_pages, faulting them in, and reads or writes them by DMA at `rate` until the phase ends, then lets them go (unpin_user_pages_dirty_lock); ' +
@@ -133,11 +133,12 @@ const phase = section('{ op: access, target: heap }', {
     'truncate: ftruncate(2) of a file to `size` (its pages past it unmapped from every process and dropped, dirty ones unwritten; a later fault past the end is SIGBUS); ' +
     'punch: fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE) of start/length of a file (its pages unmapped and dropped; it then reads as zeros without IO); ' +
     'munmap: unmap a whole VMA of this process (its anonymous memory and swap freed; no later phase may touch it); ' +
-    'mprotect: set a whole VMA of this process read-only (mode: read; no later phase may store to it) or writable again (mode: write)'),
+    'mprotect: set a whole VMA of this process read-only (mode: read; no later phase may store to it) or writable again (mode: write); ' +
+    'page-idle: idle page tracking (/sys/kernel/mm/page_idle/bitmap) over the pages start/length of a VMA (of this process, or of `process`) maps now: mode write marks them idle (their PTEs\' and secondary MMUs\' young bits cleared), mode read counts those still idle'),
   target: text('a VMA of this process (access, guest, munmap, mprotect), a file (read/write, fsync, truncate, punch) or a lock (lock/unlock: one of locks, or mmap_lock); omitted for sleep and sync', { example: 'heap', default: '', pattern: NAME_PATTERN, rule: NAME_RULE }),
-  mode: choice(['write', 'read'] as const, 'lock/unlock of an rwsem: write (down_write, exclusive) or read (down_read, shared); a mutex is always exclusive; mprotect: write (PROT_READ | PROT_WRITE) or read (PROT_READ)', 'write'),
+  mode: choice(['write', 'read'] as const, 'lock/unlock of an rwsem: write (down_write, exclusive) or read (down_read, shared); a mutex is always exclusive; mprotect: write (PROT_READ | PROT_WRITE) or read (PROT_READ); page-idle: write (mark idle) or read (count the idle pages)', 'write'),
   subscriber: text('guest: the subscriber of this process whose secondary MMU the accesses go through; dma, gpu-userptr: the driver\'s notifier (a generic subscriber with the object lock as its `lock`)', { example: 'kvm', default: '', pattern: NAME_PATTERN, rule: NAME_RULE }),
-  process: text('lock/unlock of target mmap_lock: the process whose mmap_lock it is; dma: the process whose VMA the device pins (pin_user_pages_remote); omitted = this process', { example: 'victim', default: '', pattern: NAME_PATTERN, rule: NAME_RULE }),
+  process: text('lock/unlock of target mmap_lock: the process whose mmap_lock it is; dma: the process whose VMA the device pins (pin_user_pages_remote); page-idle: the process whose VMA is tracked; omitted = this process', { example: 'victim', default: '', pattern: NAME_PATTERN, rule: NAME_RULE }),
   model: choice(['rdma-mr', 'direct-io', 'vfio', 'gpu-userptr'] as const,
     'dma: the device. rdma-mr: an RDMA memory region, a long-term pin of the range (FOLL_PIN | FOLL_LONGTERM, FOLL_WRITE if writeFraction > 0) registered at the start, DMA at `rate` (writeFraction of it writes) until the phase ends, then deregistered (dirtied if written); ' +
     'vfio: the same pin as a VFIO DMA mapping (long-term, never revocable); direct-io: O_DIRECT requests of ioSize pages, up to iodepth in flight, each pinned (FOLL_PIN) while the device at `device` serves it ' +

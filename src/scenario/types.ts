@@ -132,7 +132,7 @@ export interface Vma {
 }
 
 export interface Phase {
-  op: 'access' | 'read' | 'write' | 'sleep' | 'sync' | 'fsync' | 'lock' | 'unlock' | 'guest' | 'dma' | 'truncate' | 'punch' | 'munmap' | 'mprotect';
+  op: 'access' | 'read' | 'write' | 'sleep' | 'sync' | 'fsync' | 'lock' | 'unlock' | 'guest' | 'dma' | 'truncate' | 'punch' | 'munmap' | 'mprotect' | 'page-idle';
   subscriber: string;             // guest: the subscription whose secondary MMU it goes through
   target: string;                 // a vma of this process (access, guest, munmap, mprotect), a file (read/write, truncate, punch) or a lock; '' for sleep
   mode: 'write' | 'read';         // lock/unlock of an rwsem; mprotect: PROT_READ|PROT_WRITE or PROT_READ
