@@ -4,6 +4,7 @@
 import { pinPolicyInit } from './pin_policy';
 import { pinTruncateInit } from './pin_truncate';
 import { pageIdleInit } from './page_idle';
+import { damonInit, damonSnapshotPtr, damonSnapshotLen, SNAP_FIELDS } from './damon';
 import { gupInit, scenarioHasDevices } from './gup';
 import { userptrInit } from './userptr';
 import { regionsReset, regionAlloc, regionsEnd } from './mem';
@@ -26,7 +27,7 @@ import { mmuNotifierInit } from './mmu_notifier';
 import { secondaryInit } from './secondary_mmu';
 import { allocContextsInit } from './alloc';
 import { pgtableInit, tablesForRange } from './pgtable';
-import { mmLayout, mmInit } from './mm';
+import { mmLayout, mmInit, vmaStart } from './mm';
 import { filemapInit } from './filemap';
 import { truncateInit } from './truncate';
 import { munmapInit } from './vma';
@@ -36,7 +37,7 @@ import { blkInit } from './blkdev';
 import { vmscanInit, reclaimHistPtr as rhp, RECLAIM_HIST_BUCKETS } from './vmscan';
 import { setRemote as setRemoteTotals, nodeDirtyableMemory, localCompletions as localCompl } from './writeback';
 import { count } from './vmstat';
-import { C_NR_DIRTY, C_NR_WRITEBACK, G_N_VMAS } from './generated/abi';
+import { C_NR_DIRTY, C_NR_WRITEBACK, G_N_VMAS, E_AFTER_TASKS_KDAMOND } from './generated/abi';
 import { writebackInit, wbInfoFill, WBINFO_STRIDE, nWbs, taskSeriesPtr as tsp, taskSeriesRowsN, TASK_SERIES_FIELDS, pauseHistPtr as php, pauseHistLen as phl, flushHistPtr as fhp, flushHistLen as fhl } from './writeback';
 import { flusherInit } from './flusher';
 import { schedInit, runEvents, nrEntities, firstTaskEntity, memcgFlushEntity, liveTaskCount, KSWAPD_ENTITY } from './sched';
@@ -93,7 +94,7 @@ export function init(): i32 {
   for (let l = 0; l < nLocksAll; l++) {
     setLockKind(l, l >= nLockDefs || <i32>lockCfg(l, LOCK_KIND) == LOCK_KIND_RWSEM ? LOCK_RWSEM : LOCK_MUTEX);
   }
-  if (!randomInit(nProcs + 1)) return STATUS_NO_MEMORY;
+  if (!randomInit(nProcs + 2)) return STATUS_NO_MEMORY;     // the tasks', the drivers', kdamond's
   if (!blkInit()) return STATUS_NO_MEMORY;
   if (!filemapInit()) return STATUS_NO_MEMORY;
   if (!swapInit(<u32>cfg(G_SWAP_PAGES), <i32>cfg(G_SWAP_DEVICE))) return STATUS_NO_MEMORY;
@@ -117,6 +118,7 @@ export function init(): i32 {
   if (!gupInit(nProcs)) return STATUS_NO_MEMORY;
   userptrInit();
   if (!schedInit()) return STATUS_NO_MEMORY;
+  if (!damonInit(firstTaskEntity(<i32>cfg(G_N_DEVICES)) + nProcs + E_AFTER_TASKS_KDAMOND, nProcs + 1)) return STATUS_NO_MEMORY;
   if (!memcgInit(<i64>cfg(G_MEMCG_STATS_FLUSH_NS), memcgFlushEntity(nProcs, <i32>cfg(G_N_DEVICES)))) return STATUS_NO_MEMORY;
   if (!mmInit()) return STATUS_NO_MEMORY;
   return STATUS_OK;
@@ -171,3 +173,9 @@ export function localDirtyable(): f64 { return <f64>nodeDirtyableMemory(); }
 export function localCompletions(): f64 { return <f64>localCompl(); }
 /** Tasks whose workload has not ended yet. */
 export function tasksLive(): i32 { return liveTaskCount(); }
+/** DAMON's regions at its last aggregation: damonRegionsLen() records of damonRegionStride() f64 (process, start and end page, nr_accesses, age). */
+export function damonRegionsPtr(): usize { return damonSnapshotPtr(); }
+export function damonRegionsLen(): i32 { return damonSnapshotLen(); }
+export function damonRegionStride(): i32 { return SNAP_FIELDS; }
+/** Where VMA `v` starts (its first page): the layout the host reports addresses against. */
+export function vmaStartPage(v: i32): f64 { return <f64>vmaStart(v); }

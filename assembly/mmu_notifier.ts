@@ -29,7 +29,7 @@ import { recordDetector } from './invariants';
 import { nextF64, randomSeed } from './random';
 import { lockAcquire, lockTryAcquire, lockRelease, lockWaiting } from './locking';
 import { chargeNs } from './sched';
-import { secondaryInvalidate, secondaryClearYoung, secondaryHasTable } from './secondary_mmu';
+import { secondaryInvalidate, secondaryClearYoung, secondaryTestYoung, secondaryHasTable } from './secondary_mmu';
 import { userptrMayfail, isUserptrSub, userptrInvalidate, userptrInterval } from './userptr';
 import { intervalInit, intervalInsert, intervalInserted, intervalOverlaps, itreeInvStart, itreeInvEnd, intervalSetSeq, itreeSeqNow } from './mmu_interval';
 
@@ -278,6 +278,19 @@ export function mmuNotifierClearYoung(m: i32, vpn: i64): bool {
   }
   if (young) countEvent(C_MMSIM_SECONDARY_YOUNG);
   return young;
+}
+
+/**
+ * mmu_notifier_test_young for one page (DAMON's damon_va_young, khugepaged): does a kvm
+ * subscriber's translation of `vpn` say it was used since it was last aged? Nothing is cleared.
+ */
+export function mmuNotifierTestYoung(m: i32, vpn: i64): bool {
+  if (!mmHasNotifiers(m)) return false;
+  const first = ld(subFirst, m); const n = ld(subCount, m);
+  for (let s = first; s < first + n; s++) {
+    if (<i32>subCfg(s, SUB_CLIENT) == CLIENT_KVM && secondaryTestYoung(s, m, vpn)) return true;
+  }
+  return false;
 }
 
 /** One subscriber's invalidate_range_end for range `r` (whose ledger says whether its start succeeded). */

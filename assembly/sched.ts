@@ -11,7 +11,7 @@ import { G_N_PROCS, G_HZ, G_DURATION_NS, G_SERIES_INTERVAL_NS, G_COST_ACCESS, G_
   C_MMSIM_FSYNC_CALLS, C_MMSIM_FSYNC_NS, C_MMSIM_FSYNC_MAX_NS,
   FN_MUTEX_LOCK, FN_DOWN_WRITE, FN_DOWN_READ, FN_MMAP_WRITE_LOCK, FN_MMAP_READ_LOCK, FN_MM_POPULATE,
   FN_LOCK_MM_AND_FIND_VMA, FN_EXIT_MMAP, E_SAMPLER, E_KSWAPD0, E_FLUSHER, E_FIRST_DEVICE, E_AFTER_TASKS,
-  E_AFTER_TASKS_MEMCG_STATS_FLUSHER, E_AFTER_TASKS_OOM_REAPER, G_HUNG_TASK_TIMEOUT_NS, C_MMSIM_SYNC_CALLS,
+  E_AFTER_TASKS_MEMCG_STATS_FLUSHER, E_AFTER_TASKS_OOM_REAPER, E_AFTER_TASKS_KDAMOND, G_HUNG_TASK_TIMEOUT_NS, C_MMSIM_SYNC_CALLS,
   C_MMSIM_SYNC_NS, C_MMSIM_SYNCS_COMPLETED, C_MMSIM_ACCESSES, C_MMSIM_RESIDENT_HITS, C_MMSIM_TASKS_FINISHED, C_MMSIM_EVENTS,
   C_MMSIM_ALLOC_FAILURES, STATUS_TIME_LIMIT, STATUS_BUDGET, STATUS_FINISHED } from './generated/abi';
 import { now, pop, peekTime, peekId, schedule, scheduleNoLater, cancel, setNow, EV_NONE } from './events';
@@ -37,6 +37,7 @@ import { lockAcquire, lockRelease, lockKind, locksAbandon, checkHungTasks, lockW
 import { stopNow, clearStop, waitingQueue, isFolioQueue, abandonWait, sleepOn } from './wait';
 import { faultLockBegin, faultLockEnd, faultLocksAbandon, mmapLockMm, mmapLockOf, vmaStartWriteAll, vmaWritePending } from './mmap_lock';
 import { oomReaperRun, oomVictimExited } from './oom';
+import { kdamondRun } from './damon';
 import { secondaryFaultMustRetry, FAULT_GO, FAULT_RETRY_KVM, isIntervalSub, subscriberLock, mmuNotifierAbandon, mmuNotifierRelease, mmuNotifierRangeStart, mmuNotifierRangeEnd, MMU_NOTIFY_UNMAP, RANGE_BLOCKABLE } from './mmu_notifier';
 import { lruAddDrainCpu } from './lru';
 import { secondaryAccess, secondaryInstall } from './secondary_mmu';
@@ -760,6 +761,7 @@ export function runEvents(until: i64, maxEvents: i32): i32 {
     else if (id < FIRST_DEVICE + nDevices) blkComplete(id - FIRST_DEVICE, t);
     else if (task == nTasks + E_AFTER_TASKS_MEMCG_STATS_FLUSHER) memcgFlushStats(t);
     else if (task == nTasks + E_AFTER_TASKS_OOM_REAPER) oomReaperRun(t);
+    else if (task == nTasks + E_AFTER_TASKS_KDAMOND) kdamondRun(t);
     else { currentTask = id - FIRST_DEVICE - nDevices; runTask(currentTask, limit, t); currentTask = -1; }
     if (liveTasks <= 0 && nTasks > 0 && cfg(G_NO_EARLY_END) == 0) break;
   }

@@ -126,6 +126,16 @@ export function secondaryInvalidate(s: i32, m: i32, start: i64, end: i64): void 
   }
 }
 
+/** Subscription `s`'s test_young of `vpn` in mm `m`: is its translation young (left so)? */
+export function secondaryTestYoung(s: i32, m: i32, vpn: i64): bool {
+  const first = mmFirstVma(m); const last = first + mmNrVmas(m);
+  for (let v = first; v < last; v++) {
+    if (owner(v) != s || vpn < vmaStart(v) || vpn >= vmaEnd(v)) continue;
+    return (load<u32>(slot(v, vpn)) & S_YOUNG) != 0;
+  }
+  return false;
+}
+
 /** Subscription `s`'s clear_flush_young of `vpn` in mm `m`: was its translation young (now cleared)? */
 export function secondaryClearYoung(s: i32, m: i32, vpn: i64): bool {
   const first = mmFirstVma(m); const last = first + mmNrVmas(m);

@@ -45,6 +45,9 @@ export const GLOBAL_FIELDS = [
   // truncate and hole punching against pinned pages (PINS_TRUNCATE), and the time a revocation
   // request has before the kernel revokes itself (lease-break-time)
   'pinsTruncate', 'pinsRevokeTimeoutNs',
+  // DAMON (mm/damon): a kdamond monitors the processes whose damonTarget is ≥ -1, with these
+  // monitoring attributes (ns, region counts) from damonStartNs
+  'damonOn', 'damonSampleNs', 'damonAggrNs', 'damonUpdateNs', 'damonMinNrRegions', 'damonMaxNrRegions', 'damonStartNs',
 ] as const;
 
 /** userptr.policy (assembly/userptr.ts), seed 000. */
@@ -84,6 +87,8 @@ export const FILE_FIELDS = ['sizePages', 'device'] as const;
 
 export const PROC_FIELDS = [
   'firstVma', 'nVmas', 'firstPhase', 'nPhases', 'startNs', 'oomScoreAdj', 'loopPhases',
+  // a DAMON target: -2 = not one, -1 = its whole address space (vaddr), ≥ 0 = that VMA alone (fvaddr)
+  'damonTarget',
 ] as const;
 
 /** VMA kinds and flags mirror vm_flags where the kernel has them. */
@@ -130,7 +135,7 @@ export const DETECTOR_FIELDS = ['kind', 'timeNs', 'pfn', 'task', 'func', 'value'
  * device, one per task, then ENTITY_AFTER_TASKS. Detector records name owners by entity.
  */
 export const ENTITY_FIXED = ['sampler', 'kswapd0', 'flusher'] as const;
-export const ENTITY_AFTER_TASKS = ['memcg stats flusher', 'oom_reaper'] as const;
+export const ENTITY_AFTER_TASKS = ['memcg stats flusher', 'oom_reaper', 'kdamond'] as const;
 
 /** The zone table the core fills for the host (zoneInfoPtr): f64 fields per zone, /proc/zoneinfo's figures in pages. */
 export const ZONEINFO_FIELDS = [

@@ -124,6 +124,7 @@ export function encodeScenario(s: Scenario, seed: number, opts: { noEarlyEnd?: b
     pack(PROC_FIELDS, {
       firstVma, nVmas: vmaNames.length, firstPhase, nPhases: p.workload.length, startNs: p.start,
       oomScoreAdj: p.oom_score_adj, loopPhases: p.loop ? 1 : 0,
+      damonTarget: !s.damon.targets[pname] ? -2 : s.damon.targets[pname]!.vma === '' ? -1 : firstVma + vmaNames.indexOf(s.damon.targets[pname]!.vma),
     }, procs);
   }
 
@@ -180,6 +181,8 @@ export function encodeScenario(s: Scenario, seed: number, opts: { noEarlyEnd?: b
     notifierMayfail: s.notifiers.mayfail ? 1 : 0, userptrPolicy: USERPTR_POLICY[s.userptr.policy],
     pinsTrack: PINS_TRACK[s.pins.track], pinsAction: PINS_ACTION[s.pins.action], pinsLimitPages: pages(s.pins.limit),
     pinsTruncate: PINS_TRUNCATE[s.pins.truncate], pinsRevokeTimeoutNs: s.pins.revokeTimeout,
+    damonOn: Object.keys(s.damon.targets).length > 0 ? 1 : 0, damonSampleNs: s.damon.sample_interval, damonAggrNs: s.damon.aggr_interval,
+    damonUpdateNs: s.damon.update_interval, damonMinNrRegions: s.damon.min_nr_regions, damonMaxNrRegions: s.damon.max_nr_regions, damonStartNs: s.damon.start,
   }, head);
   const blob = Float64Array.from([...head, ...devices, ...files, ...procs, ...vmas, ...phases, ...locks, ...subscribers]);
   return { blob, deviceNames, fileNames, processNames, lockNames, subscriberNames, phaseDevices };

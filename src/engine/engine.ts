@@ -6,7 +6,7 @@
 import { COUNTERS } from '../abi/counters.js';
 import { STATUS, DETECTOR_KINDS, KERNEL_FUNCS, ENTITY_FIXED, ENTITY_AFTER_TASKS, ZONEINFO_FIELDS, WBINFO_FIELDS } from '../abi/config.js';
 import type { Scenario } from '../scenario/types.js';
-import type { RunResult, DetectorHit, OomKill, ZoneInfo, WbInfo, WritebackFigures, ReclaimFigures } from '../report/result.js';
+import type { RunResult, DetectorHit, OomKill, ZoneInfo, WbInfo, WritebackFigures, ReclaimFigures, DamonRegion } from '../report/result.js';
 import { distribution, log2Distribution } from './histogram.js';
 import { ScenarioError } from '../util/errors.js';
 import { encodeScenario, type Encoded } from './encode.js';
@@ -14,6 +14,8 @@ import { prepareHostPages, type HostPages } from './host-pages.js';
 import { checkMemoryNeed, memoryNeed } from './memory.js';
 import { instantiateCore, coreModule, type CoreExports } from './wasm.js';
 import { runShardedInThread } from './numa.js';
+
+const PAGE_BYTES = 4096;
 
 export interface EngineOptions {
   seed?: number;
@@ -165,11 +167,35 @@ export function collect(core: CoreExports, s: Scenario, seed: number, enc: Encod
     pauses: distribution(pauseHist, 1000 / s.machine.hz),
     flushAge: distribution(flushHist, 10),
   };
+  const damon = damonRegions(core, s, enc);
   return {
     scenario: s.name, seed, simulatedSeconds: core.nowNs() / 1e9, plannedSeconds: s.duration / 1e9, counters, detectors,
-    detectorsTotal: core.detectorsTotal() - oomRecords, oomKills, zones, wbs, writeback, reclaim,
+    detectorsTotal: core.detectorsTotal() - oomRecords, oomKills, zones, wbs, writeback, reclaim, ...(damon ? { damon } : {}),
     series: { columns: ['time_s', ...COUNTERS.map((c) => c.name), ...taskColumns], rows },
   };
+}
+
+/** DAMON's last aggregation, its regions placed in the targets' VMAs (undefined: DAMON off). */
+function damonRegions(core: CoreExports, s: Scenario, enc: Encoded): DamonRegion[] | undefined {
+  if (Object.keys(s.damon.targets).length === 0) return undefined;
+  const stride = core.damonRegionStride();
+  const a = new Float64Array(core.memory.buffer, core.damonRegionsPtr(), core.damonRegionsLen() * stride);
+  // each process's VMAs in the core's order, with their first pages
+  const vmaOf: { name: string; start: number; end: number }[][] = [];
+  let v = 0;
+  for (const pn of enc.processNames) {
+    vmaOf.push(Object.entries(s.processes[pn]!.vmas).map(([name, vma]) => {
+      const start = core.vmaStartPage(v++);
+      return { name, start, end: start + vma.size / PAGE_BYTES };
+    }));
+  }
+  const out: DamonRegion[] = [];
+  for (let i = 0; i < core.damonRegionsLen(); i++) {
+    const [proc, start, end, nrAccesses, age] = Array.from(a.subarray(i * stride, i * stride + 5)) as [number, number, number, number, number];
+    const vma = vmaOf[proc]!.find((x) => start >= x.start && start < x.end);
+    out.push({ process: enc.processNames[proc]!, vma: vma?.name ?? '', offset: vma ? (start - vma.start) * PAGE_BYTES : 0, bytes: (end - start) * PAGE_BYTES, nrAccesses, age });
+  }
+  return out;
 }
 
 /** Set up an instance for `s` (throws ScenarioError when it cannot fit). */

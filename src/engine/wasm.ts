@@ -30,6 +30,10 @@ export interface CoreExports {
   wbInfoPtr(): number;
   wbInfoStride(): number;
   wbCount(): number;
+  damonRegionsPtr(): number;
+  damonRegionsLen(): number;
+  damonRegionStride(): number;
+  vmaStartPage(v: number): number;
   taskSeriesPtr(): number;
   taskSeriesRows(): number;
   taskSeriesFields(): number;

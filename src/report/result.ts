@@ -77,6 +77,17 @@ export interface ReclaimFigures {
   directLatency: Distribution;
 }
 
+/** One DAMON monitoring region: where it is (the VMA it starts in and the byte offset into it), its access count over the last aggregation and its age. */
+export interface DamonRegion {
+  process: string;
+  /** The VMA holding the region's start ('' in a gap between VMAs: a vaddr region spans them). */
+  vma: string;
+  offset: number;
+  bytes: number;
+  nrAccesses: number;
+  age: number;
+}
+
 export interface RunError {
   message: string;
   simulatedNs: number;
@@ -96,6 +107,8 @@ export interface RunResult {
   detectorsTotal: number;
   /** Every OOM kill (the kernel's "Out of memory: Killed process"), in time order. */
   oomKills: OomKill[];
+  /** DAMON's regions at its last aggregation (damo's last record), when it monitored anything. */
+  damon?: DamonRegion[];
   zones: ZoneInfo[];
   /** Per backing device, in the scenario's device order. */
   wbs: WbInfo[];

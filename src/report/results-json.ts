@@ -28,6 +28,7 @@ export function resultsObject(result: RunResult): Record<string, unknown> {
     detectorsTotal: result.detectorsTotal,
     detectors: result.detectors.map(detectorObject),
     oomKills: result.oomKills.map((k) => ({ ...k })),
+    ...(result.damon ? { damon: result.damon.map((r) => ({ ...r })) } : {}),
   };
 }
 

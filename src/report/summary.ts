@@ -96,6 +96,14 @@ export function formatSummary(result: RunResult, options: SummaryOptions = {}): 
     }
   }
 
+  if (result.damon) {
+    // what DAMON reported at its last aggregation (damo report's last record)
+    lines.push('DAMON');
+    row('regions', formatCount(c('mmsim_damon_nr_regions')), `${formatCount(c('mmsim_damon_aggregations'))} aggr.`);
+    row('working set', formatSize(c('mmsim_damon_wss_pages') * PAGE_SIZE), `young ${formatPercent(c('mmsim_damon_checks_young'), c('mmsim_damon_checks'))}`);
+    lines[lines.length - 1] += ' of the access checks (regions accessed in the last aggregation interval)';
+  }
+
   lines.push('io');
   row('pgpgin', `${formatSize(c('pgpgin') * 1024)}`);
   row('pgpgout', `${formatSize(c('pgpgout') * 1024)}`);

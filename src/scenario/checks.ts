@@ -29,7 +29,38 @@ export function checkScenario(s: Scenario): RawIssue[] {
     ...checkLocks(s),
     ...checkSubscribers(s),
     ...checkPins(s),
+    ...checkDamon(s),
   ];
+}
+
+/**
+ * DAMON's targets name processes and their VMAs; a vaddr target needs the two gaps its three
+ * regions are cut at; the attributes obey damon_set_attrs (min ≤ max, sample ≤ aggregation).
+ */
+function checkDamon(s: Scenario): RawIssue[] {
+  const issues: RawIssue[] = [];
+  const d = s.damon;
+  if (Object.keys(d.targets).length > 0 && s.machine.nodes > 1) {
+    issues.push({ path: ['damon', 'targets'], message: `DAMON on a machine of ${s.machine.nodes} NUMA nodes is not modelled (each node is its own instance); e.g. machine: { nodes: 1 }, or no damon targets` });
+  }
+  for (const [name, target] of Object.entries(d.targets)) {
+    const at = ['damon', 'targets', name];
+    const proc = s.processes[name];
+    if (!proc) { issues.push({ path: at, message: `"${name}" is not a process; the processes are: ${Object.keys(s.processes).join(', ')} (e.g. targets: { ${Object.keys(s.processes)[0] ?? 'app'}: {} })`, atKey: true }); continue; }
+    const vmas = Object.keys(proc.vmas);
+    if (target.vma !== '' && !proc.vmas[target.vma]) {
+      issues.push({ path: [...at, 'vma'], message: `"${target.vma}" is not a VMA of process ${name}; the VMAs of process ${name} are: ${vmas.join(', ') || 'none'}${vmas.length > 0 ? ` (e.g. vma: ${vmas[0]})` : ''}` });
+    } else if (target.vma === '' && vmas.length < 3) {
+      issues.push({ path: at, message: `process ${name} has ${vmas.length} VMA${vmas.length === 1 ? '' : 's'}, and the vaddr operations cut an address space into three regions at its two biggest gaps, which take three VMAs; name the one to monitor, e.g. { vma: ${vmas[0] ?? 'heap'} }` });
+    }
+  }
+  if (d.min_nr_regions > d.max_nr_regions) {
+    issues.push({ path: ['damon', 'min_nr_regions'], message: `${d.min_nr_regions} is more than max_nr_regions (${d.max_nr_regions}); e.g. min_nr_regions: 10, max_nr_regions: 1000` });
+  }
+  if (d.sample_interval > d.aggr_interval) {
+    issues.push({ path: ['damon', 'sample_interval'], message: `${formatDuration(d.sample_interval)} is longer than aggr_interval (${formatDuration(d.aggr_interval)}), over which the samples are counted; e.g. sample_interval: 5ms, aggr_interval: 100ms` });
+  }
+  return issues;
 }
 
 /**

@@ -237,6 +237,21 @@ const userptr = section('{ policy: blocking-lock }', {
     'skip-pinned (reclaim passes over maybe-pinned pages before it calls any notifier), unevictable (pinned pages go to the unevictable list, mlock-like)', 'blocking-lock'),
 }).prefault({}).describe('GPU userptr drivers (gpu-userptr dma phases)');
 
+const damonTarget = section('{ vma: heap }', {
+  vma: text('monitor this VMA alone (the fvaddr operations, as damo start --regions does); omitted = the whole address space, as the vaddr operations cut it into three regions around its two biggest gaps (needs three VMAs or more)',
+    { example: 'heap', default: '', pattern: NAME_PATTERN, rule: NAME_RULE }),
+}).describe('A DAMON monitoring target');
+
+const damon = section('{ targets: { app: {} } }', {
+  targets: namedMap('{ app: {} }', damonTarget).prefault({}).describe('The processes kdamond monitors, by name; none = DAMON off'),
+  sample_interval: duration('time between two access checks of each region (monitoring_attrs/intervals/sample_us)', { example: '5ms', default: '5ms', positive: true }),
+  aggr_interval: duration('time over which the checks are counted before regions are merged, reported and split (aggr_us)', { example: '100ms', default: '100ms', positive: true }),
+  update_interval: duration('time between two updates of the vaddr targets\' regions to their mappings (update_us)', { example: '1s', default: '1s', positive: true }),
+  min_nr_regions: integer('the fewest regions (nr_regions/min): the initial split, and the size limit of a merge', { min: 3, max: 100_000, example: '10', default: 10 }),
+  max_nr_regions: integer('the most regions (nr_regions/max): splits stop above half of it', { min: 3, max: 100_000, example: '1000', default: 1000 }),
+  start: duration('when kdamond starts', { example: '1s', default: 0 }),
+}).prefault({}).describe('DAMON, the data access monitor (mm/damon, v6.1, no DAMOS schemes): a kdamond that samples its targets\' regions');
+
 const lock = section('{ kind: mutex }', {
   kind: choice(['mutex', 'rwsem'] as const, 'mutex: one owner; rwsem: one writer or many readers (like mmap_lock); waiters queue FIFO', 'mutex'),
 }).describe('A sleeping lock');
@@ -257,6 +272,7 @@ export const scenarioFileSchema = section('{ machine: { memory: 2GiB }, processe
   notifiers,
   pins,
   userptr,
+  damon,
   check: boolean('checking mode (as mmsim run --check): assert that simulated time never goes backwards and check the invariants at every sample; hits are detectors', false),
   processes: namedMap('{ app: { workload: [{ op: sleep }] } }', processDef).describe('Processes, by name, started in this order'),
   series: section('{ interval: 100ms }', {

@@ -21,6 +21,7 @@ export interface Scenario {
   notifiers: { policy: '2018' | 'ban-multiple' | 'sorted-2020' | 'mainline'; reaper: 'skip-mm' | 'does-not-block' | 'always-eagain' | 'trylock' | 'trylock-blocking-end'; mayfail: boolean };
   pins: Pins;
   userptr: { policy: 'blocking-lock' | 'interval' | 'mayfail' | 'skip-pinned' | 'unevictable' };
+  damon: Damon;
   check: boolean;                 // checking mode: causality and invariants asserted as it runs
   processes: Record<string, Process>;
   series: { interval: number };   // ns between samples
@@ -33,6 +34,17 @@ export interface Pins {
   limit: number;                  // bytes of long-term pins per process, 0 = no limit
   truncate: 'none' | 'wait' | 'fail' | 'revoke' | 'block-longterm' | 'williams';   // truncation against pinned pages
   revokeTimeout: number;          // ns a revocation request has before the kernel revokes itself
+}
+
+/** DAMON's kdamond: its targets (process → VMA, '' = the whole address space) and monitoring attributes. */
+export interface Damon {
+  targets: Record<string, { vma: string }>;
+  sample_interval: number;        // ns
+  aggr_interval: number;          // ns
+  update_interval: number;        // ns
+  min_nr_regions: number;
+  max_nr_regions: number;
+  start: number;                  // ns
 }
 
 /** A sleeping lock the workloads take. */
