@@ -253,23 +253,17 @@ export function secondaryFaultMustRetry(s: i32, vpn: i64): i32 {
  * folio_referenced_one): did a kvm subscriber's translation of `vpn` see use since the last
  * look? Its young bit is cleared, and the host page counts as referenced.
  */
-export function mmuNotifierClearFlushYoung(m: i32, vpn: i64): bool {
-  if (!mmHasNotifiers(m)) return false;
-  const first = ld(subFirst, m); const n = ld(subCount, m);
-  let young = false;
-  for (let s = first; s < first + n; s++) {
-    if (<i32>subCfg(s, SUB_CLIENT) == CLIENT_KVM && secondaryClearYoung(s, m, vpn)) young = true;
-  }
-  if (young) countEvent(C_MMSIM_SECONDARY_YOUNG);
-  return young;
-}
+export function mmuNotifierClearFlushYoung(m: i32, vpn: i64): bool { return clearYoung(m, vpn); }
 
 /**
- * mmu_notifier_clear_young for one page (ptep_clear_young_notify: idle page tracking): as
- * clear_flush_young, without the secondary TLB flush, which only kvm implements here (its
- * kvm_mmu_notifier_clear_young ages the guest's translation).
+ * mmu_notifier_clear_young for one page (ptep_clear_young_notify: idle page tracking, DAMON):
+ * as clear_flush_young without the secondary TLB flush — the same here, where only kvm ages
+ * its translations (kvm_mmu_notifier_clear_young) and a TLB flush costs nothing.
  */
-export function mmuNotifierClearYoung(m: i32, vpn: i64): bool {
+export function mmuNotifierClearYoung(m: i32, vpn: i64): bool { return clearYoung(m, vpn); }
+
+/** The subscribers' clear_young (kvm's): was a translation of `vpn` young? Each is aged. */
+function clearYoung(m: i32, vpn: i64): bool {
   if (!mmHasNotifiers(m)) return false;
   const first = ld(subFirst, m); const n = ld(subCount, m);
   let young = false;
