@@ -2,6 +2,7 @@
 // init(), then run() in slices, and reads counters, the time series, detectors and zone info
 // through typed-array views at the addresses these return. All numbers, no strings.
 import { pinPolicyInit } from './pin_policy';
+import { migrateInit } from './migrate';
 import { gupInit, scenarioHasDevices } from './gup';
 import { userptrInit } from './userptr';
 import { regionsReset, regionAlloc, regionsEnd } from './mem';
@@ -111,7 +112,7 @@ export function init(): i32 {
   if (!writebackInit(nProcs, samples)) return STATUS_NO_MEMORY;
   if (!flusherInit()) return STATUS_NO_MEMORY;
   if (!pinPolicyInit(pages, scenarioHasDevices())) return STATUS_NO_MEMORY;
-  if (!gupInit(nProcs)) return STATUS_NO_MEMORY;
+  if (!migrateInit(nProcs) || !gupInit(nProcs)) return STATUS_NO_MEMORY;
   userptrInit();
   if (!schedInit()) return STATUS_NO_MEMORY;
   if (!memcgInit(<i64>cfg(G_MEMCG_STATS_FLUSH_NS), memcgFlushEntity(nProcs, <i32>cfg(G_N_DEVICES)))) return STATUS_NO_MEMORY;

@@ -9,7 +9,7 @@
  * count stored in the global fields.
  */
 /** The config blob's layout version: init() refuses a blob of another one. */
-export const ABI_VERSION = 4;
+export const ABI_VERSION = 5;
 
 export const GLOBAL_FIELDS = [
   'version',
@@ -42,6 +42,9 @@ export const GLOBAL_FIELDS = [
   // MMU_NOTIFIER_RANGE_MAYFAIL on try_to_unmap_one's ranges (the rejected 2020 patch), and how a
   // gpu-userptr driver builds its objects and answers invalidations (USERPTR_POLICY)
   'notifierMayfail', 'userptrPolicy',
+  // ZONE_MOVABLE: this node's kernelcore in pages as find_zone_movable_pfns_for_nodes computes it
+  // from movablecore= (0: no ZONE_MOVABLE); FOLL_LONGTERM pins migrate out of it (v5.13)
+  'kernelcorePages', 'pinsMigrateLongterm',
 ] as const;
 
 /** userptr.policy (assembly/userptr.ts), seed 000. */

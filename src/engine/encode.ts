@@ -12,6 +12,7 @@ import { subscriberHasEnd, registrationOrder } from '../scenario/subscribers.js'
 
 export { ABI_VERSION } from '../abi/config.js';
 import { ABI_VERSION } from '../abi/config.js';
+import { kernelcorePages } from '../scenario/movable.js';
 export const PAGE_SIZE = 4096;
 
 type Row<F extends readonly string[]> = Record<F[number], number>;
@@ -178,6 +179,7 @@ export function encodeScenario(s: Scenario, seed: number, opts: { noEarlyEnd?: b
     notifierReaper: NOTIFIER_REAPER[s.notifiers.reaper],
     notifierMayfail: s.notifiers.mayfail ? 1 : 0, userptrPolicy: USERPTR_POLICY[s.userptr.policy],
     pinsTrack: PINS_TRACK[s.pins.track], pinsAction: PINS_ACTION[s.pins.action], pinsLimitPages: pages(s.pins.limit),
+    kernelcorePages: kernelcorePages(s.machine), pinsMigrateLongterm: s.pins.migrateLongterm ? 1 : 0,
   }, head);
   const blob = Float64Array.from([...head, ...devices, ...files, ...procs, ...vmas, ...phases, ...locks, ...subscribers]);
   return { blob, deviceNames, fileNames, processNames, lockNames, subscriberNames, phaseDevices };
