@@ -24,7 +24,7 @@
 // to earlier events (cond_resched).
 import { regionAlloc } from './mem';
 import { cfg } from './config';
-import { G_COST_ZERO_FILL, C_PGMIGRATE_SUCCESS, C_PGMIGRATE_FAIL, C_NR_ISOLATED_ANON, C_NR_ISOLATED_FILE } from './generated/abi';
+import { G_COST_ZERO_FILL, C_PGMIGRATE_SUCCESS, C_PGMIGRATE_FAIL, C_NR_ISOLATED_ANON, C_NR_ISOLATED_FILE, C_MMSIM_MIGRATE_SLEEPS } from './generated/abi';
 import { flags, setFlags, testFlag, setFlag, clearFlag, refcount, setRefcount, mapping, setMapping, pageIndex, setPageIndex,
   pagePrivate, setPagePrivate, MAPPING_ANON, PG_locked, PG_writeback, PG_private, PG_swapbacked, PG_swapcache, PG_dirty,
   PG_active, PG_unevictable, PG_referenced, PG_uptodate, PG_workingset, PG_readahead, PG_mlocked, PG_anon_exclusive,
@@ -38,7 +38,7 @@ import { swapCacheReplace } from './swap';
 import { tryToFreeBuffers } from './buffer';
 import { folioHeldAcrossSleep, folioLockReleased } from './locking';
 import { mmuNotifierAbandon } from './mmu_notifier';
-import { countAdd } from './vmstat';
+import { countAdd, countEvent } from './vmstat';
 import { stopNow, mustYield, yieldAt } from './wait';
 import { curClock, chargeNs } from './sched';
 
@@ -236,6 +236,12 @@ function unmapUndo(mc: MigrateControl, src: u32, rc: i32): i32 {
  * (writeback in ASYNC), -ENOMEM (no target), or MIGRATE_SLEEPS.
  */
 function migrateFolioUnmap(mc: MigrateControl, i: i32, mode: i32): i32 {
+  const rc = migrateFolioUnmapStep(mc, i, mode);
+  if (rc == MIGRATE_SLEEPS) countEvent(C_MMSIM_MIGRATE_SLEEPS);
+  return rc;
+}
+
+function migrateFolioUnmapStep(mc: MigrateControl, i: i32, mode: i32): i32 {
   const src = srcOf(mc, i);
   const e = mc.entity;
   if (mc.step == US_START) {

@@ -205,6 +205,7 @@ export const COUNTERS: readonly CounterDef[] = [
   { name: 'mmsim_pin_refused_pages', kind: 'event', doc: 'pages of the refused pin requests' },
   { name: 'mmsim_longterm_migrated', kind: 'event', doc: 'pages a FOLL_LONGTERM pin (rdma-mr, vfio) migrated out of ZONE_MOVABLE before keeping them (check_and_migrate_movable_pages, pins.migrateLongterm)' },
   { name: 'mmsim_longterm_pin_retries', kind: 'event', doc: 'times __gup_longterm_locked pinned a batch again after check_and_migrate_movable_pages returned -EAGAIN (pages were unpinned and migrated, or could not be isolated)' },
+  { name: 'mmsim_migrate_sleeps', kind: 'event', doc: 'times migrate_pages slept: on a folio lock or its writeback (MIGRATE_SYNC), in the allocation of a target, or in a notifier callback of try_to_migrate_one' },
   { name: 'mmsim_longterm_migrate_failed', kind: 'event', doc: 'FOLL_LONGTERM pins (registrations) that failed because migrate_pages could not move every page out of ZONE_MOVABLE (-ENOMEM)' },
   { name: 'mmsim_nr_longterm_pinned_movable', kind: 'gauge', doc: 'pages in ZONE_MOVABLE that a FOLL_LONGTERM pin holds now: memory made unmovable (pins.migrateLongterm false, as before v5.13)' },
   { name: 'mmsim_pin_false_positives', kind: 'event', doc: 'folio_maybe_dma_pinned said pinned for a page no device holds (a refcount >= GUP_PIN_COUNTING_BIAS of ordinary references, or a sticky flag after the unpin)' },
