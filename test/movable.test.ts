@@ -236,6 +236,23 @@ processes:
     assert.equal(peak(old, 'mmsim_nr_longterm_pinned_movable'), 4096);
   });
 
+  it('longterm-movable (the README\'s table): both registrations migrated, or with the direct I/O the writable one fails', () => {
+    const c = (sets: string[]) => runScenario(loadScenario('longterm-movable', sets)).counters;
+    const on = c([]); const off = c(['pins.migrateLongterm=false']);
+    assert.equal(on['pgmigrate_success'], 20480);
+    assert.equal(on['mmsim_longterm_pin_retries'], 40);
+    assert.equal(on['mmsim_nr_longterm_pinned_movable'], 0);
+    assert.equal(off['pgmigrate_success'], 0);
+    assert.equal(off['mmsim_nr_longterm_pinned_movable'], 20480, 'still registered at the end: the zone\'s memory made unmovable');
+    assert.equal(on['nr_dirty'], 4096);
+    assert.ok(on['mmsim_dma_writes']! < off['mmsim_dma_writes']!, 'the registration took the migration\'s time');
+    const dio = c(['processes.dio.start=400ms']);
+    assert.equal(dio['pgmigrate_fail'], 64);
+    assert.equal(dio['mmsim_longterm_migrate_failed'], 1);
+    assert.equal(dio['pgmigrate_success'], 4096 + 512 - 64);
+    assert.equal(dio['mmsim_dma_writes'], 64, 'the direct I/O\'s own');
+  });
+
   it('the steps that sleep (folio_wait_writeback, the target\'s allocation in direct reclaim, a blocking notifier in try_to_migrate_one) resume where they slept', () => {
     const yaml = `
 name: longterm-sleeps

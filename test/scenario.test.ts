@@ -35,7 +35,7 @@ function assertInvalid(text: string, patterns: RegExp[], overrides: OverrideSpec
 describe('built-in scenarios', () => {
   it('are listed with a one-line description each', () => {
     const names = listBuiltins().map((b) => b.name);
-    assert.deepEqual(names, ['bench-pressure', 'bench-reference', 'default', 'gup-writeback-bug', 'gup-writeback-bug-dio', 'laptop', 'notifier-pairing', 'numa-1tib', 'oom-reaper-notifiers', 'small-fits', 'storage-server', 'streaming-mmap', 'userptr-direct-reclaim']);
+    assert.deepEqual(names, ['bench-pressure', 'bench-reference', 'default', 'gup-writeback-bug', 'gup-writeback-bug-dio', 'laptop', 'longterm-movable', 'notifier-pairing', 'numa-1tib', 'oom-reaper-notifiers', 'small-fits', 'storage-server', 'streaming-mmap', 'userptr-direct-reclaim']);
     for (const b of listBuiltins()) {
       assert.ok(b.description.length > 20, `${b.name} has a description`);
       assert.ok(!b.description.includes('\n'));
@@ -243,7 +243,7 @@ describe('bad input', () => {
   it('a missing file names the path', () => {
     assert.throws(() => loadScenario(join(dir, 'nope.yaml')), (error: unknown) =>
       error instanceof ScenarioError && /scenario file not found: .*nope\.yaml/.test(error.message));
-    assert.throws(() => loadScenario('no-such-builtin'), /unknown scenario "no-such-builtin": built-ins are bench-pressure, bench-reference, default, gup-writeback-bug, gup-writeback-bug-dio, laptop, notifier-pairing, numa-1tib, oom-reaper-notifiers, small-fits, storage-server, streaming-mmap, userptr-direct-reclaim/);
+    assert.throws(() => loadScenario('no-such-builtin'), /unknown scenario "no-such-builtin": built-ins are bench-pressure, bench-reference, default, gup-writeback-bug, gup-writeback-bug-dio, laptop, longterm-movable, notifier-pairing, numa-1tib, oom-reaper-notifiers, small-fits, storage-server, streaming-mmap, userptr-direct-reclaim/);
   });
 
   it('malformed YAML gives the line and column', () => {
