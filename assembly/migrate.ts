@@ -492,9 +492,13 @@ function asyncUnmapStep(mc: MigrateControl): i32 {
   return 0;
 }
 
-/** The move loop of a batch over the unmapped folios (none of it sleeps; it may yield). */
-function moveStep(mc: MigrateControl, passes: i32, sync: bool): i32 {
-  while (mc.pass < passes && mc.retry > 0) {
+/**
+ * The ASYNC batch's move loop over the unmapped folios (NR_MAX_MIGRATE_ASYNC_RETRY passes; none
+ * of it sleeps, it may yield), then its `out`: what is still unmapped is restored onto
+ * ret_folios, for the SYNC fallback.
+ */
+function asyncMoveStep(mc: MigrateControl): i32 {
+  while (mc.pass < NR_MAX_MIGRATE_ASYNC_RETRY && mc.retry > 0) {
     if (!mc.passStarted) { mc.passStarted = true; mc.passRetry = 0; mc.nrRetryPages = 0; mc.idx = 0; }
     while (mc.idx < mc.n) {
       const i = mc.idx;
@@ -503,10 +507,7 @@ function moveStep(mc: MigrateControl, passes: i32, sync: bool): i32 {
       const rc = migrateFolioMove(mc, i);
       if (rc == EAGAIN) { mc.passRetry++; mc.nrRetryPages++; }
       else if (rc == MIGRATEPAGE_SUCCESS) mc.nrSucceeded++;
-      else {
-        mc.nrFailed++;
-        if (sync) { mc.nrFailedPages++; setState(mc, i, FS_KEPT); } else mc.asyncFailedPages++;
-      }
+      else { mc.nrFailed++; mc.asyncFailedPages++; }
       if (condResched(mc)) return MIGRATE_SLEEPS;
     }
     mc.retry = mc.passRetry;
@@ -514,9 +515,8 @@ function moveStep(mc: MigrateControl, passes: i32, sync: bool): i32 {
     mc.passStarted = false;
   }
   mc.nrFailed += mc.retry;
-  if (sync) mc.nrFailedPages += mc.nrRetryPages; else mc.asyncFailedPages += mc.nrRetryPages;
-  // out: the folios still unmapped are restored and go to ret_folios
-  for (let i = 0; i < mc.n; i++) if (stateOf(mc, i) == FS_UNMAPPED) { moveUndo(mc, i); if (sync) setState(mc, i, FS_KEPT); }
+  mc.asyncFailedPages += mc.nrRetryPages;
+  for (let i = 0; i < mc.n; i++) if (stateOf(mc, i) == FS_UNMAPPED) moveUndo(mc, i);
   return 0;
 }
 
@@ -573,7 +573,7 @@ export function migratePagesRun(t: i32): i32 {
       continue;
     }
     if (stage == MS_ASYNC_MOVE) {
-      if (moveStep(mc, NR_MAX_MIGRATE_ASYNC_RETRY, false) == MIGRATE_SLEEPS) return MIGRATE_SLEEPS;
+      if (asyncMoveStep(mc) == MIGRATE_SLEEPS) return MIGRATE_SLEEPS;
       // migrate_pages_sync: an error of the ASYNC batch ends the call (its failed pages counted);
       // otherwise every folio it left is retried alone in SYNC mode, uncounted so far
       if (mc.rcSaved < 0) { mc.nrFailedPages += mc.asyncFailedPages; mc.rcGather = mc.rcSaved; mc.stage = MS_DONE; continue; }
