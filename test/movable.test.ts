@@ -253,6 +253,43 @@ processes:
     assert.equal(dio['mmsim_dma_writes'], 64, 'the direct I/O\'s own');
   });
 
+  it('the pinning task killed in the middle of a migration (OOM) lets every folio go: mapped again, unlocked, put back, nothing pinned', () => {
+    const yaml = `
+name: longterm-kill
+duration: 3s
+machine: { memory: 256MiB, movablecore: 192MiB }
+pins: { track: bias, action: mainline }
+processes:
+  app:
+    vmas: { buf: { type: anon, size: 96MiB } }
+    workload:
+      - { op: access, target: buf, writeFraction: 1, accesses: 24576 }
+      - { op: sleep, duration: 20s }
+  rdma:
+    start: 100ms
+    oom_score_adj: 1000
+    vmas: { own: { type: anon, size: 128MiB } }
+    workload:
+      - { op: access, target: own, writeFraction: 1, accesses: 20000 }
+      - { op: dma, model: rdma-mr, process: app, target: buf, writeFraction: 1, pattern: uniform, rate: 20000, duration: 1s }
+  hog:
+    start: 150ms
+    vmas: { h: { type: anon, size: 128MiB } }
+    workload:
+      - { op: access, target: h, writeFraction: 1, pattern: uniform }
+`;
+    const r = cliRun(yaml);
+    assert.equal(r.status, 0, r.stderr);
+    const c = r.results!.counters;
+    assert.equal(c['oom_kill'], 1);
+    assert.ok(c['pgmigrate_success']! > 0 && c['pgmigrate_success']! % 512 !== 0, `killed within a batch: ${c['pgmigrate_success']}`);
+    assert.equal(c['nr_isolated_anon'], 0);
+    assert.equal(c['nr_foll_pin_acquired'], c['nr_foll_pin_released']);
+    assert.equal(c['mmsim_nr_pinned'], 0);
+    assert.equal(c['mmsim_bug'], 0);
+    assert.equal(r.results!.detectorsTotal, 0);
+  });
+
   it('the steps that sleep (folio_wait_writeback, the target\'s allocation in direct reclaim, a blocking notifier in try_to_migrate_one) resume where they slept', () => {
     const yaml = `
 name: longterm-sleeps
