@@ -1,16 +1,20 @@
 // Zones, watermarks and the buddy allocator (mm/page_alloc.c).
 //
 // One node with the x86-64 zone layout: ZONE_DMA below 16 MiB, ZONE_DMA32 below 4 GiB,
-// ZONE_NORMAL above, ZONE_MOVABLE empty. User pages are GFP_HIGHUSER_MOVABLE (highest zone
-// index MOVABLE, so lowmem_reserve[MOVABLE] protects the lower zones); page tables are
-// GFP_KERNEL (highest zone NORMAL). No per-CPU page lists and no migrate types: without
-// mobility fallbacks there is nothing to boost watermarks for, so watermark_boost stays 0.
+// ZONE_NORMAL above, and ZONE_MOVABLE at the top of memory when the scenario sets movablecore=
+// (find_zone_movable_pfns_for_nodes: carved out of the highest zone; empty otherwise). User
+// pages are GFP_HIGHUSER_MOVABLE (highest zone index MOVABLE, so they may use it and
+// lowmem_reserve[MOVABLE] protects the lower zones) — except while a task is in a FOLL_LONGTERM
+// pin (PF_MEMALLOC_PIN: current_gfp_context drops __GFP_MOVABLE); page tables are GFP_KERNEL
+// (highest zone NORMAL), so they never come from ZONE_MOVABLE. No per-CPU page lists and no
+// migrate types: without mobility fallbacks there is nothing to boost watermarks for, so
+// watermark_boost stays 0.
 import { NR_ORDERS as LAYOUT_NR_ORDERS, MAX_NR_ZONES as LAYOUT_MAX_NR_ZONES } from './generated/abi';
 import { nrPages, flags, setFlags, PG_buddy, ORDER_SHIFT, listInit, listAdd, listDel, listEmpty, next,
   refcount, setRefcount, setMapcount, setMapping, setPageIndex, setPagePrivate, PG_lru, mapcount } from './page';
 import { cfg } from './config';
 import { G_MIN_FREE_KBYTES, G_WATERMARK_SCALE_FACTOR, G_LOWMEM_RESERVE_DMA, G_LOWMEM_RESERVE_DMA32,
-  G_LOWMEM_RESERVE_NORMAL, C_NR_FREE_PAGES, C_PGFREE, C_PGALLOC_DMA,
+  G_LOWMEM_RESERVE_NORMAL, G_KERNELCORE_PAGES, C_NR_FREE_PAGES, C_PGFREE, C_PGALLOC_DMA,
   C_MMSIM_ALLOC_FAILURES, C_PGSCAN_DIRECT_THROTTLE,
   DK_ALLOC_FAILED, FN_ALLOC_PAGES_SLOWPATH, DK_FREE_PAGE_IN_USE, FN_FREE_PAGES, ZI_STRIDE, ZI_START, ZI_SPANNED,
   ZI_MANAGED, ZI_MIN, ZI_LOW, ZI_HIGH, ZI_RESERVE_DMA, ZI_FREE, ZI_MIN_FREE_KBYTES } from './generated/abi';
@@ -42,6 +46,10 @@ export const MAX_RECLAIM_RETRIES: i32 = 16;
 export const PAGE_ALLOC_COSTLY_ORDER: i32 = 3;
 const DMA_END: u32 = 4096;                   // 16 MiB
 const DMA32_END: u32 = 1 << 20;              // 4 GiB
+/** MAX_ORDER_NR_PAGES: ZONE_MOVABLE starts on a boundary of the largest buddy block. */
+const MAX_ORDER_NR_PAGES: u32 = 1 << 10;
+/** zone_movable_pfn: the first pfn of ZONE_MOVABLE (nrPages when it is empty). */
+export let movableStart: u32 = 0xFFFF_FFFF;
 
 // Zone table (struct zone), ZF_* fields of i64 per zone.
 const ZF_START = 0; const ZF_END = 1; const ZF_MANAGED = 2; const ZF_FREE = 3;
@@ -70,7 +78,18 @@ export function populatedZone(z: i32): bool { return zf(z, ZF_MANAGED) > 0; }
 
 /** page_zonenum: the zone is a function of the pfn on this layout. */
 @inline export function pageZone(pfn: u32): i32 {
+  if (pfn >= movableStart) return ZONE_MOVABLE;
   return pfn < DMA_END ? ZONE_DMA : (pfn < DMA32_END ? ZONE_DMA32 : ZONE_NORMAL);
+}
+
+/**
+ * The zone index reclaim and kswapd work up to for an allocation whose highest zone is `idx`
+ * (sc.reclaim_idx = gfp_zone(gfp_mask), kswapd_highest_zoneidx): itself — but an empty
+ * ZONE_MOVABLE counts as ZONE_NORMAL, which is where such an allocation is served, so that a
+ * machine without movablecore reclaims as it always did.
+ */
+@inline export function reclaimZoneidx(idx: i32): i32 {
+  return idx > ZONE_NORMAL && !populatedZone(ZONE_MOVABLE) ? ZONE_NORMAL : idx;
 }
 
 @inline export function freeHead(z: i32, order: i32): u32 { return freeListBase + <u32>(z * NR_ORDERS + order); }
@@ -149,6 +168,21 @@ function zoneBound(z: i32): u32 {
   return z == 0 ? 0 : (z == 1 ? DMA_END : (z == 2 ? DMA32_END : 0xFFFF_FFFF));
 }
 
+/**
+ * find_zone_movable_pfns_for_nodes, for this node: the host has turned movablecore= into the
+ * node's kernelcore (required_kernelcore / usable_nodes, in pages; 0 = no ZONE_MOVABLE).
+ * ZONE_MOVABLE takes the top of the highest populated zone (movable_zone): the pages below that
+ * zone count as kernelcore already (usable_startpfn), and its start is rounded up to
+ * MAX_ORDER_NR_PAGES. Returns zone_movable_pfn, or `n` when the zone is empty.
+ */
+function movableZoneStart(n: u32, kernelcore: u64): u32 {
+  if (kernelcore == 0) return n;
+  const usable: u64 = n > DMA32_END ? DMA32_END : (n > DMA_END ? DMA_END : 0);
+  let start = kernelcore > usable ? kernelcore : usable;
+  start = (start + MAX_ORDER_NR_PAGES - 1) & ~(<u64>MAX_ORDER_NR_PAGES - 1);
+  return start >= <u64>n ? n : <u32>start;
+}
+
 /** Build the zones, compute watermarks and free every frame into the buddy lists. */
 export function allocInit(freeListSentinel: u32): void {
   freeListBase = freeListSentinel;
@@ -157,18 +191,22 @@ export function allocInit(freeListSentinel: u32): void {
     for (let f = 0; f < ZF_STRIDE; f++) setZf(z, f, 0);
     for (let o = 0; o < NR_ORDERS; o++) listInit(freeHead(z, o));
   }
+  // adjust_zone_range_for_zone_movable: the zone ZONE_MOVABLE is carved from ends where it starts
+  const mstart = movableZoneStart(n, <u64>cfg(G_KERNELCORE_PAGES));
+  movableStart = mstart;
   for (let z = 0; z < ZONE_MOVABLE; z++) {
     const lo = zoneBound(z); const hi = zoneBound(z + 1);
-    const s = lo < n ? lo : n;
-    const e = hi < n ? hi : n;
+    const s = lo < mstart ? lo : mstart;
+    const e = hi < mstart ? hi : mstart;
     setZf(z, ZF_START, s); setZf(z, ZF_END, e); setZf(z, ZF_MANAGED, e - s);
   }
-  setZf(ZONE_MOVABLE, ZF_START, n); setZf(ZONE_MOVABLE, ZF_END, n);
+  setZf(ZONE_MOVABLE, ZF_START, mstart); setZf(ZONE_MOVABLE, ZF_END, n); setZf(ZONE_MOVABLE, ZF_MANAGED, n - mstart);
+  // nr_free_buffer_pages: the zones GFP_USER can use, which ZONE_MOVABLE is not
   const userMin = <i64>cfg(G_MIN_FREE_KBYTES);
-  minFreeKbytes = userMin > 0 ? userMin : calculateMinFreeKbytes(<u64>n);
+  minFreeKbytes = userMin > 0 ? userMin : calculateMinFreeKbytes(<u64>mstart);
   setupPerZoneWmarks();
   // memblock_free_all: hand every frame to the buddy allocator in the largest aligned blocks.
-  for (let z = 0; z < ZONE_MOVABLE; z++) {
+  for (let z = 0; z <= ZONE_MOVABLE; z++) {
     let p = <u32>zf(z, ZF_START);
     const e = <u32>zf(z, ZF_END);
     while (p < e) {
@@ -305,9 +343,35 @@ const SP_DONE: i32 = 4;         // ended: `result` waits for the retried path
 const AC_BYTES: usize = (offsetof<AllocContext>() + 31) & ~(<usize>31);
 let allocContexts: usize = 0;
 
+/** PF_MEMALLOC_PIN per task (u8): inside memalloc_pin_save / memalloc_pin_restore. */
+let pinContexts: usize = 0;
+
 export function allocContextsInit(tasks: i32): bool {
   allocContexts = regionAlloc(<u64>(tasks + 1) * <u64>AC_BYTES);
-  return allocContexts != 0;
+  pinContexts = regionAlloc(<u64>(tasks + 1));
+  return allocContexts != 0 && pinContexts != 0;
+}
+
+/**
+ * memalloc_pin_save: task `t` enters a FOLL_LONGTERM pin (__gup_longterm_locked); until
+ * memalloc_pin_restore its allocations drop __GFP_MOVABLE (current_gfp_context), so the pages
+ * its faults bring in, and the targets of its migrations, come from outside ZONE_MOVABLE. The
+ * kernel does this whatever the zones (v5.13; CMA-only as memalloc_nocma_save since v5.1, not
+ * modelled); here only where ZONE_MOVABLE has memory, since without it the only difference
+ * would be which allocstall_* counter a stall is counted in.
+ */
+export function memallocPinSave(t: i32): void { if (populatedZone(ZONE_MOVABLE)) store<u8>(pinContexts + <usize>t, 1); }
+/** memalloc_pin_restore */
+export function memallocPinRestore(t: i32): void { store<u8>(pinContexts + <usize>t, 0); }
+
+/**
+ * gfp_zone(current_gfp_context(GFP_HIGHUSER_MOVABLE)): the highest zone of a user page's
+ * allocation (an anon fault, the page cache, swap-in) by the running task — ZONE_MOVABLE, or
+ * ZONE_NORMAL inside a FOLL_LONGTERM pin (PF_MEMALLOC_PIN).
+ */
+@inline export function gfpHighuserMovableZone(): i32 {
+  const t = currentTask;
+  return t >= 0 && load<u8>(pinContexts + <usize>t) != 0 ? ZONE_NORMAL : ZONE_MOVABLE;
 }
 @inline function allocContextOf(t: i32): AllocContext { return changetype<AllocContext>(allocContexts + <usize>t * AC_BYTES); }
 

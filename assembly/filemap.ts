@@ -15,7 +15,7 @@ import { FN_FOLIO_WAIT_BIT_COMMON, G_N_FILES, G_N_PHASES, G_READ_AHEAD_PAGES, FI
 import { setFlag, clearFlag, testFlag, testClearFlag, refcount, setRefcount, setMapping, setPageIndex, mapping,
   pageIndex, PG_locked, PG_readio, PG_uptodate, PG_waiters, PG_private, PG_writeback } from './page';
 import { folioCreateBuffers, tryToFreeBuffers } from './buffer';
-import { allocPages, allocPagesNowait, folioPut, NO_PAGE, ZONE_MOVABLE } from './alloc';
+import { allocPages, allocPagesNowait, folioPut, NO_PAGE, gfpHighuserMovableZone } from './alloc';
 import { folioAddLru, folioMarkAccessed } from './lru';
 import { countAdd, countEvent } from './vmstat';
 import { blkSubmit, blkAddPage, BLK_READ } from './blkdev';
@@ -128,6 +128,9 @@ export function filemapRemoveFolio(p: u32, shadow: u32): void {
   countAdd(C_NR_FILE_PAGES, -1);
 }
 
+/** folio_migrate_mapping's xas_store: the page-cache slot of (f, index) holds `dst` now (it took the cache's reference). */
+export function filemapReplaceFolio(f: i32, index: u32, dst: u32): void { store<u32>(slotAddr(f, index), dst + 1); }
+
 /** truncate_folio_batch_exceptionals for one slot: a shadow entry left by reclaim goes. */
 export function filemapClearShadow(f: i32, index: u32): void {
   const a = slotAddr(f, index);
@@ -155,7 +158,7 @@ function readahead(f: i32, index: u32): i64 {
   let got: u32 = 0;
   for (let i: u32 = 0; i < n; i++) {
     if (filemapLookup(f, index + i) != NO_PAGE) { if (i == 0) return curClock; break; }
-    const p = i == 0 ? allocPages(0, ZONE_MOVABLE) : allocPagesNowait(0, ZONE_MOVABLE);
+    const p = i == 0 ? allocPages(0, gfpHighuserMovableZone()) : allocPagesNowait(0, gfpHighuserMovableZone());
     if (p == NO_PAGE) break;
     // the page may have been brought in while we reclaimed
     if (filemapLookup(f, index + i) != NO_PAGE) { folioPut(p); break; }
@@ -304,7 +307,7 @@ export function filemapGetForWrite(f: i32, index: u32, countHit: bool = true): u
     folioCreateBuffers(p);        // __block_write_begin: a page that lost its buffers gets new ones
     return p;
   }
-  const np = allocPages(0, ZONE_MOVABLE);
+  const np = allocPages(0, gfpHighuserMovableZone());
   if (np == NO_PAGE) return NO_PAGE;
   p = filemapLookup(f, index);
   if (p != NO_PAGE) { folioPut(np); folioCreateBuffers(p); return p; }

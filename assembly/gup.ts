@@ -8,7 +8,11 @@
 // took it (mmsim_dma_after_free).
 //
 // Devices (DMA_MODEL): rdma-mr and vfio register a range once — FOLL_PIN | FOLL_LONGTERM, with
-// FOLL_WRITE if the device writes — and DMA at the phase's rate until its end, then deregister;
+// FOLL_WRITE if the device writes — and DMA at the phase's rate until its end, then deregister.
+// A registration pins its range in batches of GUP_BATCH pages, as ib_umem_get and
+// vfio_pin_pages_remote call pin_user_pages; each batch is one __gup_longterm_locked, which
+// (pins.migrateLongterm, v5.13) migrates the pages it found in ZONE_MOVABLE out of it and pins
+// the batch again (check_and_migrate_movable_pages, migrate.ts);
 // direct-io pins each request's pages (FOLL_PIN, FOLL_WRITE for a read into memory), which
 // complete out of order after the device's latency and are unpinned (dirtied) then.
 import { cfg, phaseCfg, devCfg } from './config';
@@ -16,12 +20,17 @@ import { G_N_PHASES, G_N_PROCS, G_PINS_LIMIT_PAGES, PH_OP, PH_MODEL, PH_IODEPTH,
   PH_TARGET, PH_PATTERN, PH_WRITE_FRACTION, PH_RATE_PER_SEC, PH_ACCESSES, PROC_FIRST_PHASE, PROC_N_PHASES, FN_UNPIN_USER_PAGES_DIRTY_LOCK,
   OP_DMA, DMA_RDMA_MR, DMA_DIRECT_IO, DMA_VFIO, DMA_GPU_USERPTR, DEV_READ_LATENCY_NS, DEV_READ_PAGES_PER_SEC, G_COST_ACCESS,
   C_MMSIM_GUP_PAGES, C_MMSIM_GUP_FAULTS, C_MMSIM_PIN_REFUSED, C_MMSIM_PIN_REFUSED_PAGES, C_MMSIM_DMA_WRITES,
-  C_MMSIM_DMA_READS, C_MMSIM_DMA_WRITE_AFTER_CLEAN, C_MMSIM_DMA_AFTER_FREE, C_MMSIM_ACCESSES,
+  C_MMSIM_DMA_READS, C_MMSIM_DMA_WRITE_AFTER_CLEAN, C_MMSIM_DMA_AFTER_FREE, C_MMSIM_ACCESSES, G_PINS_MIGRATE_LONGTERM,
+  C_MMSIM_LONGTERM_MIGRATED, C_MMSIM_LONGTERM_PIN_RETRIES, C_MMSIM_LONGTERM_MIGRATE_FAILED, C_MMSIM_NR_LONGTERM_PINNED_MOVABLE,
   DK_DMA_WRITE_AFTER_CLEAN, DK_DMA_AFTER_FREE, DK_DMA_AFTER_TRUNCATE, C_MMSIM_DMA_AFTER_TRUNCATE, PH_REVOCABLE,
   C_MMSIM_PIN_REVOCATIONS, C_MMSIM_PIN_REVOCATIONS_SYNC, C_MMSIM_PIN_REVOKE_NS, FN_MMSIM_DMA_WRITE, FN_PIN_USER_PAGES } from './generated/abi';
 import { procCfg } from './config';
 import { regionAlloc } from './mem';
-import { refcount, mapping, pageIndex, testFlag, clearFlag, PG_buddy, PG_dirty, PG_mmsim_cleaned, PG_pin_unevictable } from './page';
+import { refcount, mapping, pageIndex, testFlag, clearFlag, PG_buddy, PG_dirty, PG_mmsim_cleaned, PG_pin_unevictable, PG_lru } from './page';
+import { pageZone, populatedZone, memallocPinSave, memallocPinRestore, ZONE_MOVABLE } from './alloc';
+import { lruAddDrainAll } from './lru';
+import { migrateListAlloc, migrateListReset, migrateIsolate, migrateListLen, migratePagesStart, migratePagesRun, migrateSucceeded,
+  putbackMovablePages, migrateAbandon, MIGRATE_SLEEPS } from './migrate';
 import { pteOffset, entryPfn, _PAGE_PRESENT, _PAGE_RW, _PAGE_SPECIAL, _PAGE_DIRTY, _PAGE_ACCESSED } from './pgtable';
 import { vmaMm, vmaStart, vmaEnd, vmaFlags, vmaIsAnon, vmaDetached, mmPgd, VM_SHARED, VM_WRITE } from './mm';
 import { countEvent, countAdd } from './vmstat';
@@ -74,11 +83,21 @@ export const FOLL_PIN: i32 = 0x40000;
   revokeSync: bool;
   /** the timeout passed and nothing could revoke it */
   revokeUnanswered: bool;
+  /** rdma-mr, vfio: the first entry of the batch being pinned (one __gup_longterm_locked) */
+  batch: i32;
+  /** a migrate_pages call of check_and_migrate_movable_pages is under way for the batch */
+  migrating: bool;
 }
 
 export const DS_PIN: i32 = 0;       // registering (pin loop)
 export const DS_DMA: i32 = 1;       // DMA until the phase ends
 export const DS_OVER: i32 = 2;      // released (or refused): the phase is over
+export const DS_MIGRATE: i32 = 3;   // registering: the batch unpinned, its movable pages migrating
+
+/** Pages per pin_user_pages call of a registration (ib_umem_get's, vfio's: PAGE_SIZE / sizeof(struct page *)). */
+const GUP_BATCH: i32 = 512;
+/** pins.migrateLongterm */
+let migrateLongterm: bool = true;
 
 // a direct-io request record: i64 completion time, i32 first entry, i32 pages, i32 pinned so
 // far, i32 state (REQ_*), i32 FOLL_WRITE (a read into memory)
@@ -111,18 +130,21 @@ export function gupInit(nTasks: i32): bool {
   if (states == 0 || pinnedVm == 0) return false;
   gupTasks = nTasks;
   limitPages = <i64>cfg(G_PINS_LIMIT_PAGES);
+  migrateLongterm = cfg(G_PINS_MIGRATE_LONGTERM) != 0;
   for (let t = 0; t < nTasks; t++) {
     const s = stateOf(t);
-    s.phase = -1; s.stage = DS_OVER; s.pinning = -1; s.revokeAskedAt = -1; s.revokeAt = -1;
+    s.phase = -1; s.stage = DS_OVER; s.pinning = -1; s.revokeAskedAt = -1; s.revokeAt = -1; s.migrating = false;
     let entries: i64 = 0; let reqs: i64 = 0;
     const first = <i32>procCfg(t, PROC_FIRST_PHASE); const np = <i32>procCfg(t, PROC_N_PHASES);
     for (let g = first; g < first + np; g++) {
       if (<i32>phaseCfg(g, PH_OP) != OP_DMA) continue;
-      if (<i32>phaseCfg(g, PH_MODEL) == DMA_DIRECT_IO) {
+      const model = <i32>phaseCfg(g, PH_MODEL);
+      if (model == DMA_DIRECT_IO) {
         const d = <i64>phaseCfg(g, PH_IODEPTH);
         reqs = max<i64>(reqs, d);
         entries = max<i64>(entries, d * <i64>phaseCfg(g, PH_IO_PAGES));
       } else entries = max<i64>(entries, phaseRange(g));
+      if (isLongterm(model) && migrateLongterm && populatedZone(ZONE_MOVABLE) && !migrateListAlloc(t)) return false;
     }
     if (entries > 0) { s.entries = regionAlloc(<u64>entries * 12); if (s.entries == 0) return false; }
     if (reqs > 0) { s.reqs = regionAlloc(<u64>reqs * REQ_BYTES); if (s.reqs == 0) return false; }
@@ -176,6 +198,9 @@ export function dmaPhaseEnter(t: i32, g: i32): void {
   }
   addPinnedVm(s.mm, <i64>s.n);
   for (let i = 0; i < s.n; i++) store<u32>(entryAddr(s, i), NO_ENTRY);
+  s.batch = 0; s.migrating = false;
+  // __gup_longterm_locked's memalloc_pin_save: what the pin faults in comes from outside ZONE_MOVABLE
+  if (migrateLongterm) memallocPinSave(t);
 }
 
 // gupFollow's answers besides a pfn
@@ -231,6 +256,7 @@ export function gupEntry(t: i32, s: DmaState, v: i32, vpn: i64, i: i32): i64 {
   const p = <u32>r;
   pinGrab(p, (s.gupFlags & FOLL_LONGTERM) != 0);
   countEvent(C_MMSIM_GUP_PAGES);
+  if ((s.gupFlags & FOLL_LONGTERM) != 0 && pageZone(p) == ZONE_MOVABLE) countAdd(C_MMSIM_NR_LONGTERM_PINNED_MOVABLE, 1);
   store<u32>(a, p); store<u32>(a, mapping(p), 4); store<u32>(a, pageIndex(p), 8);
   return r;
 }
@@ -249,6 +275,7 @@ export function releaseEntries(s: DmaState, first: i32, count: i32, dirty: bool)
     if (p == NO_ENTRY || p == ZERO_ENTRY) continue;
     if (dirty && !testFlag(p, PG_dirty)) folioMarkDirty(p);
     if (testFlag(p, PG_pin_unevictable)) pinMakeEvictable(p);
+    if ((s.gupFlags & FOLL_LONGTERM) != 0 && pageZone(p) == ZONE_MOVABLE) countAdd(C_MMSIM_NR_LONGTERM_PINNED_MOVABLE, -1);
     pinPut(p, longterm);
     setCurClock(curClock + <i64>cfg(G_COST_ACCESS));
   }
@@ -306,20 +333,36 @@ export function dmaRun(t: i32, g: i32, hTime: i64, hId: i32, limit: i64, me: i32
   const v = <i32>phaseCfg(g, PH_TARGET);
   const base = tf(t, T_BASE);
   const dirty = (s.gupFlags & FOLL_WRITE) != 0;
-  // the registration: pin_user_pages over the range, a page at a time
-  while (s.stage == DS_PIN) {
-    if (revokeDue(s, curClock)) return dmaRevoked(s, s.pinned, false);
-    if (s.pinned >= s.n) { s.stage = DS_DMA; break; }
+  // the registration: pin_user_pages over the range, a page at a time, in batches of
+  // GUP_BATCH; each batch pinned is checked for pages a long-term pin must not keep
+  while (s.stage == DS_PIN || s.stage == DS_MIGRATE) {
+    if (s.stage == DS_PIN && revokeDue(s, curClock)) return dmaRevoked(s, s.pinned, false);
+    if (s.stage == DS_MIGRATE) {
+      const r = longtermMigrate(t, s);
+      if (r == MIGRATE_SLEEPS) return DMA_BLOCKED;
+      if (r != 0) {
+        // migration failed (-ENOMEM): __gup_longterm_locked fails, and so does the registration
+        countEvent(C_MMSIM_LONGTERM_MIGRATE_FAILED);
+        return registrationFailed(t, s);
+      }
+      // -EAGAIN: the batch is pinned again, from its first page
+      countEvent(C_MMSIM_LONGTERM_PIN_RETRIES);
+      s.stage = DS_PIN;
+      hTime = refreshHorizon(limit); hId = horizonId;
+      continue;
+    }
+    const batchEnd = s.batch + GUP_BATCH < s.n ? s.batch + GUP_BATCH : s.n;
+    if (s.pinned >= batchEnd) {
+      if (checkAndMigrateMovablePages(t, s, me)) { s.stage = DS_MIGRATE; continue; }
+      s.batch = s.pinned;
+      if (s.pinned >= s.n) { memallocPinRestore(t); s.stage = DS_DMA; break; }
+      continue;
+    }
     if (!before(curClock, hTime, hId, me)) return DMA_YIELD;
     const r = gupEntry(t, s, v, base + s.pinned, s.pinned);
     if (r == GUP_BLOCKED) return DMA_BLOCKED;
     if (r == GUP_DEAD) return DMA_DEAD;
-    if (r == GUP_EFAULT) {
-      // the registration fails: what was pinned is let go
-      releaseEntries(s, 0, s.pinned, false);
-      addPinnedVm(s.mm, -<i64>s.n);
-      return phaseOver(s);
-    }
+    if (r == GUP_EFAULT) return registrationFailed(t, s);
     s.pinned++;
     hTime = refreshHorizon(limit); hId = horizonId;
   }
@@ -329,6 +372,61 @@ export function dmaRun(t: i32, g: i32, hTime: i64, hId: i32, limit: i64, me: i32
   releaseEntries(s, 0, s.n, dirty);
   addPinnedVm(s.mm, -<i64>s.n);
   return phaseOver(s);
+}
+
+/** The registration fails: what was pinned is let go (ib_umem_get's error path), the phase ends without DMA. */
+function registrationFailed(t: i32, s: DmaState): i32 {
+  releaseEntries(s, 0, s.pinned, false);
+  addPinnedVm(s.mm, -<i64>s.n);
+  memallocPinRestore(t);
+  return phaseOver(s);
+}
+
+/**
+ * check_and_migrate_movable_pages for the batch just pinned, [s.batch, s.pinned), by task `t`
+ * (entity `e`): collect_longterm_unpinnable_folios — every page that is not
+ * folio_is_longterm_pinnable (in ZONE_MOVABLE; CMA is not modelled, the zero page always is),
+ * isolated from the LRU (lru_add_drain_all once first if one is in a per-CPU batch; one that
+ * cannot be isolated is collected all the same) — then migrate_longterm_unpinnable_folios:
+ * every page of the batch unpinned (unpin_user_pages), and a migrate_pages call started for
+ * those isolated. False if none was collected: the batch stays pinned. With
+ * pins.migrateLongterm false (before v5.13) nothing is collected.
+ */
+function checkAndMigrateMovablePages(t: i32, s: DmaState, e: i32): bool {
+  if (!migrateLongterm || (s.gupFlags & FOLL_LONGTERM) == 0 || !populatedZone(ZONE_MOVABLE)) return false;
+  migrateListReset(t);
+  let collected = 0;
+  let drainAllow = true;
+  for (let i = s.batch; i < s.pinned; i++) {
+    const p = load<u32>(entryAddr(s, i));
+    if (p == NO_ENTRY || p == ZERO_ENTRY || pageZone(p) != ZONE_MOVABLE) continue;
+    collected++;
+    if (!testFlag(p, PG_lru) && drainAllow) { lruAddDrainAll(); drainAllow = false; }
+    migrateIsolate(t, p);
+  }
+  if (collected == 0) return false;
+  releaseEntries(s, s.batch, s.pinned - s.batch, false);
+  s.pinned = s.batch;
+  s.migrating = migrateListLen(t) > 0;
+  if (s.migrating) migratePagesStart(t, e);
+  return true;
+}
+
+/**
+ * The migrate_pages call of the batch, from where it stands, then putback_movable_pages:
+ * MIGRATE_SLEEPS while it sleeps, else 0 (-EAGAIN for __gup_longterm_locked: pin the batch
+ * again) or non-zero (it failed: -ENOMEM).
+ */
+function longtermMigrate(t: i32, s: DmaState): i32 {
+  let rc = 0;
+  if (s.migrating) {
+    rc = migratePagesRun(t);
+    if (rc == MIGRATE_SLEEPS) return rc;
+    s.migrating = false;
+    countAdd(C_MMSIM_LONGTERM_MIGRATED, <i64>migrateSucceeded(t));
+  }
+  putbackMovablePages(t);
+  return rc;
 }
 
 /**
@@ -524,7 +622,9 @@ export function dmaAbandon(t: i32): void {
   } else if (<i32>phaseCfg(g, PH_MODEL) == DMA_GPU_USERPTR) {
     userptrAbandon(s, g);
   } else {
-    releaseEntries(s, 0, s.stage == DS_PIN ? s.pinned : s.n, (s.gupFlags & FOLL_WRITE) != 0);
+    if (s.stage == DS_MIGRATE) { migrateAbandon(t); s.migrating = false; }
+    memallocPinRestore(t);
+    releaseEntries(s, 0, s.stage == DS_PIN || s.stage == DS_MIGRATE ? s.pinned : s.n, (s.gupFlags & FOLL_WRITE) != 0);
     addPinnedVm(s.mm, -<i64>s.n);
   }
   phaseOver(s);

@@ -5,6 +5,7 @@ import { pinPolicyInit } from './pin_policy';
 import { pinTruncateInit } from './pin_truncate';
 import { pageIdleInit } from './page_idle';
 import { damonInit, damonSnapshotPtr, damonSnapshotLen, SNAP_FIELDS } from './damon';
+import { migrateInit } from './migrate';
 import { gupInit, scenarioHasDevices } from './gup';
 import { userptrInit } from './userptr';
 import { regionsReset, regionAlloc, regionsEnd } from './mem';
@@ -115,7 +116,7 @@ export function init(): i32 {
   if (!flusherInit()) return STATUS_NO_MEMORY;
   if (!pinPolicyInit(pages, scenarioHasDevices())) return STATUS_NO_MEMORY;
   if (!pinTruncateInit(pages, scenarioHasDevices(), nProcs)) return STATUS_NO_MEMORY;
-  if (!gupInit(nProcs)) return STATUS_NO_MEMORY;
+  if (!migrateInit(nProcs) || !gupInit(nProcs)) return STATUS_NO_MEMORY;
   userptrInit();
   if (!schedInit()) return STATUS_NO_MEMORY;
   if (!damonInit(firstTaskEntity(<i32>cfg(G_N_DEVICES)) + nProcs + E_AFTER_TASKS_KDAMOND, nProcs + 1)) return STATUS_NO_MEMORY;

@@ -137,6 +137,12 @@ export function lruAddDrainCpu(cpu: i32): void {
   }
 }
 
+/**
+ * lru_add_drain_all: every CPU's batch (the kernel queues lru_add_drain_per_cpu on each CPU and
+ * waits for them; here they drain at once).
+ */
+export function lruAddDrainAll(): void { for (let cpu = 0; cpu <= nCpus; cpu++) lruAddDrainCpu(cpu); }
+
 /** lru_add_drain: the running CPU's batch. */
 export function lruAddDrain(): void { lruAddDrainCpu(thisCpu()); }
 

@@ -10,8 +10,8 @@ import { G_N_PROCS, G_N_VMAS, G_N_FILES, PROC_FIRST_VMA, PROC_N_VMAS, VMA_KIND, 
   C_MMSIM_IO_WAIT_NS, C_SWAP_RA, C_SWAP_RA_HIT, G_PAGE_CLUSTER, G_COST_MINOR_FAULT, G_COST_ZERO_FILL, G_COST_RMAP_WALK, DK_BAD_PTE, FN_HANDLE_MM_FAULT } from './generated/abi';
 import { flags, setFlag, testFlag, refcount, setRefcount, mapcount, setMapcount, setMapping, setPageIndex,
   PG_swapbacked, PG_anon_exclusive, PG_locked, PG_readio, PG_readahead, PG_uptodate, testClearFlag, PG_swapcache, PG_mlocked, PG_writeback, MAPPING_ANON, clearFlag } from './page';
-import { allocPages, allocPagesNowait, folioPut, NO_PAGE, ZONE_MOVABLE } from './alloc';
-import { pteAlloc, entryAddr, entryPfn, mkPte, isSwapPte, tableAlloc, freePgtables, _PAGE_PRESENT, _PAGE_RW,
+import { allocPages, allocPagesNowait, folioPut, NO_PAGE, gfpHighuserMovableZone } from './alloc';
+import { pteAlloc, entryAddr, entryPfn, mkPte, isSwapPte, isMigrationPte, tableAlloc, freePgtables, _PAGE_PRESENT, _PAGE_RW,
   _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_SPECIAL, ZERO_PTE } from './pgtable';
 import { folioAddLruVma, folioAddLru, lruAddDrain, mlockFolio } from './lru';
 import { countEvent, countAdd } from './vmstat';
@@ -187,7 +187,7 @@ function mapNewAnonPage(m: i32, v: i32, vpn: i64, pte: usize, p: u32, write: boo
 }
 
 /** Allocate a user page (GFP_HIGHUSER_MOVABLE); on return the caller must re-check its PTE. */
-@inline function allocUserPage(): u32 { return allocPages(0, ZONE_MOVABLE); }
+@inline function allocUserPage(): u32 { return allocPages(0, gfpHighuserMovableZone()); }
 
 /** do_anonymous_page: read faults map the zero page; write faults get a new zeroed page. */
 function doAnonymousPage(m: i32, v: i32, vpn: i64, pte: usize, write: bool): i32 {
@@ -228,7 +228,7 @@ function swapinReadahead(m: i32, v: i32, slot: u32): u32 {
   for (let off = start; off <= end; off++) {
     const isTarget = off == slot;
     if (!isTarget && (swapCount(off) == 0 || swapCacheLookup(off) != NO_PAGE)) continue;
-    const p = isTarget ? tp : allocPagesNowait(0, ZONE_MOVABLE);
+    const p = isTarget ? tp : allocPagesNowait(0, gfpHighuserMovableZone());
     if (p == NO_PAGE) continue;           // __read_swap_cache_async failed: the next slot
     setFlag(p, PG_swapbacked | PG_locked | PG_readio | (isTarget ? 0 : PG_readahead));
     const shadow = swapCacheShadow(off);
@@ -491,6 +491,9 @@ export function handleMmFault(v: i32, vpn: i64, write: bool): i32 {
     return FAULT_OK;
   }
   if (isSwapPte(e)) return doSwapPage(m, v, vpn, pte, e, write);
+  // do_swap_page → migration_entry_wait: the folio is locked by its migrator until the entry
+  // is replaced; sleep until it is unlocked, then the fault is retried
+  if (isMigrationPte(e)) { folioWaitLocked(entryPfn(e)); return FAULT_RETRY; }
   if ((e & _PAGE_PRESENT) != 0) {
     if (write && (e & _PAGE_RW) == 0) return doWpPage(m, v, vpn, pte, e);
     // spurious fault (another path already fixed the PTE): just mark it young
@@ -532,6 +535,15 @@ export function unmapPageRange(m: i32, v: i32, from: i64, end: i64, evenCows: bo
       const a = entryAddr(entryPfn(pt), <u32>(vpn & 511));
       const e = load<u64>(a);
       if (e == 0) continue;
+      if (isMigrationPte(e)) {
+        // zap_pte_range of a migration entry: it holds no reference and no rmap (the migrator
+        // took them); the RSS it stood for goes. A private COW is left as the others are.
+        const mp = entryPfn(e);
+        if (!evenCows && testFlag(mp, PG_swapbacked)) continue;
+        store<u64>(a, 0);
+        addMf(m, testFlag(mp, PG_swapbacked) ? M_ANON : M_FILE, -1);
+        continue;
+      }
       if (!evenCows && (isSwapPte(e) || ((e & _PAGE_SPECIAL) == 0 && testFlag(entryPfn(e), PG_swapbacked)))) continue;
       store<u64>(a, 0);
       if (isSwapPte(e)) { freeSwapAndCache(entryPfn(e)); addMf(m, M_SWAPENTS, -1); continue; }

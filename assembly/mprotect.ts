@@ -15,7 +15,7 @@
 import { regionAlloc } from './mem';
 import { C_MMSIM_MPROTECT_CALLS, C_MMSIM_MPROTECT_PTES, FN_MMAP_WRITE_LOCK } from './generated/abi';
 import { vmaMm, vmaStart, vmaEnd, vmaFlags, vmaDetached, vmaSetWrite, mmPgd, VM_WRITE, VM_SHARED } from './mm';
-import { entryAddr, entryPfn, _PAGE_PRESENT, _PAGE_RW, _PAGE_DIRTY, _PAGE_SPECIAL } from './pgtable';
+import { entryAddr, entryPfn, isMigrationPte, _PAGE_PRESENT, _PAGE_RW, _PAGE_DIRTY, _PAGE_SPECIAL } from './pgtable';
 import { testFlag, PG_swapbacked, PG_anon_exclusive } from './page';
 import { lockAcquire, lockRelease, lockHeldForWrite } from './locking';
 import { mmapLockOf, vmaStartWrite } from './mmap_lock';
@@ -134,6 +134,8 @@ function changePteRange(v: i32, pud: u32, from: i64, to: i64, write: bool): i64 
     for (; vpn < limit; vpn++) {
       const a = entryAddr(entryPfn(ptE), <u32>(vpn & 511));
       const e = load<u64>(a);
+      // change_pte_range: a writable migration entry becomes a readable one (never the reverse)
+      if (isMigrationPte(e)) { if (!write && (e & _PAGE_RW) != 0) store<u64>(a, e & ~_PAGE_RW); continue; }
       if ((e & _PAGE_PRESENT) == 0) continue;     // none or a swap entry: nothing to change here
       pages++;
       if (!write) { if ((e & _PAGE_RW) != 0) store<u64>(a, e & ~_PAGE_RW); continue; }

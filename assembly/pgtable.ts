@@ -19,6 +19,14 @@ export const _PAGE_PSE: u64 = 1 << 7;        // huge leaf at PMD level (THP/huge
 export const _PAGE_SWP: u64 = 1 << 9;
 /** The shared zero page: a special PTE (vm_normal_page() returns no page for it). */
 export const _PAGE_SPECIAL: u64 = 1 << 10;
+/**
+ * Non-present entry holding a migration entry (is_migration_entry, a swap type of its own in the
+ * kernel): the pfn of the folio under migration in the pfn field, and in _PAGE_RW,
+ * _PAGE_ACCESSED and _PAGE_DIRTY what remove_migration_pte restores — a writable entry
+ * (make_writable_migration_entry) and the young and dirty bits (make_migration_entry_young,
+ * make_migration_entry_dirty, v6.1). It exists only while the folio is locked by its migrator.
+ */
+export const _PAGE_MIGRATION: u64 = 1 << 11;
 export const ZERO_PTE: u64 = 0x421;   // _PAGE_PRESENT | _PAGE_ACCESSED | _PAGE_SPECIAL
 export const PFN_SHIFT: u64 = 12;
 export const PTRS_PER_TABLE: i32 = 512;
@@ -47,6 +55,8 @@ export function pgtableInit(maxTables: u32): bool {
 @inline export function entryPfn(e: u64): u32 { return <u32>(e >> PFN_SHIFT); }
 @inline export function mkPte(pfn: u32, bits: u64): u64 { return ((<u64>pfn) << PFN_SHIFT) | bits; }
 @inline export function isSwapPte(e: u64): bool { return (e & (_PAGE_PRESENT | _PAGE_SWP)) == _PAGE_SWP; }
+/** is_migration_entry of a non-present PTE. */
+@inline export function isMigrationPte(e: u64): bool { return (e & (_PAGE_PRESENT | _PAGE_MIGRATION)) == _PAGE_MIGRATION; }
 
 /** pte_alloc_one / pmd_alloc_one: a zeroed table backed by a frame; 0 if memory ran out. */
 export function tableAlloc(): u32 {

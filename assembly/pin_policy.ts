@@ -224,6 +224,18 @@ export function pinTryToUnmap(p: u32): i32 {
   return UNMAP_REFUSED;
 }
 
+/**
+ * try_to_migrate_one's folio_try_share_anon_rmap_pte under mainline (v5.19): an exclusive anon
+ * page that may be pinned is not turned into a (readable) migration entry — -EBUSY, the PTE is
+ * put back and the walk stops, so the folio stays mapped and its migration is -EAGAIN. Other
+ * actions leave it to folio_migrate_mapping's refcount freeze, which any pin fails too. True:
+ * refused.
+ */
+export function pinRefusesMigrationUnmap(p: u32): bool {
+  if (pinAction != ACTION_MAINLINE || !testFlag(p, PG_swapbacked) || !testFlag(p, PG_anon_exclusive)) return false;
+  return folioMaybeDmaPinned(p);
+}
+
 /** The references an isolated folio has without any GUP: its mappings, the cache, buffers, the isolation. */
 export function expectedRefs(p: u32): i32 {
   const f = flags(p);

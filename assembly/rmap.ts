@@ -1,13 +1,18 @@
 // Reverse mapping (mm/rmap.c): from a page to the PTEs that map it, through its mapping and
 // index — the anon_vma's VMAs for anonymous pages, the file's i_mmap for page cache — never
 // through a per-page list of mappers. Each visit walks that VMA's page table to the address
-// vma_address() gives and checks that the PTE maps this very page. try_to_unmap_one and
-// page_vma_mkclean_one bracket each VMA's change in an MMU notifier range (MMU_NOTIFY_CLEAR,
-// MMU_NOTIFY_PROTECTION_PAGE), whose blockable callbacks may sleep: the walk stops there and
-// resumes at the same VMA when its walker runs again.
+// vma_address() gives and checks that the PTE maps this very page. try_to_unmap_one,
+// try_to_migrate_one and page_vma_mkclean_one bracket each VMA's change in an MMU notifier
+// range (MMU_NOTIFY_CLEAR, MMU_NOTIFY_CLEAR, MMU_NOTIFY_PROTECTION_PAGE — try_to_migrate_one's
+// event as mm/rmap.c has it since the function was split out, v5.14, read at 8cdf3792), whose
+// blockable callbacks may sleep: the walk stops there and resumes at the same VMA when its
+// walker runs again. remove_migration_ptes walks the same way without a notifier: the entries
+// it replaces were not present.
 import { next, flags, mapping, pageIndex, mapcount, setMapcount, refcount, setRefcount, setFlag, testFlag, clearFlag,
-  MAPPING_ANON, PG_swapbacked, PG_mlocked, PG_swapcache, PG_unevictable, PG_idle, PG_young, PG_locked } from './page';
-import { entryPfn, entryAddr, pmdEntryAddr, mkPte, pteOffset, _PAGE_SPECIAL, _PAGE_PRESENT, _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_RW, _PAGE_SWP, isSwapPte } from './pgtable';
+  MAPPING_ANON, PG_swapbacked, PG_mlocked, PG_swapcache, PG_unevictable, PG_dirty, PG_idle, PG_young, PG_locked } from './page';
+import { entryPfn, entryAddr, pmdEntryAddr, mkPte, pteOffset, _PAGE_SPECIAL, _PAGE_PRESENT, _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_RW, _PAGE_SWP, _PAGE_MIGRATION,
+  isSwapPte, isMigrationPte } from './pgtable';
+import { pinRefusesMigrationUnmap } from './pin_policy';
 import { vmaMm, vmaStart, vmaEnd, vmaPgoff, vmaFlags, vmaUnlinked, mmPgd, mmDead, immapFirst, immapEnd, immapAt,
   VM_LOCKED, VM_EXEC, VM_SHARED, mmAddRss } from './mm';
 import { countEvent, countAdd } from './vmstat';
@@ -26,7 +31,8 @@ import { recordBug } from './invariants';
 const RMAP_REFERENCED: i32 = 0;
 const RMAP_UNMAP: i32 = 1;
 const RMAP_MKCLEAN: i32 = 2;
-const RMAP_IDLE: i32 = 3;
+const RMAP_MIGRATE: i32 = 3;
+const RMAP_IDLE: i32 = 4;
 
 /**
  * The walk in progress: rmap_walk_control with its arg (folio_referenced_arg, the mkclean
@@ -139,6 +145,7 @@ function visit(rwc: RmapWalkControl, v: i32, p: u32, pte: usize, vpn: i64): void
     if ((e & _PAGE_DIRTY) != 0) rwc.count++;
     return;
   }
+  if (mode == RMAP_MIGRATE) { migrateOne(rwc, v, p, pte, e); return; }
   // try_to_unmap_one
   if ((vmf & VM_LOCKED) != 0) {
     // mlock_vma_folio: the page is culled to the unevictable list on putback
@@ -177,6 +184,24 @@ function visit(rwc: RmapWalkControl, v: i32, p: u32, pte: usize, vpn: i64): void
 }
 
 /**
+ * try_to_migrate_one for the PTE at `pte` (= `e`) of VMA `v`: migration ignores mlock; under
+ * mainline an exclusive anon page that may be pinned stays mapped and the walk stops
+ * (folio_try_share_anon_rmap_pte's -EBUSY); otherwise the dirty bit goes to the folio, the PTE
+ * becomes a migration entry keeping the write permission and the young and dirty bits, and the
+ * mapping's rmap and reference go (folio_remove_rmap_pte, folio_put). The mm's RSS counters
+ * stay: they count migration entries as the pages they stand for.
+ */
+function migrateOne(rwc: RmapWalkControl, v: i32, p: u32, pte: usize, e: u64): void {
+  if (pinRefusesMigrationUnmap(p)) { rwc.abort = true; return; }
+  if ((e & _PAGE_DIRTY) != 0) folioMarkDirty(p);
+  store<u64>(pte, mkPte(p, _PAGE_MIGRATION | (e & (_PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY))));
+  const mc = mapcount(p) - 1;
+  setMapcount(p, mc);
+  if (mc == 0) countAdd(testFlag(p, PG_swapbacked) ? C_NR_ANON_PAGES : C_NR_MAPPED, -1);
+  setRefcount(p, refcount(p) - 1);     // never the last reference: the migrator holds one
+}
+
+/**
  * rmap_one for VMA `v` by entity `e`: the VMA's notifier range around the PTE change for
  * unmap and mkclean (mkclean only visits shared VMAs: invalid_mkclean_vma). False if a
  * blockable callback sleeps: nothing of this VMA has changed yet.
@@ -188,9 +213,9 @@ function rmapOne(rwc: RmapWalkControl, v: i32, p: u32, index: u32, e: i32): bool
   if (mmDead(m)) return true;
   const mode = rwc.mode;
   if (mode == RMAP_MKCLEAN && (vmaFlags(v) & VM_SHARED) == 0) return true;
-  const notify = (mode == RMAP_UNMAP || mode == RMAP_MKCLEAN) && mmHasNotifiers(m);
+  const notify = (mode == RMAP_UNMAP || mode == RMAP_MIGRATE || mode == RMAP_MKCLEAN) && mmHasNotifiers(m);
   if (notify) {
-    const event = mode == RMAP_UNMAP ? MMU_NOTIFY_CLEAR : MMU_NOTIFY_PROTECTION_PAGE;
+    const event = mode == RMAP_MKCLEAN ? MMU_NOTIFY_PROTECTION_PAGE : MMU_NOTIFY_CLEAR;
     // notifiers.mayfail: the 2020 patch marked try_to_unmap_one's ranges MAYFAIL
     const flags = mode == RMAP_UNMAP && notifierMayfail ? RANGE_BLOCKABLE | RANGE_MAYFAIL : RANGE_BLOCKABLE;
     if (mmuNotifierRangeStart(e, event, flags, m, vpn, vpn + 1, curClock) == NOTIFIER_SLEEP) return false;
@@ -292,6 +317,53 @@ export function folioReferenced(p: u32, sc: ScanControl): i32 {
  * False if a notifier callback sleeps (stopNow): call again for `p` when `e` runs.
  */
 export function tryToUnmap(p: u32, e: i32): bool { return rmapWalk(rmapWalkControlOf(e), RMAP_UNMAP, p, e); }
+
+/**
+ * try_to_migrate by entity `e` (the folio locked by its migrator): every PTE mapping `p`
+ * becomes a migration entry, unless a pin policy stops the walk (then `p` stays mapped). False
+ * if a notifier callback sleeps (stopNow): call again for `p` when `e` runs.
+ */
+export function tryToMigrate(p: u32, e: i32): bool { return rmapWalk(rmapWalkControlOf(e), RMAP_MIGRATE, p, e); }
+
+/**
+ * remove_migration_pte for VMA `v`: the migration entry of `src` at the address `dst`'s index
+ * has there (if any is left: munmap or a zap may have cleared it meanwhile) becomes a present
+ * PTE of `dst` — writable if the entry was, young and dirty as it was — and `dst` gains the
+ * mapping's rmap and reference (folio_add_anon_rmap_pte / folio_add_file_rmap_pte, folio_get).
+ */
+function removeMigrationPte(v: i32, src: u32, dst: u32): void {
+  if (vmaUnlinked(v)) return;
+  const m = vmaMm(v);
+  if (mmDead(m)) return;
+  const vpn = vmaAddress(v, pageIndex(dst));
+  if (vpn < 0) return;
+  const pte = pteOffset(mmPgd(m), vpn);
+  if (pte == 0) return;
+  const e = load<u64>(pte);
+  if (!isMigrationPte(e) || entryPfn(e) != src) return;
+  let bits = _PAGE_PRESENT | (e & (_PAGE_RW | _PAGE_ACCESSED));
+  if ((e & _PAGE_DIRTY) != 0 && testFlag(dst, PG_dirty)) bits |= _PAGE_DIRTY;
+  store<u64>(pte, mkPte(dst, bits));
+  const mc = mapcount(dst);
+  setMapcount(dst, mc + 1);
+  if (mc == 0) countAdd(testFlag(dst, PG_swapbacked) ? C_NR_ANON_PAGES : C_NR_MAPPED, 1);
+  setRefcount(dst, refcount(dst) + 1);
+}
+
+/**
+ * remove_migration_ptes(src, dst): the migration entries of `src` become mappings of `dst` —
+ * the new folio after a move, or `src` itself when the migration is undone. `dst` has `src`'s
+ * mapping and index by then, so its rmap finds the VMAs.
+ */
+export function removeMigrationPtes(src: u32, dst: u32): void {
+  const mp = mapping(dst);
+  if (mp == 0) return;
+  chargeNs(<i64>cfg(G_COST_RMAP_WALK));
+  if ((mp & MAPPING_ANON) != 0) { removeMigrationPte(<i32>(mp & ~MAPPING_ANON), src, dst); return; }
+  const f = <i32>mp - 1;
+  const end = immapEnd(f);
+  for (let i = immapFirst(f); i < end; i++) removeMigrationPte(immapAt(i), src, dst);
+}
 
 /**
  * folio_mkclean by entity `e`: write-protect and clean the shared PTEs mapping `p`; returns how

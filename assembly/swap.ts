@@ -121,6 +121,9 @@ export function deleteFromSwapCache(p: u32, shadow: u32): void {
   setSwapCacheEntry(slot, shadow);
 }
 
+/** folio_migrate_mapping's xas_store in the swap cache: the slot of `src` holds `dst` now (it took the cache's reference). */
+export function swapCacheReplace(slot: u32, dst: u32): void { setSwapCacheEntry(slot, dst + 1); }
+
 /** swap_duplicate: one more swap PTE points at `slot`. */
 export function swapDuplicate(slot: u32): void { setMapAt(slot, mapAt(slot) + 1); }
 

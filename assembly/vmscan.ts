@@ -16,8 +16,8 @@ import { flags, setFlags, testFlag, setFlag, clearFlag, testClearFlag, refcount,
   listDel, listAdd, listAddTail, listEmpty, PG_lru, PG_active, PG_referenced, PG_dirty, PG_writeback,
   PG_reclaim, PG_swapbacked, PG_swapcache, PG_locked, PG_mlocked, PG_workingset, PG_private, mapping } from './page';
 import { pageZone, populatedZone, zoneLruSize, zoneLruAdd, wmark, zoneWatermarkOk, zoneFree, freePages, zoneReclaimablePages,
-  MAX_NR_ZONES, WMARK_HIGH, WMARK_MIN, ZONE_NORMAL, intSqrt } from './alloc';
-import { lruHead, lruSize, lruAdd, folioEvictable, lruNoteCost, anonCost, fileCost,
+  MAX_NR_ZONES, WMARK_HIGH, WMARK_MIN, ZONE_NORMAL, intSqrt, reclaimZoneidx, folioPut } from './alloc';
+import { lruHead, lruSize, lruAdd, folioEvictable, lruNoteCost, anonCost, fileCost, lruvecDelFolio, folioAddLru,
   LRU_INACTIVE_ANON, LRU_ACTIVE_ANON, LRU_INACTIVE_FILE, LRU_ACTIVE_FILE, L_ACTIVE, L_INACTIVE,
   L_RET, L_SKIPPED, lruAddDrain } from './lru';
 import { folioReferenced, tryToUnmap, folioMapped, rmapWalkAbandon, rmapPrefetchList, rmapWalkSleeping } from './rmap';
@@ -148,6 +148,24 @@ function isolateLruFolios(sc: ScanControl, nrToScan: u64, lru: i32, dst: u32): u
   if (isolated > count(C_MMSIM_PEAK_ISOLATED)) countSet(C_MMSIM_PEAK_ISOLATED, isolated);
   sc.batch_scanned = scanned;
   return taken;
+}
+
+/**
+ * folio_isolate_lru: take one folio off its LRU list for a caller outside reclaim (migration),
+ * with a reference of its own; false if it is on none (isolated by a reclaimer, in a per-CPU
+ * batch not drained yet). The caller accounts NR_ISOLATED_* (node_stat_mod_folio).
+ */
+export function folioIsolateLru(p: u32): bool {
+  if (!testFlag(p, PG_lru)) return false;
+  lruvecDelFolio(p);
+  setRefcount(p, refcount(p) + 1);
+  return true;
+}
+
+/** folio_putback_lru: back onto an LRU (through this CPU's batch), and the isolation's reference goes. */
+export function folioPutbackLru(p: u32): void {
+  folioAddLru(p);
+  folioPut(p);
 }
 
 /**
@@ -771,7 +789,7 @@ export function tryToFreePagesStart(sc: ScanControl, order: i32, highestZoneidx:
   sc.nr_to_reclaim = SWAP_CLUSTER_MAX;
   sc.may_writepage = !laptopMode();
   sc.may_unmap = true; sc.may_swap = true;
-  sc.reclaim_idx = highestZoneidx > ZONE_NORMAL ? ZONE_NORMAL : highestZoneidx;
+  sc.reclaim_idx = reclaimZoneidx(highestZoneidx);
   sc.alloc_zoneidx = highestZoneidx;
   sc.order = order;
   sc.is_kswapd = false;
@@ -893,7 +911,7 @@ function pgdatBalanced(order: i32, highestZoneidx: i32): bool {
 
 /** wakeup_kswapd: record the request; wake kswapd unless it is hopeless or the node is fine. */
 export function wakeupKswapd(order: i32, highestZoneidx: i32): void {
-  const idx = highestZoneidx > ZONE_NORMAL ? ZONE_NORMAL : highestZoneidx;
+  const idx = reclaimZoneidx(highestZoneidx);
   if (kswapdHighestZoneidx < 0 || kswapdHighestZoneidx < idx) kswapdHighestZoneidx = idx;
   if (order > kswapdOrder) kswapdOrder = order;
   if (kswapdState == KSWAPD_RUNNING) return;

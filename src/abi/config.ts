@@ -9,7 +9,7 @@
  * count stored in the global fields.
  */
 /** The config blob's layout version: init() refuses a blob of another one. */
-export const ABI_VERSION = 5;
+export const ABI_VERSION = 6;
 
 export const GLOBAL_FIELDS = [
   'version',
@@ -48,6 +48,9 @@ export const GLOBAL_FIELDS = [
   // DAMON (mm/damon): a kdamond monitors the processes whose damonTarget is ≥ -1, with these
   // monitoring attributes (ns, region counts) from damonStartNs
   'damonOn', 'damonSampleNs', 'damonAggrNs', 'damonUpdateNs', 'damonMinNrRegions', 'damonMaxNrRegions', 'damonStartNs',
+  // ZONE_MOVABLE: this node's kernelcore in pages as find_zone_movable_pfns_for_nodes computes it
+  // from movablecore= (0: no ZONE_MOVABLE); FOLL_LONGTERM pins migrate out of it (v5.13)
+  'kernelcorePages', 'pinsMigrateLongterm',
 ] as const;
 
 /** userptr.policy (assembly/userptr.ts), seed 000. */

@@ -12,6 +12,7 @@ import { subscriberHasEnd, registrationOrder } from '../scenario/subscribers.js'
 
 export { ABI_VERSION } from '../abi/config.js';
 import { ABI_VERSION } from '../abi/config.js';
+import { kernelcorePages } from '../scenario/movable.js';
 export const PAGE_SIZE = 4096;
 
 type Row<F extends readonly string[]> = Record<F[number], number>;
@@ -183,6 +184,7 @@ export function encodeScenario(s: Scenario, seed: number, opts: { noEarlyEnd?: b
     pinsTruncate: PINS_TRUNCATE[s.pins.truncate], pinsRevokeTimeoutNs: s.pins.revokeTimeout,
     damonOn: Object.keys(s.damon.targets).length > 0 ? 1 : 0, damonSampleNs: s.damon.sample_interval, damonAggrNs: s.damon.aggr_interval,
     damonUpdateNs: s.damon.update_interval, damonMinNrRegions: s.damon.min_nr_regions, damonMaxNrRegions: s.damon.max_nr_regions, damonStartNs: s.damon.start,
+    kernelcorePages: kernelcorePages(s.machine), pinsMigrateLongterm: s.pins.migrateLongterm ? 1 : 0,
   }, head);
   const blob = Float64Array.from([...head, ...devices, ...files, ...procs, ...vmas, ...phases, ...locks, ...subscribers]);
   return { blob, deviceNames, fileNames, processNames, lockNames, subscriberNames, phaseDevices };

@@ -23,6 +23,8 @@ const TASK_BYTES = (TASK_FIXED_FIELDS + 2 * LOOKAHEAD) * 8;
 const RECLAIMER_BYTES = 1536;
 const ENTITY_BYTES = 128;
 const LOCK_BYTES = 32;
+/** Per task: pin_truncate.ts's wait (16 B), page_idle.ts's cursor (8 B), damon.ts's target slots (12 B), rounded up. */
+const CALL_BYTES = 48;
 
 export interface MemoryNeed {
   total: number;
@@ -132,7 +134,14 @@ export function memoryNeed(s: Scenario): MemoryNeed {
     { name: 'reclaimers and lock waiters', bytes: reclaimers * RECLAIMER_BYTES + (nProcs + 8) * ENTITY_BYTES + Object.keys(s.locks).length * LOCK_BYTES,
       how: 'a scan_control and an allocation record per task and kswapd, wait and lock state per entity' },
     { name: 'small tables', bytes: SLACK, how: 'events, inodes, static data' },
+    { name: 'per-task call records', bytes: (nProcs + 1) * CALL_BYTES, how: `${nProcs} tasks × ${CALL_BYTES} B (truncation's pin waits, page-idle cursors, DAMON target slots)` },
   ];
+  const damonTargets = Object.keys(s.damon.targets).length;
+  if (damonTargets > 0) {
+    // assembly/damon.ts: per target 2 × max_nr_regions + 16 regions of 48 B and as many 40 B snapshot records, and a scratch list
+    const cap = 2 * s.damon.max_nr_regions + 16;
+    terms.push({ name: 'DAMON regions', bytes: (damonTargets + 2) * cap * 88, how: `${damonTargets} targets × ${cap} regions × 88 B (regions, the last aggregation's copy), and a scratch list` });
+  }
   if (Object.values(s.processes).some((p) => p.workload.some((ph) => ph.op === 'dma'))) {
     const extras = [s.pins.track === 'off-lru-count' ? 'off-lru pin counts' : '', s.pins.truncate === 'williams' ? 'long-term pin counts' : ''].filter((x) => x !== '');
     const perFrame = 2 + 2 * extras.length;

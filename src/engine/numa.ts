@@ -22,7 +22,7 @@ import { HostMemoryError } from '../util/errors.js';
 /** Node k's own scenario: its share of memory and the processes bound to it; devices and files are its own copies. */
 export function nodeScenario(s: Scenario, k: number): Scenario {
   const processes = Object.fromEntries(Object.entries(s.processes).filter(([, p]) => p.node === k));
-  return { ...s, machine: { ...s.machine, memory: s.machine.memory / s.machine.nodes, nodes: 1 }, processes };
+  return { ...s, machine: { ...s.machine, memory: s.machine.memory / s.machine.nodes, nodes: 1, movablecoreNodes: s.machine.nodes }, processes };
 }
 
 /** ctrl[3] when a worker failed to create its nodes' instances (1: a node failed in an epoch). */

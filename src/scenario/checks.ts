@@ -8,6 +8,7 @@ import type { RawIssue } from './schema.js';
 import type { Phase, Process, Scenario } from './types.js';
 import { formatDuration, formatSize, formatSizeExact } from './units.js';
 import { KIB, computeWatermarks } from './watermarks.js';
+import { movableSplit } from './movable.js';
 
 /** One WASM instance addresses 4GiB; ~32 bytes of frame metadata per page plus page tables fit 64GiB of RAM. */
 export const MAX_MEMORY = 64 * 2 ** 30;
@@ -30,6 +31,7 @@ export function checkScenario(s: Scenario): RawIssue[] {
     ...checkSubscribers(s),
     ...checkPins(s),
     ...checkDamon(s),
+    ...checkMovable(s),
   ];
 }
 
@@ -64,6 +66,36 @@ function checkDamon(s: Scenario): RawIssue[] {
 }
 
 /**
+ * machine.movablecore must leave each node enough memory outside ZONE_MOVABLE for what only it
+ * can serve — page tables, the kernel's own allocations, the lower zones' watermarks: at most a
+ * MOVABLE:KERNEL ratio of 4:1 (Documentation/admin-guide/mm/memory-hotplug.rst, "ZONE_MOVABLE
+ * Sizing Considerations": 3:1 or even 4:1 are fine), and at least four times the min watermark
+ * of that memory plus 16MiB, as machine.memory needs for all of it.
+ */
+function checkMovable(s: Scenario): RawIssue[] {
+  const m = s.machine;
+  if (m.movablecore === 0) return [];
+  const nodes = m.nodes;
+  const { pages, kernel } = movableSplit(m);
+  const nodeBytes = pages * 4096;
+  const kernelBytes = kernel * 4096;
+  const wm = computeWatermarks(kernelBytes, s.vm);
+  const need = Math.ceil(Math.max(nodeBytes / 5, 4 * wm.minFreeKbytes * KIB + MEMORY_HEADROOM) / 2 ** 20) * 2 ** 20;   // whole MiB
+  const all = m.movablecore >= m.memory;
+  if (!all && kernelBytes >= need) return [];
+  const maxMovable = Math.floor((nodeBytes * 0.75) / 2 ** 22) * 2 ** 22 * nodes;     // a 3:1 ratio, in whole 4MiB blocks
+  const per = nodes > 1 ? ` per node (${nodes} nodes of ${formatSize(nodeBytes)}: the kernel spreads kernelcore evenly over them)` : '';
+  const example = maxMovable > 0 ? `e.g. movablecore: ${formatSizeExact(maxMovable)}` : 'e.g. movablecore: 0, or more memory';
+  return [{
+    path: ['machine', 'movablecore'],
+    message: all
+      ? `${formatSizeExact(m.movablecore)} is all of machine.memory (${formatSizeExact(m.memory)}): nothing would be left outside ZONE_MOVABLE for page tables and the kernel; ${example}`
+      : `${formatSizeExact(m.movablecore)} leaves ${formatSizeExact(kernelBytes)}${per} outside ZONE_MOVABLE, and page tables and the kernel's allocations (GFP_KERNEL) cannot use ZONE_MOVABLE: ` +
+        `at least ${formatSizeExact(need)} must stay out of it (a MOVABLE:KERNEL ratio of at most 4:1, and 4 × the min watermark + 16MiB); ${example}`,
+  }];
+}
+
+/**
  * Combinations of the two pin axes that make no sense are refused: an action that asks whether
  * a page is pinned learns nothing from track none; refcount-wait waits for the references of a
  * page reclaim finds on the LRU, where off-lru-count never leaves a pinned page.
@@ -72,6 +104,9 @@ function checkPins(s: Scenario): RawIssue[] {
   const { track, action } = s.pins;
   if (track === 'none' && action !== 'none' && action !== 'refcount-wait') {
     return [{ path: ['pins', 'action'], message: `${action} acts on pages it believes pinned, but track none recognises no pin (a pin is an ordinary reference); e.g. track: bias, or action: none` }];
+  }
+  if (track === 'off-lru-count' && s.pins.migrateLongterm && s.machine.movablecore > 0) {
+    return [{ path: ['pins', 'migrateLongterm'], message: 'a FOLL_LONGTERM pin migrates its pages out of ZONE_MOVABLE after isolating them from the LRU, and off-lru-count keeps pinned pages off it: the pin would retry forever; e.g. migrateLongterm: false, or track: bias' }];
   }
   if (track === 'off-lru-count' && action === 'refcount-wait') {
     return [{ path: ['pins', 'action'], message: 'refcount-wait waits in try_to_unmap for pages reclaim finds on the LRU, and off-lru-count keeps pinned pages off it: they never meet; e.g. track: bias, or action: per-caller' }];

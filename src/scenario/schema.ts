@@ -52,6 +52,11 @@ const machine = section('{ memory: 2GiB }', {
     "from the root memory cgroup's copies, refreshed this often; 2s is the kernel's periodic flusher (FLUSH_TIME) when nothing else reads memory.stat, " +
     'a shorter period models a monitor reading memory.stat that often; 0 = the live node counters (cgroup_disable=memory, or no CONFIG_MEMCG)',
     { example: '2s', default: 0 }),
+  movablecore: size('the movablecore= boot parameter (find_zone_movable_pfns_for_nodes): the top this much of memory becomes ZONE_MOVABLE, ' +
+    'rounded up to 4MiB (MAX_ORDER_NR_PAGES) and spread evenly over the nodes as the kernel spreads kernelcore, taken from the highest zone (Normal, or DMA32 below 4GiB); ' +
+    'only __GFP_MOVABLE allocations (user pages: anon, page cache, swap-in) may use it, page tables and kernel allocations cannot, and a FOLL_LONGTERM pin migrates pages out of it first (pins.migrateLongterm); ' +
+    '0 = no ZONE_MOVABLE. At most 80% of each node (a MOVABLE:KERNEL ratio of 4:1)',
+    { example: '1GiB', pages: true, default: 0 }),
 }).describe('The simulated machine: one NUMA node');
 
 const vm = section('{ swappiness: 60 }', {
@@ -228,7 +233,9 @@ const pins = section('{ track: bias, action: mainline }', {
     { example: '1s', default: '45s' }),
   limit: size('long-term pins a process may hold (mm->pinned_vm against an RLIMIT_MEMLOCK-like limit, as RDMA and VFIO charge it): a registration beyond it is refused (-ENOMEM); 0 = no limit',
     { example: '64MiB', pages: true, default: 0 }),
-}).prefault({}).describe('DMA pins (GUP): the two policy axes of the 2018 PG_dma_pinned thread, the pin limit, and truncation against pins');
+  migrateLongterm: boolean('FOLL_LONGTERM pins (rdma-mr, vfio) migrate the pages they find in ZONE_MOVABLE out of it before they keep them (check_and_migrate_movable_pages, v5.13); ' +
+    'if a page cannot be migrated (another pin holds it) the registration fails (-ENOMEM). false = kernels before v5.13, which pinned pages where they were, making that memory unmovable', true),
+}).prefault({}).describe('DMA pins (GUP): the two policy axes of the 2018 PG_dma_pinned thread, the pin limit, truncation against pins, and long-term pins in ZONE_MOVABLE');
 
 const userptr = section('{ policy: blocking-lock }', {
   policy: choice(['blocking-lock', 'interval', 'mayfail', 'skip-pinned', 'unevictable'] as const,

@@ -32,6 +32,7 @@ export interface Pins {
   track: 'none' | 'sticky-flag' | 'flag-clear-on-put' | 'off-lru-count' | 'bias';
   action: 'none' | 'unmap' | 'unmap+mkclean' | 'per-caller' | 'refcount-wait' | 'mainline' | 'bounce';
   limit: number;                  // bytes of long-term pins per process, 0 = no limit
+  migrateLongterm: boolean;       // FOLL_LONGTERM migrates pages out of ZONE_MOVABLE first (v5.13)
   truncate: 'none' | 'wait' | 'fail' | 'revoke' | 'block-longterm' | 'williams';   // truncation against pinned pages
   revokeTimeout: number;          // ns a revocation request has before the kernel revokes itself
 }
@@ -59,6 +60,12 @@ export interface Machine {
   hz: number;                     // CONFIG_HZ
   readAhead: number;              // bytes, the bdi's read_ahead_kb
   memcgStatsFlush: number;        // ns between memcg rstat flushes reclaim sees; 0 = live counters
+  movablecore: number;            // bytes of the movablecore= boot parameter (the machine's), 0 = no ZONE_MOVABLE
+  /**
+   * Set by nodeScenario on each node's own scenario: the whole machine's node count, over
+   * which movablecore is spread (the kernel spreads kernelcore evenly over the nodes).
+   */
+  movablecoreNodes?: number;
 }
 
 /** Kernel tunables under their /proc/sys/vm names. */
