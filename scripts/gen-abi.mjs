@@ -58,6 +58,7 @@ enumOf('NP_', config.NOTIFIER_POLICY);
 enumOf('REAP_', config.NOTIFIER_REAPER);
 enumOf('TRACK_', config.PINS_TRACK);
 enumOf('ACTION_', config.PINS_ACTION);
+enumOf('DIRTY_ACCT_', config.PINS_DIRTY_ACCOUNTING);
 enumOf('DMA_', config.DMA_MODEL);
 enumOf('USERPTR_', config.USERPTR_POLICY);
 enumOf('STATUS_', config.STATUS);

@@ -42,6 +42,9 @@ export const GLOBAL_FIELDS = [
   // MMU_NOTIFIER_RANGE_MAYFAIL on try_to_unmap_one's ranges (the rejected 2020 patch), and how a
   // gpu-userptr driver builds its objects and answers invalidations (USERPTR_POLICY)
   'notifierMayfail', 'userptrPolicy',
+  // pins.dirtyAccounting (PINS_DIRTY_ACCOUNTING): dirty pages believed pinned counted in the
+  // dirty throttling figures, or left out (Hubbard's "ignore this region")
+  'pinsDirtyAccounting',
 ] as const;
 
 /** userptr.policy (assembly/userptr.ts), seed 000. */
@@ -51,6 +54,8 @@ export const USERPTR_POLICY = { 'blocking-lock': 0, interval: 1, mayfail: 2, 'sk
 export const PINS_TRACK = { none: 0, 'sticky-flag': 1, 'flag-clear-on-put': 2, 'off-lru-count': 3, bias: 4 } as const;
 /** pins.action: what the kernel does with a page it believes pinned (assembly/pin_policy.ts). */
 export const PINS_ACTION = { none: 0, unmap: 1, 'unmap+mkclean': 2, 'per-caller': 3, 'refcount-wait': 4, mainline: 5, bounce: 6 } as const;
+/** pins.dirtyAccounting: whether dirty pinned pages count for dirty throttling (assembly/pin_policy.ts). */
+export const PINS_DIRTY_ACCOUNTING = { count: 0, exclude: 1 } as const;
 /** The devices a dma phase models (assembly/gup.ts). */
 export const DMA_MODEL = { 'rdma-mr': 0, 'direct-io': 1, vfio: 2, 'gpu-userptr': 3 } as const;
 
@@ -140,6 +145,7 @@ export const DETECTOR_KINDS = [
   'free_list_mismatch', 'mapcount_mismatch', 'swap_count_mismatch', 'frame_state', 'oom_kill', 'oom_freed',
   'notifier_unpaired_start', 'notifier_unpaired_end', 'end_blocked_after_nonblocking_start', 'oom_livelock',
   'stale_secondary_tlb', 'notifier_failed_start_has_end', 'dma_write_after_clean', 'dma_after_free', 'bug_writeback_no_buffers', 'buffer_state',
+  'dirty_accounting',
 ] as const;
 
 export const KERNEL_FUNCS = [
@@ -151,7 +157,7 @@ export const KERNEL_FUNCS = [
   'exit_mmap', '__oom_reap_task_mm', 'mmu_notifier_invalidate_range_start', 'mmu_notifier_invalidate_range_end',
   'mmu_notifier_release', 'try_to_unmap_one', 'page_vma_mkclean_one', 'wp_page_copy', 'mmsim_secondary_access',
   'folio_wait_bit_common', 'mmsim_dma_write', 'pin_user_pages', 'unpin_user_pages_dirty_lock', 'try_to_unmap', 'i915_gem_userptr_get_pages',
-  'mpage_prepare_extent_to_map', 'check_buffers',
+  'mpage_prepare_extent_to_map', 'check_buffers', 'check_dirty_accounting',
 ] as const;
 
 /**

@@ -5,7 +5,7 @@
 import { MMAP_LOCK } from '../scenario/checks.js';
 import {
   GLOBAL_FIELDS, DEVICE_FIELDS, FILE_FIELDS, PROC_FIELDS, VMA_FIELDS, PHASE_FIELDS, LOCK_FIELDS,
-  VMA_KIND, PHASE_OP, PATTERN, LOCK_KIND, SUBSCRIBER_FIELDS, SUBSCRIBER_CLIENT, NOTIFIER_POLICY, NOTIFIER_REAPER, PINS_TRACK, PINS_ACTION, DMA_MODEL, USERPTR_POLICY,
+  VMA_KIND, PHASE_OP, PATTERN, LOCK_KIND, SUBSCRIBER_FIELDS, SUBSCRIBER_CLIENT, NOTIFIER_POLICY, NOTIFIER_REAPER, PINS_TRACK, PINS_ACTION, PINS_DIRTY_ACCOUNTING, DMA_MODEL, USERPTR_POLICY,
 } from '../abi/config.js';
 import type { Scenario } from '../scenario/types.js';
 import { subscriberHasEnd, registrationOrder } from '../scenario/subscribers.js';
@@ -178,6 +178,7 @@ export function encodeScenario(s: Scenario, seed: number, opts: { noEarlyEnd?: b
     notifierReaper: NOTIFIER_REAPER[s.notifiers.reaper],
     notifierMayfail: s.notifiers.mayfail ? 1 : 0, userptrPolicy: USERPTR_POLICY[s.userptr.policy],
     pinsTrack: PINS_TRACK[s.pins.track], pinsAction: PINS_ACTION[s.pins.action], pinsLimitPages: pages(s.pins.limit),
+    pinsDirtyAccounting: PINS_DIRTY_ACCOUNTING[s.pins.dirtyAccounting],
   }, head);
   const blob = Float64Array.from([...head, ...devices, ...files, ...procs, ...vmas, ...phases, ...locks, ...subscribers]);
   return { blob, deviceNames, fileNames, processNames, lockNames, subscriberNames, phaseDevices };

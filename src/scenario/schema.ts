@@ -217,7 +217,10 @@ const pins = section('{ track: bias, action: mainline }', {
     'bounce (WB_SYNC_ALL writes a copy of a pinned page and leaves it dirty)', 'mainline'),
   limit: size('long-term pins a process may hold (mm->pinned_vm against an RLIMIT_MEMLOCK-like limit, as RDMA and VFIO charge it): a registration beyond it is refused (-ENOMEM); 0 = no limit',
     { example: '64MiB', pages: true, default: 0 }),
-}).prefault({}).describe('DMA pins (GUP): the two policy axes of the 2018 PG_dma_pinned thread, and the pin limit');
+  dirtyAccounting: choice(['count', 'exclude'] as const,
+    'whether dirty pages believed pinned count in the dirty figures balance_dirty_pages and the background writeback checks use: count (the kernel), ' +
+    'exclude (Hubbard\'s "ignore this region until we\'re done with it": a dirty page the track recognises as pinned is left out, and counts again when unpinned and still dirty; nr_dirty still counts it)', 'count'),
+}).prefault({}).describe('DMA pins (GUP): the two policy axes of the 2018 PG_dma_pinned thread, the pin limit, and pinned pages in dirty accounting');
 
 const userptr = section('{ policy: blocking-lock }', {
   policy: choice(['blocking-lock', 'interval', 'mayfail', 'skip-pinned', 'unevictable'] as const,
