@@ -286,8 +286,8 @@ function redirtyTail(w: i32, f: i32, t: i64): void {
  * and the pass goes on with the others. When b_io is exhausted, a pass that wrote something
  * starts another (queue_io again: the redirtied inodes come back); one that wrote nothing ends
  * the work, as the kernel's "if (progress) continue; if (list_empty(&wb->b_more_io)) break;"
- * does (nothing went to b_more_io for want of budget; fs/fs-writeback.c as of v6.x — the same
- * since v3.x, when requeue_inode's redirty_tail came in) — no spinning in simulated time. It is
+ * does (nothing went to b_more_io for want of budget; fs/fs-writeback.c of a v6.x tree, and the
+ * same loop in v4.2's) — no spinning in simulated time. It is
  * counted (mmsim_writeback_passes_no_progress) when the wb is still over the background
  * threshold: dirty data is there that writeback cannot clean. The flusher looks again at its
  * next wake-up (balance_dirty_pages' wb_start_background_writeback, the periodic one).
