@@ -52,7 +52,7 @@ describe('pinned-dirty-limit: the outcome table (seed-scenarios §3)', async () 
       const at = { [LENGTH]: '28MiB', 'pins.action': action };
       assert.ok(sweep('mmsim_dirty_throttle_ns', at) > 8e9, `${action}: throttled ${sweep('mmsim_dirty_throttle_ns', at)} ns`);
       assert.ok(sweep('mmsim_write_pages', at) < LOG_PAGES / 100, `${action}: the writer wrote ${sweep('mmsim_write_pages', at)} pages`);
-      assert.ok(sweep('mmsim_last_write_ns', at) < 1e9, `${action}: its last write at ${sweep('mmsim_last_write_ns', at)} ns, of a 5 s run`);
+      assert.ok(sweep('mmsim_last_write_ns', at) < 1.5e9, `${action}: its last write at ${sweep('mmsim_last_write_ns', at)} ns: it started at 1 s, the run lasts 5 s`);
       assert.ok(sweep('mmsim_writeback_passes_no_progress', at) > 100, `${action}: ${sweep('mmsim_writeback_passes_no_progress', at)} passes`);
       assert.ok(sweep('mmsim_writeback_skipped_pinned', at) > 0, action);
       assert.equal(sweep('mmsim_dma_write_after_clean', at), 0, `${action}: nothing cleaned under the device`);
@@ -63,7 +63,7 @@ describe('pinned-dirty-limit: the outcome table (seed-scenarios §3)', async () 
     for (const action of ['per-caller', 'unmap+mkclean']) {
       const at = { [LENGTH]: '8MiB', 'pins.action': action };
       assert.equal(sweep('mmsim_write_pages', at), LOG_PAGES, action);
-      assert.ok(sweep('mmsim_last_write_ns', at) < 2.5e9, `${action}: done at ${sweep('mmsim_last_write_ns', at)} ns`);
+      assert.ok(sweep('mmsim_last_write_ns', at) < 3e9, `${action}: done at ${sweep('mmsim_last_write_ns', at)} ns`);
       assert.ok(sweep('mmsim_dirty_throttle_ns', at) < 2e9, action);
     }
   });
@@ -91,7 +91,7 @@ describe('pinned-dirty-limit: the outcome table (seed-scenarios §3)', async () 
     assert.equal(policy('mmsim_gup_pages', at), 28 * 256, 'the registration completes');
     assert.ok(policy('mmsim_writeback_skipped_pinned', at) > 0);
     assert.equal(policy('mmsim_write_pages', at), LOG_PAGES);
-    assert.ok(policy('mmsim_last_write_ns', at) < 2.5e9);
+    assert.ok(policy('mmsim_last_write_ns', at) < 3e9);
     assert.equal(policy('mmsim_writeback_passes_no_progress', at), 0);
     assert.equal(policy('mmsim_dma_write_after_clean', at), 0);
     assert.ok(policy('mmsim_peak_dirty', at) > 28 * 256, 'nr_dirty counts the pinned pages all the same');
