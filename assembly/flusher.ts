@@ -9,7 +9,7 @@ import { testFlag, setFlag, clearFlag, mapping, pageIndex, PG_dirty, PG_writebac
   PAGECACHE_TAG_TOWRITE } from './page';
 import { cfg } from './config';
 import { G_N_FILES, G_N_PROCS, G_DIRTY_EXPIRE_CENTISECS, G_DIRTY_WRITEBACK_CENTISECS, C_NR_DIRTY, C_MMSIM_WRITEBACK_PIN_WAITS, C_MMSIM_WRITEBACK_SKIPPED_PINNED, C_MMSIM_BOUNCE_PAGES,
-  C_MMSIM_FLUSHER_RUNS, C_MMSIM_FLUSHER_PAGES_BACKGROUND, C_MMSIM_FLUSHER_BLOCKED, C_MMSIM_FSYNC_PAGES,
+  C_MMSIM_FLUSHER_RUNS, C_MMSIM_FLUSHER_PAGES_BACKGROUND, C_MMSIM_FLUSHER_BLOCKED, C_MMSIM_FSYNC_PAGES, C_MMSIM_WRITEBACK_PASSES_NO_PROGRESS,
   C_MMSIM_BUG_WRITEBACK_NO_BUFFERS, DK_BUG_WRITEBACK_NO_BUFFERS, FN_MPAGE_PREPARE_EXTENT_TO_MAP } from './generated/abi';
 import { countEvent, countAdd, count } from './vmstat';
 import { NO_PAGE } from './alloc';
@@ -23,7 +23,7 @@ import { rmapWalkAbandon } from './rmap';
 import { recordDetector } from './invariants';
 import { nWbs, folioClearDirtyForIo, CLEARED_FOR_IO, NOT_DIRTY, MKCLEAN_SLEEPS, folioStartWriteback, folioCancelDirty, wbReclaimable, wbWritten, wbWriteback as wbPagesUnderWriteback, wbAvgWriteBandwidth, domainDirtyLimit,
   globalDirtyableMemory, domainDirtyLimits, lastBackgroundThresh, wbCalcThresh, wbUpdateBandwidth, wbUpdateBandwidthIfDue,
-  wbBandwidthEstimateStart, globalFileDirty, cancelledDirtyPages } from './writeback';
+  wbBandwidthEstimateStart, globalFileDirty, cancelledDirtyPages, wbReclaimableCounted } from './writeback';
 
 const MIN_WRITEBACK_PAGES: i64 = 1024;      // 4 MiB
 const DIRTY_SCOPE: i64 = 8;
@@ -38,9 +38,11 @@ const WORK_VMSCAN = 2;
 const WORK_SYNC = 3;
 
 // per-inode: nr dirty pages, dirtied_when (ns, -1 = clean), writeback_index, pages under
-// writeback, their completions so far (for fsync's wait)
+// writeback, their completions so far (for fsync's wait), and the writeback pass that last
+// redirty_tail'ed it (it is off b_io until the next queue_io)
 const I_NRDIRTY = 0; const I_DIRTIED_WHEN = 1; const I_WB_INDEX = 2; const I_WRITEBACK = 3; const I_WRITTEN = 4;
-const I_STRIDE = 5;
+const I_REDIRTIED_PASS = 5;
+const I_STRIDE = 6;
 let inodes: usize = 0;
 let nInodes: i32 = 0;
 // per-wb: next run (ns, -1 none), work kind, pages left, start_all requested, last_old_flush (ns), in progress
@@ -64,7 +66,8 @@ export function flusherInit(): bool {
   const nTasks = <i32>cfg(G_N_PROCS);
   fsyncs = regionAlloc(<u64>(nTasks + 1) * S_STRIDE * 8);
   if (inodes == 0 || wbw == 0 || fsyncs == 0) return false;
-  for (let f = 0; f < nInodes; f++) setInf(f, I_DIRTIED_WHEN, -1);
+  for (let f = 0; f < nInodes; f++) { setInf(f, I_DIRTIED_WHEN, -1); setInf(f, I_REDIRTIED_PASS, -1); }
+  passSerial = 0;
   for (let w = 0; w < nWbs; w++) { setFf(w, F_NEXT, -1); setFf(w, F_WORK, WORK_NONE); }
   for (let t = 0; t < nTasks; t++) setSf(t, S_HELD, NO_PAGE);
   return true;
@@ -135,7 +138,7 @@ function wbOverBgThresh(w: i32): bool {
   const bg = lastBackgroundThresh();
   const fileDirty = globalFileDirty();
   if (fileDirty > bg) return true;
-  return wbReclaimable(w) > wbCalcThresh(w, bg, fileDirty);
+  return wbReclaimableCounted(w) > wbCalcThresh(w, bg, fileDirty);
 }
 
 /** writeback_chunk_size: about half a second of bandwidth, at most dirty_limit/8, in 4 MiB multiples. */
@@ -148,12 +151,22 @@ function writebackChunkSize(w: i32, kind: i64, left: i64): i64 {
   return (pages + MIN_WRITEBACK_PAGES) / MIN_WRITEBACK_PAGES * MIN_WRITEBACK_PAGES;
 }
 
-/** The oldest dirty inode of wb `w` dirtied no later than `olderThan` (queue_io), or -1. */
+/**
+ * The writeback passes so far: a pass is one turn of wb_writeback's loop — queue_io, then
+ * writeback_sb_inodes over the inodes it moved to b_io — and an inode redirty_tail'ed in a pass
+ * (stamped with its number) is back on b_dirty, not on b_io, until the next pass's queue_io.
+ */
+let passSerial: i64 = 0;
+
+/**
+ * The oldest dirty inode of wb `w` dirtied no later than `olderThan` (queue_io's
+ * move_expired_inodes) and not redirty_tail'ed in this pass, or -1.
+ */
 function oldestDirtyInode(w: i32, olderThan: i64): i32 {
   let pick = -1;
   for (let f = 0; f < nInodes; f++) {
     const d = inf(f, I_DIRTIED_WHEN);
-    if (d < 0 || d > olderThan || fileDevice(f) != w) continue;
+    if (d < 0 || d > olderThan || fileDevice(f) != w || inf(f, I_REDIRTIED_PASS) == passSerial) continue;
     if (pick < 0 || d < inf(pick, I_DIRTIED_WHEN)) pick = f;
   }
   return pick;
@@ -250,21 +263,58 @@ function submitRun(f: i32, dev: i32, start: u32, n: u32, t: i64): void {
   for (let i: u32 = 0; i < n; i++) blkAddPage(dev, BLK_WRITE, filemapLookup(f, start + i), done);
 }
 
-/** wb_writeback: work on the wb's current work item; false if it had to wait for the device. */
+/**
+ * requeue_inode for an inode whose visit wrote nothing with budget left (every dirty page it met
+ * skipped: pinned, locked, under writeback): redirty_tail — back to b_dirty, out of this pass,
+ * and, if a later-dirtied inode of the wb is there, dirtied_when = now (so kupdate will not find
+ * it expired again for dirty_expire_centisecs) — "to avoid spinning on the CPU retrying
+ * writeback of the dirty page/inode that cannot be performed immediately".
+ */
+function redirtyTail(w: i32, f: i32, t: i64): void {
+  setInf(f, I_REDIRTIED_PASS, passSerial);
+  const mine = inf(f, I_DIRTIED_WHEN);
+  for (let g = 0; g < nInodes; g++) {
+    if (g != f && fileDevice(g) == w && inf(g, I_DIRTIED_WHEN) > mine) { setInf(f, I_DIRTIED_WHEN, t); return; }
+  }
+}
+
+/**
+ * wb_writeback: work on the wb's current work item; false if it had to wait for the device.
+ * Its loop makes passes (queue_io + writeback_sb_inodes over b_io): an inode visit writes a chunk,
+ * and the oldest inode is visited again while it has dirty pages (the kernel's requeue_io to
+ * b_more_io, taken at once here); an inode that wrote nothing is redirty_tail'ed out of the pass
+ * and the pass goes on with the others. When b_io is exhausted, a pass that wrote something
+ * starts another (queue_io again: the redirtied inodes come back); one that wrote nothing ends
+ * the work, as the kernel's "if (progress) continue; if (list_empty(&wb->b_more_io)) break;"
+ * does (nothing went to b_more_io for want of budget; fs/fs-writeback.c of a v6.x tree, and the
+ * same loop in v4.2's) — no spinning in simulated time. It is
+ * counted (mmsim_writeback_passes_no_progress) when the wb is still over the background
+ * threshold: dirty data is there that writeback cannot clean. The flusher looks again at its
+ * next wake-up (balance_dirty_pages' wb_start_background_writeback, the periodic one).
+ */
 function wbWriteback(w: i32, t: i64): bool {
   const kind = ff(w, F_WORK);
   let left = ff(w, F_LEFT);
+  let progress: i64 = 0;
+  let redirtied = 0;
+  passSerial++;
   while (left > 0) {
     // background and periodic work yield to explicitly requested work
     if ((kind == WORK_BACKGROUND || kind == WORK_KUPDATE) && (ff(w, F_START_ALL) != 0 || ff(w, F_SYNC) != 0)) break;
     if (kind == WORK_BACKGROUND && !wbOverBgThresh(w)) break;
     const olderThan = kind == WORK_KUPDATE ? t - expireNs() : t;
     const f = oldestDirtyInode(w, olderThan);
-    if (f < 0) break;
+    if (f < 0) {
+      if (redirtied == 0) break;                       // b_io exhausted, nothing left behind
+      if (progress > 0) { progress = 0; redirtied = 0; passSerial++; continue; }
+      if (wbOverBgThresh(w)) countEvent(C_MMSIM_WRITEBACK_PASSES_NO_PROGRESS);
+      break;
+    }
     const chunk = writebackChunkSize(w, kind, left);
     const n = writeInode(f, chunk, t, kind == WORK_SYNC);
     countAdd(C_MMSIM_FLUSHER_PAGES_BACKGROUND + <i32>kind, n);
     left -= n;
+    progress += n;
     setFf(w, F_LEFT, left);
     if (mkcleanPending != NO_PAGE) return false;       // asleep in a notifier callback: F_NEXT stays -1
     if (blockedUntil >= 0) {
@@ -272,7 +322,7 @@ function wbWriteback(w: i32, t: i64): bool {
       setFf(w, F_NEXT, blockedUntil);
       return false;
     }
-    if (n == 0) break;
+    if (n == 0) { redirtyTail(w, f, t); redirtied++; }
   }
   wbUpdateBandwidth(w);
   setFf(w, F_WORK, WORK_NONE);
@@ -283,9 +333,14 @@ function wbWriteback(w: i32, t: i64): bool {
 function wbWorkfn(w: i32, t: i64): void {
   setFf(w, F_NEXT, -1);
   setFf(w, F_BUSY, 1);
+  // wb_do_writeback runs wb_check_background_flush once: a background work that ended (below the
+  // threshold, or a pass without progress) is not started again until the next wake-up
+  let bgDone = false;
   for (let step = 0; step < 6; step++) {
-    if (ff(w, F_WORK) != WORK_NONE) {
+    const kind = ff(w, F_WORK);
+    if (kind != WORK_NONE) {
       if (!wbWriteback(w, t)) return;            // waiting for the device: F_NEXT is set
+      if (kind == WORK_BACKGROUND && ff(w, F_SYNC) == 0 && ff(w, F_START_ALL) == 0) bgDone = true;
       continue;
     }
     if (ff(w, F_SYNC) != 0) {                    // queued work first: sync's WB_SYNC_ALL pass
@@ -304,7 +359,7 @@ function wbWorkfn(w: i32, t: i64): void {
       const nr = wbReclaimable(w) + dirtyInodes(w);
       if (nr > 0) { startWork(w, WORK_KUPDATE, nr); continue; }
     }
-    if (wbOverBgThresh(w)) {                     // wb_check_background_flush
+    if (!bgDone && wbOverBgThresh(w)) {          // wb_check_background_flush
       startWork(w, WORK_BACKGROUND, LONG_MAX);
       continue;
     }

@@ -36,7 +36,7 @@ import { mprotectInit } from './mprotect';
 import { swapInit, PLUG_CAP } from './swap';
 import { blkInit } from './blkdev';
 import { vmscanInit, reclaimHistPtr as rhp, RECLAIM_HIST_BUCKETS } from './vmscan';
-import { setRemote as setRemoteTotals, nodeDirtyableMemory, localCompletions as localCompl } from './writeback';
+import { setRemote as setRemoteTotals, nodeDirtyableMemory, localCompletions as localCompl, dirtyExcludedPages } from './writeback';
 import { count } from './vmstat';
 import { C_NR_DIRTY, C_NR_WRITEBACK, G_N_VMAS, E_AFTER_TASKS_KDAMOND } from './generated/abi';
 import { writebackInit, wbInfoFill, WBINFO_STRIDE, nWbs, taskSeriesPtr as tsp, taskSeriesRowsN, TASK_SERIES_FIELDS, pauseHistPtr as php, pauseHistLen as phl, flushHistPtr as fhp, flushHistLen as fhl } from './writeback';
@@ -168,8 +168,9 @@ export function setRemote(dirty: f64, fileDirty: f64, dirtyable: f64, completion
   setRemoteTotals(<i64>dirty, <i64>fileDirty, <i64>dirtyable, <i64>completions);
 }
 /** This node's NR_FILE_DIRTY + NR_WRITEBACK. */
-export function localDirty(): f64 { return <f64>(count(C_NR_DIRTY) + count(C_NR_WRITEBACK)); }
-export function localFileDirty(): f64 { return <f64>count(C_NR_DIRTY); }
+// (as the throttling figures count them: less the dirty pages pins.dirtyAccounting leaves out)
+export function localDirty(): f64 { return <f64>(<i64>(count(C_NR_DIRTY) + count(C_NR_WRITEBACK)) - dirtyExcludedPages()); }
+export function localFileDirty(): f64 { return <f64>(<i64>count(C_NR_DIRTY) - dirtyExcludedPages()); }
 export function localDirtyable(): f64 { return <f64>nodeDirtyableMemory(); }
 export function localCompletions(): f64 { return <f64>localCompl(); }
 /** Tasks whose workload has not ended yet. */

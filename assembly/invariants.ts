@@ -4,7 +4,7 @@
 import { DETECTOR_CAP } from './generated/abi';
 import { regionAlloc } from './mem';
 import { nrPages, refcount, mapcount, setMapcount, setRefcount, flags, next, testFlag, mapping, PG_lru, PG_buddy, PG_swapcache,
-  PG_private, PG_swapbacked, MAPPING_ANON, ORDER_SHIFT } from './page';
+  PG_private, PG_swapbacked, PG_dirty, PG_mmsim_dirty_excluded, MAPPING_ANON, ORDER_SHIFT } from './page';
 import { freeHead, zoneNrFree, zoneFree, allocPagesNowait, MAX_NR_ZONES, NR_ORDERS, NO_PAGE, ZONE_NORMAL } from './alloc';
 import { lruBatchCpus, lruBatchLen, lruBatchAt } from './lru';
 import { scanControlOf, nrReclaimers } from './scan_control';
@@ -15,7 +15,8 @@ import { countEvent, count } from './vmstat';
 import { C_MMSIM_BUG, C_NR_INACTIVE_ANON, DET_STRIDE, DK_REFCOUNT_NEGATIVE, DK_MAPCOUNT_EXCEEDS_REFCOUNT,
   DK_LRU_COUNT_MISMATCH, FN_FOLIO_PUT, FN_CHECK_LRU_COUNTS, C_NR_FREE_PAGES, DK_FRAME_STATE, DK_FREE_LIST_MISMATCH,
   DK_MAPCOUNT_MISMATCH, DK_SWAP_COUNT_MISMATCH, FN_CHECK_FRAME_STATES, FN_CHECK_FREE_LISTS, FN_CHECK_MAPCOUNTS,
-  FN_CHECK_SWAP_MAP, DK_BUFFER_STATE, FN_CHECK_BUFFERS, C_MMSIM_NR_BUFFER_PAGES } from './generated/abi';
+  FN_CHECK_SWAP_MAP, DK_BUFFER_STATE, FN_CHECK_BUFFERS, C_MMSIM_NR_BUFFER_PAGES, DK_DIRTY_ACCOUNTING, FN_CHECK_DIRTY_ACCOUNTING,
+  C_NR_DIRTY, C_MMSIM_NR_DIRTY_PINNED_EXCLUDED } from './generated/abi';
 import { lruHead, folioLruList, NR_LRU_LISTS } from './lru';
 import { curClock, currentTask } from './sched';
 
@@ -213,6 +214,9 @@ function checkStructures(): void {
   }
   tallyPtes();
   let buffered: u64 = 0;
+  // NR_FILE_DIRTY counts the dirty page-cache pages; those pins.dirtyAccounting leaves out of the
+  // throttling figures are dirty page-cache pages, as many as mmsim_nr_dirty_pinned_excluded says
+  let dirty: u64 = 0; let excluded: u64 = 0;
   for (let p: u32 = 0; p < scratchFrames; p++) {
     const st = load<u8>(frameState + <usize>p);
     const f = flags(p);
@@ -220,9 +224,16 @@ function checkStructures(): void {
     if (st == ST_FREE) {
       if (refcount(p) != 0 || mapcount(p) != 0 || tally != 0 || (f & PG_lru) != 0) recordBug(DK_FRAME_STATE, p, FN_CHECK_FRAME_STATES, <f64>refcount(p));
       if ((f & PG_private) != 0) recordBug(DK_BUFFER_STATE, p, FN_CHECK_BUFFERS, 0);
+      if ((f & PG_mmsim_dirty_excluded) != 0) recordBug(DK_DIRTY_ACCOUNTING, p, FN_CHECK_DIRTY_ACCOUNTING, 0);
       continue;
     }
     if (mapcount(p) != tally) recordBug(DK_MAPCOUNT_MISMATCH, p, FN_CHECK_MAPCOUNTS, <f64>(mapcount(p) - tally));
+    const cache = (f & PG_swapbacked) == 0 && mapping(p) != 0 && (mapping(p) & MAPPING_ANON) == 0;
+    if (cache && (f & PG_dirty) != 0) dirty++;
+    if ((f & PG_mmsim_dirty_excluded) != 0) {
+      excluded++;
+      if (!cache || (f & PG_dirty) == 0) recordBug(DK_DIRTY_ACCOUNTING, p, FN_CHECK_DIRTY_ACCOUNTING, 0);
+    }
     if (((f & PG_lru) != 0) != (st == ST_LRU)) recordBug(DK_FRAME_STATE, p, FN_CHECK_FRAME_STATES, <f64>(<i32>st * 16 + 15));
     // in use otherwise (a page table, or held by the kernel): it has a reference
     if (st == ST_NONE && refcount(p) <= 0) recordBug(DK_FRAME_STATE, p, FN_CHECK_FRAME_STATES, <f64>refcount(p));
@@ -235,6 +246,10 @@ function checkStructures(): void {
     }
   }
   if (buffered != count(C_MMSIM_NR_BUFFER_PAGES)) recordBug(DK_BUFFER_STATE, 0xFFFF_FFFF, FN_CHECK_BUFFERS, <f64>(<i64>buffered - <i64>count(C_MMSIM_NR_BUFFER_PAGES)));
+  if (dirty != count(C_NR_DIRTY)) recordBug(DK_DIRTY_ACCOUNTING, 0xFFFF_FFFF, FN_CHECK_DIRTY_ACCOUNTING, <f64>(<i64>dirty - <i64>count(C_NR_DIRTY)));
+  if (excluded != count(C_MMSIM_NR_DIRTY_PINNED_EXCLUDED)) {
+    recordBug(DK_DIRTY_ACCOUNTING, 0xFFFF_FFFF, FN_CHECK_DIRTY_ACCOUNTING, <f64>(<i64>excluded - <i64>count(C_MMSIM_NR_DIRTY_PINNED_EXCLUDED)));
+  }
   checkSwapMap();
 }
 

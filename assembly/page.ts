@@ -38,6 +38,8 @@ export const PG_dma_pinned: u32 = 1 << 21;
 export const PG_mmsim_cleaned: u32 = 1 << 22;
 /** Simulator: unevictable because a device pinned it (userptr.policy unevictable: "decide at the front", mlock-like) */
 export const PG_pin_unevictable: u32 = 1 << 23;
+/** Simulator: pins.dirtyAccounting exclude leaves this dirty page out of the throttling figures (believed pinned) */
+export const PG_mmsim_dirty_excluded: u32 = 1 << 31;
 /**
  * PAGECACHE_TAG_TOWRITE: the page-cache xarray mark tag_pages_for_writeback sets on the dirty
  * pages a data-integrity (WB_SYNC_ALL) writeback must write, and __folio_start_writeback

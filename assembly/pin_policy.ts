@@ -3,12 +3,14 @@
 // put, folio_maybe_dma_pinned), and `pins.action`, what the kernel does where it meets a page it
 // believes pinned (reclaim before add_to_swap, try_to_unmap, after the unmap, writeback's page
 // selection). Kara: the action "is the same regardless how we identify a page that is pinned".
+// A third unit, `pins.dirtyAccounting`, says whether a dirty page believed pinned counts for
+// dirty throttling (Hubbard's "ignore this region"; the accounting is writeback.ts's).
 // The simulator also knows the truth — how many device references a frame has now — which the
 // kernel does not: it only serves to count false positives and needless skips.
 import { cfg } from './config';
 import { G_PINS_TRACK, G_PINS_ACTION, TRACK_NONE, TRACK_STICKY_FLAG, TRACK_FLAG_CLEAR_ON_PUT, TRACK_OFF_LRU_COUNT,
   TRACK_BIAS, ACTION_NONE, ACTION_UNMAP, ACTION_UNMAP_MKCLEAN, ACTION_PER_CALLER, ACTION_REFCOUNT_WAIT, ACTION_MAINLINE,
-  ACTION_BOUNCE, C_NR_FOLL_PIN_ACQUIRED, C_NR_FOLL_PIN_RELEASED, C_MMSIM_PIN_FALSE_POSITIVES, C_MMSIM_PIN_NEEDLESS_SKIPS,
+  ACTION_BOUNCE, G_PINS_DIRTY_ACCOUNTING, DIRTY_ACCT_EXCLUDE, C_NR_FOLL_PIN_ACQUIRED, C_NR_FOLL_PIN_RELEASED, C_MMSIM_PIN_FALSE_POSITIVES, C_MMSIM_PIN_NEEDLESS_SKIPS,
   C_MMSIM_PIN_LRU_RACES, C_MMSIM_NR_PINNED, C_MMSIM_UNMAP_PIN_WAITS, C_MMSIM_UNMAP_PIN_WAIT_NS, C_MMSIM_PIN_FLAG_LOST } from './generated/abi';
 import { refcount, setRefcount, testFlag, setFlag, clearFlag, flags, setFlags, mapcount, PG_lru, PG_active, PG_referenced,
   PG_swapbacked, PG_swapcache, PG_private, PG_dma_pinned, PG_anon_exclusive, PG_pin_unevictable, PG_unevictable } from './page';
@@ -21,6 +23,7 @@ import { sleepOnKey, wakeUpKey } from './wait';
 import { curClock } from './sched';
 import { userptrReclaimSkipsPinned } from './userptr';
 import { pinLongtermGrab, pinLongtermPut, pinTruncateUnpinned } from './pin_truncate';
+import { dirtyExclusionUpdate } from './writeback';
 
 /** GUP_PIN_COUNTING_BIAS (include/linux/mm.h) */
 export const GUP_PIN_COUNTING_BIAS: i32 = 1024;
@@ -100,10 +103,27 @@ function putBias(p: u32): i32 {
 }
 function biasPinned(p: u32): bool { return <u32>refcount(p) >= <u32>GUP_PIN_COUNTING_BIAS; }
 
+// --- pins.dirtyAccounting: dirty pinned pages and the dirty throttling figures -----------------
+
+/**
+ * Does a dirty page-cache page stay out of the dirty figures balance_dirty_pages and the
+ * background checks read? count (the kernel): never; exclude (Hubbard's "just ignore this
+ * region until we're done with it"): while the track recognises it as pinned — with the track's
+ * own errors (a sticky flag outlives the pin; bias's false positives).
+ */
+let dirtyExcludedHook: (p: u32) => bool = neverPinned;
+/** pins.dirtyAccounting is exclude: writeback.ts keeps the books (dirtyExclusionUpdate). */
+export let pinDirtyExcluding: bool = false;
+function excludeIfPinned(p: u32): bool { return maybeHook(p); }
+/** pins.dirtyAccounting's answer for dirty page-cache page `p`. */
+export function pinDirtyExcluded(p: u32): bool { return dirtyExcludedHook(p); }
+
 /** Choose the hooks; `devices`: the scenario has dma phases (the truth tables are needed). */
 export function pinPolicyInit(frames: u32, devices: bool): bool {
   pinTrack = <i32>cfg(G_PINS_TRACK);
   pinAction = <i32>cfg(G_PINS_ACTION);
+  pinDirtyExcluding = <i32>cfg(G_PINS_DIRTY_ACCOUNTING) == DIRTY_ACCT_EXCLUDE;
+  dirtyExcludedHook = pinDirtyExcluding ? excludeIfPinned : neverPinned;
   truth = 0; offLru = 0; offLruTracking = false;
   if (devices) {
     truth = regionAlloc(<u64>frames * 2);
@@ -127,6 +147,7 @@ export function pinGrab(p: u32, longterm: bool): void {
   if (longterm) pinLongtermGrab(p);
   store<u16>(truth + (<usize>p << 1), load<u16>(truth + (<usize>p << 1)) + 1);
   countAdd(C_MMSIM_NR_PINNED, 1);
+  dirtyExclusionUpdate(p);
 }
 
 /** A device lets `p` go (gup_put_folio): the last reference frees the folio (folio_put). */
@@ -136,6 +157,7 @@ export function pinPut(p: u32, longterm: bool): void {
   countAdd(C_MMSIM_NR_PINNED, -1);
   const refs = putHook(p);
   setRefcount(p, refcount(p) - (refs - 1));
+  dirtyExclusionUpdate(p);          // (the refcount as it is after the put: the last reference is the cache's)
   folioPut(p);
   // refcount-wait: a reclaimer asleep in try_to_unmap for this folio looks again
   if (pinAction == ACTION_REFCOUNT_WAIT) countAdd(C_MMSIM_UNMAP_PIN_WAIT_NS, wakeUpKey(folioWaitqueue(p), p ^ PIN_WAIT_KEY, curClock));
@@ -183,6 +205,7 @@ export function pinLruReadded(p: u32): void {
   if (offLruCount(p) == 0) return;
   setOffLruCount(p, 0);
   countEvent(C_MMSIM_PIN_LRU_RACES);
+  dirtyExclusionUpdate(p);
 }
 
 // --- pins.action ------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import { G_N_PROCS, G_HZ, G_DURATION_NS, G_SERIES_INTERVAL_NS, G_COST_ACCESS, G_
   FN_LOCK_MM_AND_FIND_VMA, FN_EXIT_MMAP, E_SAMPLER, E_KSWAPD0, E_FLUSHER, E_FIRST_DEVICE, E_AFTER_TASKS,
   E_AFTER_TASKS_MEMCG_STATS_FLUSHER, E_AFTER_TASKS_OOM_REAPER, E_AFTER_TASKS_KDAMOND, G_HUNG_TASK_TIMEOUT_NS, C_MMSIM_SYNC_CALLS,
   C_MMSIM_SYNC_NS, C_MMSIM_SYNCS_COMPLETED, C_MMSIM_ACCESSES, C_MMSIM_RESIDENT_HITS, C_MMSIM_TASKS_FINISHED, C_MMSIM_EVENTS,
-  C_MMSIM_ALLOC_FAILURES, STATUS_TIME_LIMIT, STATUS_BUDGET, STATUS_FINISHED } from './generated/abi';
+  C_MMSIM_ALLOC_FAILURES, C_MMSIM_WRITE_PAGES, C_MMSIM_LAST_WRITE_NS, STATUS_TIME_LIMIT, STATUS_BUDGET, STATUS_FINISHED } from './generated/abi';
 import { now, pop, peekTime, peekId, schedule, scheduleNoLater, cancel, setNow, EV_NONE } from './events';
 import { countEvent, countAdd, count, countSet, seriesSample } from './vmstat';
 import { pteOffset, _PAGE_PRESENT, _PAGE_RW, _PAGE_ACCESSED, _PAGE_DIRTY } from './pgtable';
@@ -669,6 +669,8 @@ function runTask(t: i32, limit: i64, now: i64): void {
       if (p != NO_PAGE) {
         setTf(t, T_IO_RETRY, 0);
         folioMarkDirty(p);
+        countEvent(C_MMSIM_WRITE_PAGES);
+        countSet(C_MMSIM_LAST_WRITE_NS, <u64>curClock);
         // generic_write_end: a write past i_size extends the file (up to its configured size)
         if (idx >= fileSize(f)) fileSetSize(f, idx + 1);
         if (balanceDirtyPagesRatelimited(f)) setTf(t, T_BDP_AGAIN, f + 1);

@@ -8,8 +8,8 @@
 import { FLUSH_BUCKETS, TASK_SERIES_FIELDS } from './generated/abi';
 import { regionAlloc } from './mem';
 import { flags, setFlags, testFlag, setFlag, clearFlag, testClearFlag, pagePrivate, setPagePrivate, pageIndex, PG_dirty, PG_writeback, PG_reclaim, PG_swapbacked, PG_mmsim_cleaned,
-  PG_locked, PG_readio, PAGECACHE_TAG_TOWRITE } from './page';
-import { pinTruth } from './pin_policy';
+  PG_locked, PG_readio, PAGECACHE_TAG_TOWRITE, PG_mmsim_dirty_excluded } from './page';
+import { pinTruth, pinDirtyExcluded, pinDirtyExcluding } from './pin_policy';
 import { countAdd, countEvent, count, countSet } from './vmstat';
 import { C_NR_DIRTY, C_NR_DIRTIED, C_NR_WRITEBACK, C_NR_WRITTEN, C_PGROTATED, C_NR_FREE_PAGES,
   C_NR_INACTIVE_FILE, C_NR_ACTIVE_FILE, C_NR_DIRTY_THRESHOLD, C_NR_DIRTY_BACKGROUND_THRESHOLD,
@@ -17,7 +17,7 @@ import { C_NR_DIRTY, C_NR_DIRTIED, C_NR_WRITEBACK, C_NR_WRITTEN, C_PGROTATED, C_
   C_MMSIM_BDP_PAUSE_0_1MS, C_MMSIM_BDP_PAUSE_MAX_NS, C_MMSIM_DIRTY_FREERUN, C_MMSIM_DIRTY_SETPOINT,
   C_MMSIM_DIRTY_LIMIT, C_MMSIM_BDP_POS_RATIO, C_MMSIM_BDP_TASK_RATELIMIT, C_MMSIM_BDP_DIRTY_RATELIMIT,
   C_MMSIM_BDP_WRITE_BANDWIDTH, C_MMSIM_BDP_WB_THRESH, C_MMSIM_PEAK_DIRTY, C_MMSIM_PEAK_WRITEBACK,
-  C_MMSIM_PEAK_DIRTY_WRITEBACK,
+  C_MMSIM_PEAK_DIRTY_WRITEBACK, C_MMSIM_NR_DIRTY_PINNED_EXCLUDED,
   G_DIRTY_RATIO, G_DIRTY_BACKGROUND_RATIO, G_DIRTY_BYTES, G_DIRTY_BACKGROUND_BYTES, G_LAPTOP_MODE,
   G_N_DEVICES, DEV_MIN_RATIO, DEV_MAX_RATIO, DEV_STRICT_LIMIT, WBI_STRIDE, WBI_DIRTIED, WBI_WRITTEN, WBI_DIRTY,
   WBI_WRITEBACK, WBI_WRITE_BANDWIDTH, WBI_DIRTY_RATELIMIT, WBI_WB_THRESH, WBI_COMPLETION_SHARE } from './generated/abi';
@@ -51,7 +51,8 @@ const W_COMPL = 11;          // completions: fprop local events
 const W_COMPL_PERIOD = 12;   // the global period the local count was last aged to
 const W_DIRTY_EXCEEDED = 13;
 const W_THRESH = 14;         // last wb_thresh computed (for reports)
-const W_STRIDE = 15;
+const W_EXCLUDED = 15;       // pins.dirtyAccounting exclude: its WB_RECLAIMABLE pages left out of the throttling figures
+const W_STRIDE = 16;
 let wbs: usize = 0;
 export let nWbs: i32 = 0;
 
@@ -138,6 +139,7 @@ export function writebackInit(tasksN: i32, maxSamples: i32): bool {
   domCompl = 0; domPeriod = 0; domPeriodTime = 0; domDirtyLimitStamp = 0;
   remoteDirty = 0; remoteFileDirty = 0; remoteDirtyable = 0; remoteCompl = 0;
   cancelledPages = 0;
+  excludedPages = 0;
   // writeback_set_ratelimit: ratelimit_pages = max(thresh / (online CPUs * 32), 16)
   domainDirtyLimits(globalDirtyableMemory());
   domDirtyLimit = lastThresh;
@@ -206,6 +208,7 @@ export function folioMarkDirty(p: u32): void {
   // folio->private is free for page-cache pages here: it remembers when the page became dirty
   // (ms, +1 so that 0 means unknown), for the age of data at writeback completion
   setPagePrivate(p, <u32>(curClock / 1_000_000) + 1);
+  dirtyExclusionUpdate(p);
   recordPeaks();
 }
 
@@ -251,8 +254,39 @@ export function folioClearDirtyForIo(p: u32, e: i32): i32 {
   const f = folioFile(p);
   countAdd(C_NR_DIRTY, -1);
   addWbf(fileDevice(f), W_RECLAIMABLE, -1);
+  dirtyExclusionUpdate(p);
   inodeAccountCleaned(f);
   return CLEARED_FOR_IO;
+}
+
+// --- pins.dirtyAccounting: dirty pinned pages left out of the throttling figures ------------------
+// Hubbard's "ignore this region until we're done with it" (seed 002): a dirty page-cache page
+// the track recognises as pinned is not counted in the dirty figures balance_dirty_pages and the
+// background checks (wb_over_bg_thresh, its kick of the flusher) read — global NR_FILE_DIRTY
+// and the wb's WB_RECLAIMABLE, less the excluded pages — while NR_FILE_DIRTY itself (nr_dirty)
+// stays the count of dirty pages. Pinned pages under writeback still count: their IO completes.
+// Decided (pin_policy.ts pinDirtyExcluded) wherever either side changes: the page dirtied or
+// cleaned here, pinned or unpinned there; PG_mmsim_dirty_excluded says which pages are out.
+let excludedPages: i64 = 0;
+
+/** Dirty pages left out of the throttling figures now (this node). */
+export function dirtyExcludedPages(): i64 { return excludedPages; }
+
+/**
+ * Re-decide whether page `p` is left out of the dirty throttling figures: a dirty page-cache
+ * page that pins.dirtyAccounting excludes (believed pinned). Keeps mmsim_nr_dirty_pinned_excluded
+ * and the wb's share in step with PG_mmsim_dirty_excluded.
+ */
+export function dirtyExclusionUpdate(p: u32): void {
+  if (!pinDirtyExcluding) return;
+  const f = folioFile(p);
+  const out = testFlag(p, PG_dirty) && !testFlag(p, PG_swapbacked) && f >= 0 && pinDirtyExcluded(p);
+  if (out == testFlag(p, PG_mmsim_dirty_excluded)) return;
+  const d: i64 = out ? 1 : -1;
+  if (out) setFlag(p, PG_mmsim_dirty_excluded); else clearFlag(p, PG_mmsim_dirty_excluded);
+  excludedPages += d;
+  countAdd(C_MMSIM_NR_DIRTY_PINNED_EXCLUDED, d);
+  addWbf(fileDevice(f), W_EXCLUDED, d);
 }
 
 /** Page-cache pages whose dirty state was cancelled so far (they will never be written: sync's count). */
@@ -273,6 +307,7 @@ export function folioCancelDirty(p: u32): bool {
   if (f < 0) return true;
   countAdd(C_NR_DIRTY, -1);
   addWbf(fileDevice(f), W_RECLAIMABLE, -1);
+  dirtyExclusionUpdate(p);
   inodeAccountCleaned(f);
   setPagePrivate(p, 0);
   cancelledPages++;
@@ -319,6 +354,8 @@ export function endPageWriteback(p: u32): void {
 }
 
 export function wbReclaimable(w: i32): i64 { return wbf(w, W_RECLAIMABLE); }
+/** WB_RECLAIMABLE as the throttling figures count it (less the pages pins.dirtyAccounting leaves out). */
+export function wbReclaimableCounted(w: i32): i64 { return wbf(w, W_RECLAIMABLE) - wbf(w, W_EXCLUDED); }
 export function wbWritten(w: i32): i64 { return wbf(w, W_WRITTEN); }
 export function wbWriteback(w: i32): i64 { return wbf(w, W_WRITEBACK); }
 export function wbAvgWriteBandwidth(w: i32): i64 { return wbf(w, W_AVG_BW); }
@@ -348,8 +385,8 @@ let remoteCompl: i64 = 0;
 export function setRemote(dirty: i64, fileDirty: i64, dirtyable: i64, compl: i64): void {
   remoteDirty = dirty; remoteFileDirty = fileDirty; remoteDirtyable = dirtyable; remoteCompl = compl;
 }
-/** NR_FILE_DIRTY of the whole machine. */
-export function globalFileDirty(): i64 { return <i64>count(C_NR_DIRTY) + remoteFileDirty; }
+/** NR_FILE_DIRTY of the whole machine, as the throttling figures count it (less the pages pins.dirtyAccounting leaves out). */
+export function globalFileDirty(): i64 { return <i64>count(C_NR_DIRTY) - excludedPages + remoteFileDirty; }
 /** This node's completion events (for the host's exchange). */
 export function localCompletions(): i64 { domainAgePeriods(jiffiesNow()); return domCompl; }
 
@@ -437,7 +474,7 @@ function wbDirtyLimits(dtc: DirtyThrottleControl, w: i32): void {
   dtc.wb_thresh = wbCalcThresh(w, dtc.thresh, dtc.dirty);
   setWbf(w, W_THRESH, dtc.wb_thresh);
   dtc.wb_bg_thresh = dtc.thresh != 0 ? <i64>(<u64>dtc.bg_thresh * <u64>dtc.wb_thresh / <u64>dtc.thresh) : 0;
-  dtc.wb_dirty = wbf(w, W_RECLAIMABLE) + wbf(w, W_WRITEBACK);
+  dtc.wb_dirty = wbReclaimableCounted(w) + wbf(w, W_WRITEBACK);
 }
 
 /** wb_position_ratio: the global cubic, then the wb's linear line (or its own cubic when strict). */
@@ -639,7 +676,7 @@ function balanceDirtyPages(w: i32, pagesDirtied: i64): bool {
   countEvent(C_MMSIM_BDP_CALLS);
   let nowJ = jiffiesNow();
   dtc.avail = globalDirtyableMemory();
-  dtc.dirty = <i64>(count(C_NR_DIRTY) + count(C_NR_WRITEBACK)) + remoteDirty;
+  dtc.dirty = <i64>(count(C_NR_DIRTY) + count(C_NR_WRITEBACK)) - excludedPages + remoteDirty;
   domainDirtyLimits(dtc.avail);
   dtc.thresh = lastThresh; dtc.bg_thresh = lastBgThresh;
   const strict = wbStrict(w);

@@ -59,6 +59,7 @@ enumOf('REAP_', config.NOTIFIER_REAPER);
 enumOf('TRACK_', config.PINS_TRACK);
 enumOf('ACTION_', config.PINS_ACTION);
 enumOf('TRUNCATE_', config.PINS_TRUNCATE);
+enumOf('DIRTY_ACCT_', config.PINS_DIRTY_ACCOUNTING);
 enumOf('DMA_', config.DMA_MODEL);
 enumOf('USERPTR_', config.USERPTR_POLICY);
 enumOf('STATUS_', config.STATUS);

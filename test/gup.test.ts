@@ -145,6 +145,17 @@ describe('policies are mechanisms', () => {
     }
     assert.equal(runs, 29);
   });
+
+  it('default (nothing pins) gives the same results under every pins.dirtyAccounting, with every track that recognises pins', () => {
+    const run = (track: string, accounting: string) => formatResultsJson(runScenario(loadScenario('default', ['duration=3s', `pins.track=${track}`, 'pins.action=none', `pins.dirtyAccounting=${accounting}`])));
+    const base = run('none', 'count');
+    for (const track of ['sticky-flag', 'flag-clear-on-put', 'off-lru-count', 'bias']) {
+      for (const accounting of ['count', 'exclude']) {
+        const r = run(track, accounting).replace(`"track": "${track}"`, '"track": "none"').replace(`"dirtyAccounting": "${accounting}"`, '"dirtyAccounting": "count"');
+        assert.ok(r === base, `${track}/${accounting} changed the results`);
+      }
+    }
+  });
 });
 
 describe('bad input', () => {

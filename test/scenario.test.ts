@@ -35,7 +35,7 @@ function assertInvalid(text: string, patterns: RegExp[], overrides: OverrideSpec
 describe('built-in scenarios', () => {
   it('are listed with a one-line description each', () => {
     const names = listBuiltins().map((b) => b.name);
-    assert.deepEqual(names, ['bench-pressure', 'bench-reference', 'default', 'gup-writeback-bug', 'gup-writeback-bug-dio', 'laptop', 'longterm-movable', 'notifier-pairing', 'numa-1tib', 'oom-reaper-notifiers', 'small-fits', 'storage-server', 'streaming-mmap', 'truncate-pinned', 'userptr-direct-reclaim']);
+    assert.deepEqual(names, ['bench-pressure', 'bench-reference', 'default', 'gup-writeback-bug', 'gup-writeback-bug-dio', 'laptop', 'longterm-movable', 'notifier-pairing', 'numa-1tib', 'oom-reaper-notifiers', 'pinned-dirty-limit', 'small-fits', 'storage-server', 'streaming-mmap', 'truncate-pinned', 'userptr-direct-reclaim']);
     for (const b of listBuiltins()) {
       assert.ok(b.description.length > 20, `${b.name} has a description`);
       assert.ok(!b.description.includes('\n'));
@@ -128,7 +128,7 @@ describe('defaults', () => {
     assert.deepEqual(s.devices, {});
     assert.deepEqual(s.files, {});
     assert.deepEqual(s.series, { interval: 100e6 });
-    assert.deepEqual(s.pins, { track: 'bias', action: 'mainline', limit: 0, truncate: 'none', revokeTimeout: 45e9, migrateLongterm: true });
+    assert.deepEqual(s.pins, { track: 'bias', action: 'mainline', limit: 0, truncate: 'none', revokeTimeout: 45e9, migrateLongterm: true, dirtyAccounting: 'count' });
     assert.deepEqual(s.userptr, { policy: 'blocking-lock' });
     const app = s.processes.app;
     assert.deepEqual([app.start, app.oom_score_adj, app.loop], [0, 0, false]);
@@ -243,7 +243,7 @@ describe('bad input', () => {
   it('a missing file names the path', () => {
     assert.throws(() => loadScenario(join(dir, 'nope.yaml')), (error: unknown) =>
       error instanceof ScenarioError && /scenario file not found: .*nope\.yaml/.test(error.message));
-    assert.throws(() => loadScenario('no-such-builtin'), /unknown scenario "no-such-builtin": built-ins are bench-pressure, bench-reference, default, gup-writeback-bug, gup-writeback-bug-dio, laptop, longterm-movable, notifier-pairing, numa-1tib, oom-reaper-notifiers, small-fits, storage-server, streaming-mmap, truncate-pinned, userptr-direct-reclaim/);
+    assert.throws(() => loadScenario('no-such-builtin'), /unknown scenario "no-such-builtin": built-ins are bench-pressure, bench-reference, default, gup-writeback-bug, gup-writeback-bug-dio, laptop, longterm-movable, notifier-pairing, numa-1tib, oom-reaper-notifiers, pinned-dirty-limit, small-fits, storage-server, streaming-mmap, truncate-pinned, userptr-direct-reclaim/);
   });
 
   it('malformed YAML gives the line and column', () => {
@@ -303,15 +303,15 @@ describe('field reference', () => {
 
   it('lists every field with a description', () => {
     // top 5 (check) + machine 7 (movablecore) + vm 12 + costs 7 + device 8 + swap 2 + file 2 + kernel 1 + lock 1 + process 4
-    // + vma 8 + phase 16 + series 1, the notifiers and subscribers, pins 4 (track, action, limit, migrateLongterm)
+    // + vma 8 + phase 16 + series 1, the notifiers and subscribers, pins 5 (track, action, limit, migrateLongterm, dirtyAccounting)
     // and the dma phase's model, iodepth, device; notifiers.mayfail, userptr.policy; truncate's size;
     // pins.truncate, pins.revokeTimeout, the phase's revokeLatency and revocable; damon's 7
-    assert.equal(fields.length, 108);
+    assert.equal(fields.length, 109);
     for (const f of fields) assert.ok(f.description.length > 5, `${f.path} has a description`);
     for (const path of ['machine.memory', 'vm.lowmem_reserve_ratio', 'costs.rmapWalk', 'devices.<name>.queueDepth',
       'swap.device', 'files.<name>.size', 'processes.<name>.vmas.<name>.populate', 'processes.<name>.workload.<i>.think',
       'series.interval', 'kernel.hung_task_timeout_secs', 'locks.<name>.kind', 'check', 'processes.<name>.workload.<i>.mode',
-      'pins.track', 'pins.action', 'pins.limit', 'processes.<name>.workload.<i>.model', 'processes.<name>.workload.<i>.iodepth']) {
+      'pins.track', 'pins.action', 'pins.limit', 'pins.dirtyAccounting', 'processes.<name>.workload.<i>.model', 'processes.<name>.workload.<i>.iodepth']) {
       assert.ok(byPath.has(path), path);
     }
   });

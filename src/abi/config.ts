@@ -9,7 +9,7 @@
  * count stored in the global fields.
  */
 /** The config blob's layout version: init() refuses a blob of another one. */
-export const ABI_VERSION = 6;
+export const ABI_VERSION = 7;
 
 export const GLOBAL_FIELDS = [
   'version',
@@ -51,6 +51,9 @@ export const GLOBAL_FIELDS = [
   // ZONE_MOVABLE: this node's kernelcore in pages as find_zone_movable_pfns_for_nodes computes it
   // from movablecore= (0: no ZONE_MOVABLE); FOLL_LONGTERM pins migrate out of it (v5.13)
   'kernelcorePages', 'pinsMigrateLongterm',
+  // pins.dirtyAccounting (PINS_DIRTY_ACCOUNTING): dirty pages believed pinned counted in the
+  // dirty throttling figures, or left out (Hubbard's "ignore this region")
+  'pinsDirtyAccounting',
 ] as const;
 
 /** userptr.policy (assembly/userptr.ts), seed 000. */
@@ -62,6 +65,8 @@ export const PINS_TRACK = { none: 0, 'sticky-flag': 1, 'flag-clear-on-put': 2, '
 export const PINS_ACTION = { none: 0, unmap: 1, 'unmap+mkclean': 2, 'per-caller': 3, 'refcount-wait': 4, mainline: 5, bounce: 6 } as const;
 /** pins.truncate: what truncation does with a page it believes pinned (assembly/pin_truncate.ts), seed 002 §2. */
 export const PINS_TRUNCATE = { none: 0, wait: 1, fail: 2, revoke: 3, 'block-longterm': 4, williams: 5 } as const;
+/** pins.dirtyAccounting: whether dirty pinned pages count for dirty throttling (assembly/pin_policy.ts). */
+export const PINS_DIRTY_ACCOUNTING = { count: 0, exclude: 1 } as const;
 /** The devices a dma phase models (assembly/gup.ts). */
 export const DMA_MODEL = { 'rdma-mr': 0, 'direct-io': 1, vfio: 2, 'gpu-userptr': 3 } as const;
 
@@ -158,6 +163,7 @@ export const DETECTOR_KINDS = [
   'notifier_unpaired_start', 'notifier_unpaired_end', 'end_blocked_after_nonblocking_start', 'oom_livelock',
   'stale_secondary_tlb', 'notifier_failed_start_has_end', 'dma_write_after_clean', 'dma_after_free', 'bug_writeback_no_buffers', 'buffer_state',
   'dma_after_truncate',
+  'dirty_accounting',
 ] as const;
 
 export const KERNEL_FUNCS = [
@@ -169,7 +175,7 @@ export const KERNEL_FUNCS = [
   'exit_mmap', '__oom_reap_task_mm', 'mmu_notifier_invalidate_range_start', 'mmu_notifier_invalidate_range_end',
   'mmu_notifier_release', 'try_to_unmap_one', 'page_vma_mkclean_one', 'wp_page_copy', 'mmsim_secondary_access',
   'folio_wait_bit_common', 'mmsim_dma_write', 'pin_user_pages', 'unpin_user_pages_dirty_lock', 'try_to_unmap', 'i915_gem_userptr_get_pages',
-  'mpage_prepare_extent_to_map', 'check_buffers',
+  'mpage_prepare_extent_to_map', 'check_buffers', 'check_dirty_accounting',
 ] as const;
 
 /**

@@ -5,7 +5,7 @@
 import { MMAP_LOCK } from '../scenario/checks.js';
 import {
   GLOBAL_FIELDS, DEVICE_FIELDS, FILE_FIELDS, PROC_FIELDS, VMA_FIELDS, PHASE_FIELDS, LOCK_FIELDS,
-  VMA_KIND, PHASE_OP, PATTERN, LOCK_KIND, SUBSCRIBER_FIELDS, SUBSCRIBER_CLIENT, NOTIFIER_POLICY, NOTIFIER_REAPER, PINS_TRACK, PINS_ACTION, PINS_TRUNCATE, DMA_MODEL, USERPTR_POLICY,
+  VMA_KIND, PHASE_OP, PATTERN, LOCK_KIND, SUBSCRIBER_FIELDS, SUBSCRIBER_CLIENT, NOTIFIER_POLICY, NOTIFIER_REAPER, PINS_TRACK, PINS_ACTION, PINS_TRUNCATE, PINS_DIRTY_ACCOUNTING, DMA_MODEL, USERPTR_POLICY,
 } from '../abi/config.js';
 import type { Scenario } from '../scenario/types.js';
 import { subscriberHasEnd, registrationOrder } from '../scenario/subscribers.js';
@@ -185,6 +185,7 @@ export function encodeScenario(s: Scenario, seed: number, opts: { noEarlyEnd?: b
     damonOn: Object.keys(s.damon.targets).length > 0 ? 1 : 0, damonSampleNs: s.damon.sample_interval, damonAggrNs: s.damon.aggr_interval,
     damonUpdateNs: s.damon.update_interval, damonMinNrRegions: s.damon.min_nr_regions, damonMaxNrRegions: s.damon.max_nr_regions, damonStartNs: s.damon.start,
     kernelcorePages: kernelcorePages(s.machine), pinsMigrateLongterm: s.pins.migrateLongterm ? 1 : 0,
+    pinsDirtyAccounting: PINS_DIRTY_ACCOUNTING[s.pins.dirtyAccounting],
   }, head);
   const blob = Float64Array.from([...head, ...devices, ...files, ...procs, ...vmas, ...phases, ...locks, ...subscribers]);
   return { blob, deviceNames, fileNames, processNames, lockNames, subscriberNames, phaseDevices };

@@ -17,7 +17,7 @@ export interface FigureDef {
   id: string;
   /** The row's title in the terminal table. */
   title: string;
-  section: 'asked' | 'detectors' | 'oom' | 'pins' | 'reclaim';
+  section: 'asked' | 'detectors' | 'oom' | 'pins' | 'dirty' | 'reclaim';
   /** Raw unit of the value in JSON and CSV: a count of events or pages, nanoseconds, or a ratio of two counts. */
   unit: 'count' | 'ns' | 'ratio';
   /** Terminal display: value × scale, then the suffix. */
@@ -57,7 +57,7 @@ export function killToFreedNs(outcome: PointOutcome): number | null {
 
 const short = (name: string): string => name.replace(/^mmsim_/, '');
 
-/** Every row, in table order: the detectors, then the OOM killer and reaper, then reclaim. */
+/** Every row, in table order: the detectors, the OOM killer and reaper, DMA pins, dirty throttling, then reclaim. */
 export const FIGURES: readonly FigureDef[] = [
   ...DETECTOR_COUNTERS.map((name): FigureDef => ({
     id: name, title: short(name), section: 'detectors', unit: 'count', scale: 1, suffix: '', value: counter(name),
@@ -74,7 +74,7 @@ export const FIGURES: readonly FigureDef[] = [
   ...['mmsim_oom_pages_freed', 'mmsim_oom_reaper_attempts', 'mmsim_oom_reaper_vmas_skipped', 'mmsim_oom_reaper_unable', 'mmsim_nonblock_disabled']
     .map((name): FigureDef => ({ id: name, title: short(name), section: 'oom', unit: 'count', scale: 1, suffix: '', value: counter(name) })),
   // seed 002: what each pin policy did, and what it cost writeback and sync
-  ...['mmsim_pin_refused', 'mmsim_unmap_pinned_pages', 'mmsim_unmap_skipped_pinned', 'mmsim_reclaim_pinned_skipped', 'mmsim_reclaim_pinned_kept',
+  ...['mmsim_pin_refused', 'mmsim_gup_pages', 'mmsim_unmap_pinned_pages', 'mmsim_unmap_skipped_pinned', 'mmsim_reclaim_pinned_skipped', 'mmsim_reclaim_pinned_kept',
     'mmsim_writeback_skipped_pinned', 'mmsim_writeback_pin_waits', 'mmsim_bounce_pages', 'mmsim_pin_needless_skips', 'mmsim_pin_flag_lost', 'mmsim_pin_lru_races',
     'mmsim_userptr_builds', 'mmsim_userptr_restarts', 'mmsim_userptr_cancels', 'mmsim_userptr_pins', 'mmsim_notifier_mayfail_eagain']
     .map((name): FigureDef => ({ id: name, title: short(name), section: 'pins', unit: 'count', scale: 1, suffix: '', value: counter(name) })),
@@ -103,6 +103,18 @@ export const FIGURES: readonly FigureDef[] = [
     id: 'syncs_unfinished', title: 'syncs unfinished at the end', section: 'pins', unit: 'count', scale: 1, suffix: '',
     value: (o) => (o.counters?.mmsim_sync_calls ?? 0) - (o.counters?.mmsim_syncs_completed ?? 0),
   },
+  // seed 002 (§3): pinned dirty pages against the dirty limits — who was throttled, whether the
+  // flusher got anywhere, whether the writers still progress
+  {
+    id: 'mmsim_dirty_throttle_ns', title: 'dirtiers throttled (balance_dirty_pages)', section: 'dirty', unit: 'ns', scale: 1e-6, suffix: 'ms',
+    value: counter('mmsim_dirty_throttle_ns'),
+  },
+  ...['mmsim_writeback_passes_no_progress', 'mmsim_write_pages', 'mmsim_peak_dirty']
+    .map((name): FigureDef => ({ id: name, title: short(name), section: 'dirty', unit: 'count', scale: 1, suffix: '', value: counter(name) })),
+  {
+    id: 'mmsim_last_write_ns', title: 'last write() page at', section: 'dirty', unit: 'ns', scale: 1e-9, suffix: 's', decimals: 2,
+    value: (o) => ((o.counters?.mmsim_write_pages ?? 0) > 0 ? o.counters?.mmsim_last_write_ns ?? null : null), missing: '-',
+  },
   { id: 'pgscan', title: 'pgscan (kswapd+direct)', section: 'reclaim', unit: 'count', scale: 1, suffix: '', value: summary('pgscan') },
   { id: 'pgsteal', title: 'pgsteal (kswapd+direct)', section: 'reclaim', unit: 'count', scale: 1, suffix: '', value: summary('pgsteal') },
   {
@@ -118,7 +130,8 @@ export const FIGURES: readonly FigureDef[] = [
 ];
 
 const SECTION_TITLES: Record<FigureDef['section'], string> = {
-  asked: 'asked for (--figure)', detectors: 'detectors', oom: 'OOM killer and reaper', pins: 'DMA pins and writeback', reclaim: 'reclaim',
+  asked: 'asked for (--figure)', detectors: 'detectors', oom: 'OOM killer and reaper', pins: 'DMA pins and writeback',
+  dirty: 'dirty throttling and progress', reclaim: 'reclaim',
 };
 
 /** One column: an axis combination and its points, one per seed (undefined: not run). */

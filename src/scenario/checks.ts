@@ -97,11 +97,14 @@ function checkMovable(s: Scenario): RawIssue[] {
 
 /**
  * Combinations of the two pin axes that make no sense are refused: an action that asks whether
- * a page is pinned learns nothing from track none; refcount-wait waits for the references of a
+ * a page is pinned learns nothing from track none (nor does dirtyAccounting exclude); refcount-wait waits for the references of a
  * page reclaim finds on the LRU, where off-lru-count never leaves a pinned page.
  */
 function checkPins(s: Scenario): RawIssue[] {
-  const { track, action } = s.pins;
+  const { track, action, dirtyAccounting } = s.pins;
+  if (track === 'none' && dirtyAccounting === 'exclude') {
+    return [{ path: ['pins', 'dirtyAccounting'], message: 'exclude leaves dirty pages believed pinned out of the dirty figures, but track none recognises no pin (a pin is an ordinary reference); e.g. track: bias, or dirtyAccounting: count' }];
+  }
   if (track === 'none' && action !== 'none' && action !== 'refcount-wait') {
     return [{ path: ['pins', 'action'], message: `${action} acts on pages it believes pinned, but track none recognises no pin (a pin is an ordinary reference); e.g. track: bias, or action: none` }];
   }

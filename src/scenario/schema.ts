@@ -235,7 +235,10 @@ const pins = section('{ track: bias, action: mainline }', {
     { example: '64MiB', pages: true, default: 0 }),
   migrateLongterm: boolean('FOLL_LONGTERM pins (rdma-mr, vfio) migrate the pages they find in ZONE_MOVABLE out of it before they keep them (check_and_migrate_movable_pages, v5.13); ' +
     'if a page cannot be migrated (another pin holds it) the registration fails (-ENOMEM). false = kernels before v5.13, which pinned pages where they were, making that memory unmovable', true),
-}).prefault({}).describe('DMA pins (GUP): the two policy axes of the 2018 PG_dma_pinned thread, the pin limit, truncation against pins, and long-term pins in ZONE_MOVABLE');
+  dirtyAccounting: choice(['count', 'exclude'] as const,
+    'whether dirty pages believed pinned count in the dirty figures balance_dirty_pages and the background writeback checks use: count (the kernel), ' +
+    'exclude (Hubbard\'s "ignore this region until we\'re done with it": a dirty page the track recognises as pinned is left out, and counts again when unpinned and still dirty; nr_dirty still counts it)', 'count'),
+}).prefault({}).describe('DMA pins (GUP): the two policy axes of the 2018 PG_dma_pinned thread, the pin limit, truncation against pins, long-term pins in ZONE_MOVABLE, and pinned pages in dirty accounting');
 
 const userptr = section('{ policy: blocking-lock }', {
   policy: choice(['blocking-lock', 'interval', 'mayfail', 'skip-pinned', 'unevictable'] as const,

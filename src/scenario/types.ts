@@ -27,11 +27,12 @@ export interface Scenario {
   series: { interval: number };   // ns between samples
 }
 
-/** DMA pins: how a pin is recognised, what the kernel does with pinned pages, the long-term pin limit. */
+/** DMA pins: how a pin is recognised, what the kernel does with pinned pages, the long-term pin limit, pinned pages in dirty accounting. */
 export interface Pins {
   track: 'none' | 'sticky-flag' | 'flag-clear-on-put' | 'off-lru-count' | 'bias';
   action: 'none' | 'unmap' | 'unmap+mkclean' | 'per-caller' | 'refcount-wait' | 'mainline' | 'bounce';
   limit: number;                  // bytes of long-term pins per process, 0 = no limit
+  dirtyAccounting: 'count' | 'exclude';   // dirty pinned pages in the throttling figures, or left out
   migrateLongterm: boolean;       // FOLL_LONGTERM migrates pages out of ZONE_MOVABLE first (v5.13)
   truncate: 'none' | 'wait' | 'fail' | 'revoke' | 'block-longterm' | 'williams';   // truncation against pinned pages
   revokeTimeout: number;          // ns a revocation request has before the kernel revokes itself
