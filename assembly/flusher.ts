@@ -18,7 +18,7 @@ import { folioHeldAcrossSleep, folioLockReleased } from './locking';
 import { blkSubmit, blkAddPage, blkTagFreeAt, BLK_WRITE } from './blkdev';
 import { schedule } from './events';
 import { pinWriteback, WB_WAIT, WB_SKIP, WB_BOUNCE } from './pin_policy';
-import { FLUSHER_ENTITY, jiffyNs, curClock } from './sched';
+import { flusherEntity, jiffyNs, curClock } from './sched';
 import { rmapWalkAbandon } from './rmap';
 import { recordDetector } from './invariants';
 import { nWbs, folioClearDirtyForIo, CLEARED_FOR_IO, NOT_DIRTY, MKCLEAN_SLEEPS, folioStartWriteback, folioCancelDirty, wbReclaimable, wbWritten, wbWriteback as wbPagesUnderWriteback, wbAvgWriteBandwidth, domainDirtyLimit,
@@ -65,7 +65,9 @@ export function flusherInit(): bool {
   wbw = regionAlloc(<u64>(nWbs + 1) * F_STRIDE * 8);
   const nTasks = <i32>cfg(G_N_PROCS);
   fsyncs = regionAlloc(<u64>(nTasks + 1) * S_STRIDE * 8);
-  if (inodes == 0 || wbw == 0 || fsyncs == 0) return false;
+  mkcleanPending = regionAlloc(<u64>(nWbs + 1) * 4);
+  if (inodes == 0 || wbw == 0 || fsyncs == 0 || mkcleanPending == 0) return false;
+  for (let w = 0; w < nWbs; w++) setPending(w, NO_PAGE);
   for (let f = 0; f < nInodes; f++) { setInf(f, I_DIRTIED_WHEN, -1); setInf(f, I_REDIRTIED_PASS, -1); }
   passSerial = 0;
   for (let w = 0; w < nWbs; w++) { setFf(w, F_NEXT, -1); setFf(w, F_WORK, WORK_NONE); }
@@ -101,16 +103,14 @@ function wakeAt(w: i32, t: i64): void {
   const cur = ff(w, F_NEXT);
   if (cur >= 0 && cur <= t) return;
   setFf(w, F_NEXT, t);
-  rearm();
+  rearm(w);
 }
 
-function rearm(): void {
-  let next: i64 = -1;
-  for (let w = 0; w < nWbs; w++) {
-    const n = ff(w, F_NEXT);
-    if (n >= 0 && (next < 0 || n < next)) next = n;
-  }
-  if (next >= 0) schedule(FLUSHER_ENTITY, next);
+/** The wb's worker runs at its next time (mod_delayed_work), unless it sleeps in a notifier callback. */
+function rearm(w: i32): void {
+  if (pendingOf(w) != NO_PAGE) return;
+  const n = ff(w, F_NEXT);
+  if (n >= 0) schedule(flusherEntity(w), n);
 }
 
 /** writeback_in_progress */
@@ -177,11 +177,13 @@ const BOUNCED: i32 = 2;
 
 let blockedUntil: i64 = -1;
 /**
- * The folio whose folio_mkclean sleeps in a notifier callback (locked, as write_cache_pages
- * holds it), or NO_PAGE. The flusher (one entity for every wb) sleeps with it; when it runs
- * again it finishes that folio first.
+ * Per wb (u32): the folio whose folio_mkclean sleeps in a notifier callback (locked, as
+ * write_cache_pages holds it), or NO_PAGE. The wb's worker sleeps with it — the other wbs'
+ * workers go on — and when it runs again it finishes that folio first.
  */
-let mkcleanPending: u32 = 0xFFFF_FFFF;   // NO_PAGE
+let mkcleanPending: usize = 0;
+@inline function pendingOf(w: i32): u32 { return load<u32>(mkcleanPending + (<usize>w << 2)); }
+@inline function setPending(w: i32, p: u32): void { store<u32>(mkcleanPending + (<usize>w << 2), p); }
 
 /**
  * mpage_prepare_extent_to_map's look at dirty page `p` of file `f` (locked, not under
@@ -212,6 +214,7 @@ function mpageHasBuffers(p: u32, f: i32, task: i32, e: i32): bool {
 function writeInode(f: i32, budget: i64, t: i64, syncAll: bool): i64 {
   const size = fileNrPages(f);
   const dev = fileDevice(f);
+  const worker = flusherEntity(dev);
   let idx = <u32>inf(f, I_WB_INDEX);
   let written: i64 = 0;
   let scanned: u32 = 0;
@@ -221,7 +224,7 @@ function writeInode(f: i32, budget: i64, t: i64, syncAll: bool): i64 {
     const p = filemapLookup(f, idx);
     let took = false;
     if (p != NO_PAGE && testFlag(p, PG_dirty) && !testFlag(p, PG_writeback) && !testFlag(p, PG_locked) &&
-      mpageHasBuffers(p, f, -1, FLUSHER_ENTITY)) {
+      mpageHasBuffers(p, f, -1, worker)) {
       if (runLen > 0 && (idx != runStart + runLen || runLen == MAX_REQUEST_PAGES)) { submitRun(f, dev, runStart, runLen, t); runLen = 0; }
       if (runLen == 0) {
         const free = blkTagFreeAt(dev);
@@ -236,10 +239,10 @@ function writeInode(f: i32, budget: i64, t: i64, syncAll: bool): i64 {
         blockedUntil = t + jiffyNs;
         break;
       }
-      const rc = pw == WB_SKIP ? NOT_DIRTY : pw == WB_BOUNCE ? BOUNCED : folioClearDirtyForIo(p, FLUSHER_ENTITY);
+      const rc = pw == WB_SKIP ? NOT_DIRTY : pw == WB_BOUNCE ? BOUNCED : folioClearDirtyForIo(p, worker);
       if (pw == WB_SKIP) countEvent(C_MMSIM_WRITEBACK_SKIPPED_PINNED);
       if (pw == WB_BOUNCE) countEvent(C_MMSIM_BOUNCE_PAGES);
-      if (rc == MKCLEAN_SLEEPS) { setFlag(p, PG_locked); folioHeldAcrossSleep(FLUSHER_ENTITY, p); mkcleanPending = p; break; }
+      if (rc == MKCLEAN_SLEEPS) { setFlag(p, PG_locked); folioHeldAcrossSleep(worker, p); setPending(dev, p); break; }
       if (rc == CLEARED_FOR_IO || rc == BOUNCED) {
         // (a bounce copy is written; the page itself stays dirty)
         folioStartWriteback(p);
@@ -316,7 +319,7 @@ function wbWriteback(w: i32, t: i64): bool {
     left -= n;
     progress += n;
     setFf(w, F_LEFT, left);
-    if (mkcleanPending != NO_PAGE) return false;       // asleep in a notifier callback: F_NEXT stays -1
+    if (pendingOf(w) != NO_PAGE) return false;         // asleep in a notifier callback: F_NEXT stays -1
     if (blockedUntil >= 0) {
       countEvent(C_MMSIM_FLUSHER_BLOCKED);
       setFf(w, F_NEXT, blockedUntil);
@@ -382,16 +385,13 @@ function dirtyInodes(w: i32): i64 {
   return n;
 }
 
-/** The flusher entity's event: run every wb whose time has come. */
-export function flusherRun(t: i64): void {
+/** wb `w`'s worker runs (its event): the folio it slept on first, then its work if its time has come. */
+export function flusherRun(w: i32, t: i64): void {
   countEvent(C_MMSIM_FLUSHER_RUNS);
-  if (mkcleanPending != NO_PAGE && !mkcleanResume(t)) return;
-  for (let w = 0; w < nWbs; w++) {
-    const n = ff(w, F_NEXT);
-    if (n >= 0 && n <= t) wbWorkfn(w, t);
-    if (mkcleanPending != NO_PAGE) return;           // asleep on a lock: its release wakes us
-  }
-  rearm();
+  if (pendingOf(w) != NO_PAGE && !mkcleanResume(w, t)) return;
+  const n = ff(w, F_NEXT);
+  if (n >= 0 && n <= t) wbWorkfn(w, t);
+  rearm(w);                                          // (not while asleep on a lock: its release wakes it)
 }
 
 /**
@@ -399,16 +399,15 @@ export function flusherRun(t: i64): void {
  * folio_clear_dirty_for_io (false: asleep again), write it as a request of its own, and let
  * its wb's work go on from the next page.
  */
-function mkcleanResume(t: i64): bool {
-  const p = mkcleanPending;
-  const rc = folioClearDirtyForIo(p, FLUSHER_ENTITY);
+function mkcleanResume(w: i32, t: i64): bool {
+  const p = pendingOf(w);
+  const rc = folioClearDirtyForIo(p, flusherEntity(w));
   if (rc == MKCLEAN_SLEEPS) return false;
-  mkcleanPending = NO_PAGE;
+  setPending(w, NO_PAGE);
   folioUnlock(p, t);
-  folioLockReleased(FLUSHER_ENTITY, t);
+  folioLockReleased(flusherEntity(w), t);
   const f = <i32>mapping(p) - 1;
   const idx = pageIndex(p);
-  const w = fileDevice(f);
   if (rc == CLEARED_FOR_IO) {
     folioStartWriteback(p);
     submitRun(f, w, idx, 1, t);

@@ -56,7 +56,13 @@ const FIRST_DEVICE: i32 = E_FIRST_DEVICE;
 @inline export function deviceEntity(d: i32): i32 { return FIRST_DEVICE + d; }
 @inline export function taskEntity(t: i32): i32 { return FIRST_DEVICE + nDevices + t; }
 /** Entities (src/abi/config.ts ENTITY_*): the fixed ones, the devices, the tasks, the memcg stats flusher, the OOM reaper. */
-export function nrEntities(nProcs: i32, nDevs: i32): i32 { return FIRST_DEVICE + nDevs + nProcs + E_AFTER_TASKS; }
+export function nrEntities(nProcs: i32, nDevs: i32): i32 { return FIRST_DEVICE + nDevs + nProcs + E_AFTER_TASKS + (nDevs > 1 ? nDevs - 1 : 0); }
+/**
+ * The writeback worker of wb `w` (one wb per block device, each with its own work item on the
+ * writeback workqueue, wb_workfn): the fixed flusher entity for the first, then one after the
+ * kthreads that follow the tasks for each other device.
+ */
+export function flusherEntity(w: i32): i32 { return w == 0 ? FLUSHER_ENTITY : FIRST_DEVICE + nDevices + nTasks + E_AFTER_TASKS + (w - 1); }
 /** The oom_reaper kthread's entity (set by schedInit). */
 export let OOM_REAPER_ENTITY: i32 = 0;
 export function memcgFlushEntity(nProcs: i32, nDevs: i32): i32 { return FIRST_DEVICE + nDevs + nProcs + E_AFTER_TASKS_MEMCG_STATS_FLUSHER; }
@@ -759,11 +765,12 @@ export function runEvents(until: i64, maxEvents: i32): i32 {
       sampleNow(t);
       if (intervalNs > 0 && t + intervalNs <= durationNs) schedule(SAMPLER_ENTITY, t + intervalNs);
     } else if (id == KSWAPD_ENTITY) kswapdRun(t);
-    else if (id == FLUSHER_ENTITY) flusherRun(t);
+    else if (id == FLUSHER_ENTITY) flusherRun(0, t);
     else if (id < FIRST_DEVICE + nDevices) blkComplete(id - FIRST_DEVICE, t);
     else if (task == nTasks + E_AFTER_TASKS_MEMCG_STATS_FLUSHER) memcgFlushStats(t);
     else if (task == nTasks + E_AFTER_TASKS_OOM_REAPER) oomReaperRun(t);
     else if (task == nTasks + E_AFTER_TASKS_KDAMOND) kdamondRun(t);
+    else if (task >= nTasks + E_AFTER_TASKS) flusherRun(task - nTasks - E_AFTER_TASKS + 1, t);
     else { currentTask = id - FIRST_DEVICE - nDevices; runTask(currentTask, limit, t); currentTask = -1; }
     if (liveTasks <= 0 && nTasks > 0 && cfg(G_NO_EARLY_END) == 0) break;
   }

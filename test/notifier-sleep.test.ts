@@ -295,3 +295,39 @@ processes:
     'q waits in folio_wait_bit_common for a folio locked by kswapd0, held by kswapd0',
   ]);
 });
+
+test('each device has its own writeback worker: while the flusher of one sleeps in page_vma_mkclean_one on a driver\'s lock, another device\'s pages are written', () => {
+  const r = runScenario(scenarioFromYaml(`
+name: two-wbs
+duration: 2s
+machine: { memory: 512MiB }
+series: { interval: 50ms }
+devices:
+  ssd: { readBandwidth: 2GB/s, writeBandwidth: 1GB/s }
+  logdev: { readBandwidth: 2GB/s, writeBandwidth: 1GB/s }
+files:
+  data: { size: 8MiB, device: ssd }
+  log: { size: 8MiB, device: logdev }
+locks: { obj: { kind: mutex } }
+processes:${holder(500)}
+  writer:
+    vmas: { map: { type: file, file: data, shared: true, size: 8MiB } }
+    subscribers:
+      mirror: { client: mirror, lock: obj }
+    workload:
+      - { op: access, target: map, pattern: sequential, writeFraction: 1, accesses: 2048 }
+      - { op: sync }
+  logger:
+    workload:
+      - { op: write, target: log, pattern: sequential, ioSize: 64KiB }
+      - { op: sleep, duration: 10s }
+`));
+  const written = r.series.columns.indexOf('nr_written');
+  const at = (s: number) => r.series.rows.find((row) => row[0]! >= s)![written]!;
+  // sync's WB_SYNC_ALL pass: the ssd's worker sleeps on its first page until 500 ms, the
+  // logdev's writes the log meanwhile
+  assert.equal(at(0.3), 2048, 'the log, and nothing of the mapped file, by 300 ms');
+  assert.equal(r.counters.nr_written, 4096);
+  assert.equal(r.counters.mmsim_notifier_sleeps, 1);
+  assert.ok(r.counters.mmsim_sync_ns! > 400e6, `sync waits for the lock (${r.counters.mmsim_sync_ns} ns)`);
+});

@@ -140,7 +140,9 @@ export const DETECTOR_FIELDS = ['kind', 'timeNs', 'pfn', 'task', 'func', 'value'
 
 /**
  * The event queue's entities (assembly/sched.ts), in id order: ENTITY_FIXED, then one per
- * device, one per task, then ENTITY_AFTER_TASKS. Detector records name owners by entity.
+ * device, one per task, then ENTITY_AFTER_TASKS, then a writeback worker for each device after
+ * the first ('flusher <device>'; the first's is the fixed 'flusher'). Detector records name
+ * owners by entity.
  */
 export const ENTITY_FIXED = ['sampler', 'kswapd0', 'flusher'] as const;
 export const ENTITY_AFTER_TASKS = ['memcg stats flusher', 'oom_reaper', 'kdamond'] as const;

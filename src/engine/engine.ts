@@ -39,7 +39,11 @@ function entityName(id: number, enc: Encoded): string {
   if (dev < enc.deviceNames.length) return `device ${enc.deviceNames[dev]}`;
   const task = dev - enc.deviceNames.length;
   if (task < enc.processNames.length) return `task ${enc.processNames[task]}`;
-  return ENTITY_AFTER_TASKS[task - enc.processNames.length] ?? `entity ${id}`;
+  const after = task - enc.processNames.length;
+  if (after < ENTITY_AFTER_TASKS.length) return ENTITY_AFTER_TASKS[after]!;
+  // the writeback workers of the second device on (the first's is the fixed flusher)
+  const wb = after - ENTITY_AFTER_TASKS.length + 1;
+  return wb < enc.deviceNames.length ? `flusher ${enc.deviceNames[wb]}` : `entity ${id}`;
 }
 
 /** A lock of the core by name: the scenario's, then each process's mmap_lock, then its VMAs' read locks. */

@@ -131,7 +131,7 @@ export function memoryNeed(s: Scenario): MemoryNeed {
     { name: 'Zipf tables', bytes: zipfTableBytes(s), how: `16 B a cell of each Zipf phase; a cell from rank a holds max(1, a/${ZIPF_SPAN}) ranks` },
     { name: 'secondary MMUs', bytes: shadowBytes(s), how: '4 B a page of each VMA a guest phase goes through (its shadow translations)' },
     { name: 'task table', bytes: (nProcs + 1) * TASK_BYTES, how: `${nProcs} tasks × ${TASK_BYTES} B (fields and the walk-ahead's ${LOOKAHEAD} accesses)` },
-    { name: 'reclaimers and lock waiters', bytes: reclaimers * RECLAIMER_BYTES + (nProcs + 8) * ENTITY_BYTES + Object.keys(s.locks).length * LOCK_BYTES,
+    { name: 'reclaimers and lock waiters', bytes: reclaimers * RECLAIMER_BYTES + (nProcs + 8 + Object.keys(s.devices).length) * ENTITY_BYTES + Object.keys(s.locks).length * LOCK_BYTES,
       how: 'a scan_control and an allocation record per task and kswapd, wait and lock state per entity' },
     { name: 'small tables', bytes: SLACK, how: 'events, inodes, static data' },
     { name: 'per-task call records', bytes: (nProcs + 1) * CALL_BYTES, how: `${nProcs} tasks × ${CALL_BYTES} B (truncation's pin waits, page-idle cursors, DAMON target slots)` },
