@@ -111,6 +111,18 @@ export function pinTruncateRangeBusy(f: i32, start: u32, end: u32): bool {
 const WAIT_BYTES: usize = (offsetof<PinTruncateWait>() + 7) & ~(<usize>7);
 @inline function waitOf(t: i32): PinTruncateWait { return changetype<PinTruncateWait>(waits + <usize>t * WAIT_BYTES); }
 
+/** Is task `t`'s truncation asleep on a folio's pins? */
+export function pinTruncateWaiting(t: i32): bool { return waitOf(t).since >= 0; }
+
+/** A fatal signal ends task `t`'s wait on a folio's pins (the wait is killable, as ext4_break_layouts' is). */
+export function pinTruncateWaitAbandon(t: i32): void {
+  const w = waitOf(t);
+  if (w.since < 0) return;
+  countAdd(C_MMSIM_TRUNCATE_PIN_WAIT_NS, curClock - w.since);
+  countAdd(C_MMSIM_TRUNCATE_BLOCKED_FOREVER, -1);
+  w.since = -1; w.revokeBy = -1;
+}
+
 /** Task `t` begins a truncate or punch call. */
 export function pinTruncateWaitReset(t: i32): void { const w = waitOf(t); w.since = -1; w.revokeBy = -1; }
 

@@ -20,7 +20,7 @@ import { pteOffset, _PAGE_PRESENT, _PAGE_RW, _PAGE_ACCESSED, _PAGE_DIRTY } from 
 import { mmPgd, mmDead, mmKilled, mmSetFlag, unmapVmas, exitMmapFreePgtables, MMF_OOM_SKIP, mmFirstVma, mmNrVmas, vmaStart, vmaEnd, vmaFlags, vmaIsAnon, handleMmFault,
   FAULT_OK, FAULT_RETRY, FAULT_KILLED, FAULT_SIGBUS, VM_LOCKED, VM_POPULATE, VM_SHARED } from './mm';
 import { filemapGetUptodate, filemapGetForWrite, fileSize, fileSetSize } from './filemap';
-import { truncateFile, punchHole, truncateInProgress } from './truncate';
+import { truncateFile, punchHole, truncateInProgress, truncateInterrupt } from './truncate';
 import { pageIdleStep, pageIdleInProgress } from './page_idle';
 import { munmapVma, munmapInProgress } from './vma';
 import { mprotectVma, mprotectInProgress } from './mprotect';
@@ -173,8 +173,9 @@ function exitStep(t: i32, me: i32): bool {
   const stage = v & 15; const counted = v & EXIT_COUNTED;
   const l = mmapLockOf(t);
   // a truncate, munmap or mprotect under way sleeps uninterruptibly (folio_lock,
-  // folio_wait_writeback, a driver's lock): the signal is acted on once the call returns
-  if (stage == EXIT_RELEASE && syscallInProgress(t)) {
+  // folio_wait_writeback, a driver's lock): the signal is acted on once the call returns —
+  // but truncation's wait for a folio's pins is killable (pins.truncate: the call ends there)
+  if (stage == EXIT_RELEASE && syscallInProgress(t) && !truncateInterrupt(t)) {
     const g = phaseIndex(t);
     if (!syscallStep(t, g, <i32>phaseCfg(g, PH_OP))) return false;
   }

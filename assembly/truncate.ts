@@ -30,7 +30,7 @@ import { folioHeldAcrossSleep, folioLockReleased } from './locking';
 import { countEvent, countAdd } from './vmstat';
 import { mustYield, yieldAt } from './wait';
 import { curClock, chargeNs, taskEntity } from './sched';
-import { pinTruncateRangeBusy, pinTruncateFolio, pinTruncateWaitReset, PT_SKIP, PT_WAIT } from './pin_truncate';
+import { pinTruncateRangeBusy, pinTruncateFolio, pinTruncateWaitReset, pinTruncateWaiting, pinTruncateWaitAbandon, PT_SKIP, PT_WAIT } from './pin_truncate';
 import { pinTruth } from './pin_policy';
 
 /** A folio_batch: the passes look at this many entries between two cond_resched. */
@@ -87,6 +87,20 @@ export function truncateInit(tasks: i32): bool {
   controls = regionAlloc(<u64>(tasks + 1) * <u64>TC_BYTES);
   if (controls == 0) return false;
   for (let t = 0; t < tasks; t++) { tcOf(t).stage = TC_IDLE; tcOf(t).folio = NO_PAGE; }
+  return true;
+}
+
+/**
+ * A fatal signal for task `t`: a call asleep on a folio's pins ends there (-EINTR), letting its
+ * folio go; true if it did. Its other sleeps (a folio's lock, writeback) are uninterruptible.
+ */
+export function truncateInterrupt(t: i32): bool {
+  const tc = tcOf(t);
+  if (tc.stage == TC_IDLE || !pinTruncateWaiting(t)) return false;
+  pinTruncateWaitAbandon(t);
+  truncateRelease(tc);
+  countAdd(C_MMSIM_TRUNCATE_NS, curClock - tc.startedAt);
+  tc.stage = TC_IDLE;
   return true;
 }
 

@@ -12,6 +12,7 @@ import { runScenario } from '../src/engine/engine.js';
 import { formatResultsJson } from '../src/report/results-json.js';
 import { loadScenario } from '../src/scenario/load.js';
 import { cli, compareTable, reader } from './cli-helpers.js';
+import { scenarioFromYaml } from './helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'mmsim-truncate-pinned-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -98,6 +99,45 @@ describe('revocation stages and other truncations', () => {
     const wait = counters(['pins.truncate=wait', ...punch]);
     assert.equal(wait.mmsim_truncate_blocked_forever, 1);
     assert.equal(wait.mmsim_dma_after_truncate, 0);
+  });
+});
+
+describe('a killable wait', () => {
+  it('the OOM killer\'s SIGKILL ends a truncation asleep on a pin that never ends: the task exits at once', () => {
+    const r = runScenario(scenarioFromYaml(`
+name: killed-truncator
+duration: 6s
+machine: { memory: 160MiB }
+devices: { disk: { readBandwidth: 400MB/s, writeBandwidth: 200MB/s } }
+files: { data: { size: 64MiB, device: disk } }
+pins: { track: bias, action: none, truncate: wait }
+processes:
+  app:
+    vmas: { buf: { type: file, file: data, size: 64MiB, shared: true } }
+    workload:
+      - { op: access, target: buf, writeFraction: 1, accesses: 16384 }
+      - { op: sleep, duration: 20s }
+  vfio:
+    start: 500ms
+    workload:
+      - { op: dma, model: vfio, process: app, target: buf, start: 48MiB, length: 8MiB, writeFraction: 0.5, pattern: uniform, rate: 10000, duration: 30s }
+  truncator:
+    start: 2s
+    oom_score_adj: 1000
+    workload:
+      - { op: truncate, target: data, size: 32MiB }
+      - { op: sleep, duration: 20s }
+  hog:
+    start: 3s
+    vmas: { heap: { type: anon, size: 512MiB } }
+    workload:
+      - { op: access, target: heap, writeFraction: 1, pattern: sequential, accesses: 131072 }
+`));
+    const kill = r.oomKills.find((k) => k.taskName === 'truncator')!;
+    assert.ok(kill, 'the truncator is the first victim (oom_score_adj 1000)');
+    assert.equal(kill.exitAtNs, kill.timeNs, 'it exits at the signal');
+    assert.equal(r.counters.mmsim_truncate_blocked_forever, 0);
+    assert.equal(r.counters.mmsim_truncated_pages, 6144, 'the pages before the VFIO mapping\'s went');
   });
 });
 
