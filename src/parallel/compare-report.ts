@@ -68,6 +68,10 @@ export const FIGURES: readonly FigureDef[] = [
     value: (o) => Math.max(0, (o.counters?.oom_kill ?? 0) - 1),
   },
   {
+    id: 'oom_first_kill_ns', title: '1st kill at', section: 'oom', unit: 'ns', scale: 1e-9, suffix: 's', decimals: 2,
+    value: (o) => o.oomKills?.[0]?.timeNs ?? null, missing: 'never',
+  },
+  {
     id: 'oom_kill_to_freed_ns', title: '1st kill → memory freed', section: 'oom', unit: 'ns', scale: 1e-9, suffix: 's', decimals: 2,
     value: killToFreedNs, missing: 'never',
   },
