@@ -156,6 +156,12 @@ describe('policies are mechanisms', () => {
       }
     }
   });
+
+  it('default gives the same results with long-term pins kept in ZONE_MOVABLE or migrated out of it (it has no such zone, nothing pins)', () => {
+    const run = (v: boolean) => formatResultsJson(runScenario(loadScenario('default', ['duration=3s', `pins.migrateLongterm=${v}`])))
+      .replace(`"migrateLongterm": ${v}`, '"migrateLongterm": true');
+    assert.ok(run(false) === run(true));
+  });
 });
 
 describe('bad input', () => {
