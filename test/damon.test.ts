@@ -106,6 +106,36 @@ ${workload}
   });
 });
 
+describe('DAMON on a machine of several NUMA nodes', () => {
+  it('each node\'s kdamond monitors the targets that run there; the regions and the working set add up', () => {
+    const r = runScenario(scenarioFromYaml(`
+name: damon-numa
+duration: 3s
+machine: { memory: 1GiB, nodes: 2 }
+damon: { targets: { a: { vma: heap }, b: { vma: heap } } }
+processes:
+  a:
+    node: 0
+    vmas: { heap: { type: anon, size: 64MiB } }
+    workload:
+      - { op: access, target: heap, writeFraction: 1, accesses: 16384 }
+      - { op: access, target: heap, length: 8MiB, pattern: uniform, rate: 1000000, duration: 10s }
+  b:
+    node: 1
+    vmas: { heap: { type: anon, size: 64MiB } }
+    workload:
+      - { op: access, target: heap, writeFraction: 1, accesses: 16384 }
+      - { op: access, target: heap, start: 32MiB, length: 16MiB, pattern: uniform, rate: 1000000, duration: 10s }
+`));
+    const hot = (p: string) => r.damon!.filter((x) => x.process === p && x.nrAccesses > 0);
+    const mib = (p: string) => hot(p).reduce((n, x) => n + x.bytes, 0) / MiB;
+    assert.ok(Math.abs(mib('a') - 8) < 0.5 && Math.abs(mib('b') - 16) < 0.5, `a ${mib('a')} MiB, b ${mib('b')} MiB`);
+    assert.ok(hot('b').every((x) => x.offset >= 31 * MiB && x.offset + x.bytes <= 49 * MiB));
+    const wss = r.counters.mmsim_damon_wss_pages!;
+    assert.ok(Math.abs(wss - 6144) < 64, `the machine's working set ${wss} pages`);
+  });
+});
+
 describe('bad input', () => {
   it('targets, VMAs and attributes are checked before anything runs (exit 2)', async () => {
     const cases: [string, RegExp][] = [

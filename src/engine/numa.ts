@@ -22,7 +22,9 @@ import { HostMemoryError } from '../util/errors.js';
 /** Node k's own scenario: its share of memory and the processes bound to it; devices and files are its own copies. */
 export function nodeScenario(s: Scenario, k: number): Scenario {
   const processes = Object.fromEntries(Object.entries(s.processes).filter(([, p]) => p.node === k));
-  return { ...s, machine: { ...s.machine, memory: s.machine.memory / s.machine.nodes, nodes: 1, movablecoreNodes: s.machine.nodes }, processes };
+  // each node's kdamond monitors the targets that run there
+  const targets = Object.fromEntries(Object.entries(s.damon.targets).filter(([name]) => processes[name] !== undefined));
+  return { ...s, machine: { ...s.machine, memory: s.machine.memory / s.machine.nodes, nodes: 1, movablecoreNodes: s.machine.nodes }, processes, damon: { ...s.damon, targets } };
 }
 
 /** ctrl[3] when a worker failed to create its nodes' instances (1: a node failed in an epoch). */
@@ -216,6 +218,7 @@ export function mergeNodes(s: Scenario, seed: number, outs: NodeOutput[], wallSe
     oomKills: outs.flatMap((o, k) => o.result.oomKills.map((x) => ({ ...x, node: k })))
       .sort((a, b) => a.timeNs - b.timeNs || a.node - b.node).map(({ node: _node, ...x }) => x),
     zones: outs.flatMap((o, k) => o.result.zones.map((z) => ({ ...z, name: `node${k} ${z.name}` }))),
+    ...(Object.keys(s.damon.targets).length > 0 ? { damon: outs.flatMap((o) => o.result.damon ?? []) } : {}),
     wbs: outs.flatMap((o, k) => o.result.wbs.map((wb) => ({ ...wb, device: `node${k}:${wb.device}` }))),
     writeback: {
       pauses: distribution(sumHist((o) => o.raw.pauseHist), 1000 / s.machine.hz),

@@ -42,9 +42,6 @@ export function checkScenario(s: Scenario): RawIssue[] {
 function checkDamon(s: Scenario): RawIssue[] {
   const issues: RawIssue[] = [];
   const d = s.damon;
-  if (Object.keys(d.targets).length > 0 && s.machine.nodes > 1) {
-    issues.push({ path: ['damon', 'targets'], message: `DAMON on a machine of ${s.machine.nodes} NUMA nodes is not modelled (each node is its own instance); e.g. machine: { nodes: 1 }, or no damon targets` });
-  }
   for (const [name, target] of Object.entries(d.targets)) {
     const at = ['damon', 'targets', name];
     const proc = s.processes[name];
