@@ -4,6 +4,7 @@
 import { pinPolicyInit } from './pin_policy';
 import { pinTruncateInit } from './pin_truncate';
 import { pageIdleInit } from './page_idle';
+import { deviceMemoryInit } from './migrate_device';
 import { damonInit, damonSnapshotPtr, damonSnapshotLen, SNAP_FIELDS } from './damon';
 import { migrateInit } from './migrate';
 import { gupInit, scenarioHasDevices } from './gup';
@@ -102,7 +103,7 @@ export function init(): i32 {
   if (!mmLayout()) return STATUS_NO_MEMORY;
   if (!mmapLockInit(<i32>cfg(G_N_VMAS), nProcs)) return STATUS_NO_MEMORY;
   if (!oomInit(nProcs)) return STATUS_NO_MEMORY;
-  if (!truncateInit(nProcs) || !munmapInit(nProcs) || !mprotectInit(nProcs) || !pageIdleInit(nProcs)) return STATUS_NO_MEMORY;
+  if (!truncateInit(nProcs) || !munmapInit(nProcs) || !mprotectInit(nProcs) || !pageIdleInit(nProcs) || !deviceMemoryInit(nProcs)) return STATUS_NO_MEMORY;
   if (!secondaryInit()) return STATUS_NO_MEMORY;
   if (!mmuNotifierInit(nProcs, entities, nProcs, itreeQueueBase(nProcs))) return STATUS_NO_MEMORY;   // random stream nProcs: the drivers'
   if (!pgtableInit(<u32>maxPageTables())) return STATUS_NO_MEMORY;

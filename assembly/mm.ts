@@ -7,11 +7,11 @@ import { cfg, procCfg, vmaCfg } from './config';
 import { G_N_PROCS, G_N_VMAS, G_N_FILES, PROC_FIRST_VMA, PROC_N_VMAS, VMA_KIND, VMA_SIZE_PAGES, VMA_FILE,
   VMA_PGOFF, VMA_SHARED, VMA_MLOCKED, VMA_EXEC, VMA_POPULATE, VMA_KIND_ANON,
   C_PGFAULT, C_PGMAJFAULT, C_NR_ANON_PAGES, C_NR_MAPPED, C_PSWPIN, C_MMSIM_ZERO_FILL_FAULTS, C_PGREUSE,
-  C_MMSIM_IO_WAIT_NS, C_SWAP_RA, C_SWAP_RA_HIT, G_PAGE_CLUSTER, G_COST_MINOR_FAULT, G_COST_ZERO_FILL, G_COST_RMAP_WALK, DK_BAD_PTE, FN_HANDLE_MM_FAULT } from './generated/abi';
+  C_MMSIM_IO_WAIT_NS, C_SWAP_RA, C_SWAP_RA_HIT, G_PAGE_CLUSTER, G_COST_MINOR_FAULT, G_COST_ZERO_FILL, G_COST_RMAP_WALK, DK_BAD_PTE, FN_HANDLE_MM_FAULT, C_MMSIM_DEVICE_PRIVATE_FAULTS } from './generated/abi';
 import { flags, setFlag, testFlag, refcount, setRefcount, mapcount, setMapcount, setMapping, setPageIndex,
   PG_swapbacked, PG_anon_exclusive, PG_locked, PG_readio, PG_readahead, PG_uptodate, testClearFlag, PG_swapcache, PG_mlocked, PG_writeback, MAPPING_ANON, clearFlag } from './page';
 import { allocPages, allocPagesNowait, folioPut, NO_PAGE, gfpHighuserMovableZone } from './alloc';
-import { pteAlloc, entryAddr, entryPfn, mkPte, isSwapPte, isMigrationPte, tableAlloc, freePgtables, _PAGE_PRESENT, _PAGE_RW,
+import { pteAlloc, entryAddr, entryPfn, mkPte, isSwapPte, isMigrationPte, isDevicePrivatePte, tableAlloc, freePgtables, _PAGE_PRESENT, _PAGE_RW,
   _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_SPECIAL, ZERO_PTE } from './pgtable';
 import { folioAddLruVma, folioAddLru, lruAddDrain, mlockFolio } from './lru';
 import { countEvent, countAdd } from './vmstat';
@@ -23,7 +23,8 @@ import { filemapGetUptodate, filemapLookup, fileSize, folioWaitLocked } from './
 import { folioMarkDirty, balanceDirtyPagesRatelimited } from './writeback';
 import { folioCreateBuffers } from './buffer';
 import { curClock, chargeNs, currentTask, taskEntity } from './sched';
-import { mmHasNotifiers, mmuNotifierRangeStart, mmuNotifierRangeEnd, rangeSleeping, MMU_NOTIFY_CLEAR, RANGE_BLOCKABLE, NOTIFIER_SLEEP } from './mmu_notifier';
+import { mmHasNotifiers, mmuNotifierRangeStart, mmuNotifierRangeEnd, rangeSleeping, MMU_NOTIFY_CLEAR, MMU_NOTIFY_MIGRATE, RANGE_BLOCKABLE, NOTIFIER_SLEEP } from './mmu_notifier';
+import { devicePrivateOwner, devicePrivateFree } from './migrate_device';
 import { stopNow } from './wait';
 import { tf, setTf, T_IO_RETRY } from './workload';
 import { recordBug } from './invariants';
@@ -184,6 +185,51 @@ function mapNewAnonPage(m: i32, v: i32, vpn: i64, pte: usize, p: u32, write: boo
   addMf(m, M_ANON, 1);
   store<u64>(pte, mkPte(p, _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | (write ? _PAGE_DIRTY : 0)));
   folioAddLruVma(p, (vmaFlags(v) & VM_LOCKED) != 0);
+}
+
+/**
+ * do_swap_page on a device-private entry: the device's migrate_to_ram (dmirror_devmem_fault,
+ * nouveau_dmem_migrate_to_ram) — a system page, an MMU_NOTIFY_MIGRATE range over the page with
+ * the device as its owner (its own callback returns at once), the copy back, the device page
+ * freed.
+ */
+function doDevicePrivatePage(m: i32, v: i32, vpn: i64, pte: usize, e: u64): i32 {
+  const p = allocUserPage();
+  if (mmKilled(m)) { if (p != NO_PAGE) folioPut(p); return FAULT_KILLED; }
+  if (p == NO_PAGE) return FAULT_OOM;
+  const owner = devicePrivateOwner(entryPfn(e));
+  const me = taskEntity(currentTask);
+  const notify = mmHasNotifiers(m);
+  if (notify && mmuNotifierRangeStart(me, MMU_NOTIFY_MIGRATE, RANGE_BLOCKABLE, m, vpn, vpn + 1, curClock, owner) == NOTIFIER_SLEEP) { folioPut(p); return FAULT_RETRY; }
+  if (load<u64>(pte) != e) { if (notify) mmuNotifierRangeEnd(me, curClock); folioPut(p); return FAULT_RETRY; }
+  deviceMapBack(m, v, vpn, pte, e, p);
+  if (notify) mmuNotifierRangeEnd(me, curClock);
+  countEvent(C_MMSIM_DEVICE_PRIVATE_FAULTS);
+  return FAULT_OK;
+}
+
+/** The copy back of device-private entry `e` into system page `p`, mapped at `vpn` (dirty: its only copy), the device page freed. */
+function deviceMapBack(m: i32, v: i32, vpn: i64, pte: usize, e: u64, p: u32): void {
+  chargeNs(<i64>cfg(G_COST_ZERO_FILL));
+  devicePrivateFree(entryPfn(e));
+  addMf(m, M_ANON, -1);                      // (mapNewAnonPage counts it again)
+  store<u64>(pte, 0);
+  mapNewAnonPage(m, v, vpn, pte, p, true);
+  if ((e & _PAGE_RW) == 0 || (vmaFlags(v) & VM_WRITE) == 0) store<u64>(pte, load<u64>(pte) & ~_PAGE_RW);
+}
+
+/**
+ * The driver's eviction of device-private entry at `pte` back to RAM (inside its own migrate
+ * range): a system page — which may sleep in reclaim (stopNow) — and the copy back. The page,
+ * or -1.
+ */
+export function deviceFaultIn(m: i32, v: i32, vpn: i64, pte: usize): i64 {
+  const e = load<u64>(pte);
+  const p = allocUserPage();
+  if (p == NO_PAGE) return -1;
+  if (mmKilled(m) || load<u64>(pte) != e) { folioPut(p); return -1; }
+  deviceMapBack(m, v, vpn, pte, e, p);
+  return <i64>p;
 }
 
 /** Allocate a user page (GFP_HIGHUSER_MOVABLE); on return the caller must re-check its PTE. */
@@ -491,6 +537,7 @@ export function handleMmFault(v: i32, vpn: i64, write: bool): i32 {
     return FAULT_OK;
   }
   if (isSwapPte(e)) return doSwapPage(m, v, vpn, pte, e, write);
+  if (isDevicePrivatePte(e)) return doDevicePrivatePage(m, v, vpn, pte, e);
   // do_swap_page → migration_entry_wait: the folio is locked by its migrator until the entry
   // is replaced; sleep until it is unlocked, then the fault is retried
   if (isMigrationPte(e)) { folioWaitLocked(entryPfn(e)); return FAULT_RETRY; }
@@ -542,6 +589,14 @@ export function unmapPageRange(m: i32, v: i32, from: i64, end: i64, evenCows: bo
         if (!evenCows && testFlag(mp, PG_swapbacked)) continue;
         store<u64>(a, 0);
         addMf(m, testFlag(mp, PG_swapbacked) ? M_ANON : M_FILE, -1);
+        continue;
+      }
+      if (isDevicePrivatePte(e)) {
+        // zap_nonpresent_ptes: a device-private page, anonymous: its device page goes
+        if (!evenCows) continue;
+        store<u64>(a, 0);
+        devicePrivateFree(entryPfn(e));
+        addMf(m, M_ANON, -1);
         continue;
       }
       if (!evenCows && (isSwapPte(e) || ((e & _PAGE_SPECIAL) == 0 && testFlag(entryPfn(e), PG_swapbacked)))) continue;

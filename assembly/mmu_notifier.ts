@@ -38,6 +38,8 @@ export const MMU_NOTIFY_UNMAP: i32 = 0;
 export const MMU_NOTIFY_CLEAR: i32 = 1;
 export const MMU_NOTIFY_PROTECTION_VMA: i32 = 2;
 export const MMU_NOTIFY_PROTECTION_PAGE: i32 = 3;
+/** migrate_vma_setup's range (mm/migrate_device.c), with the migrating device as its owner */
+export const MMU_NOTIFY_MIGRATE: i32 = 4;
 export const MMU_NOTIFY_RELEASE: i32 = 5;
 /** MMU_NOTIFIER_RANGE_BLOCKABLE */
 export const RANGE_BLOCKABLE: u32 = 1;
@@ -73,6 +75,8 @@ export const MAX_SUBSCRIBERS_PER_MM: i32 = 32;
   ivActive: bool;
   start: i64;
   end: i64;
+  /** mmu_notifier_range_init_owner: the subscription of the device that migrates (-1: none) */
+  owner: i32;
 }
 
 let ranges: usize = 0;
@@ -178,6 +182,8 @@ export function mmHasBlockableNotifiers(m: i32): bool {
  * context, or NOTIFIER_SLEEP (asleep on the subscriber's lock; stopNow is set).
  */
 function subscriberStart(r: MmuNotifierRange, s: i32, bit: u32, e: i32, now: i64): i32 {
+  // a device's own migration: its callback returns at once (test_hmm's dmirror, nouveau, amdgpu)
+  if (r.event == MMU_NOTIFY_MIGRATE && r.owner == s) return 0;
   const client = <i32>subCfg(s, SUB_CLIENT);
   const blockable = (r.flags & RANGE_BLOCKABLE) != 0;
   if (client == CLIENT_KVM) { kvmInvalidateBegin(s, r); callbackCost(s); return 0; }
@@ -392,6 +398,8 @@ function itreeInvalidate(r: MmuNotifierRange, e: i32, from: i32, now: i64): i32 
   for (let k = from; k < n; k++) {
     const s = ld(order, first + k);
     if (!isIntervalSub(s) || !intervalOverlaps(s, r.start, r.end)) continue;
+    // the owner's interval invalidate returns before mmu_interval_set_seq (dmirror_interval_invalidate)
+    if (r.event == MMU_NOTIFY_MIGRATE && r.owner == s) continue;
     const rc = subscriberStart(r, s, <u32>1 << <u32>k, e, now);
     if (rc == NOTIFIER_SLEEP) { r.ivNext = k; return NOTIFIER_SLEEP; }
     if (rc != 0) {
@@ -412,7 +420,7 @@ function itreeInvalidate(r: MmuNotifierRange, e: i32, from: i32, now: i64): i32 
  * on its lock, and the caller calls again with the same range when `e` runs, to go on where
  * the walk stopped.
  */
-export function mmuNotifierRangeStart(e: i32, event: i32, flags: u32, m: i32, start: i64, end: i64, now: i64): i32 {
+export function mmuNotifierRangeStart(e: i32, event: i32, flags: u32, m: i32, start: i64, end: i64, now: i64, owner: i32 = -1): i32 {
   const r = rangeOf(e);
   let k0 = 0;
   let ivFrom = 0;
@@ -425,12 +433,12 @@ export function mmuNotifierRangeStart(e: i32, event: i32, flags: u32, m: i32, st
     } else rangeAbandon(e, now);
   }
   if (fresh) {
-    r.mm = m; r.event = event; r.flags = flags; r.start = start; r.end = end;
+    r.mm = m; r.event = event; r.flags = flags; r.start = start; r.end = end; r.owner = owner;
     r.started = 0; r.holding = 0; r.ret = 0; r.ivActive = false;
     if (!mmHasNotifiers(m)) return 0;
     countEvent(C_MMSIM_NOTIFIER_INVALIDATIONS);
     // the counters by event follow enum mmu_notifier_event from MMU_NOTIFY_UNMAP on
-    if (event <= MMU_NOTIFY_PROTECTION_PAGE) countEvent(C_MMSIM_NOTIFIER_RANGES_UNMAP + event);
+    if (event <= MMU_NOTIFY_MIGRATE) countEvent(C_MMSIM_NOTIFIER_RANGES_UNMAP + event);
   }
   r.next = -1; r.ivNext = -1;
   // __mmu_notifier_invalidate_range_start: the interval tree first, then the hlist
@@ -514,7 +522,7 @@ export function mmuNotifierRelease(e: i32, m: i32, now: i64): bool {
   if (r.next >= 0 && r.event == MMU_NOTIFY_RELEASE && r.mm == m) k0 = r.next;
   else {
     rangeAbandon(e, now);
-    r.mm = m; r.event = MMU_NOTIFY_RELEASE; r.flags = RANGE_BLOCKABLE; r.start = 0; r.end = 0x7FFF_FFFF_FFFF_FFFF;
+    r.mm = m; r.event = MMU_NOTIFY_RELEASE; r.flags = RANGE_BLOCKABLE; r.start = 0; r.end = 0x7FFF_FFFF_FFFF_FFFF; r.owner = -1;
     r.started = 0; r.holding = 0; r.ret = 0; r.ivActive = false;
     countEvent(C_MMSIM_NOTIFIER_RELEASES);
     // mn_itree_release: the intervals are invalidated over everything, in one active range

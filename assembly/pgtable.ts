@@ -27,6 +27,13 @@ export const _PAGE_SPECIAL: u64 = 1 << 10;
  * make_migration_entry_dirty, v6.1). It exists only while the folio is locked by its migrator.
  */
 export const _PAGE_MIGRATION: u64 = 1 << 11;
+/**
+ * Non-present entry for a page in a device's private memory (is_device_private_entry: a swap
+ * type of its own): the device memory slot in the pfn field, _PAGE_RW for a writable one
+ * (make_writable_device_private_entry). A CPU access faults it back (migrate_to_ram).
+ */
+export const _PAGE_DEVICE_PRIVATE: u64 = 1 << 8;
+@inline export function isDevicePrivatePte(e: u64): bool { return (e & (_PAGE_PRESENT | _PAGE_DEVICE_PRIVATE)) == _PAGE_DEVICE_PRIVATE; }
 export const ZERO_PTE: u64 = 0x421;   // _PAGE_PRESENT | _PAGE_ACCESSED | _PAGE_SPECIAL
 export const PFN_SHIFT: u64 = 12;
 export const PTRS_PER_TABLE: i32 = 512;

@@ -7,7 +7,7 @@ import { cfg, procCfg, phaseCfg } from './config';
 import { G_N_PROCS, G_HZ, G_DURATION_NS, G_SERIES_INTERVAL_NS, G_COST_ACCESS, G_COST_SYSCALL_PAGE, G_COST_MINOR_FAULT, G_SEED, C_MMSIM_KVM_FAULT_RETRIES, C_MMSIM_GRU_FAULT_RETRIES, C_MMSIM_INTERVAL_READ_BEGIN_WAITS, C_MMSIM_INTERVAL_READ_RETRIES, FN_MMSIM_SECONDARY_ACCESS,
   G_NO_EARLY_END, PROC_START_NS, PH_OP, PH_TARGET, PH_PATTERN, PH_WRITE_FRACTION, PH_RATE_PER_SEC,
   PH_ACCESSES, PH_IO_PAGES, PH_THINK_NS, PH_LOCK_WRITE, PH_SUBSCRIBER, PH_SIZE_PAGES, PH_PROT_WRITE, PH_START_PAGE, PH_LENGTH_PAGES,
-  OP_ACCESS, OP_GUEST, OP_DMA, OP_READ, OP_SLEEP, OP_SYNC, OP_FSYNC, OP_LOCK, OP_UNLOCK, OP_TRUNCATE, OP_PUNCH, OP_MUNMAP, OP_MPROTECT, OP_PAGE_IDLE, C_MMSIM_SIGBUS,
+  OP_ACCESS, OP_GUEST, OP_DMA, OP_READ, OP_SLEEP, OP_SYNC, OP_FSYNC, OP_LOCK, OP_UNLOCK, OP_TRUNCATE, OP_PUNCH, OP_MUNMAP, OP_MPROTECT, OP_PAGE_IDLE, OP_MIGRATE, C_MMSIM_SIGBUS, C_MMSIM_DEVICE_PRIVATE_HITS,
   C_MMSIM_FSYNC_CALLS, C_MMSIM_FSYNC_NS, C_MMSIM_FSYNC_MAX_NS,
   FN_MUTEX_LOCK, FN_DOWN_WRITE, FN_DOWN_READ, FN_MMAP_WRITE_LOCK, FN_MMAP_READ_LOCK, FN_MM_POPULATE,
   FN_LOCK_MM_AND_FIND_VMA, FN_EXIT_MMAP, E_SAMPLER, E_KSWAPD0, E_FLUSHER, E_FIRST_DEVICE, E_AFTER_TASKS,
@@ -16,12 +16,13 @@ import { G_N_PROCS, G_HZ, G_DURATION_NS, G_SERIES_INTERVAL_NS, G_COST_ACCESS, G_
   C_MMSIM_ALLOC_FAILURES, C_MMSIM_WRITE_PAGES, C_MMSIM_LAST_WRITE_NS, STATUS_TIME_LIMIT, STATUS_BUDGET, STATUS_FINISHED } from './generated/abi';
 import { now, pop, peekTime, peekId, schedule, scheduleNoLater, cancel, setNow, EV_NONE } from './events';
 import { countEvent, countAdd, count, countSet, seriesSample } from './vmstat';
-import { pteOffset, _PAGE_PRESENT, _PAGE_RW, _PAGE_ACCESSED, _PAGE_DIRTY } from './pgtable';
+import { pteOffset, entryPfn, isDevicePrivatePte, _PAGE_PRESENT, _PAGE_RW, _PAGE_ACCESSED, _PAGE_DIRTY } from './pgtable';
 import { mmPgd, mmDead, mmKilled, mmSetFlag, unmapVmas, exitMmapFreePgtables, MMF_OOM_SKIP, mmFirstVma, mmNrVmas, vmaStart, vmaEnd, vmaFlags, vmaIsAnon, handleMmFault,
   FAULT_OK, FAULT_RETRY, FAULT_KILLED, FAULT_SIGBUS, VM_LOCKED, VM_POPULATE, VM_SHARED } from './mm';
 import { filemapGetUptodate, filemapGetForWrite, fileSize, fileSetSize } from './filemap';
 import { truncateFile, punchHole, truncateInProgress, truncateInterrupt } from './truncate';
 import { pageIdleStep, pageIdleInProgress } from './page_idle';
+import { migrateVmaStep, migrateVmaInProgress, devicePrivateOwner } from './migrate_device';
 import { munmapVma, munmapInProgress } from './vma';
 import { mprotectVma, mprotectInProgress } from './mprotect';
 import { folioMarkDirty, balanceDirtyPagesRatelimited, balanceDirtyPagesAgain, globalDirtyLimits,
@@ -221,7 +222,7 @@ export const ACC_EFAULT: i32 = 3;
 const ACC_SKIP_VMA: i32 = 4;
 
 /** A truncate, punch, munmap or mprotect call of task `t` is under way (asleep, or yielded). */
-function syscallInProgress(t: i32): bool { return truncateInProgress(t) || munmapInProgress(t) || mprotectInProgress(t) || pageIdleInProgress(t); }
+function syscallInProgress(t: i32): bool { return truncateInProgress(t) || munmapInProgress(t) || mprotectInProgress(t) || pageIdleInProgress(t) || migrateVmaInProgress(t); }
 
 /**
  * The call of a truncate, punch, munmap or mprotect phase `g` of task `t`, from where it
@@ -233,6 +234,7 @@ function syscallStep(t: i32, g: i32, op: i32): bool {
   if (op == OP_PUNCH) return punchHole(t, target, <u32>phaseCfg(g, PH_START_PAGE), <u32>phaseCfg(g, PH_LENGTH_PAGES));
   if (op == OP_MUNMAP) return munmapVma(t, target);
   if (op == OP_PAGE_IDLE) return pageIdleStep(t, g);
+  if (op == OP_MIGRATE) return migrateVmaStep(t, g);
   return mprotectVma(t, target, phaseCfg(g, PH_PROT_WRITE) != 0);
 }
 
@@ -380,6 +382,13 @@ function guestRun(t: i32, g: i32, pattern: i32, n: i64, wf: f64, rate: f64, thin
     // missing one faulted in, which may sleep (an interval user keeps its seq across)
     let pte = pteOffset(pgd, vpn);
     const e = pte != 0 ? load<u64>(pte) : 0;
+    // hmm_range_fault on a device-private entry of this very device: its own memory, no fault
+    if (isDevicePrivatePte(e) && devicePrivateOwner(entryPfn(e)) == s) {
+      countEvent(C_MMSIM_DEVICE_PRIVATE_HITS);
+      if (interval) setTf(t, T_GUEST_SEQ, 0);
+      clock += step;
+      continue;
+    }
     if ((e & _PAGE_PRESENT) != 0 && (!write || (e & _PAGE_RW) != 0)) {
       const want = e | _PAGE_ACCESSED | (write ? _PAGE_DIRTY : 0);
       if (want != e) store<u64>(pte, want);
@@ -462,7 +471,7 @@ function runTask(t: i32, limit: i64, now: i64): void {
     // --- workload phase ---
     const g = phaseIndex(t);
     const op = <i32>phaseCfg(g, PH_OP);
-    if (op == OP_TRUNCATE || op == OP_PUNCH || op == OP_MUNMAP || op == OP_MPROTECT || op == OP_PAGE_IDLE) {
+    if (op == OP_TRUNCATE || op == OP_PUNCH || op == OP_MUNMAP || op == OP_MPROTECT || op == OP_PAGE_IDLE || op == OP_MIGRATE) {
       // one system call, which may sleep and goes on where it slept when the task runs again
       curClock = clock;
       const done = syscallStep(t, g, op);

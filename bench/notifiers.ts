@@ -16,8 +16,8 @@ function withSubscribers(s: Scenario): Scenario {
   const copy: Scenario = structuredClone(s);
   copy.locks = { ...copy.locks, drv: { kind: 'mutex' } };
   copy.processes['app']!.subscribers = {
-    kvm: { client: 'kvm', implementsEnd: true, busy: 0, lock: '', holdUntilEnd: false, latency: 0, place: -1, registered: true, rangeCheck: true },
-    drv: { client: 'generic', implementsEnd: true, busy: 0, lock: 'drv', holdUntilEnd: true, latency: 0, place: -1, registered: true, rangeCheck: true },
+    kvm: { client: 'kvm', implementsEnd: true, busy: 0, lock: '', holdUntilEnd: false, latency: 0, place: -1, registered: true, rangeCheck: true, deviceMemory: 0 },
+    drv: { client: 'generic', implementsEnd: true, busy: 0, lock: 'drv', holdUntilEnd: true, latency: 0, place: -1, registered: true, rangeCheck: true, deviceMemory: 0 },
   };
   return copy;
 }

@@ -305,8 +305,8 @@ describe('field reference', () => {
     // top 5 (check) + machine 7 (movablecore) + vm 12 + costs 7 + device 8 + swap 2 + file 2 + kernel 1 + lock 1 + process 4
     // + vma 8 + phase 16 + series 1, the notifiers and subscribers, pins 5 (track, action, limit, migrateLongterm, dirtyAccounting)
     // and the dma phase's model, iodepth, device; notifiers.mayfail, userptr.policy; truncate's size;
-    // pins.truncate, pins.revokeTimeout, the phase's revokeLatency and revocable; damon's 7
-    assert.equal(fields.length, 109);
+    // pins.truncate, pins.revokeTimeout, the phase's revokeLatency and revocable; damon's 7; a subscriber's deviceMemory
+    assert.equal(fields.length, 110);
     for (const f of fields) assert.ok(f.description.length > 5, `${f.path} has a description`);
     for (const path of ['machine.memory', 'vm.lowmem_reserve_ratio', 'costs.rmapWalk', 'devices.<name>.queueDepth',
       'swap.device', 'files.<name>.size', 'processes.<name>.vmas.<name>.populate', 'processes.<name>.workload.<i>.think',

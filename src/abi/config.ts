@@ -9,7 +9,7 @@
  * count stored in the global fields.
  */
 /** The config blob's layout version: init() refuses a blob of another one. */
-export const ABI_VERSION = 7;
+export const ABI_VERSION = 8;
 
 export const GLOBAL_FIELDS = [
   'version',
@@ -76,7 +76,8 @@ export const DMA_MODEL = { 'rdma-mr': 0, 'direct-io': 1, vfio: 2, 'gpu-userptr':
 // latencyNs: CPU time of each callback; rangeCheck (kvm): a guest fault retries only while an
 // invalidation covers its address (v5.13+), not on any invalidation in progress
 // userptrTask: the task whose gpu-userptr phase builds its objects behind this notifier (-1: none)
-export const SUBSCRIBER_FIELDS = ['mm', 'client', 'implementsEnd', 'busy', 'lock', 'holdUntilEnd', 'latencyNs', 'rangeCheck', 'userptrTask'] as const;
+// devicePages: a mirror's private memory (MEMORY_DEVICE_PRIVATE) that migrate_vma moves pages to
+export const SUBSCRIBER_FIELDS = ['mm', 'client', 'implementsEnd', 'busy', 'lock', 'holdUntilEnd', 'latencyNs', 'rangeCheck', 'userptrTask', 'devicePages'] as const;
 export const SUBSCRIBER_CLIENT = { kvm: 0, gru: 1, mirror: 2, generic: 3, 'iommu-sva': 4 } as const;
 export const NOTIFIER_POLICY = { '2018': 0, 'ban-multiple': 1, 'sorted-2020': 2, mainline: 3 } as const;
 export const NOTIFIER_REAPER = { 'skip-mm': 0, 'does-not-block': 1, 'always-eagain': 2, trylock: 3, 'trylock-blocking-end': 4 } as const;
@@ -122,7 +123,7 @@ export const PHASE_FIELDS = [
 ] as const;
 export const PHASE_OP = {
   access: 0, read: 1, write: 2, sleep: 3, sync: 4, lock: 5, unlock: 6, guest: 7, dma: 8,
-  truncate: 9, punch: 10, munmap: 11, mprotect: 12, fsync: 13, 'page-idle': 14,
+  truncate: 9, punch: 10, munmap: 11, mprotect: 12, fsync: 13, 'page-idle': 14, migrate: 15,
 } as const;
 export const PATTERN = { sequential: 0, uniform: 1, zipf: 2, hotcold: 3 } as const;
 

@@ -99,7 +99,7 @@ export function encodeScenario(s: Scenario, seed: number, opts: { noEarlyEnd?: b
     const firstPhase = nPhases;
     for (const ph of p.workload) {
       let target = -1;
-      if (ph.op === 'access' || ph.op === 'guest' || ph.op === 'munmap' || ph.op === 'mprotect') target = firstVma + vmaNames.indexOf(ph.target);
+      if (ph.op === 'access' || ph.op === 'guest' || ph.op === 'munmap' || ph.op === 'mprotect' || ph.op === 'migrate') target = firstVma + vmaNames.indexOf(ph.target);
       else if (ph.op === 'dma' || ph.op === 'page-idle') target = vmaIndex(ph.process || pname, ph.target);
       else if (ph.op === 'read' || ph.op === 'write' || ph.op === 'truncate' || ph.op === 'punch' || ph.op === 'fsync') target = fileIndex(ph.target);
       else if (ph.op === 'lock' || ph.op === 'unlock') {
@@ -112,7 +112,7 @@ export function encodeScenario(s: Scenario, seed: number, opts: { noEarlyEnd?: b
         ratePerSec: ph.rate, accesses: ph.accesses, durationNs: ph.duration, scramble: ph.scramble ? 1 : 0,
         startPage: pages(ph.start), lengthPages: pages(ph.length), ioPages: Math.max(1, Math.ceil(ph.ioSize / PAGE_SIZE)),
         thinkNs: ph.think, lockWrite: ph.mode === 'write' ? 1 : 0,
-        subscriber: ph.op === 'guest' || (ph.op === 'dma' && ph.model === 'gpu-userptr') ? subscriberIndex.get(`${ph.subscriber} of ${pname}`) ?? -1 : -1,
+        subscriber: ph.op === 'guest' || ph.op === 'migrate' || (ph.op === 'dma' && ph.model === 'gpu-userptr') ? subscriberIndex.get(`${ph.subscriber} of ${pname}`) ?? -1 : -1,
         model: DMA_MODEL[ph.model], iodepth: ph.iodepth,
         remoteMm: ph.op === 'dma' && ph.process !== '' ? processNames.indexOf(ph.process) : -1,
         ioDevice: ph.op === 'dma' && ph.device !== '' ? devIndex(ph.device) : -1,
@@ -153,6 +153,7 @@ export function encodeScenario(s: Scenario, seed: number, opts: { noEarlyEnd?: b
         lock: sub.lock === '' ? -1 : lockNames.indexOf(sub.lock), holdUntilEnd: sub.holdUntilEnd ? 1 : 0, latencyNs: sub.latency,
         rangeCheck: sub.rangeCheck ? 1 : 0,
         userptrTask: userptrSub(pname, sname) ? m : -1,
+        devicePages: pages(sub.deviceMemory),
       }, subscribers);
     }
   });

@@ -23,8 +23,8 @@ const TASK_BYTES = (TASK_FIXED_FIELDS + 2 * LOOKAHEAD) * 8;
 const RECLAIMER_BYTES = 1536;
 const ENTITY_BYTES = 128;
 const LOCK_BYTES = 32;
-/** Per task: pin_truncate.ts's wait (16 B), page_idle.ts's cursor (8 B), damon.ts's target slots (12 B), rounded up. */
-const CALL_BYTES = 48;
+/** Per task: pin_truncate.ts's wait (16 B), page_idle.ts's cursor (8 B), damon.ts's target slots (12 B), migrate_device.ts's cursor (16 B), rounded up. */
+const CALL_BYTES = 64;
 
 export interface MemoryNeed {
   total: number;
@@ -136,6 +136,8 @@ export function memoryNeed(s: Scenario): MemoryNeed {
     { name: 'small tables', bytes: SLACK, how: 'events, inodes, static data' },
     { name: 'per-task call records', bytes: (nProcs + 1) * CALL_BYTES, how: `${nProcs} tasks × ${CALL_BYTES} B (truncation's pin waits, page-idle cursors, DAMON target slots)` },
   ];
+  const devicePages = Object.values(s.processes).reduce((n, p) => n + Object.values(p.subscribers).reduce((k, sub) => k + Math.floor(sub.deviceMemory / PAGE_SIZE), 0), 0);
+  if (devicePages > 0) terms.push({ name: 'device memory', bytes: (devicePages + 1) * 8, how: `8 B × ${devicePages} device-private pages (migrate_device.ts: owner, free list)` });
   const damonTargets = Object.keys(s.damon.targets).length;
   if (damonTargets > 0) {
     // assembly/damon.ts: per target 2 × max_nr_regions + 16 regions of 48 B and as many 40 B snapshot records, and a scratch list

@@ -368,7 +368,21 @@ function phaseTargetSize(s: Scenario, procName: string, proc: Process, phase: Ph
     const shown = phase.target === '' ? `missing; op ${phase.op} needs a lock` : `"${phase.target}" is not a lock`;
     return { path: targetPath, message: `${shown}; ${hint}` };
   }
-  if (phase.op !== 'guest' && phase.subscriber !== '') {
+  if (phase.op === 'migrate') {
+    const sub = proc.subscribers[phase.subscriber];
+    const devices = Object.entries(proc.subscribers).filter(([, x]) => x.registered && x.client === 'mirror' && x.deviceMemory > 0).map(([n]) => n);
+    const eg = devices.length > 0 ? `e.g. subscriber: ${devices[0]}` : `e.g. subscribers: { gpu: { client: mirror, deviceMemory: 64MiB } } and subscriber: gpu`;
+    if (!sub || !sub.registered || sub.client !== 'mirror' || sub.deviceMemory === 0) {
+      const shown = phase.subscriber === '' ? 'missing; op migrate needs the device (a mirror subscriber with deviceMemory)'
+        : !sub ? `"${phase.subscriber}" is not a subscriber of process ${procName}` : !sub.registered ? `${phase.subscriber} is not registered (registered: false)`
+        : sub.client !== 'mirror' ? `${phase.subscriber} is a ${sub.client} subscriber, and only a mirror (an HMM device) has private memory` : `${phase.subscriber} has no deviceMemory`;
+      return { path: [...path, 'subscriber'], message: `${shown}; ${eg}` };
+    }
+    const vma = proc.vmas[phase.target];
+    if (vma && (vma.type !== 'anon' || vma.shared)) {
+      return { path: [...path, 'target'], message: `${phase.target} is a ${vma.shared ? 'shared' : 'file'} mapping, and migrate_vma moves private anonymous pages only; e.g. a VMA { type: anon }` };
+    }
+  } else if (phase.op !== 'guest' && phase.subscriber !== '') {
     return { path: [...path, 'subscriber'], message: `"${phase.subscriber}" given for a ${phase.op} phase, but only a guest phase goes through a subscriber; remove it, or e.g. op: guest` };
   }
   if (phase.op === 'guest') {
@@ -454,11 +468,11 @@ function otherVmaSize(s: Scenario, procName: string, phase: Phase, path: Propert
 }
 
 /** Phases that walk a range of a VMA or a file (or, punch, cut one out of a file). */
-const isRangeOp = (phase: Phase): boolean => phase.op === 'access' || phase.op === 'guest' || phase.op === 'read' || phase.op === 'write' || phase.op === 'dma' || phase.op === 'punch' || phase.op === 'page-idle';
+const isRangeOp = (phase: Phase): boolean => phase.op === 'access' || phase.op === 'guest' || phase.op === 'read' || phase.op === 'write' || phase.op === 'dma' || phase.op === 'punch' || phase.op === 'page-idle' || phase.op === 'migrate';
 /** Phases whose target is a VMA of the process. */
-const isVmaOp = (phase: Phase): boolean => phase.op === 'access' || phase.op === 'guest' || phase.op === 'munmap' || phase.op === 'mprotect';
+const isVmaOp = (phase: Phase): boolean => phase.op === 'access' || phase.op === 'guest' || phase.op === 'munmap' || phase.op === 'mprotect' || phase.op === 'migrate';
 /** Phases that are one system call, not a stream of accesses. */
-const isCallOp = (phase: Phase): boolean => phase.op === 'truncate' || phase.op === 'punch' || phase.op === 'munmap' || phase.op === 'mprotect' || phase.op === 'page-idle';
+const isCallOp = (phase: Phase): boolean => phase.op === 'truncate' || phase.op === 'punch' || phase.op === 'munmap' || phase.op === 'mprotect' || phase.op === 'page-idle' || phase.op === 'migrate';
 
 /** Which node's processes take each lock (a sharded machine keeps one lock table per node). */
 function lockNodes(s: Scenario): Map<string, number> {

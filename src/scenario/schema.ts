@@ -129,7 +129,7 @@ const vma = section('{ type: anon, size: 1GiB }', {
 }).describe('A virtual memory area of a process');
 
 const phase = section('{ op: access, target: heap }', {
-  op: choice(['access', 'read', 'write', 'sleep', 'sync', 'lock', 'unlock', 'guest', 'dma', 'truncate', 'punch', 'munmap', 'mprotect', 'fsync', 'page-idle'] as const,
+  op: choice(['access', 'read', 'write', 'sleep', 'sync', 'lock', 'unlock', 'guest', 'dma', 'truncate', 'punch', 'munmap', 'mprotect', 'fsync', 'page-idle', 'migrate'] as const,
     'access: loads/stores to a VMA; guest: a guest\'s or device\'s loads/stores to a VMA through a subscriber\'s secondary MMU (its own translations, filled by faults through the page tables, emptied by invalidations); read/write: syscalls on a file; sleep: idle for duration; sync: sync(2), write every dirty page and wait for it; ' +
     'fsync: fsync(2) of the target file, the task writes its dirty pages itself (WB_SYNC_ALL) and waits for them and for its pages already under writeback; ' +
     'dma: a device (`model`) that takes pages of a VMA (of this process, or of `process`) with get_user_pages/pin_user_pages, faulting them in, and reads or writes them by DMA at `rate` until the phase ends, then lets them go (unpin_user_pages_dirty_lock); ' +
@@ -139,7 +139,8 @@ const phase = section('{ op: access, target: heap }', {
     'punch: fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE) of start/length of a file (its pages unmapped and dropped; it then reads as zeros without IO); ' +
     'munmap: unmap a whole VMA of this process (its anonymous memory and swap freed; no later phase may touch it); ' +
     'mprotect: set a whole VMA of this process read-only (mode: read; no later phase may store to it) or writable again (mode: write); ' +
-    'page-idle: idle page tracking (/sys/kernel/mm/page_idle/bitmap) over the pages start/length of a VMA (of this process, or of `process`) maps now: mode write marks them idle (their PTEs\' and secondary MMUs\' young bits cleared), mode read counts those still idle'),
+    'page-idle: idle page tracking (/sys/kernel/mm/page_idle/bitmap) over the pages start/length of a VMA (of this process, or of `process`) maps now: mode write marks them idle (their PTEs\' and secondary MMUs\' young bits cleared), mode read counts those still idle; ' +
+    'migrate: migrate_vma over start/length of an anonymous VMA of this process for its mirror `subscriber`\'s device: mode write moves the pages to the device\'s private memory (a CPU access faults each back), mode read moves them back (the driver\'s eviction), in an MMU_NOTIFY_MIGRATE range the device owns'),
   target: text('a VMA of this process (access, guest, munmap, mprotect), a file (read/write, fsync, truncate, punch) or a lock (lock/unlock: one of locks, or mmap_lock); omitted for sleep and sync', { example: 'heap', default: '', pattern: NAME_PATTERN, rule: NAME_RULE }),
   mode: choice(['write', 'read'] as const, 'lock/unlock of an rwsem: write (down_write, exclusive) or read (down_read, shared); a mutex is always exclusive; mprotect: write (PROT_READ | PROT_WRITE) or read (PROT_READ); page-idle: write (mark idle) or read (count the idle pages)', 'write'),
   subscriber: text('guest: the subscriber of this process whose secondary MMU the accesses go through; dma, gpu-userptr: the driver\'s notifier (a generic subscriber with the object lock as its `lock`)', { example: 'kvm', default: '', pattern: NAME_PATTERN, rule: NAME_RULE }),
@@ -183,6 +184,8 @@ const subscriber = section('{ client: kvm }', {
   rangeCheck: boolean('kvm: a guest fault retries only while an invalidation in progress covers its address (v5.13+); false: on any invalidation in progress, as before v5.13', true),
   place: integer('its place in the order of registration (0 = registered first, so walked last: the list is newest first); -1 = its place in the map', { min: -1, max: 31, example: '0', default: -1 }),
   registered: boolean('false: defined but not registered (vary the number of subscribers with --set)', true),
+  deviceMemory: size('mirror: the device\'s private memory (MEMORY_DEVICE_PRIVATE, as test_hmm\'s dmirror and nouveau have), which migrate phases move anonymous pages to; 0 = none',
+    { example: '64MiB', pages: true, default: 0 }),
 }).describe('An MMU notifier subscription (a secondary MMU or a driver), registered in map order');
 
 const processDef = section('{ vmas: { heap: { type: anon, size: 1GiB } }, workload: [{ op: access, target: heap }] }', {

@@ -138,6 +138,7 @@ export interface Subscriber {
   rangeCheck: boolean;            // kvm: retry a guest fault only for an invalidation covering it
   place: number;                  // place in registration order (-1: map order)
   registered: boolean;            // false: not on the mm's list
+  deviceMemory: number;           // mirror: bytes of device-private memory
 }
 
 export interface Vma {
@@ -152,7 +153,7 @@ export interface Vma {
 }
 
 export interface Phase {
-  op: 'access' | 'read' | 'write' | 'sleep' | 'sync' | 'fsync' | 'lock' | 'unlock' | 'guest' | 'dma' | 'truncate' | 'punch' | 'munmap' | 'mprotect' | 'page-idle';
+  op: 'access' | 'read' | 'write' | 'sleep' | 'sync' | 'fsync' | 'lock' | 'unlock' | 'guest' | 'dma' | 'truncate' | 'punch' | 'munmap' | 'mprotect' | 'page-idle' | 'migrate';
   subscriber: string;             // guest: the subscription whose secondary MMU it goes through
   target: string;                 // a vma of this process (access, guest, munmap, mprotect), a file (read/write, truncate, punch) or a lock; '' for sleep
   mode: 'write' | 'read';         // lock/unlock of an rwsem; mprotect: PROT_READ|PROT_WRITE or PROT_READ
