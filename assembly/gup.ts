@@ -19,7 +19,7 @@ import { cfg, phaseCfg, devCfg } from './config';
 import { G_N_PHASES, G_N_PROCS, G_PINS_LIMIT_PAGES, PH_OP, PH_MODEL, PH_IODEPTH, PH_IO_PAGES, PH_REMOTE_MM, PH_IO_DEVICE,
   PH_TARGET, PH_PATTERN, PH_WRITE_FRACTION, PH_RATE_PER_SEC, PH_ACCESSES, PROC_FIRST_PHASE, PROC_N_PHASES, FN_UNPIN_USER_PAGES_DIRTY_LOCK,
   OP_DMA, DMA_RDMA_MR, DMA_DIRECT_IO, DMA_VFIO, DMA_GPU_USERPTR, DEV_READ_LATENCY_NS, DEV_READ_PAGES_PER_SEC, G_COST_ACCESS,
-  C_MMSIM_GUP_PAGES, C_MMSIM_GUP_FAULTS, C_MMSIM_PIN_REFUSED, C_MMSIM_PIN_REFUSED_PAGES, C_MMSIM_DMA_WRITES,
+  C_MMSIM_GUP_PAGES, C_MMSIM_GUP_FAULTS, C_MMSIM_GUP_UNSHARE_FAULTS, C_MMSIM_PIN_REFUSED, C_MMSIM_PIN_REFUSED_PAGES, C_MMSIM_DMA_WRITES,
   C_MMSIM_DMA_READS, C_MMSIM_DMA_WRITE_AFTER_CLEAN, C_MMSIM_DMA_AFTER_FREE, C_MMSIM_ACCESSES, G_PINS_MIGRATE_LONGTERM,
   C_MMSIM_LONGTERM_MIGRATED, C_MMSIM_LONGTERM_PIN_RETRIES, C_MMSIM_LONGTERM_MIGRATE_FAILED, C_MMSIM_NR_LONGTERM_PINNED_MOVABLE,
   DK_DMA_WRITE_AFTER_CLEAN, DK_DMA_AFTER_FREE, DK_DMA_AFTER_TRUNCATE, C_MMSIM_DMA_AFTER_TRUNCATE, PH_REVOCABLE,
@@ -38,7 +38,7 @@ import { recordDetector } from './invariants';
 import { folioMarkDirty } from './writeback';
 import { folioMarkAccessed } from './lru';
 import { nextF64 } from './random';
-import { pinGrab, pinPut, pinRefusesLongtermFileWrite, pinMakeEvictable } from './pin_policy';
+import { pinGrab, pinPut, pinRefusesLongtermFileWrite, pinMakeEvictable, pinUnsharesZeroPage } from './pin_policy';
 import { userptrRun, userptrAbandon } from './userptr';
 import { pinTruncateRefusesLongterm } from './pin_truncate';
 import { tf, setTf, T_BASE, T_N, T_DONE, T_PHASE_END, T_NEXT_ISSUE, nextPosition, phaseRange } from './workload';
@@ -217,28 +217,38 @@ export const ZERO_ENTRY: u32 = 0xFFFF_FFFE;
  * write fault — COW break, page_mkwrite) and follows it with FOLL_TOUCH (a write pin dirties
  * the folio, the folio is marked accessed).
  */
-function gupFollow(t: i32, v: i32, vpn: i64, write: bool): i64 {
+function gupFollow(t: i32, v: i32, vpn: i64, write: bool, longterm: bool): i64 {
   // __get_user_pages: no VMA there any more (munmapped), or check_vma_flags' FOLL_WRITE on a
   // VMA without VM_WRITE (mprotect'ed read-only): -EFAULT
   if (vmaDetached(v) || (write && (vmaFlags(v) & VM_WRITE) == 0)) return GUP_EFAULT;
   const pgd = mmPgd(vmaMm(v));
+  let unshare = false;
   for (let tries = 0; tries < 8; tries++) {
     const pte = pteOffset(pgd, vpn);
     if (pte != 0) {
       const e = load<u64>(pte);
       if ((e & _PAGE_PRESENT) != 0 && (!write || (e & _PAGE_RW) != 0)) {
-        if ((e & _PAGE_SPECIAL) != 0) return GUP_ZERO;
-        const p = entryPfn(e);
-        if (tries > 0) {
-          // the slow path's follow_page_pte with FOLL_TOUCH
-          if (write && (e & _PAGE_DIRTY) == 0 && !testFlag(p, PG_dirty)) folioMarkDirty(p);
-          folioMarkAccessed(p);
+        if ((e & _PAGE_SPECIAL) != 0) {
+          // gup_must_unshare (v6.0, reliable R/O long-term pinning): a FOLL_LONGTERM read pin of
+          // the shared zero page in a private (COW) mapping unshares it first — a page of its
+          // own, which later writes of the process land in, instead of the zero page
+          if (!longterm || write || !pinUnsharesZeroPage() || (vmaFlags(v) & VM_SHARED) != 0) return GUP_ZERO;
+          unshare = true;
+        } else {
+          const p = entryPfn(e);
+          if (tries > 0) {
+            // the slow path's follow_page_pte with FOLL_TOUCH
+            if (write && (e & _PAGE_DIRTY) == 0 && !testFlag(p, PG_dirty)) folioMarkDirty(p);
+            folioMarkAccessed(p);
+          }
+          return <i64>p;
         }
-        return <i64>p;
       }
     }
     countEvent(C_MMSIM_GUP_FAULTS);
-    const r = accessSlow(t, v, vpn, write, false, true);
+    // (FAULT_FLAG_UNSHARE's wp_page_copy, here as the write fault that copies the zero page)
+    if (unshare) countEvent(C_MMSIM_GUP_UNSHARE_FAULTS);
+    const r = accessSlow(t, v, vpn, write || unshare, false, true);
     if (r == ACC_BLOCKED) return GUP_BLOCKED;
     if (r == ACC_DEAD) return GUP_DEAD;
     if (r == ACC_EFAULT) return GUP_EFAULT;
@@ -248,7 +258,7 @@ function gupFollow(t: i32, v: i32, vpn: i64, write: bool): i64 {
 
 /** Take entry `i` of the device's list: follow (or fault) the page, then grab it as the track records pins. */
 export function gupEntry(t: i32, s: DmaState, v: i32, vpn: i64, i: i32): i64 {
-  const r = gupFollow(t, v, vpn, (s.gupFlags & FOLL_WRITE) != 0);
+  const r = gupFollow(t, v, vpn, (s.gupFlags & FOLL_WRITE) != 0, (s.gupFlags & FOLL_LONGTERM) != 0);
   if (r == GUP_BLOCKED || r == GUP_DEAD || r == GUP_EFAULT) return r;
   const a = entryAddr(s, i);
   setCurClock(curClock + <i64>cfg(G_COST_ACCESS));

@@ -315,5 +315,8 @@ export function pinMakeEvictable(p: u32): void {
   if (testFlag(p, PG_lru) && testFlag(p, PG_unevictable)) { lruvecDelFolio(p); lruAdd(p); }
 }
 
+/** pins.action=mainline: a FOLL_LONGTERM read pin unshares the shared zero page of a private mapping (v6.0). */
+export function pinUnsharesZeroPage(): bool { return pinAction == ACTION_MAINLINE; }
+
 /** pins.action=mainline refuses FOLL_LONGTERM|FOLL_WRITE on file mappings that need dirty tracking (v6.5). */
 export function pinRefusesLongtermFileWrite(): bool { return pinAction == ACTION_MAINLINE; }

@@ -13,6 +13,7 @@ import { runScenario } from '../src/engine/engine.js';
 import { formatResultsJson } from '../src/report/results-json.js';
 import { loadScenario } from '../src/scenario/load.js';
 import { cli, compareTable as compareAxis } from './cli-helpers.js';
+import { scenarioFromYaml } from './helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'mmsim-gup-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -199,5 +200,34 @@ describe('bad input', () => {
     const refused = await cli('compare', 'gup-writeback-bug', '--axis', 'pins.track:pins.action=none:unmap,bias:mainline');
     assert.equal(refused.code, 2);
     assert.match(refused.stderr, /track none recognises no pin/);
+  });
+});
+
+describe('reliable R/O long-term pinning (v6.0)', () => {
+  const yaml = (action: string) => `
+name: ro-pin
+duration: 2s
+machine: { memory: 256MiB }
+pins: { track: bias, action: ${action} }
+processes:
+  app:
+    vmas: { buf: { type: anon, size: 16MiB } }
+    workload:
+      - { op: sleep, duration: 100ms }
+      - { op: access, target: buf, writeFraction: 1, accesses: 4096 }
+      - { op: sleep, duration: 10s }
+  dev:
+    workload:
+      - { op: dma, model: rdma-mr, process: app, target: buf, writeFraction: 0, pattern: uniform, rate: 10000, duration: 10s }
+`;
+  it('mainline unshares the zero page a read pin of an untouched private mapping meets: the device holds the pages the process then writes', () => {
+    const main = runScenario(scenarioFromYaml(yaml('mainline'))).counters;
+    assert.equal(main.mmsim_gup_unshare_faults, 4096);
+    assert.equal(main.mmsim_gup_pages, 4096);
+    assert.equal(main.mmsim_nr_pinned, 4096);
+    const old = runScenario(scenarioFromYaml(yaml('none'))).counters;
+    assert.equal(old.mmsim_gup_unshare_faults, 0);
+    assert.equal(old.mmsim_gup_pages, 0, 'before v6.0 the pin holds the shared zero page: the process\'s writes go to pages the device never sees');
+    assert.equal(old.mmsim_zero_fill_faults, 4096, 'the process\'s stores copy the zero page');
   });
 });

@@ -209,6 +209,7 @@ export const COUNTERS: readonly CounterDef[] = [
   { name: 'nr_foll_pin_acquired', kind: 'event', doc: 'FOLL_PIN pins taken, in pages (NR_FOLL_PIN_ACQUIRED)' },
   { name: 'nr_foll_pin_released', kind: 'event', doc: 'FOLL_PIN pins released, in pages (NR_FOLL_PIN_RELEASED); acquired less released = pages pinned now' },
   { name: 'mmsim_gup_pages', kind: 'event', doc: 'pages devices took with get_user_pages (FOLL_GET) or pin_user_pages (FOLL_PIN)' },
+  { name: 'mmsim_gup_unshare_faults', kind: 'event', doc: 'pins.action=mainline: FOLL_LONGTERM read pins of the shared zero page in a private mapping that unshared it first (gup_must_unshare, v6.0), so that the pinned page is the one the process writes' },
   { name: 'mmsim_gup_faults', kind: 'event', doc: 'pages get_user_pages had to fault in (faultin_page) before it could take them' },
   { name: 'mmsim_nr_pinned', kind: 'gauge', doc: 'pages a device holds now (by any pin or GUP reference, whatever pins.track records)' },
   { name: 'mmsim_pin_refused', kind: 'event', doc: 'pin requests refused: a FOLL_LONGTERM write pin of a file mapping that needs dirty tracking (-EFAULT, pins.action=mainline), or beyond pins.limit (-ENOMEM), or a FOLL_LONGTERM pin of a file mapping under pins.truncate block-longterm and williams (-EOPNOTSUPP)' },

@@ -224,7 +224,7 @@ const pins = section('{ track: bias, action: mainline }', {
   action: choice(['none', 'unmap', 'unmap+mkclean', 'per-caller', 'refcount-wait', 'mainline', 'bounce'] as const,
     'what the kernel does with a page it believes pinned: none (nothing checks), unmap (the 2018 patch: try_to_unmap fails for it), unmap+mkclean (folio_mkclean also skips it: it stays dirty), ' +
     'per-caller (Kara: WB_SYNC_NONE writeback skips it, WB_SYNC_ALL waits for the unpin), refcount-wait (Williams: try_to_unmap waits until extra references are dropped), ' +
-    'mainline (anon pinned folios kept out of the swap cache v5.11, exclusive anon ones not unmapped v5.19, pinned page cache activated after the unmap v6.4, folio_mkclean ignores pins, a FOLL_LONGTERM write pin of a file mapping that needs dirty tracking refused v6.5), ' +
+    'mainline (anon pinned folios kept out of the swap cache v5.11, exclusive anon ones not unmapped v5.19, pinned page cache activated after the unmap v6.4, folio_mkclean ignores pins, a FOLL_LONGTERM read pin unshares the zero page of a private mapping v6.0, a FOLL_LONGTERM write pin of a file mapping that needs dirty tracking refused v6.5), ' +
     'bounce (WB_SYNC_ALL writes a copy of a pinned page and leaves it dirty)', 'mainline'),
   truncate: choice(['none', 'wait', 'fail', 'revoke', 'block-longterm', 'williams'] as const,
     'what truncate and hole punching do with a page they believe pinned (seed 002, Williams / Hellwig / Hocko): none (the kernel: the page leaves the file, the device keeps writing a page no file has), ' +
