@@ -9,14 +9,14 @@
 // CPU access (or get_user_pages, or another subscriber's fault) faults it back: do_swap_page →
 // the device's migrate_to_ram (mm.ts doDevicePrivatePage).
 import { cfg, phaseCfg, subCfg } from './config';
-import { G_N_SUBSCRIBERS, G_COST_ZERO_FILL, PH_TARGET, PH_SUBSCRIBER, PH_START_PAGE, PH_LENGTH_PAGES, PH_PROT_WRITE,
+import { G_N_SUBSCRIBERS, G_COST_ZERO_FILL, PH_TARGET, PH_SUBSCRIBER, PH_PROT_WRITE,
   SUB_DEVICE_PAGES, C_MMSIM_MIGRATE_VMA_PAGES, C_MMSIM_MIGRATE_VMA_FAILED, C_MMSIM_MIGRATE_VMA_EVICTED,
   C_MMSIM_NR_DEVICE_PRIVATE, C_NR_ANON_PAGES } from './generated/abi';
 import { regionAlloc } from './mem';
 import { testFlag, flags, mapcount, setMapcount, refcount, PG_swapbacked, PG_swapcache, PG_lru,
   PG_locked, PG_writeback, PG_dma_pinned, PG_mlocked } from './page';
 import { pteOffset, entryPfn, mkPte, isDevicePrivatePte, _PAGE_PRESENT, _PAGE_SPECIAL, _PAGE_RW, _PAGE_DEVICE_PRIVATE } from './pgtable';
-import { vmaStart, vmaEnd, vmaMm, mmPgd, vmaDetached, deviceFaultIn } from './mm';
+import { vmaStart, vmaMm, mmPgd, vmaDetached, deviceFaultIn } from './mm';
 import { inLocalBatch, lruAddDrain } from './lru';
 import { folioPut } from './alloc';
 import { secondaryInvalidate } from './secondary_mmu';
@@ -24,6 +24,7 @@ import { mmuNotifierRangeStart, mmuNotifierRangeEnd, MMU_NOTIFY_MIGRATE, RANGE_B
 import { countEvent, countAdd } from './vmstat';
 import { mustYield, yieldAt, stopNow } from './wait';
 import { curClock, chargeNs, taskEntity } from './sched';
+import { phaseRange, phaseRangeStart } from './workload';
 
 /** Per slot of device memory (i32): the subscription whose memory it is, -1 free. */
 let slotOwner: usize = 0;
@@ -88,11 +89,8 @@ export function migrateVmaStep(t: i32, g: i32): bool {
   const toDevice = phaseCfg(g, PH_PROT_WRITE) != 0;
   const ca = cursors + (<usize>t << 4);
   if (vmaDetached(v)) { store<i64>(ca, -1); return true; }
-  const total = vmaEnd(v) - vmaStart(v);
-  let start = <i64>phaseCfg(g, PH_START_PAGE);
-  if (start > total) start = total;
-  let len = <i64>phaseCfg(g, PH_LENGTH_PAGES);
-  if (len == 0 || start + len > total) len = total - start;
+  const start = phaseRangeStart(g);
+  const len = phaseRange(g);
   const lo = vmaStart(v) + start; const hi = lo + len;
   const m = vmaMm(v);
   const e = taskEntity(t);

@@ -8,16 +8,17 @@
 // marks the folio accessed. Only pages on an LRU list are looked at (page_idle_get_folio).
 // The call yields every BITMAP_CHUNK_BITS pages (cond_resched); it never sleeps.
 import { phaseCfg, cfg } from './config';
-import { PH_TARGET, PH_START_PAGE, PH_LENGTH_PAGES, PH_PROT_WRITE, G_COST_SCAN_PAGE, C_MMSIM_PAGE_IDLE_MARKED,
+import { PH_TARGET, PH_PROT_WRITE, G_COST_SCAN_PAGE, C_MMSIM_PAGE_IDLE_MARKED,
   C_MMSIM_PAGE_IDLE_READ_IDLE, C_MMSIM_PAGE_IDLE_READ_BUSY } from './generated/abi';
 import { regionAlloc } from './mem';
 import { testFlag, setFlag, PG_lru, PG_idle } from './page';
 import { pteOffset, entryPfn, _PAGE_PRESENT, _PAGE_SPECIAL } from './pgtable';
-import { vmaStart, vmaEnd, vmaMm, mmPgd, vmaDetached } from './mm';
+import { vmaStart, vmaMm, mmPgd, vmaDetached } from './mm';
 import { pageIdleClearPteRefs } from './rmap';
 import { countEvent } from './vmstat';
 import { mustYield, yieldAt } from './wait';
 import { curClock, chargeNs, taskEntity } from './sched';
+import { phaseRange, phaseRangeStart } from './workload';
 
 /** page_idle_bitmap_read/write: cond_resched after each 64-bit word of the bitmap. */
 const BITMAP_CHUNK_BITS: i64 = 64;
@@ -44,11 +45,8 @@ export function pageIdleStep(t: i32, g: i32): bool {
   const v = <i32>phaseCfg(g, PH_TARGET);
   if (vmaDetached(v)) return true;
   const write = phaseCfg(g, PH_PROT_WRITE) != 0;
-  const total = vmaEnd(v) - vmaStart(v);
-  let start = <i64>phaseCfg(g, PH_START_PAGE);
-  if (start > total) start = total;
-  let len = <i64>phaseCfg(g, PH_LENGTH_PAGES);
-  if (len == 0 || start + len > total) len = total - start;
+  const start = phaseRangeStart(g);
+  const len = phaseRange(g);
   const ca = cursors + (<usize>t << 3);
   let i = load<i64>(ca);
   if (i < 0) i = 0;

@@ -6,7 +6,7 @@ import { regionAlloc } from './mem';
 import { cfg, procCfg, phaseCfg } from './config';
 import { PROC_FIRST_PHASE, PROC_N_PHASES, PROC_LOOP_PHASES, PH_OP, PH_TARGET, PH_PATTERN, PH_THETA,
   PH_HOT_FRACTION, PH_HOT_PROBABILITY, PH_ACCESSES, PH_DURATION_NS, PH_SCRAMBLE, PH_START_PAGE,
-  PH_LENGTH_PAGES, G_N_PHASES, OP_ACCESS, OP_GUEST, OP_DMA, OP_READ, OP_WRITE, OP_SLEEP, PAT_SEQUENTIAL, PAT_UNIFORM, PAT_ZIPF,
+  PH_LENGTH_PAGES, G_N_PHASES, OP_ACCESS, OP_GUEST, OP_DMA, OP_READ, OP_WRITE, OP_SLEEP, OP_PAGE_IDLE, OP_MIGRATE, PAT_SEQUENTIAL, PAT_UNIFORM, PAT_ZIPF,
   TASK_FIXED_FIELDS, LOOKAHEAD } from './generated/abi';
 import { pmdEntryAddr, entryAddr, entryPfn, pgtableFrees } from './pgtable';
 import { vmaStart, vmaEnd } from './mm';
@@ -53,15 +53,26 @@ let laScratch: usize = 0;   // the PMD entries of a lookahead batch
 @inline export function tf(t: i32, f: i32): i64 { return load<i64>(tasks + (<usize>(t * T_STRIDE + f) << 3)); }
 @inline export function setTf(t: i32, f: i32, v: i64): void { store<i64>(tasks + (<usize>(t * T_STRIDE + f) << 3), v); }
 
-/** Pages the range of phase `g` of task `t` spans (its target less start, up to length). */
-export function phaseRange(g: i32): i64 {
+/** The pages phase `g`'s target has (a VMA's or a file's). */
+function phaseTargetPages(g: i32): i64 {
   const op = <i32>phaseCfg(g, PH_OP);
   const target = <i32>phaseCfg(g, PH_TARGET);
-  let total: i64 = 0;
-  if (op == OP_ACCESS || op == OP_GUEST || op == OP_DMA) total = vmaEnd(target) - vmaStart(target);
-  else if (op == OP_READ || op == OP_WRITE) total = <i64>fileNrPages(target);
-  let start = <i64>phaseCfg(g, PH_START_PAGE);
-  if (start > total) start = total;
+  if (op == OP_ACCESS || op == OP_GUEST || op == OP_DMA || op == OP_PAGE_IDLE || op == OP_MIGRATE) return vmaEnd(target) - vmaStart(target);
+  if (op == OP_READ || op == OP_WRITE) return <i64>fileNrPages(target);
+  return 0;
+}
+
+/** Where the range of phase `g` starts in its target (start, clipped to the target). */
+export function phaseRangeStart(g: i32): i64 {
+  const total = phaseTargetPages(g);
+  const start = <i64>phaseCfg(g, PH_START_PAGE);
+  return start > total ? total : start;
+}
+
+/** Pages the range of phase `g` of task `t` spans (its target less start, up to length). */
+export function phaseRange(g: i32): i64 {
+  const total = phaseTargetPages(g);
+  const start = phaseRangeStart(g);
   let len = <i64>phaseCfg(g, PH_LENGTH_PAGES);
   if (len == 0 || start + len > total) len = total - start;
   return len;
