@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { runScenario } from '../src/engine/engine.js';
 import { cli } from './cli-helpers.js';
-import { scenarioFromYaml } from './helpers.js';
+import { guestVmProcess, scenarioFromYaml } from './helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'mmsim-damon-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -38,13 +38,7 @@ duration: 4s
 machine: { memory: 512MiB }
 damon: { targets: { vm: { vma: ram } } }
 processes:
-  vm:
-    vmas: { ram: { type: anon, size: 64MiB } }
-    subscribers: { sec: { client: ${client} } }
-    workload:
-      - { op: access, target: ram, writeFraction: 1, accesses: 16384 }
-      - { op: guest, subscriber: sec, target: ram, length: 16MiB, accesses: 4096 }
-      - { op: guest, subscriber: sec, target: ram, length: 16MiB, pattern: uniform, rate: 1000000, duration: 10s }
+${guestVmProcess(client, '      - { op: guest, subscriber: sec, target: ram, length: 16MiB, pattern: uniform, rate: 1000000, duration: 10s }')}
 `;
 
 describe('DAMON', () => {

@@ -174,3 +174,18 @@ processes:
 ${opts.extra ?? ''}
 `);
 }
+
+/**
+ * A VM process `vm` (the YAML of its entry under processes:): 64 MiB of RAM all faulted in,
+ * then its guest's translations of the first 16 MiB made through subscriber `sec` (of `client`),
+ * then `rest` — further phases, each line indented as a workload item.
+ */
+export function guestVmProcess(client: string, rest: string): string {
+  return `  vm:
+    vmas: { ram: { type: anon, size: 64MiB } }
+    subscribers: { sec: { client: ${client} } }
+    workload:
+      - { op: access, target: ram, writeFraction: 1, accesses: 16384 }
+      - { op: guest, subscriber: sec, target: ram, length: 16MiB, accesses: 4096 }
+${rest}`;
+}

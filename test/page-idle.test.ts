@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runScenario } from '../src/engine/engine.js';
 import { cli } from './cli-helpers.js';
-import { scenarioFromYaml } from './helpers.js';
+import { guestVmProcess, scenarioFromYaml } from './helpers.js';
 
 /** A VM with 64 MiB of RAM, all faulted in; the guest's translations of its first 16 MiB exist before the mark at 1 s, and it uses them again from 1.5 s. */
 const vmYaml = (client: string, between = '') => `
@@ -19,16 +19,10 @@ name: idle-wss
 duration: 4s
 machine: { memory: 512MiB }
 processes:
-  vm:
-    vmas: { ram: { type: anon, size: 64MiB } }
-    subscribers: { sec: { client: ${client} } }
-    workload:
-      - { op: access, target: ram, writeFraction: 1, accesses: 16384 }
-      - { op: guest, subscriber: sec, target: ram, length: 16MiB, accesses: 4096 }
-      - { op: sleep, duration: 1500ms }
+${guestVmProcess(client, `      - { op: sleep, duration: 1500ms }
       - { op: guest, subscriber: sec, target: ram, length: 16MiB, pattern: uniform, rate: 100000, duration: 1s }
       ${between}
-      - { op: sleep, duration: 10s }
+      - { op: sleep, duration: 10s }`)}
   wss:
     start: 1s
     workload:
