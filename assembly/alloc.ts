@@ -11,7 +11,7 @@
 // watermark_boost stays 0.
 import { NR_ORDERS as LAYOUT_NR_ORDERS, MAX_NR_ZONES as LAYOUT_MAX_NR_ZONES } from './generated/abi';
 import { nrPages, flags, setFlags, PG_buddy, ORDER_SHIFT, listInit, listAdd, listDel, listEmpty, next,
-  refcount, setRefcount, setMapcount, setMapping, setPageIndex, setPagePrivate, PG_lru, mapcount } from './page';
+  refcount, setRefcount, setMapcount, setMapping, setPageIndex, setPagePrivate, PG_lru, mapcount, PG_head, pageOrder, clearCompoundTails } from './page';
 import { cfg } from './config';
 import { G_MIN_FREE_KBYTES, G_WATERMARK_SCALE_FACTOR, G_LOWMEM_RESERVE_DMA, G_LOWMEM_RESERVE_DMA32,
   G_LOWMEM_RESERVE_NORMAL, G_KERNELCORE_PAGES, C_NR_FREE_PAGES, C_PGFREE, C_PGALLOC_DMA,
@@ -415,6 +415,17 @@ export function allocPagesNowait(order: i32, highestZoneidx: i32): u32 {
   return p;
 }
 
+/**
+ * GFP_TRANSHUGE_LIGHT (a THP fault under defrag=never, the huge zero page here): no direct
+ * reclaim, no compaction and no kswapd wake-up — the low watermark, then the slow path's
+ * min watermark; NO_PAGE when no block of `order` is free.
+ */
+export function allocPagesLight(order: i32, highestZoneidx: i32): u32 {
+  const p = getPageFromFreelist(order, WMARK_LOW, highestZoneidx);
+  if (p != NO_PAGE) return p;
+  return getPageFromFreelist(order, WMARK_MIN, highestZoneidx);
+}
+
 /** Is task `t` inside the slow path (asleep, or yielded in the middle of it)? */
 export function allocInProgress(t: i32): bool {
   const st = allocContextOf(t).stage;
@@ -516,9 +527,19 @@ export function folioPut(p: u32): void {
   if (r > 0) return;
   if (r < 0 || mapcount(p) != 0) { recordBug(DK_FREE_PAGE_IN_USE, p, FN_FREE_PAGES, <f64>r); return; }
   if ((flags(p) & PG_lru) != 0) lruvecDelFolio(p);
+  freeFolioFrames(p);
+}
+
+/**
+ * The frames of folio `p`, whose last reference went, back to the buddy allocator
+ * (free_unref_folios; a large folio's tails made plain first, free_tail_page_prepare).
+ */
+export function freeFolioFrames(p: u32): void {
+  let order = 0;
+  if ((flags(p) & PG_head) != 0) { order = <i32>pageOrder(p); clearCompoundTails(p); }
   setFlags(p, 0);
   setMapping(p, 0); setPageIndex(p, 0); setPagePrivate(p, 0);
-  freePages(p, 0);
+  freePages(p, order);
 }
 
 /** Zone table for the host: ZONEINFO_FIELDS (src/abi/config.ts) per zone. */

@@ -26,12 +26,12 @@ import { G_N_PHASES, G_N_PROCS, G_PINS_LIMIT_PAGES, PH_OP, PH_MODEL, PH_IODEPTH,
   C_MMSIM_PIN_REVOCATIONS, C_MMSIM_PIN_REVOCATIONS_SYNC, C_MMSIM_PIN_REVOKE_NS, FN_MMSIM_DMA_WRITE, FN_PIN_USER_PAGES } from './generated/abi';
 import { procCfg } from './config';
 import { regionAlloc } from './mem';
-import { refcount, mapping, pageIndex, testFlag, clearFlag, PG_buddy, PG_dirty, PG_mmsim_cleaned, PG_pin_unevictable, PG_lru } from './page';
+import { refcount, mapping, pageIndex, testFlag, clearFlag, compoundHead, PG_buddy, PG_dirty, PG_mmsim_cleaned, PG_pin_unevictable, PG_lru } from './page';
 import { pageZone, populatedZone, memallocPinSave, memallocPinRestore, ZONE_MOVABLE } from './alloc';
 import { lruAddDrainAll } from './lru';
 import { migrateListAlloc, migrateListReset, migrateIsolate, migrateListLen, migratePagesStart, migratePagesRun, migrateSucceeded,
   putbackMovablePages, migrateAbandon, MIGRATE_SLEEPS } from './migrate';
-import { pteOffset, entryPfn, _PAGE_PRESENT, _PAGE_RW, _PAGE_SPECIAL, _PAGE_DIRTY, _PAGE_ACCESSED } from './pgtable';
+import { pteOffset, entryPfn, _PAGE_PRESENT, _PAGE_RW, _PAGE_SPECIAL, _PAGE_DIRTY, _PAGE_ACCESSED, _PAGE_PSE } from './pgtable';
 import { vmaMm, vmaStart, vmaEnd, vmaFlags, vmaIsAnon, vmaDetached, mmPgd, VM_SHARED, VM_WRITE } from './mm';
 import { countEvent, countAdd } from './vmstat';
 import { recordDetector } from './invariants';
@@ -235,11 +235,13 @@ function gupFollow(t: i32, v: i32, vpn: i64, write: bool, longterm: bool): i64 {
           if (!longterm || write || !pinUnsharesZeroPage() || (vmaFlags(v) & VM_SHARED) != 0) return GUP_ZERO;
           unshare = true;
         } else {
-          const p = entryPfn(e);
+          // follow_page_pte, or follow_huge_pmd for a THP: the page of the folio at the address
+          const head = entryPfn(e);
+          const p = (e & _PAGE_PSE) != 0 ? head + <u32>(vpn & 511) : head;
           if (tries > 0) {
-            // the slow path's follow_page_pte with FOLL_TOUCH
-            if (write && (e & _PAGE_DIRTY) == 0 && !testFlag(p, PG_dirty)) folioMarkDirty(p);
-            folioMarkAccessed(p);
+            // the slow path's follow with FOLL_TOUCH (the folio's flags)
+            if (write && (e & _PAGE_DIRTY) == 0 && !testFlag(head, PG_dirty)) folioMarkDirty(head);
+            folioMarkAccessed(head);
           }
           return <i64>p;
         }
@@ -283,8 +285,9 @@ export function releaseEntries(s: DmaState, first: i32, count: i32, dirty: bool)
     const p = load<u32>(a);
     store<u32>(a, NO_ENTRY);
     if (p == NO_ENTRY || p == ZERO_ENTRY) continue;
-    if (dirty && !testFlag(p, PG_dirty)) folioMarkDirty(p);
-    if (testFlag(p, PG_pin_unevictable)) pinMakeEvictable(p);
+    const f = compoundHead(p);        // page_folio: the folio holds the pin and the dirty bit
+    if (dirty && !testFlag(f, PG_dirty)) folioMarkDirty(f);
+    if (testFlag(f, PG_pin_unevictable)) pinMakeEvictable(f);
     if ((s.gupFlags & FOLL_LONGTERM) != 0 && pageZone(p) == ZONE_MOVABLE) countAdd(C_MMSIM_NR_LONGTERM_PINNED_MOVABLE, -1);
     pinPut(p, longterm);
     setCurClock(curClock + <i64>cfg(G_COST_ACCESS));
@@ -301,14 +304,16 @@ function dmaAccess(t: i32, s: DmaState, i: i32, write: bool): void {
   const p = load<u32>(a);
   if (p == NO_ENTRY) return;
   if (p == ZERO_ENTRY) { countEvent(C_MMSIM_DMA_READS); return; }
-  if (refcount(p) > 0 && !testFlag(p, PG_buddy) && mapping(p) == 0 && load<u32>(a, 4) != 0) {
+  // the folio's references; the page's own mapping and index (a THP's pages carry theirs)
+  const f = compoundHead(p);
+  if (refcount(f) > 0 && !testFlag(f, PG_buddy) && mapping(p) == 0 && load<u32>(a, 4) != 0) {
     // the device's reference keeps the frame, but truncation took the page out of its file
     countEvent(write ? C_MMSIM_DMA_WRITES : C_MMSIM_DMA_READS);
     countEvent(C_MMSIM_DMA_AFTER_TRUNCATE);
     recordDetector(DK_DMA_AFTER_TRUNCATE, p, t, FN_MMSIM_DMA_WRITE, <f64>i, -1, s.phase);
     return;
   }
-  if (refcount(p) <= 0 || testFlag(p, PG_buddy) || mapping(p) != load<u32>(a, 4) || pageIndex(p) != load<u32>(a, 8)) {
+  if (refcount(f) <= 0 || testFlag(f, PG_buddy) || testFlag(p, PG_buddy) || mapping(p) != load<u32>(a, 4) || pageIndex(p) != load<u32>(a, 8)) {
     countEvent(C_MMSIM_DMA_AFTER_FREE);
     recordDetector(DK_DMA_AFTER_FREE, p, t, FN_MMSIM_DMA_WRITE, <f64>i, -1, s.phase);
     return;

@@ -29,6 +29,7 @@ import { mmuNotifierInit } from './mmu_notifier';
 import { secondaryInit } from './secondary_mmu';
 import { allocContextsInit } from './alloc';
 import { pgtableInit, tablesForRange } from './pgtable';
+import { thpInit } from './huge_memory';
 import { mmLayout, mmInit, vmaStart } from './mm';
 import { filemapInit } from './filemap';
 import { truncateInit } from './truncate';
@@ -119,6 +120,7 @@ export function init(): i32 {
   if (!pinTruncateInit(pages, scenarioHasDevices(), nProcs)) return STATUS_NO_MEMORY;
   if (!migrateInit(nProcs) || !gupInit(nProcs)) return STATUS_NO_MEMORY;
   userptrInit();
+  thpInit();
   if (!schedInit()) return STATUS_NO_MEMORY;
   if (!damonInit(firstTaskEntity(<i32>cfg(G_N_DEVICES)) + nProcs + E_AFTER_TASKS_KDAMOND, nProcs + 1)) return STATUS_NO_MEMORY;
   if (!memcgInit(<i64>cfg(G_MEMCG_STATS_FLUSH_NS), memcgFlushEntity(nProcs, <i32>cfg(G_N_DEVICES)))) return STATUS_NO_MEMORY;

@@ -3,13 +3,13 @@
 // function it models, for the host to list under `detectors`.
 import { DETECTOR_CAP } from './generated/abi';
 import { regionAlloc } from './mem';
-import { nrPages, refcount, mapcount, setMapcount, setRefcount, flags, next, testFlag, mapping, PG_lru, PG_buddy, PG_swapcache,
+import { nrPages, isTail, compoundHead, folioNrPages, PG_head, refcount, mapcount, setMapcount, setRefcount, flags, next, testFlag, mapping, PG_lru, PG_buddy, PG_swapcache,
   PG_private, PG_swapbacked, PG_dirty, PG_mmsim_dirty_excluded, MAPPING_ANON, ORDER_SHIFT } from './page';
 import { freeHead, zoneNrFree, zoneFree, allocPagesNowait, MAX_NR_ZONES, NR_ORDERS, NO_PAGE, ZONE_NORMAL } from './alloc';
 import { lruBatchCpus, lruBatchLen, lruBatchAt } from './lru';
 import { scanControlOf, nrReclaimers } from './scan_control';
 import { nMms, mmDead, mmPgd } from './mm';
-import { entryAddr, entryPfn, isSwapPte, _PAGE_PRESENT, _PAGE_SPECIAL } from './pgtable';
+import { entryAddr, entryPfn, isSwapPte, _PAGE_PRESENT, _PAGE_SPECIAL, _PAGE_PSE } from './pgtable';
 import { swapCount, swapHasCache, swapCacheLookup, folioSwapSlot, swapDuplicate } from './swap';
 import { countEvent, count } from './vmstat';
 import { C_MMSIM_BUG, C_NR_INACTIVE_ANON, DET_STRIDE, DK_REFCOUNT_NEGATIVE, DK_MAPCOUNT_EXCEEDS_REFCOUNT,
@@ -82,7 +82,7 @@ export function checkInvariants(structures: bool = true): i32 {
     let p = next(head);
     while (p != head) {
       if ((flags(p) & PG_lru) == 0 || folioLruList(p) != l) recordBug(DK_LRU_COUNT_MISMATCH, p, FN_CHECK_LRU_COUNTS, <f64>l);
-      n++;
+      n += <u64>folioNrPages(p);
       if (n > <u64>nrPages) break;
       p = next(p);
     }
@@ -173,6 +173,15 @@ function tallyPtes(): void {
         for (let k: u32 = 0; k < 512; k++) {
           const e1 = load<u64>(entryAddr(entryPfn(e2), k));
           if (e1 == 0) continue;
+          if ((e1 & _PAGE_PSE) != 0) {
+            // a PMD-mapped THP: one mapping of its head (the huge zero page: none)
+            if ((e1 & _PAGE_SPECIAL) == 0) {
+              const pfn = entryPfn(e1);
+              if (pfn < scratchFrames) { const a = pteTally + (<usize>pfn << 2); store<u32>(a, load<u32>(a) + 1); }
+              else recordBug(DK_MAPCOUNT_MISMATCH, pfn, FN_CHECK_MAPCOUNTS, -1);
+            }
+            continue;
+          }
           const pt = entryPfn(e1);
           for (let l: u32 = 0; l < 512; l++) {
             const e = load<u64>(entryAddr(pt, l));
@@ -221,6 +230,11 @@ function checkStructures(): void {
     const st = load<u8>(frameState + <usize>p);
     const f = flags(p);
     const tally = <i32>load<u32>(pteTally + (<usize>p << 2));
+    if (st != ST_FREE && isTail(p)) {
+      // a tail of a large folio: its head holds the references and the mappings
+      if (refcount(p) != 0 || mapcount(p) != 0 || tally != 0 || (f & PG_lru) != 0 || (flags(compoundHead(p)) & PG_head) == 0) recordBug(DK_FRAME_STATE, p, FN_CHECK_FRAME_STATES, <f64>refcount(p));
+      continue;
+    }
     if (st == ST_FREE) {
       if (refcount(p) != 0 || mapcount(p) != 0 || tally != 0 || (f & PG_lru) != 0) recordBug(DK_FRAME_STATE, p, FN_CHECK_FRAME_STATES, <f64>refcount(p));
       if ((f & PG_private) != 0) recordBug(DK_BUFFER_STATE, p, FN_CHECK_BUFFERS, 0);

@@ -3,7 +3,7 @@
 // sizes kept as the kernel keeps NR_LRU_BASE + lru and NR_ZONE_LRU_BASE + lru.
 import { NR_LRU_SENTINELS as LAYOUT_LRU_SENTINELS, LRU_SENTINELS_PER_RECLAIMER } from './generated/abi';
 import { flags, setFlags, testFlag, setFlag, clearFlag, listAdd, listAddTail, listDel, listInit,
-  PG_locked, PG_dirty, PG_lru, PG_active, PG_referenced, PG_unevictable, PG_mlocked, PG_swapbacked, PG_workingset, PG_pin_unevictable, PG_idle } from './page';
+  PG_locked, PG_dirty, PG_lru, PG_active, PG_referenced, PG_unevictable, PG_mlocked, PG_swapbacked, PG_workingset, PG_pin_unevictable, PG_idle, folioNrPages, folioTestLarge } from './page';
 import { pageZone, zoneLruAdd } from './alloc';
 import { countAdd, countEvent, count } from './vmstat';
 import { C_NR_INACTIVE_ANON, C_PGACTIVATE, C_UNEVICTABLE_PGS_CULLED, C_UNEVICTABLE_PGS_RESCUED,
@@ -58,9 +58,11 @@ export function lruInit(sentinelBase: u32, reclaimers: i32): void {
 }
 
 
+/** update_lru_size by folio `p`'s pages (`d` folios: +1 or -1). */
 @inline function updateLruSize(p: u32, lru: i32, d: i64): void {
-  countAdd(C_NR_INACTIVE_ANON + lru, d);
-  zoneLruAdd(pageZone(p), lru, d);
+  const n = d * <i64>folioNrPages(p);
+  countAdd(C_NR_INACTIVE_ANON + lru, n);
+  zoneLruAdd(pageZone(p), lru, n);
 }
 
 /** lruvec_add_folio: to the head of its list. */
@@ -154,7 +156,8 @@ export function folioAddLru(p: u32): void {
   const n = load<i32>(b);
   store<u32>(b + 4 + (<usize>n << 2), p);
   store<i32>(b, n + 1);
-  if (n + 1 >= FOLIO_BATCH_SIZE) lruAddDrainCpu(cpu);
+  // folio_batch_add_and_move: a large folio drains the batch at once
+  if (n + 1 >= FOLIO_BATCH_SIZE || folioTestLarge(p)) lruAddDrainCpu(cpu);
 }
 
 /** Is `p` waiting in the running CPU's batch? (__lru_cache_activate_folio's search) */
@@ -169,8 +172,8 @@ export function inLocalBatch(p: u32): bool {
 export function folioAddLruVma(p: u32, vmLocked: bool): void {
   if (vmLocked) {
     setFlags(p, (flags(p) & ~PG_active) | PG_mlocked | PG_unevictable | PG_lru);
-    countEvent(C_UNEVICTABLE_PGS_MLOCKED);
-    countAdd(C_NR_MLOCK, 1);
+    countAdd(C_UNEVICTABLE_PGS_MLOCKED, <i64>folioNrPages(p));
+    countAdd(C_NR_MLOCK, <i64>folioNrPages(p));
     lruvecAddFolio(p);
     return;
   }
@@ -230,7 +233,7 @@ export function lruNoteCost(file: bool, nrIo: u64, nrRotated: u64): void {
 export function mlockFolio(p: u32): void {
   if (testFlag(p, PG_mlocked)) return;
   setFlag(p, PG_mlocked);
-  countAdd(C_NR_MLOCK, 1);
-  countEvent(C_UNEVICTABLE_PGS_MLOCKED);
+  countAdd(C_NR_MLOCK, <i64>folioNrPages(p));
+  countAdd(C_UNEVICTABLE_PGS_MLOCKED, <i64>folioNrPages(p));
   if (testFlag(p, PG_lru)) { lruvecDelFolio(p); lruAdd(p); }
 }

@@ -5,14 +5,15 @@
 import { regionAlloc } from './mem';
 import { cfg, procCfg, vmaCfg } from './config';
 import { G_N_PROCS, G_N_VMAS, G_N_FILES, PROC_FIRST_VMA, PROC_N_VMAS, VMA_KIND, VMA_SIZE_PAGES, VMA_FILE,
-  VMA_PGOFF, VMA_SHARED, VMA_MLOCKED, VMA_EXEC, VMA_POPULATE, VMA_KIND_ANON,
+  VMA_PGOFF, VMA_SHARED, VMA_MLOCKED, VMA_EXEC, VMA_POPULATE, VMA_HUGEPAGE, VMA_KIND_ANON,
   C_PGFAULT, C_PGMAJFAULT, C_NR_ANON_PAGES, C_NR_MAPPED, C_PSWPIN, C_MMSIM_ZERO_FILL_FAULTS, C_PGREUSE,
-  C_MMSIM_IO_WAIT_NS, C_SWAP_RA, C_SWAP_RA_HIT, G_PAGE_CLUSTER, G_COST_MINOR_FAULT, G_COST_ZERO_FILL, G_COST_RMAP_WALK, DK_BAD_PTE, FN_HANDLE_MM_FAULT, C_MMSIM_DEVICE_PRIVATE_FAULTS } from './generated/abi';
+  C_MMSIM_IO_WAIT_NS, C_SWAP_RA, C_SWAP_RA_HIT, G_PAGE_CLUSTER, G_COST_MINOR_FAULT, G_COST_ZERO_FILL, G_COST_RMAP_WALK, DK_BAD_PTE, FN_HANDLE_MM_FAULT, FN_ZAP_HUGE_PMD, C_MMSIM_DEVICE_PRIVATE_FAULTS } from './generated/abi';
 import { flags, setFlag, testFlag, refcount, setRefcount, mapcount, setMapcount, setMapping, setPageIndex,
   PG_swapbacked, PG_anon_exclusive, PG_locked, PG_readio, PG_readahead, PG_uptodate, testClearFlag, PG_swapcache, PG_mlocked, PG_writeback, MAPPING_ANON, clearFlag } from './page';
 import { allocPages, allocPagesNowait, folioPut, NO_PAGE, gfpHighuserMovableZone } from './alloc';
 import { pteAlloc, entryAddr, entryPfn, mkPte, isSwapPte, isMigrationPte, isDevicePrivatePte, tableAlloc, freePgtables, _PAGE_PRESENT, _PAGE_RW,
-  _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_SPECIAL, ZERO_PTE } from './pgtable';
+  _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_SPECIAL, ZERO_PTE, isHugePmd } from './pgtable';
+import { thpEligible, hugePmdFault, zapHugePmd, FAULT_FALLBACK } from './huge_memory';
 import { folioAddLruVma, folioAddLru, lruAddDrain, mlockFolio } from './lru';
 import { countEvent, countAdd } from './vmstat';
 import { swapCacheLookup, swapCacheShadow, addToSwapCache, swapFree, folioFreeSwap, vmSwapFull, swapDevice,
@@ -36,6 +37,8 @@ export const VM_EXEC: u32 = 4;
 export const VM_POPULATE: u32 = 8;   // MAP_POPULATE (simulator: fault in at start)
 /** VM_WRITE: stores are allowed (every VMA starts PROT_READ|PROT_WRITE; mprotect changes it). */
 export const VM_WRITE: u32 = 16;
+/** VM_HUGEPAGE: madvise(MADV_HUGEPAGE) — THP-eligible under transparent_hugepage/enabled madvise. */
+export const VM_HUGEPAGE: u32 = 32;
 
 
 // Fault results (vm_fault_t, reduced).
@@ -146,6 +149,7 @@ export function mmLayout(): bool {
       if (vmaCfg(v, VMA_MLOCKED) != 0) fl |= VM_LOCKED;
       if (vmaCfg(v, VMA_EXEC) != 0) fl |= VM_EXEC;
       if (vmaCfg(v, VMA_POPULATE) != 0) fl |= VM_POPULATE;
+      if (vmaCfg(v, VMA_HUGEPAGE) != 0) fl |= VM_HUGEPAGE;
       setVf(v, V_FLAGS, fl);
       start = ((start + size + (1 << 18) + (1 << 18) - 1) >> 18) << 18;
     }
@@ -518,6 +522,11 @@ export function handleMmFault(v: i32, vpn: i64, write: bool): i32 {
   const m = vmaMm(v);
   countEvent(C_PGFAULT);
   chargeNs(<i64>cfg(G_COST_MINOR_FAULT));
+  // create_huge_pmd / the PMD-level faults where the VMA may have huge pages
+  if (thpEligible(v, vpn)) {
+    const r = hugePmdFault(m, v, vpn, write);
+    if (r != FAULT_FALLBACK) return r;
+  }
   const pte = pteAlloc(mmPgd(m), vpn, m);
   if (mmKilled(m)) return FAULT_KILLED;
   if (pte == 0) return FAULT_OOM;
@@ -575,8 +584,17 @@ export function unmapPageRange(m: i32, v: i32, from: i64, end: i64, evenCows: bo
     if (pud == 0) { vpn = ((vpn >> 27) + 1) << 27; continue; }
     const pmd = load<u64>(entryAddr(entryPfn(pud), <u32>((vpn >> 18) & 511)));
     if (pmd == 0) { vpn = ((vpn >> 18) + 1) << 18; continue; }
-    const pt = load<u64>(entryAddr(entryPfn(pmd), <u32>((vpn >> 9) & 511)));
+    const pmdAddr = entryAddr(entryPfn(pmd), <u32>((vpn >> 9) & 511));
+    const pt = load<u64>(pmdAddr);
     if (pt == 0) { vpn = ((vpn >> 9) + 1) << 9; continue; }
+    if (isHugePmd(pt)) {
+      // zap_huge_pmd: the THP-eligible ranges lie whole inside their VMA, and every zap of an
+      // anonymous VMA here covers it all (exit, the OOM reaper, munmap of the whole VMA)
+      if ((vpn & 511) != 0 || end - vpn < 512) recordBug(DK_BAD_PTE, entryPfn(pt), FN_ZAP_HUGE_PMD, <f64>vpn);
+      else freed += zapHugePmd(m, pmdAddr, pt);
+      vpn = ((vpn >> 9) + 1) << 9;
+      continue;
+    }
     const limit = min<i64>(end, ((vpn >> 9) + 1) << 9);
     for (; vpn < limit; vpn++) {
       const a = entryAddr(entryPfn(pt), <u32>(vpn & 511));

@@ -13,9 +13,11 @@
 // so no fault here meets a VMA without VM_WRITE on a store. The call sleeps on the mmap_lock,
 // in vma_start_write and in a blockable notifier callback, and goes on from there.
 import { regionAlloc } from './mem';
-import { C_MMSIM_MPROTECT_CALLS, C_MMSIM_MPROTECT_PTES, FN_MMAP_WRITE_LOCK } from './generated/abi';
+import { C_MMSIM_MPROTECT_CALLS, C_MMSIM_MPROTECT_PTES, FN_MMAP_WRITE_LOCK, DK_BAD_PTE, FN_CHANGE_HUGE_PMD } from './generated/abi';
+import { changeHugePmd } from './huge_memory';
+import { recordBug } from './invariants';
 import { vmaMm, vmaStart, vmaEnd, vmaFlags, vmaDetached, vmaSetWrite, mmPgd, VM_WRITE, VM_SHARED } from './mm';
-import { entryAddr, entryPfn, isMigrationPte, _PAGE_PRESENT, _PAGE_RW, _PAGE_DIRTY, _PAGE_SPECIAL } from './pgtable';
+import { entryAddr, entryPfn, isMigrationPte, isHugePmd, _PAGE_PRESENT, _PAGE_RW, _PAGE_DIRTY, _PAGE_SPECIAL } from './pgtable';
 import { testFlag, PG_swapbacked, PG_anon_exclusive } from './page';
 import { lockAcquire, lockRelease, lockHeldForWrite } from './locking';
 import { mmapLockOf, vmaStartWrite } from './mmap_lock';
@@ -128,8 +130,16 @@ function changePteRange(v: i32, pud: u32, from: i64, to: i64, write: bool): i64 
   while (vpn < to) {
     const pmdE = load<u64>(entryAddr(pud, <u32>((vpn >> 18) & 511)));
     if (pmdE == 0) { vpn = ((vpn >> 18) + 1) << 18; continue; }
-    const ptE = load<u64>(entryAddr(entryPfn(pmdE), <u32>((vpn >> 9) & 511)));
+    const pmdAddr = entryAddr(entryPfn(pmdE), <u32>((vpn >> 9) & 511));
+    const ptE = load<u64>(pmdAddr);
     if (ptE == 0) { vpn = ((vpn >> 9) + 1) << 9; continue; }
+    if (isHugePmd(ptE)) {
+      // change_huge_pmd: mprotect changes whole VMAs here, and a huge mapping lies inside its VMA
+      if ((vpn & 511) != 0 || to - vpn < 512) recordBug(DK_BAD_PTE, entryPfn(ptE), FN_CHANGE_HUGE_PMD, <f64>vpn);
+      else pages += changeHugePmd(pmdAddr, write);
+      vpn = ((vpn >> 9) + 1) << 9;
+      continue;
+    }
     const limit = min<i64>(to, ((vpn >> 9) + 1) << 9);
     for (; vpn < limit; vpn++) {
       const a = entryAddr(entryPfn(ptE), <u32>(vpn & 511));

@@ -128,6 +128,47 @@ export function pagesInit(pages: u32, sentinels: u32): bool {
 @inline export function pageIndex(p: u32): u32 { return load<u32>(fa(fIndex, p)); }
 @inline export function setPageIndex(p: u32, v: u32): void { store<u32>(fa(fIndex, p), v); }
 
+// Large folios (include/linux/mm.h, mm_types.h): a head frame with PG_head and its order in the
+// order bits, then tail frames. A tail's `next` holds its head with TAIL_MARK set (the kernel's
+// compound_head, bit 0 of the word where page->lru sits: tails are on no list), and its
+// mapping and index are the folio's mapping and the index that page has, so that a split hands
+// each page its own at once. The first tail record keeps _pincount in `private`, as the kernel
+// keeps it in the folio's second page: the frame stays 32 bytes.
+export const TAIL_MARK: u32 = 0x8000_0000;
+@inline export function isTail(p: u32): bool { return (next(p) & TAIL_MARK) != 0; }
+/** compound_head / page_folio: the head of the folio `p` belongs to (`p` itself for a small one). */
+@inline export function compoundHead(p: u32): u32 { const n = next(p); return (n & TAIL_MARK) != 0 ? n & ~TAIL_MARK : p; }
+@inline export function folioTestLarge(p: u32): bool { return (flags(p) & PG_head) != 0; }
+/** folio_nr_pages of head `p`. */
+@inline export function folioNrPages(p: u32): u32 { return (flags(p) & PG_head) != 0 ? <u32>1 << pageOrder(p) : 1; }
+/** folio->_pincount of large folio `p` (its first tail's `private`). */
+@inline export function folioPincount(p: u32): i32 { return <i32>pagePrivate(p + 1); }
+@inline export function setFolioPincount(p: u32, v: i32): void { setPagePrivate(p + 1, <u32>v); }
+
+/**
+ * prep_compound_page + folio_prep_large_rmappable for the block of order `order` at `p` (the
+ * allocator has reset the head): PG_head, the tails marked, _pincount 0.
+ */
+export function prepCompoundPage(p: u32, order: u32): void {
+  setFlags(p, PG_head | (order << ORDER_SHIFT));
+  const n: u32 = 1 << order;
+  for (let k: u32 = 1; k < n; k++) {
+    const q = p + k;
+    setFlags(q, 0); setRefcount(q, 0); setMapcount(q, 0); setPagePrivate(q, 0);
+    setNext(q, TAIL_MARK | p); setPrev(q, q);
+  }
+}
+
+/** free_tail_page_prepare over the tails of large folio `p` before its block goes back: plain frames again. */
+export function clearCompoundTails(p: u32): void {
+  const n = folioNrPages(p);
+  for (let k: u32 = 1; k < n; k++) {
+    const q = p + k;
+    setFlags(q, 0); setRefcount(q, 0); setMapcount(q, 0); setPagePrivate(q, 0);
+    setMapping(q, 0); setPageIndex(q, 0);
+    setNext(q, q); setPrev(q, q);
+  }
+}
 
 // Intrusive circular doubly linked lists through prev/next. A list head is a sentinel slot.
 @inline export function listInit(head: u32): void { setPrev(head, head); setNext(head, head); }

@@ -14,7 +14,7 @@ export const _PAGE_PRESENT: u64 = 1 << 0;
 export const _PAGE_RW: u64 = 1 << 1;
 export const _PAGE_ACCESSED: u64 = 1 << 5;   // "young"
 export const _PAGE_DIRTY: u64 = 1 << 6;
-export const _PAGE_PSE: u64 = 1 << 7;        // huge leaf at PMD level (THP/hugetlb, later)
+export const _PAGE_PSE: u64 = 1 << 7;        // a huge leaf at the PMD level (THP, the huge zero page)
 /** Non-present entry holding a swap entry (is_swap_pte); the slot sits in the pfn field. */
 export const _PAGE_SWP: u64 = 1 << 9;
 /** The shared zero page: a special PTE (vm_normal_page() returns no page for it). */
@@ -40,6 +40,10 @@ export const PTRS_PER_TABLE: i32 = 512;
 
 let pool: usize = 0;          // table id t lives at pool + t * 4096 (id 0 unused)
 let tableFrame: usize = 0;    // u32 per table: the frame that backs it
+// pgtable_trans_huge_deposit's lists: a PMD table's deposited PTE tables (u32 per table: the
+// first deposited, then each one's next; 0 = none), as the kernel keeps them in pmd_huge_pte
+let depositHead: usize = 0;
+let depositNext: usize = 0;
 let freeIds: usize = 0;       // u32 stack of freed table ids
 let nFree: u32 = 0;
 let nextId: u32 = 1;
@@ -53,8 +57,10 @@ export function pgtableInit(maxTables: u32): bool {
   pool = regionAlloc(<u64>(maxTables + 1) * 4096, 4096);
   tableFrame = regionAlloc(<u64>(maxTables + 1) * 4);
   freeIds = regionAlloc(<u64>(maxTables + 1) * 4);
+  depositHead = regionAlloc(<u64>(maxTables + 1) * 4);
+  depositNext = regionAlloc(<u64>(maxTables + 1) * 4);
   nextId = 1; nFree = 0;
-  return pool != 0 && tableFrame != 0 && freeIds != 0;
+  return pool != 0 && tableFrame != 0 && freeIds != 0 && depositHead != 0 && depositNext != 0;
 }
 
 @inline export function tableAddr(id: u32): usize { return pool + ((<usize>id) << 12); }
@@ -79,6 +85,7 @@ export function tableAlloc(): u32 {
   }
   setFlags(pfn, PG_table);
   store<u32>(tableFrame + (<usize>id << 2), pfn);
+  store<u32>(depositHead + (<usize>id << 2), 0);
   // a never-used slot is still the zero memory memory.grow gave; only a freed one needs clearing.
   // The fresh slot's host page is written first, though: the walk reads the new table before it
   // stores an entry, and a first read would map the host's zero page, so that the store then
@@ -89,8 +96,10 @@ export function tableAlloc(): u32 {
   return id;
 }
 
-/** Tables freed so far: a PTE address remembered across a free must be walked again. */
+/** Tables freed (or huge PMD leaves split) so far: a PTE address remembered across one must be walked again. */
 export let pgtableFrees: i64 = 0;
+/** A huge PMD leaf became a table entry (a split): addresses remembered for it are stale. */
+export function pgtableChanged(): void { pgtableFrees++; }
 
 /** pte_free / free_pgtables for one table: its frame goes back to the allocator. */
 export function tableFree(id: u32): void {
@@ -107,16 +116,61 @@ export function tableFree(id: u32): void {
 
 /**
  * Walk to the PTE of `vpn` (virtual page number) under the PGD `pgd`. Returns the entry's
- * address, or 0 when an intermediate table is missing (nothing was ever mapped there).
+ * address, or 0 when an intermediate table is missing (nothing was ever mapped there). Where a
+ * PMD entry is a huge leaf (_PAGE_PSE: a THP or the huge zero page) it is the entry returned:
+ * its present, write, young and dirty bits mean what a PTE's do, for the whole 2 MiB, and its
+ * pfn is the folio's head (a page of it is head + (vpn & 511)).
  */
 @inline export function pteOffset(pgd: u32, vpn: u64): usize {
   let e = load<u64>(entryAddr(pgd, idx(vpn, 3)));
   if (e == 0) return 0;
   e = load<u64>(entryAddr(entryPfn(e), idx(vpn, 2)));
   if (e == 0) return 0;
-  e = load<u64>(entryAddr(entryPfn(e), idx(vpn, 1)));
+  const pmd = entryAddr(entryPfn(e), idx(vpn, 1));
+  e = load<u64>(pmd);
   if (e == 0) return 0;
+  if ((e & _PAGE_PSE) != 0) return pmd;
   return entryAddr(entryPfn(e), idx(vpn, 0));
+}
+
+/** Is `e` a PMD entry that maps 2 MiB itself (pmd_trans_huge, or the huge zero page)? */
+@inline export function isHugePmd(e: u64): bool { return (e & _PAGE_PSE) != 0; }
+
+/** The table id of the page table that holds the entry at address `a`. */
+@inline export function tableOfEntry(a: usize): u32 { return <u32>((a - pool) >> 12); }
+
+/** pgtable_trans_huge_deposit: keep PTE table `t` with the PMD table holding the entry at `pmd`, for the split of the huge mapping there. */
+export function pgtableDeposit(pmd: usize, t: u32): void {
+  const h = depositHead + (<usize>tableOfEntry(pmd) << 2);
+  store<u32>(depositNext + (<usize>t << 2), load<u32>(h));
+  store<u32>(h, t);
+}
+
+/** pgtable_trans_huge_withdraw: a PTE table deposited with the PMD table holding the entry at `pmd` (0: none, a BUG). */
+export function pgtableWithdraw(pmd: usize): u32 {
+  const h = depositHead + (<usize>tableOfEntry(pmd) << 2);
+  const t = load<u32>(h);
+  if (t != 0) store<u32>(h, load<u32>(depositNext + (<usize>t << 2)));
+  return t;
+}
+
+/** pmd_alloc and friends: walk to the PMD entry of `vpn`, allocating missing PUD and PMD tables. 0 on OOM. */
+export function pmdAlloc(pgd: u32, vpn: u64, m: i32): usize {
+  let table = pgd;
+  for (let level: u32 = 3; level >= 2; level--) {
+    const a = entryAddr(table, idx(vpn, level));
+    let e = load<u64>(a);
+    if (e == 0) {
+      const t = tableAlloc();
+      if (t == 0) return 0;
+      if (mmDead(m)) { tableFree(t); return 0; }
+      mmAddPgtables(m, 1);
+      e = mkPte(t, _PAGE_PRESENT | _PAGE_RW);
+      store<u64>(a, e);
+    }
+    table = entryPfn(e);
+  }
+  return entryAddr(table, idx(vpn, 1));
 }
 
 /** The address of the PMD entry of `vpn`, or 0 when its PUD or PMD table is missing. */
@@ -134,6 +188,7 @@ export function pteAlloc(pgd: u32, vpn: u64, m: i32): usize {
   for (let level: u32 = 3; level >= 1; level--) {
     const a = entryAddr(table, idx(vpn, level));
     let e = load<u64>(a);
+    if ((e & _PAGE_PSE) != 0) return 0;       // a huge leaf: the fault's PMD level handles it
     if (e == 0) {
       const t = tableAlloc();
       if (t == 0) return 0;
@@ -171,7 +226,7 @@ export function freePgtables(pgd: u32): void {
       const pmd = entryPfn(e2);
       for (let k: u32 = 0; k < 512; k++) {
         const e1 = load<u64>(entryAddr(pmd, k));
-        if (e1 != 0) tableFree(entryPfn(e1));
+        if (e1 != 0 && (e1 & _PAGE_PSE) == 0) tableFree(entryPfn(e1));
       }
       tableFree(pmd);
     }
@@ -237,7 +292,8 @@ function freePmdRange(m: i32, pudEntry: usize, addr: i64, end: i64, floor: i64, 
     const next = min<i64>((addr + PMD_PAGES) & ~(PMD_PAGES - 1), end);
     const a = entryAddr(pmd, idx(<u64>addr, 1));
     const e = load<u64>(a);
-    if (e != 0) { store<u64>(a, 0); tableFree(entryPfn(e)); mmAddPgtables(m, -1); }
+    // (a huge leaf was zapped before, with its deposited table: never one here)
+    if (e != 0 && (e & _PAGE_PSE) == 0) { store<u64>(a, 0); tableFree(entryPfn(e)); mmAddPgtables(m, -1); }
     addr = next;
   }
   start &= ~(PUD_PAGES - 1);

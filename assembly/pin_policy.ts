@@ -13,7 +13,8 @@ import { G_PINS_TRACK, G_PINS_ACTION, TRACK_NONE, TRACK_STICKY_FLAG, TRACK_FLAG_
   ACTION_BOUNCE, G_PINS_DIRTY_ACCOUNTING, DIRTY_ACCT_EXCLUDE, C_NR_FOLL_PIN_ACQUIRED, C_NR_FOLL_PIN_RELEASED, C_MMSIM_PIN_FALSE_POSITIVES, C_MMSIM_PIN_NEEDLESS_SKIPS,
   C_MMSIM_PIN_LRU_RACES, C_MMSIM_NR_PINNED, C_MMSIM_UNMAP_PIN_WAITS, C_MMSIM_UNMAP_PIN_WAIT_NS, C_MMSIM_PIN_FLAG_LOST } from './generated/abi';
 import { refcount, setRefcount, testFlag, setFlag, clearFlag, flags, setFlags, mapcount, PG_lru, PG_active, PG_referenced,
-  PG_swapbacked, PG_swapcache, PG_private, PG_dma_pinned, PG_anon_exclusive, PG_pin_unevictable, PG_unevictable } from './page';
+  PG_swapbacked, PG_swapcache, PG_private, PG_dma_pinned, PG_anon_exclusive, PG_pin_unevictable, PG_unevictable,
+  compoundHead, folioTestLarge, folioPincount, setFolioPincount } from './page';
 import { regionAlloc } from './mem';
 import { countEvent, countAdd } from './vmstat';
 import { lruvecDelFolio, lruAdd, inLocalBatch, lruAddDrain } from './lru';
@@ -92,16 +93,23 @@ function putOffLru(p: u32): i32 {
 function offLruPinned(p: u32): bool { return offLruCount(p) > 0; }
 
 // bias (mainline FOLL_PIN, v5.7): GUP_PIN_COUNTING_BIAS per pin in the refcount of a small
-// folio (every user folio is order 0 here, so _pincount never comes into play)
+// folio; a large folio takes one reference and one _pincount per pinned page instead
+// (try_grab_folio, gup_put_folio: has_pincount is every large folio on 64-bit)
 function grabBias(p: u32): void {
-  setRefcount(p, refcount(p) + GUP_PIN_COUNTING_BIAS);
+  if (folioTestLarge(p)) { setRefcount(p, refcount(p) + 1); setFolioPincount(p, folioPincount(p) + 1); }
+  else setRefcount(p, refcount(p) + GUP_PIN_COUNTING_BIAS);
   countEvent(C_NR_FOLL_PIN_ACQUIRED);
 }
 function putBias(p: u32): i32 {
   countEvent(C_NR_FOLL_PIN_RELEASED);
+  if (folioTestLarge(p)) { setFolioPincount(p, folioPincount(p) - 1); return 1; }
   return GUP_PIN_COUNTING_BIAS;
 }
-function biasPinned(p: u32): bool { return <u32>refcount(p) >= <u32>GUP_PIN_COUNTING_BIAS; }
+/** folio_maybe_dma_pinned: _pincount of a large folio (exact), the bias in a small one's refcount (false positives). */
+function biasPinned(p: u32): bool {
+  if (folioTestLarge(p)) return folioPincount(p) > 0;
+  return <u32>refcount(p) >= <u32>GUP_PIN_COUNTING_BIAS;
+}
 
 // --- pins.dirtyAccounting: dirty pinned pages and the dirty throttling figures -----------------
 
@@ -141,8 +149,9 @@ export function pinPolicyInit(frames: u32, devices: bool): bool {
   return true;
 }
 
-/** A device takes `p` (try_grab_folio). */
-export function pinGrab(p: u32, longterm: bool): void {
+/** A device takes page `p` (try_grab_folio on its folio: the pin and its records are the folio's). */
+export function pinGrab(page: u32, longterm: bool): void {
+  const p = compoundHead(page);
   grabHook(p);
   if (longterm) pinLongtermGrab(p);
   store<u16>(truth + (<usize>p << 1), load<u16>(truth + (<usize>p << 1)) + 1);
@@ -150,8 +159,9 @@ export function pinGrab(p: u32, longterm: bool): void {
   dirtyExclusionUpdate(p);
 }
 
-/** A device lets `p` go (gup_put_folio): the last reference frees the folio (folio_put). */
-export function pinPut(p: u32, longterm: bool): void {
+/** A device lets page `p` go (gup_put_folio on its folio): the last reference frees the folio (folio_put). */
+export function pinPut(page: u32, longterm: bool): void {
+  const p = compoundHead(page);
   if (longterm) pinLongtermPut(p);
   store<u16>(truth + (<usize>p << 1), load<u16>(truth + (<usize>p << 1)) - 1);
   countAdd(C_MMSIM_NR_PINNED, -1);

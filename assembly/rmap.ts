@@ -10,7 +10,7 @@
 // it replaces were not present.
 import { next, flags, mapping, pageIndex, mapcount, setMapcount, refcount, setRefcount, setFlag, testFlag, clearFlag,
   MAPPING_ANON, PG_swapbacked, PG_mlocked, PG_swapcache, PG_unevictable, PG_dirty, PG_idle, PG_young, PG_locked } from './page';
-import { entryPfn, entryAddr, pmdEntryAddr, mkPte, pteOffset, _PAGE_SPECIAL, _PAGE_PRESENT, _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_RW, _PAGE_SWP, _PAGE_MIGRATION,
+import { entryPfn, entryAddr, pmdEntryAddr, mkPte, pteOffset, _PAGE_PSE, _PAGE_SPECIAL, _PAGE_PRESENT, _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_RW, _PAGE_SWP, _PAGE_MIGRATION,
   isSwapPte, isMigrationPte } from './pgtable';
 import { pinRefusesMigrationUnmap } from './pin_policy';
 import { vmaMm, vmaStart, vmaEnd, vmaPgoff, vmaFlags, vmaUnlinked, mmPgd, mmDead, immapFirst, immapEnd, immapAt,
@@ -145,6 +145,9 @@ function visit(rwc: RmapWalkControl, v: i32, p: u32, pte: usize, vpn: i64): void
     if ((e & _PAGE_DIRTY) != 0) rwc.count++;
     return;
   }
+  // a huge PMD leaf is only ever aged here: reclaim splits a THP before it unmaps it, and
+  // neither migration nor mkclean meets one (anonymous memory, no THP migration modelled)
+  if ((e & _PAGE_PSE) != 0) { recordBug(DK_BAD_PTE, p, FN_FOLIO_REMOVE_RMAP_PTE, <f64>e); rwc.abort = true; return; }
   if (mode == RMAP_MIGRATE) { migrateOne(rwc, v, p, pte, e); return; }
   // try_to_unmap_one
   if ((vmf & VM_LOCKED) != 0) {
@@ -295,7 +298,7 @@ export function rmapPrefetchList(head: u32): void {
   let sink: u64 = 0;
   for (let i = 0; i < n; i++) {
     const e = load<u64>(prefetchPmd + (<usize>i << 3));
-    if (e == 0) continue;
+    if (e == 0 || (e & _PAGE_PSE) != 0) continue;     // (a huge leaf: nothing below it)
     sink += load<u64>(entryAddr(entryPfn(e), <u32>(load<i64>(prefetchVpn + (<usize>i << 3)) & 511)));
   }
   prefetchSink += sink;

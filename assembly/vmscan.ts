@@ -12,10 +12,10 @@
 // the kernel sleeps (reclaim_throttle, too_many_isolated), the step puts the reclaimer on a
 // wait queue and returns STEP_SLEEP; the same record resumes the pass when it runs again.
 import { RECLAIM_HIST_BUCKETS } from './generated/abi';
-import { flags, setFlags, testFlag, setFlag, clearFlag, testClearFlag, refcount, setRefcount, prev, next,
+import { flags, setFlags, testFlag, setFlag, clearFlag, testClearFlag, refcount, setRefcount, prev, next, folioNrPages,
   listDel, listAdd, listAddTail, listEmpty, PG_lru, PG_active, PG_referenced, PG_dirty, PG_writeback,
   PG_reclaim, PG_swapbacked, PG_swapcache, PG_locked, PG_mlocked, PG_workingset, PG_private, mapping } from './page';
-import { pageZone, populatedZone, zoneLruSize, zoneLruAdd, wmark, zoneWatermarkOk, zoneFree, freePages, zoneReclaimablePages,
+import { pageZone, populatedZone, zoneLruSize, zoneLruAdd, wmark, zoneWatermarkOk, zoneFree, freePages, zoneReclaimablePages, freeFolioFrames,
   MAX_NR_ZONES, WMARK_HIGH, WMARK_MIN, ZONE_NORMAL, intSqrt, reclaimZoneidx, folioPut } from './alloc';
 import { lruHead, lruSize, lruAdd, folioEvictable, lruNoteCost, anonCost, fileCost, lruvecDelFolio, folioAddLru,
   LRU_INACTIVE_ANON, LRU_ACTIVE_ANON, LRU_INACTIVE_FILE, LRU_ACTIVE_FILE, L_ACTIVE, L_INACTIVE,
@@ -32,7 +32,9 @@ import { folioClearDirtyForIo, CLEARED_FOR_IO } from './writeback';
 import { wakeupFlusherThreads } from './flusher';
 import { countEvent, countAdd, count, countSet } from './vmstat';
 import { cfg } from './config';
-import { C_MMSIM_RECLAIM_PINNED_SKIPPED, C_MMSIM_UNMAP_SKIPPED_PINNED, C_MMSIM_UNMAP_PINNED_PAGES, C_MMSIM_RECLAIM_PINNED_KEPT } from './generated/abi';
+import { C_MMSIM_RECLAIM_PINNED_SKIPPED, C_MMSIM_UNMAP_SKIPPED_PINNED, C_MMSIM_UNMAP_PINNED_PAGES, C_MMSIM_RECLAIM_PINNED_KEPT,
+  C_MMSIM_THP_CANNOT_SPLIT, C_THP_SWPOUT_FALLBACK } from './generated/abi';
+import { canSplitFolio, splitFolioToList } from './huge_memory';
 import { G_SWAPPINESS, G_LAPTOP_MODE, G_COST_SCAN_PAGE, G_COST_FREE_PAGE,
   C_NR_ISOLATED_ANON, C_NR_ISOLATED_FILE, C_PGSCAN_KSWAPD, C_PGSCAN_DIRECT, C_PGSCAN_ANON, C_PGSCAN_FILE,
   C_PGSTEAL_KSWAPD, C_PGSTEAL_DIRECT, C_PGSTEAL_ANON, C_PGSTEAL_FILE, C_PGACTIVATE, C_PGDEACTIVATE, C_PGREFILL,
@@ -129,16 +131,17 @@ function isolateLruFolios(sc: ScanControl, nrToScan: u64, lru: i32, dst: u32): u
       listDel(p); listAddTail(p, skip);
       continue;
     }
-    scanned++;
+    const nr = <u64>folioNrPages(p);
+    scanned += nr;
     if (!sc.may_unmap && folioMapped(p)) { listDel(p); listAdd(p, head); continue; }
     // folio_try_get + folio_test_clear_lru; the list size follows
-    countAdd(C_NR_INACTIVE_ANON + lru, -1);
-    zoneLruAdd(pageZone(p), lru, -1);
+    countAdd(C_NR_INACTIVE_ANON + lru, -<i64>nr);
+    zoneLruAdd(pageZone(p), lru, -<i64>nr);
     listDel(p);
     clearFlag(p, PG_lru);
     setRefcount(p, refcount(p) + 1);
     listAddTail(p, dst);
-    taken++;
+    taken += nr;
   }
   // put the skipped folios back on the head of the source list, in order
   while (!listEmpty(skip)) { const p = prev(skip); listDel(p); listAdd(p, head); }
@@ -180,13 +183,13 @@ function moveFoliosToLru(head: u32): u64 {
     const r = refcount(p) - 1;
     setRefcount(p, r);
     if (r == 0) {
-      setFlags(p, 0);
-      freePages(p, 0);
+      freeFolioFrames(p);
       continue;
     }
+    const nr = <u64>folioNrPages(p);
     lruAdd(p);
-    if (testFlag(p, PG_active)) workingsetAgeNonresident(1);
-    moved++;
+    if (testFlag(p, PG_active)) workingsetAgeNonresident(nr);
+    moved += nr;
   }
   return moved;
 }
@@ -223,7 +226,7 @@ function shrinkActiveList(sc: ScanControl, nrToScan: u64, lru: i32): void {
     if (folioReferenced(p, sc) > 0) {
       // executable file pages get another trip on the active list
       if ((sc.vm_flags & VM_EXEC) != 0 && !testFlag(p, PG_swapbacked)) {
-        nrRotated++;
+        nrRotated += <u64>folioNrPages(p);
         listAdd(p, lruHead(L_ACTIVE));
         continue;
       }
@@ -231,7 +234,7 @@ function shrinkActiveList(sc: ScanControl, nrToScan: u64, lru: i32): void {
     clearFlag(p, PG_active);
     setFlag(p, PG_workingset);
     listAdd(p, lruHead(L_INACTIVE));
-    nrDeactivate++;
+    nrDeactivate += <u64>folioNrPages(p);
   }
   moveFoliosToLru(lruHead(L_ACTIVE));
   moveFoliosToLru(lruHead(L_INACTIVE));
@@ -272,9 +275,10 @@ const OUT_ACTIVATE: i32 = 2;
 const OUT_SLEEP: i32 = 3;
 
 /** The decision sequence of shrink_folio_list for one isolated folio. */
-function shrinkFolio(sc: ScanControl, p: u32): i32 {
+function shrinkFolio(sc: ScanControl, p: u32, list: u32): i32 {
   if (testFlag(p, PG_locked)) return OUT_KEEP;                    // folio_trylock failed
-  sc.nr_scanned++;
+  const nr = <u64>folioNrPages(p);
+  sc.nr_scanned += nr;
   if (!folioEvictable(p)) return OUT_ACTIVATE;
   if (!sc.may_unmap && folioMapped(p)) return OUT_KEEP;
   const file = !testFlag(p, PG_swapbacked);
@@ -297,6 +301,15 @@ function shrinkFolio(sc: ScanControl, p: u32): i32 {
   // anonymous: give it a swap slot first (mainline keeps a maybe-pinned one out of the swap cache)
   if (!file && !testFlag(p, PG_swapcache)) {
     if (pinKeepBeforeSwap(p)) { countEvent(C_MMSIM_RECLAIM_PINNED_SKIPPED); return OUT_KEEP; }
+    if (nr > 1) {
+      // a THP: can_split_folio first (a GUP reference or pin keeps it whole, activated); then
+      // folio_alloc_swap fails for it (whole-THP swap-out is not modelled): split it onto the
+      // list and go on with its first page (THP_SWPOUT_FALLBACK), its others right after
+      if (!canSplitFolio(p, 1)) { countEvent(C_MMSIM_THP_CANNOT_SPLIT); return OUT_ACTIVATE; }
+      if (!splitFolioToList(p, list)) return OUT_ACTIVATE;
+      countEvent(C_THP_SWPOUT_FALLBACK);
+      sc.nr_scanned -= nr - 1;        // the tail pages are counted when their turn comes
+    }
     if (!addToSwap(p)) { countEvent(C_MMSIM_SWAP_FULL_ACTIVATIONS); return OUT_ACTIVATE; }
   }
   return shrinkFolioUnmapped(sc, p, references, file, false);
@@ -348,7 +361,7 @@ function shrinkFolioUnmapped(sc: ScanControl, p: u32, references: i32, file: boo
   // free's is the one charged
   if (testFlag(p, PG_private)) {
     if (!filemapReleaseFolio(p)) return OUT_ACTIVATE;
-    if (file && mapping(p) == 0 && refcount(p) == 1) return reclaimFreeFolio(p);
+    if (file && mapping(p) == 0 && refcount(p) == 1) return reclaimFreeFolio(sc, p);
   }
   // __remove_mapping: freeze the refcount from exactly isolation + cache (a page without a
   // mapping has no cache to leave: kept)
@@ -361,14 +374,14 @@ function shrinkFolioUnmapped(sc: ScanControl, p: u32, references: i32, file: boo
   if (testFlag(p, PG_swapcache)) deleteFromSwapCache(p, shadow);
   else if (file) filemapRemoveFolio(p, shadow);
   else return OUT_KEEP;
-  return reclaimFreeFolio(p);
+  return reclaimFreeFolio(sc, p);
 }
 
 /** shrink_folio_list's free_it: the folio's last reference goes, it goes to the free batch. */
-function reclaimFreeFolio(p: u32): i32 {
+function reclaimFreeFolio(sc: ScanControl, p: u32): i32 {
+  sc.batch_reclaimed += <u64>folioNrPages(p);
   setRefcount(p, 0);
-  setFlags(p, 0);
-  freePages(p, 0);
+  freeFolioFrames(p);
   chargeNs(<i64>cfg(G_COST_FREE_PAGE));
   return OUT_FREE;
 }
@@ -397,7 +410,7 @@ function shrinkFolioList(sc: ScanControl, head: u32): bool {
   while (!listEmpty(head)) {
     p = next(head);
     listDel(p);
-    const out = shrinkFolio(sc, p);
+    const out = shrinkFolio(sc, p, head);
     // asleep in a notifier callback, the folio locked as shrink_folio_list holds it
     if (out == OUT_SLEEP) { setFlag(p, PG_locked); folioHeldAcrossSleep(sc.entity, p); return false; }
     shrinkFolioOutcome(sc, p, out);
@@ -408,11 +421,11 @@ function shrinkFolioList(sc: ScanControl, head: u32): bool {
 
 /** Where a decided folio goes: freed (counted), or kept / activated onto sc.ret. */
 function shrinkFolioOutcome(sc: ScanControl, p: u32, out: i32): void {
-  if (out == OUT_FREE) { sc.batch_reclaimed++; return; }
+  if (out == OUT_FREE) return;        // (counted by reclaimFreeFolio)
   if (out == OUT_ACTIVATE) {
     // activate_locked: don't keep swap slots for pages staying in memory when swap is short
     if (testFlag(p, PG_swapcache) && (vmSwapFull() || testFlag(p, PG_mlocked))) folioFreeSwap(p);
-    if (!testFlag(p, PG_mlocked)) { setFlag(p, PG_active); sc.stat_activate++; }
+    if (!testFlag(p, PG_mlocked)) { setFlag(p, PG_active); sc.stat_activate += <u64>folioNrPages(p); }
   }
   listAddTail(p, sc.ret);
 }

@@ -8,7 +8,7 @@ import { PROC_FIRST_PHASE, PROC_N_PHASES, PROC_LOOP_PHASES, PH_OP, PH_TARGET, PH
   PH_HOT_FRACTION, PH_HOT_PROBABILITY, PH_ACCESSES, PH_DURATION_NS, PH_SCRAMBLE, PH_START_PAGE,
   PH_LENGTH_PAGES, G_N_PHASES, OP_ACCESS, OP_GUEST, OP_DMA, OP_READ, OP_WRITE, OP_SLEEP, OP_PAGE_IDLE, OP_MIGRATE, PAT_SEQUENTIAL, PAT_UNIFORM, PAT_ZIPF,
   TASK_FIXED_FIELDS, LOOKAHEAD } from './generated/abi';
-import { pmdEntryAddr, entryAddr, entryPfn, pgtableFrees } from './pgtable';
+import { pmdEntryAddr, entryAddr, entryPfn, pgtableFrees, _PAGE_PSE } from './pgtable';
 import { vmaStart, vmaEnd } from './mm';
 import { fileNrPages } from './filemap';
 import { nextF64, nextBelow, scrambleRank, zipfBuild, zipfDraw, zipfCells, zipfTableBytes, ZIPF_SPAN } from './random';
@@ -210,8 +210,9 @@ function lookahead(t: i32, g: i32, pattern: i32, n: i64, base: i64, wf: f64, lef
     const e = load<u64>(laScratch + (<usize>i << 3));
     let pte: usize = 0;
     if (e != 0) {
-      pte = entryAddr(entryPfn(e), <u32>(tf(t, T_LA + i) & 511));
-      sink += load<u64>(pte);
+      // a huge PMD leaf is itself the entry the access uses (pteOffset's answer)
+      if ((e & _PAGE_PSE) != 0) pte = pmdEntryAddr(pgd, <u64>(tf(t, T_LA + i) & ~LA_WRITE));
+      else { pte = entryAddr(entryPfn(e), <u32>(tf(t, T_LA + i) & 511)); sink += load<u64>(pte); }
     }
     setTf(t, T_LA_PTE + i, <i64>pte);
   }

@@ -62,6 +62,7 @@ enumOf('TRUNCATE_', config.PINS_TRUNCATE);
 enumOf('DIRTY_ACCT_', config.PINS_DIRTY_ACCOUNTING);
 enumOf('DMA_', config.DMA_MODEL);
 enumOf('USERPTR_', config.USERPTR_POLICY);
+enumOf('THP_', config.THP_ENABLED);
 enumOf('STATUS_', config.STATUS);
 config.DETECTOR_KINDS.forEach((k, i) => out.push(`export const DK_${k.toUpperCase()}: i32 = ${i};`));
 out.push('');

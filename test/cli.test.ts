@@ -246,7 +246,7 @@ describe('mmsim scenarios, validate, help', () => {
     const r = await cli(['scenarios']);
     assert.equal(r.code, 0);
     const lines = r.stdout.trimEnd().split('\n');
-    assert.deepEqual(lines.map((l) => l.split(/\s+/)[0]), ['bench-pressure', 'bench-reference', 'default', 'gup-writeback-bug', 'gup-writeback-bug-dio', 'laptop', 'longterm-movable', 'notifier-pairing', 'numa-1tib', 'oom-reaper-notifiers', 'pinned-dirty-limit', 'small-fits', 'storage-server', 'streaming-mmap', 'truncate-pinned', 'userptr-direct-reclaim']);
+    assert.deepEqual(lines.map((l) => l.split(/\s+/)[0]), ['bench-pressure', 'bench-reference', 'default', 'gup-writeback-bug', 'gup-writeback-bug-dio', 'laptop', 'longterm-movable', 'notifier-pairing', 'numa-1tib', 'oom-reaper-notifiers', 'pinned-dirty-limit', 'small-fits', 'storage-server', 'streaming-mmap', 'thp-gup-split', 'truncate-pinned', 'userptr-direct-reclaim']);
     assert.ok(lines.every((l) => l.length > 40));
   });
 

@@ -35,7 +35,7 @@ function assertInvalid(text: string, patterns: RegExp[], overrides: OverrideSpec
 describe('built-in scenarios', () => {
   it('are listed with a one-line description each', () => {
     const names = listBuiltins().map((b) => b.name);
-    assert.deepEqual(names, ['bench-pressure', 'bench-reference', 'default', 'gup-writeback-bug', 'gup-writeback-bug-dio', 'laptop', 'longterm-movable', 'notifier-pairing', 'numa-1tib', 'oom-reaper-notifiers', 'pinned-dirty-limit', 'small-fits', 'storage-server', 'streaming-mmap', 'truncate-pinned', 'userptr-direct-reclaim']);
+    assert.deepEqual(names, ['bench-pressure', 'bench-reference', 'default', 'gup-writeback-bug', 'gup-writeback-bug-dio', 'laptop', 'longterm-movable', 'notifier-pairing', 'numa-1tib', 'oom-reaper-notifiers', 'pinned-dirty-limit', 'small-fits', 'storage-server', 'streaming-mmap', 'thp-gup-split', 'truncate-pinned', 'userptr-direct-reclaim']);
     for (const b of listBuiltins()) {
       assert.ok(b.description.length > 20, `${b.name} has a description`);
       assert.ok(!b.description.includes('\n'));
@@ -133,7 +133,7 @@ describe('defaults', () => {
     const app = s.processes.app;
     assert.deepEqual([app.start, app.oom_score_adj, app.loop], [0, 0, false]);
     assert.deepEqual(app.vmas.heap, {
-      type: 'anon', size: 256 * 2 ** 20, file: '', offset: 0, shared: false, mlocked: false, exec: false, populate: false,
+      type: 'anon', size: 256 * 2 ** 20, file: '', offset: 0, shared: false, mlocked: false, exec: false, populate: false, hugepage: false,
     });
     assert.deepEqual(app.workload[0], {
       op: 'access', target: 'heap', pattern: 'sequential', theta: 0.99, hotFraction: 0.2, hotProbability: 0.8,
@@ -243,7 +243,7 @@ describe('bad input', () => {
   it('a missing file names the path', () => {
     assert.throws(() => loadScenario(join(dir, 'nope.yaml')), (error: unknown) =>
       error instanceof ScenarioError && /scenario file not found: .*nope\.yaml/.test(error.message));
-    assert.throws(() => loadScenario('no-such-builtin'), /unknown scenario "no-such-builtin": built-ins are bench-pressure, bench-reference, default, gup-writeback-bug, gup-writeback-bug-dio, laptop, longterm-movable, notifier-pairing, numa-1tib, oom-reaper-notifiers, pinned-dirty-limit, small-fits, storage-server, streaming-mmap, truncate-pinned, userptr-direct-reclaim/);
+    assert.throws(() => loadScenario('no-such-builtin'), /unknown scenario "no-such-builtin": built-ins are bench-pressure, bench-reference, default, gup-writeback-bug, gup-writeback-bug-dio, laptop, longterm-movable, notifier-pairing, numa-1tib, oom-reaper-notifiers, pinned-dirty-limit, small-fits, storage-server, streaming-mmap, thp-gup-split, truncate-pinned, userptr-direct-reclaim/);
   });
 
   it('malformed YAML gives the line and column', () => {
@@ -306,7 +306,7 @@ describe('field reference', () => {
     // + vma 8 + phase 16 + series 1, the notifiers and subscribers, pins 5 (track, action, limit, migrateLongterm, dirtyAccounting)
     // and the dma phase's model, iodepth, device; notifiers.mayfail, userptr.policy; truncate's size;
     // pins.truncate, pins.revokeTimeout, the phase's revokeLatency and revocable; damon's 7; a subscriber's deviceMemory
-    assert.equal(fields.length, 110);
+    assert.equal(fields.length, 113);
     for (const f of fields) assert.ok(f.description.length > 5, `${f.path} has a description`);
     for (const path of ['machine.memory', 'vm.lowmem_reserve_ratio', 'costs.rmapWalk', 'devices.<name>.queueDepth',
       'swap.device', 'files.<name>.size', 'processes.<name>.vmas.<name>.populate', 'processes.<name>.workload.<i>.think',

@@ -9,7 +9,7 @@
  * count stored in the global fields.
  */
 /** The config blob's layout version: init() refuses a blob of another one. */
-export const ABI_VERSION = 8;
+export const ABI_VERSION = 9;
 
 export const GLOBAL_FIELDS = [
   'version',
@@ -54,7 +54,13 @@ export const GLOBAL_FIELDS = [
   // pins.dirtyAccounting (PINS_DIRTY_ACCOUNTING): dirty pages believed pinned counted in the
   // dirty throttling figures, or left out (Hubbard's "ignore this region")
   'pinsDirtyAccounting',
+  // transparent huge pages (/sys/kernel/mm/transparent_hugepage): enabled (THP_ENABLED) and
+  // use_zero_page
+  'thpEnabled', 'thpUseZeroPage',
 ] as const;
+
+/** transparent_hugepage/enabled (assembly/huge_memory.ts). */
+export const THP_ENABLED = { never: 0, madvise: 1, always: 2 } as const;
 
 /** userptr.policy (assembly/userptr.ts), seed 000. */
 export const USERPTR_POLICY = { 'blocking-lock': 0, interval: 1, mayfail: 2, 'skip-pinned': 3, unevictable: 4 } as const;
@@ -101,7 +107,8 @@ export const PROC_FIELDS = [
 ] as const;
 
 /** VMA kinds and flags mirror vm_flags where the kernel has them. */
-export const VMA_FIELDS = ['kind', 'sizePages', 'file', 'pgoff', 'shared', 'mlocked', 'exec', 'populate'] as const;
+// hugepage: madvise(MADV_HUGEPAGE), VM_HUGEPAGE
+export const VMA_FIELDS = ['kind', 'sizePages', 'file', 'pgoff', 'shared', 'mlocked', 'exec', 'populate', 'hugepage'] as const;
 export const VMA_KIND = { anon: 0, file: 1 } as const;
 
 /** One phase of a task's workload: what it touches, in which order, how often, for how long. */
@@ -178,7 +185,7 @@ export const KERNEL_FUNCS = [
   'exit_mmap', '__oom_reap_task_mm', 'mmu_notifier_invalidate_range_start', 'mmu_notifier_invalidate_range_end',
   'mmu_notifier_release', 'try_to_unmap_one', 'page_vma_mkclean_one', 'wp_page_copy', 'mmsim_secondary_access',
   'folio_wait_bit_common', 'mmsim_dma_write', 'pin_user_pages', 'unpin_user_pages_dirty_lock', 'try_to_unmap', 'i915_gem_userptr_get_pages',
-  'mpage_prepare_extent_to_map', 'check_buffers', 'check_dirty_accounting',
+  'mpage_prepare_extent_to_map', 'check_buffers', 'check_dirty_accounting', 'zap_huge_pmd', 'change_huge_pmd',
 ] as const;
 
 /**

@@ -274,5 +274,16 @@ export const COUNTERS: readonly CounterDef[] = [
   { name: 'mmsim_mprotect_calls', kind: 'event', doc: 'mprotect calls (op: mprotect) that changed a VMA\'s protection' },
   { name: 'mmsim_mprotect_ptes', kind: 'event', doc: 'present PTEs change_pte_range rewrote (write-protected, or made writable again where the kernel does at once)' },
   { name: 'mmsim_bug_writeback_no_buffers', kind: 'event', doc: 'writeback reached a dirty file page without buffers (the ext4 BUG of 2018 in mpage_prepare_extent_to_map, a warning since v5.18; the page is cleaned unwritten), each listed under detectors with the file and its device' },
+  // --- transparent huge pages (mm/huge_memory.c) ---
+  { name: 'nr_anon_transparent_hugepages', kind: 'gauge', doc: 'PMD-mapped anonymous THPs (NR_ANON_THPS, shown in huge pages as /proc/vmstat shows it)' },
+  { name: 'thp_fault_alloc', kind: 'event', doc: 'anonymous faults that got a huge page (do_huge_pmd_anonymous_page)' },
+  { name: 'thp_fault_fallback', kind: 'event', doc: 'anonymous faults in a THP-eligible range that fell back to small pages: no free order-9 block (defrag=never: no reclaim or compaction for it), or no huge zero page' },
+  { name: 'thp_split_page', kind: 'event', doc: 'huge pages split into small ones (split_huge_page: here by reclaim before swap-out)' },
+  { name: 'thp_split_page_failed', kind: 'event', doc: 'split_huge_page calls that failed: references beyond the mappings and the caller\'s (a GUP reference or pin)' },
+  { name: 'thp_split_pmd', kind: 'event', doc: 'PMD mappings split into PTE tables (__split_huge_pmd: of a THP before its folio is split, or of the huge zero page on a write)' },
+  { name: 'thp_swpout_fallback', kind: 'event', doc: 'huge pages reclaim split before swap-out (whole-THP swap-out, CONFIG_THP_SWAP, is not modelled: every THP takes this path)' },
+  { name: 'thp_zero_page_alloc', kind: 'event', doc: 'the huge zero page allocated (on the first THP-eligible read fault; kept from then on)' },
+  { name: 'thp_zero_page_alloc_failed', kind: 'event', doc: 'huge zero page allocations that found no free order-9 block (the read fault falls back)' },
+  { name: 'mmsim_thp_cannot_split', kind: 'event', doc: 'THPs shrink_folio_list activated because can_split_folio said no: references beyond the mappings and the isolation (a GUP reference blocks the split)' },
   { name: 'mmsim_bug', kind: 'event', doc: 'simulated kernel BUG_ON/WARN_ON analogs hit (each listed under detectors)' },
 ];

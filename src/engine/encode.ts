@@ -5,7 +5,7 @@
 import { MMAP_LOCK } from '../scenario/checks.js';
 import {
   GLOBAL_FIELDS, DEVICE_FIELDS, FILE_FIELDS, PROC_FIELDS, VMA_FIELDS, PHASE_FIELDS, LOCK_FIELDS,
-  VMA_KIND, PHASE_OP, PATTERN, LOCK_KIND, SUBSCRIBER_FIELDS, SUBSCRIBER_CLIENT, NOTIFIER_POLICY, NOTIFIER_REAPER, PINS_TRACK, PINS_ACTION, PINS_TRUNCATE, PINS_DIRTY_ACCOUNTING, DMA_MODEL, USERPTR_POLICY,
+  VMA_KIND, PHASE_OP, PATTERN, LOCK_KIND, SUBSCRIBER_FIELDS, SUBSCRIBER_CLIENT, NOTIFIER_POLICY, NOTIFIER_REAPER, PINS_TRACK, PINS_ACTION, PINS_TRUNCATE, PINS_DIRTY_ACCOUNTING, DMA_MODEL, USERPTR_POLICY, THP_ENABLED,
 } from '../abi/config.js';
 import type { Scenario } from '../scenario/types.js';
 import { subscriberHasEnd, registrationOrder } from '../scenario/subscribers.js';
@@ -92,7 +92,7 @@ export function encodeScenario(s: Scenario, seed: number, opts: { noEarlyEnd?: b
       pack(VMA_FIELDS, {
         kind: VMA_KIND[v.type], sizePages: pages(v.size), file: v.type === 'file' ? fileIndex(v.file) : -1,
         pgoff: pages(v.offset), shared: v.shared ? 1 : 0, mlocked: v.mlocked ? 1 : 0, exec: v.exec ? 1 : 0,
-        populate: v.populate ? 1 : 0,
+        populate: v.populate ? 1 : 0, hugepage: v.hugepage ? 1 : 0,
       }, vmas);
       nVmas++;
     }
@@ -187,6 +187,7 @@ export function encodeScenario(s: Scenario, seed: number, opts: { noEarlyEnd?: b
     damonUpdateNs: s.damon.update_interval, damonMinNrRegions: s.damon.min_nr_regions, damonMaxNrRegions: s.damon.max_nr_regions, damonStartNs: s.damon.start,
     kernelcorePages: kernelcorePages(s.machine), pinsMigrateLongterm: s.pins.migrateLongterm ? 1 : 0,
     pinsDirtyAccounting: PINS_DIRTY_ACCOUNTING[s.pins.dirtyAccounting],
+    thpEnabled: THP_ENABLED[s.thp.enabled], thpUseZeroPage: s.thp.useZeroPage ? 1 : 0,
   }, head);
   const blob = Float64Array.from([...head, ...devices, ...files, ...procs, ...vmas, ...phases, ...locks, ...subscribers]);
   return { blob, deviceNames, fileNames, processNames, lockNames, subscriberNames, phaseDevices };

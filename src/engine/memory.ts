@@ -119,7 +119,7 @@ export function memoryNeed(s: Scenario): MemoryNeed {
   const terms = [
     // the sentinels: LRU and scratch lists, two lists per reclaimer, buddy free lists
     { name: 'frame table', bytes: FRAME_BYTES * (frames + sentinels), how: `${FRAME_BYTES} B × ${frames} frames` },
-    { name: 'page tables', bytes: tables * (4096 + 8), how: `≤ ${tables} tables × 4 KiB (each VMA fully mapped)` },
+    { name: 'page tables', bytes: tables * (4096 + 16), how: `≤ ${tables} tables × 4 KiB (each VMA fully mapped)` },
     { name: 'page cache slots', bytes: filePages * 4 + holeBytes, how: `4 B × ${filePages} file pages, and a bit a page of the files truncated or punched` },
     { name: 'swap map and swap cache', bytes: swapPages * 5, how: `5 B × ${swapPages} swap slots` },
     { name: 'device queues', bytes: nDevices * RING_BYTES, how: `${nDevices} devices × ${RING_BYTES} B` },

@@ -17,7 +17,7 @@ export interface FigureDef {
   id: string;
   /** The row's title in the terminal table. */
   title: string;
-  section: 'asked' | 'detectors' | 'oom' | 'pins' | 'dirty' | 'reclaim';
+  section: 'asked' | 'detectors' | 'oom' | 'pins' | 'thp' | 'dirty' | 'reclaim';
   /** Raw unit of the value in JSON and CSV: a count of events or pages, nanoseconds, or a ratio of two counts. */
   unit: 'count' | 'ns' | 'ratio';
   /** Terminal display: value × scale, then the suffix. */
@@ -107,6 +107,9 @@ export const FIGURES: readonly FigureDef[] = [
     id: 'syncs_unfinished', title: 'syncs unfinished at the end', section: 'pins', unit: 'count', scale: 1, suffix: '',
     value: (o) => (o.counters?.mmsim_sync_calls ?? 0) - (o.counters?.mmsim_syncs_completed ?? 0),
   },
+  // transparent huge pages: what faults got, what reclaim split, what a GUP reference kept whole
+  ...['thp_fault_alloc', 'thp_fault_fallback', 'thp_split_page', 'thp_split_page_failed', 'mmsim_thp_cannot_split', 'thp_swpout_fallback', 'nr_anon_transparent_hugepages']
+    .map((name): FigureDef => ({ id: name, title: name === 'nr_anon_transparent_hugepages' ? 'THPs mapped at the end' : short(name), section: 'thp', unit: 'count', scale: 1, suffix: '', value: counter(name) })),
   // seed 002 (§3): pinned dirty pages against the dirty limits — who was throttled, whether the
   // flusher got anywhere, whether the writers still progress
   {
@@ -134,7 +137,7 @@ export const FIGURES: readonly FigureDef[] = [
 ];
 
 const SECTION_TITLES: Record<FigureDef['section'], string> = {
-  asked: 'asked for (--figure)', detectors: 'detectors', oom: 'OOM killer and reaper', pins: 'DMA pins and writeback',
+  asked: 'asked for (--figure)', detectors: 'detectors', oom: 'OOM killer and reaper', pins: 'DMA pins and writeback', thp: 'transparent huge pages',
   dirty: 'dirty throttling and progress', reclaim: 'reclaim',
 };
 

@@ -9,6 +9,7 @@ import type { Phase, Process, Scenario } from './types.js';
 import { formatDuration, formatSize, formatSizeExact } from './units.js';
 import { KIB, computeWatermarks } from './watermarks.js';
 import { movableSplit } from './movable.js';
+import { checkThp } from './thp.js';
 
 /** One WASM instance addresses 4GiB; ~32 bytes of frame metadata per page plus page tables fit 64GiB of RAM. */
 export const MAX_MEMORY = 64 * 2 ** 30;
@@ -32,6 +33,7 @@ export function checkScenario(s: Scenario): RawIssue[] {
     ...checkPins(s),
     ...checkDamon(s),
     ...checkMovable(s),
+    ...checkThp(s),
   ];
 }
 

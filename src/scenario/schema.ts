@@ -126,6 +126,7 @@ const vma = section('{ type: anon, size: 1GiB }', {
   mlocked: boolean('VM_LOCKED (mlock): pages are unevictable once faulted in', false),
   exec: boolean('VM_EXEC: executable mapping, which reclaim keeps on the active list once referenced', false),
   populate: boolean('MAP_POPULATE: fault every page in when the process starts', false),
+  hugepage: boolean('madvise(MADV_HUGEPAGE), VM_HUGEPAGE: anonymous private memory here gets transparent huge pages under thp.enabled madvise (and always)', false),
 }).describe('A virtual memory area of a process');
 
 const phase = section('{ op: access, target: heap }', {
@@ -265,6 +266,15 @@ const damon = section('{ targets: { app: {} } }', {
   start: duration('when kdamond starts', { example: '1s', default: 0 }),
 }).prefault({}).describe('DAMON, the data access monitor (mm/damon, v6.1, no DAMOS schemes): a kdamond that samples its targets\' regions');
 
+const thp = section('{ enabled: madvise }', {
+  enabled: choice(['never', 'madvise', 'always'] as const,
+    'transparent_hugepage/enabled: which private anonymous VMAs get PMD-mapped 2MiB huge pages at their faults (do_huge_pmd_anonymous_page) — ' +
+    'always: every one; madvise: those with hugepage: true (MADV_HUGEPAGE); never: none. A fault takes a huge page only where the aligned 2MiB lies inside the VMA ' +
+    'and an order-9 block is free (as defrag=never: no reclaim or compaction for it; otherwise it falls back to small pages, thp_fault_fallback). ' +
+    'Reclaim splits a huge page before it swaps it out (split_huge_page; a GUP reference or pin keeps it whole and active); munmap and exit free it whole', 'madvise'),
+  useZeroPage: boolean('transparent_hugepage/use_zero_page: a read fault in a THP-eligible range maps the huge zero page (a write then splits it into small zero-page PTEs); false = the small zero page', true),
+}).prefault({}).describe('Transparent huge pages (/sys/kernel/mm/transparent_hugepage), anonymous memory only');
+
 const lock = section('{ kind: mutex }', {
   kind: choice(['mutex', 'rwsem'] as const, 'mutex: one owner; rwsem: one writer or many readers (like mmap_lock); waiters queue FIFO', 'mutex'),
 }).describe('A sleeping lock');
@@ -286,6 +296,7 @@ export const scenarioFileSchema = section('{ machine: { memory: 2GiB }, processe
   pins,
   userptr,
   damon,
+  thp,
   check: boolean('checking mode (as mmsim run --check): assert that simulated time never goes backwards and check the invariants at every sample; hits are detectors', false),
   processes: namedMap('{ app: { workload: [{ op: sleep }] } }', processDef).describe('Processes, by name, started in this order'),
   series: section('{ interval: 100ms }', {

@@ -22,9 +22,16 @@ export interface Scenario {
   pins: Pins;
   userptr: { policy: 'blocking-lock' | 'interval' | 'mayfail' | 'skip-pinned' | 'unevictable' };
   damon: Damon;
+  thp: Thp;
   check: boolean;                 // checking mode: causality and invariants asserted as it runs
   processes: Record<string, Process>;
   series: { interval: number };   // ns between samples
+}
+
+/** /sys/kernel/mm/transparent_hugepage: which anonymous VMAs get huge pages, and the huge zero page. */
+export interface Thp {
+  enabled: 'never' | 'madvise' | 'always';
+  useZeroPage: boolean;
 }
 
 /** DMA pins: how a pin is recognised, what the kernel does with pinned pages, the long-term pin limit, pinned pages in dirty accounting. */
@@ -150,6 +157,7 @@ export interface Vma {
   mlocked: boolean;               // VM_LOCKED
   exec: boolean;                  // VM_EXEC
   populate: boolean;              // MAP_POPULATE: fault everything in at start
+  hugepage: boolean;              // madvise(MADV_HUGEPAGE): VM_HUGEPAGE
 }
 
 export interface Phase {
