@@ -83,6 +83,14 @@ export function hugePmdFault(m: i32, v: i32, vpn: i64, write: bool): i32 {
   return FAULT_OK;
 }
 
+/** The page after `vpn` in mm `m` that a walk by pages must look at: past the whole 2 MiB if a huge PMD maps `vpn`. */
+export function mappedHugeEnd(m: i32, vpn: i64): i64 {
+  if (thpEnabled == THP_NEVER) return vpn + 1;
+  const pmd = pmdEntryAddr(mmPgd(m), <u64>vpn);
+  if (pmd == 0 || (load<u64>(pmd) & _PAGE_PSE) == 0) return vpn + 1;
+  return (vpn | (HPAGE_PMD_NR - 1)) + 1;
+}
+
 /**
  * do_huge_pmd_anonymous_page: a read maps the huge zero page (use_zero_page); otherwise a
  * huge folio, if an order-9 block is free (GFP_TRANSHUGE_LIGHT), cleared, mapped writable and

@@ -16,6 +16,7 @@ import { G_N_PROCS, G_HZ, G_DURATION_NS, G_SERIES_INTERVAL_NS, G_COST_ACCESS, G_
   C_MMSIM_ALLOC_FAILURES, C_MMSIM_WRITE_PAGES, C_MMSIM_LAST_WRITE_NS, STATUS_TIME_LIMIT, STATUS_BUDGET, STATUS_FINISHED } from './generated/abi';
 import { now, pop, peekTime, peekId, schedule, scheduleNoLater, cancel, setNow, EV_NONE } from './events';
 import { countEvent, countAdd, count, countSet, seriesSample } from './vmstat';
+import { mappedHugeEnd } from './huge_memory';
 import { pteOffset, entryPfn, isDevicePrivatePte, _PAGE_PRESENT, _PAGE_RW, _PAGE_ACCESSED, _PAGE_DIRTY } from './pgtable';
 import { mmPgd, mmDead, mmKilled, mmSetFlag, unmapVmas, exitMmapFreePgtables, MMF_OOM_SKIP, mmFirstVma, mmNrVmas, vmaStart, vmaEnd, vmaFlags, vmaIsAnon, handleMmFault,
   FAULT_OK, FAULT_RETRY, FAULT_KILLED, FAULT_SIGBUS, VM_LOCKED, VM_POPULATE, VM_SHARED } from './mm';
@@ -295,7 +296,8 @@ function populateStep(t: i32): bool {
   const r = accessSlow(t, v, vpn, write, true);
   if (r == ACC_DEAD) return true;
   if (r == ACC_BLOCKED) { setTf(t, T_POP_VMA, v); setTf(t, T_POP_VPN, vpn); return true; }
-  vpn++;
+  // __get_user_pages' follow_page_mask: a huge PMD covers the rest of its 2 MiB at once
+  vpn = mappedHugeEnd(t, vpn);
   if (vpn >= vmaEnd(v) || r == ACC_SKIP_VMA) { v++; vpn = -1; }
   setTf(t, T_POP_VMA, v); setTf(t, T_POP_VPN, vpn);
   return true;
