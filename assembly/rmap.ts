@@ -295,12 +295,16 @@ export function rmapPrefetchList(head: u32): void {
     const a = prefetchPmd + (<usize>i << 3);
     store<u64>(a, load<u64>(<usize>load<u64>(a)));
   }
-  let sink: u64 = 0;
+  // the PTE addresses (a missing table or a huge leaf: the PMD entry's own slot), then a loop
+  // of nothing but their loads, so that more of the misses are in flight
   for (let i = 0; i < n; i++) {
-    const e = load<u64>(prefetchPmd + (<usize>i << 3));
-    if (e == 0 || (e & _PAGE_PSE) != 0) continue;     // (a huge leaf: nothing below it)
-    sink += load<u64>(entryAddr(entryPfn(e), <u32>(load<i64>(prefetchVpn + (<usize>i << 3)) & 511)));
+    const a = prefetchPmd + (<usize>i << 3);
+    const e = load<u64>(a);
+    const pte = entryAddr(entryPfn(e), <u32>(load<i64>(prefetchVpn + (<usize>i << 3)) & 511));
+    store<u64>(a, <u64>select<usize>(pte, a, e != 0 && (e & _PAGE_PSE) == 0));
   }
+  let sink: u64 = 0;
+  for (let i = 0; i < n; i++) sink += load<u64>(<usize>load<u64>(prefetchPmd + (<usize>i << 3)));
   prefetchSink += sink;
 }
 

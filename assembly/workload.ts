@@ -50,6 +50,7 @@ export const TS_EXITING = 5;
 
 export let tasks: usize = 0;
 let laScratch: usize = 0;   // the PMD entries of a lookahead batch
+let laZero: usize = 0;      // a word that stays 0: what the walk-ahead reads for a missing table
 @inline export function tf(t: i32, f: i32): i64 { return load<i64>(tasks + (<usize>(t * T_STRIDE + f) << 3)); }
 @inline export function setTf(t: i32, f: i32, v: i64): void { store<i64>(tasks + (<usize>(t * T_STRIDE + f) << 3), v); }
 
@@ -87,7 +88,9 @@ export function workloadInit(n: i32): bool {
   const nPhases = <i32>cfg(G_N_PHASES);
   zipfTables = regionAlloc(<u64>(nPhases + 1) * 8);
   laScratch = regionAlloc(<u64>LOOKAHEAD * 8);
-  if (tasks == 0 || zipfTables == 0 || laScratch == 0) return false;
+  laZero = regionAlloc(8);
+  if (tasks == 0 || zipfTables == 0 || laScratch == 0 || laZero == 0) return false;
+  store<u64>(laZero, 0);
   let scratchCells: u64 = 0;
   for (let g = 0; g < nPhases; g++) {
     if (<i32>phaseCfg(g, PH_PATTERN) != PAT_ZIPF) continue;
@@ -199,22 +202,36 @@ function lookahead(t: i32, g: i32, pattern: i32, n: i64, base: i64, wf: f64, lef
     setTf(t, T_LA + got, (base + pos) | (write ? LA_WRITE : 0));
   }
   setTf(t, T_LA_N, got); setTf(t, T_LA_NEXT, 0);
-  // level by level: all PMD entries first, then all PTEs, so the misses of one level overlap
-  let sink: u64 = 0;
+  // Level by level: all PMD entries first, then all PTEs, so that the misses of one level
+  // overlap. The loops that load what misses do nothing else (the addresses are worked out
+  // in the loops before them, a missing table reads a word of zeros), so that the host keeps
+  // as many of those loads in flight as its out-of-order window allows.
+  const la = tasks + (<usize>(t * T_STRIDE + T_LA) << 3);
+  const ptes = tasks + (<usize>(t * T_STRIDE + T_LA_PTE) << 3);
+  const scratch = laScratch;
+  const zero = laZero;
   for (let i = 0; i < got; i++) {
-    const vpn = <u64>(tf(t, T_LA + i) & ~LA_WRITE);
-    const pmd = pmdEntryAddr(pgd, vpn);
-    store<u64>(laScratch + (<usize>i << 3), pmd != 0 ? load<u64>(pmd) : 0);
+    const pmd = pmdEntryAddr(pgd, load<u64>(la + (<usize>i << 3)) & ~LA_WRITE);
+    store<u64>(scratch + (<usize>i << 3), <u64>select<usize>(pmd, zero, pmd != 0));
   }
   for (let i = 0; i < got; i++) {
-    const e = load<u64>(laScratch + (<usize>i << 3));
+    const a = scratch + (<usize>i << 3);
+    store<u64>(a, load<u64>(<usize>load<u64>(a)));
+  }
+  for (let i = 0; i < got; i++) {
+    const e = load<u64>(scratch + (<usize>i << 3));
+    const vpn = load<u64>(la + (<usize>i << 3));
     let pte: usize = 0;
     if (e != 0) {
       // a huge PMD leaf is itself the entry the access uses (pteOffset's answer)
-      if ((e & _PAGE_PSE) != 0) pte = pmdEntryAddr(pgd, <u64>(tf(t, T_LA + i) & ~LA_WRITE));
-      else { pte = entryAddr(entryPfn(e), <u32>(tf(t, T_LA + i) & 511)); sink += load<u64>(pte); }
+      pte = (e & _PAGE_PSE) != 0 ? pmdEntryAddr(pgd, vpn & ~LA_WRITE) : entryAddr(entryPfn(e), <u32>(vpn & 511));
     }
-    setTf(t, T_LA_PTE + i, <i64>pte);
+    store<i64>(ptes + (<usize>i << 3), <i64>pte);
+  }
+  let sink: u64 = 0;
+  for (let i = 0; i < got; i++) {
+    const pte = <usize>load<i64>(ptes + (<usize>i << 3));
+    sink += load<u64>(select<usize>(pte, zero, pte != 0));
   }
   setTf(t, T_LA_GEN, pgtableFrees);
   prefetchSink += sink;
