@@ -154,23 +154,32 @@ export function pgtableWithdraw(pmd: usize): u32 {
   return t;
 }
 
+/**
+ * The table under the entry at `a` of mm `m`, allocated if the entry is none (__pud_alloc,
+ * __pmd_alloc, __pte_alloc). 0 on OOM — the allocation may also have reclaimed and OOM-killed
+ * this very process (freeing its tables) — or where the entry is a huge leaf.
+ */
+function tableUnder(a: usize, m: i32): u32 {
+  let e = load<u64>(a);
+  if ((e & _PAGE_PSE) != 0) return 0;       // a huge leaf: the fault's PMD level handles it
+  if (e == 0) {
+    const t = tableAlloc();
+    if (t == 0) return 0;
+    if (mmDead(m)) { tableFree(t); return 0; }
+    mmAddPgtables(m, 1);
+    e = mkPte(t, _PAGE_PRESENT | _PAGE_RW);
+    store<u64>(a, e);
+  }
+  return entryPfn(e);
+}
+
 /** pmd_alloc and friends: walk to the PMD entry of `vpn`, allocating missing PUD and PMD tables. 0 on OOM. */
 export function pmdAlloc(pgd: u32, vpn: u64, m: i32): usize {
-  let table = pgd;
-  for (let level: u32 = 3; level >= 2; level--) {
-    const a = entryAddr(table, idx(vpn, level));
-    let e = load<u64>(a);
-    if (e == 0) {
-      const t = tableAlloc();
-      if (t == 0) return 0;
-      if (mmDead(m)) { tableFree(t); return 0; }
-      mmAddPgtables(m, 1);
-      e = mkPte(t, _PAGE_PRESENT | _PAGE_RW);
-      store<u64>(a, e);
-    }
-    table = entryPfn(e);
-  }
-  return entryAddr(table, idx(vpn, 1));
+  const pud = tableUnder(entryAddr(pgd, idx(vpn, 3)), m);
+  if (pud == 0) return 0;
+  const pmd = tableUnder(entryAddr(pud, idx(vpn, 2)), m);
+  if (pmd == 0) return 0;
+  return entryAddr(pmd, idx(vpn, 1));
 }
 
 /** The address of the PMD entry of `vpn`, or 0 when its PUD or PMD table is missing. */
@@ -182,25 +191,13 @@ export function pmdAlloc(pgd: u32, vpn: u64, m: i32): usize {
   return entryAddr(entryPfn(e), idx(vpn, 1));
 }
 
-/** __pte_alloc and friends: walk to the PTE of `vpn`, allocating missing tables. 0 on OOM. */
+/** __pte_alloc and friends: walk to the PTE of `vpn`, allocating missing tables. 0 on OOM (or a huge leaf there). */
 export function pteAlloc(pgd: u32, vpn: u64, m: i32): usize {
-  let table = pgd;
-  for (let level: u32 = 3; level >= 1; level--) {
-    const a = entryAddr(table, idx(vpn, level));
-    let e = load<u64>(a);
-    if ((e & _PAGE_PSE) != 0) return 0;       // a huge leaf: the fault's PMD level handles it
-    if (e == 0) {
-      const t = tableAlloc();
-      if (t == 0) return 0;
-      // the allocation may have reclaimed and OOM-killed this very process (freeing its tables)
-      if (mmDead(m)) { tableFree(t); return 0; }
-      mmAddPgtables(m, 1);
-      e = mkPte(t, _PAGE_PRESENT | _PAGE_RW);
-      store<u64>(a, e);
-    }
-    table = entryPfn(e);
-  }
-  return entryAddr(table, idx(vpn, 0));
+  const pmd = pmdAlloc(pgd, vpn, m);
+  if (pmd == 0) return 0;
+  const pt = tableUnder(pmd, m);
+  if (pt == 0) return 0;
+  return entryAddr(pt, idx(vpn, 0));
 }
 
 /**
