@@ -518,16 +518,19 @@ function doFaultAround(m: i32, v: i32, vpn: i64, pte: usize): bool {
  * handle_mm_fault for address `vpn` of vma `v`. Costs are charged to the current task's
  * clock; IO waits move it forward.
  */
-export function handleMmFault(v: i32, vpn: i64, write: bool): i32 {
+export function handleMmFault(v: i32, vpn: i64, write: bool, pteHint: usize = 0): i32 {
   const m = vmaMm(v);
   countEvent(C_PGFAULT);
   chargeNs(<i64>cfg(G_COST_MINOR_FAULT));
   // create_huge_pmd / the PMD-level faults where the VMA may have huge pages
-  if (thpEligible(v, vpn)) {
+  const huge = thpEligible(v, vpn);
+  if (huge) {
     const r = hugePmdFault(m, v, vpn, write);
     if (r != FAULT_FALLBACK) return r;
   }
-  const pte = pteAlloc(mmPgd(m), vpn, m);
+  // a PTE address the caller's walk has just found (the walk-ahead's) saves walking again;
+  // where huge mappings may be, the PMD level above may have changed what it pointed at
+  const pte = pteHint != 0 && !huge ? pteHint : pteAlloc(mmPgd(m), vpn, m);
   if (mmKilled(m)) return FAULT_KILLED;
   if (pte == 0) return FAULT_OOM;
   const e = load<u64>(pte);

@@ -247,11 +247,12 @@ function syscallStep(t: i32, g: i32, op: i32): bool {
  * `gup`: get_user_pages' faultin_page for a device, whose failures are errors to its caller
  * (ACC_EFAULT), not signals — and the mm may be another process's.
  */
-export function accessSlow(t: i32, v: i32, vpn: i64, write: bool, populate: bool = false, gup: bool = false): i32 {
+export function accessSlow(t: i32, v: i32, vpn: i64, write: bool, populate: bool = false, gup: bool = false, pteHint: usize = 0): i32 {
   const me = taskEntity(t);
   if (!faultLockBegin(t, me, v, populate, populate ? FN_MM_POPULATE : FN_LOCK_MM_AND_FIND_VMA, curClock)) return ACC_BLOCKED;
   for (let tries = 0; tries < 8; tries++) {
-    const r = handleMmFault(v, vpn, write);
+    // `pteHint` (the PTE of `vpn` as the caller's walk found it) serves the first try only
+    const r = handleMmFault(v, vpn, write, tries == 0 ? pteHint : 0);
     if (r == FAULT_OK) { faultLockEnd(t, me, false, curClock); setTf(t, T_IO_RETRY, 0); return ACC_DONE; }
     if (r == FAULT_KILLED) { faultLockEnd(t, me, false, curClock); return gup && !mmKilled(t) ? ACC_EFAULT : ACC_DEAD; }
     if (r == FAULT_SIGBUS) {
@@ -631,7 +632,8 @@ function runTask(t: i32, limit: i64, now: i64): void {
           }
         }
         curClock = clock;
-        const r = accessSlow(t, v, vpn, write);
+        // the PTE address just found is the fault's own walk's answer (no table is freed in between)
+        const r = accessSlow(t, v, vpn, write, false, false, pte);
         if (r == ACC_DEAD) { clock = curClock; state = TS_DEAD; break; }
         if (r == ACC_BLOCKED) {
           setTf(t, T_PEND, vpn); setTf(t, T_PEND_WRITE, write ? 1 : 0);
