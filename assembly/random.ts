@@ -29,6 +29,10 @@ export function randomSeed(stream: i32, seed: u64): void {
   }
 }
 
+/** Copy stream `stream`'s state to the 32 bytes at `dst` (randomRestore puts it back). */
+export function randomSave(stream: i32, dst: usize): void { memory.copy(dst, states + (<usize>stream << 5), 32); }
+export function randomRestore(stream: i32, src: usize): void { memory.copy(states + (<usize>stream << 5), src, 32); }
+
 @inline function rotl(x: u64, k: u64): u64 { return (x << k) | (x >> (64 - k)); }
 
 /** xoshiro256** next 64 bits. */

@@ -5,13 +5,13 @@
 import { regionAlloc } from './mem';
 import { cfg, procCfg, phaseCfg } from './config';
 import { PROC_FIRST_PHASE, PROC_N_PHASES, PROC_LOOP_PHASES, PH_OP, PH_TARGET, PH_PATTERN, PH_THETA,
-  PH_HOT_FRACTION, PH_HOT_PROBABILITY, PH_ACCESSES, PH_DURATION_NS, PH_SCRAMBLE, PH_START_PAGE,
+  PH_HOT_FRACTION, PH_HOT_PROBABILITY, PH_ACCESSES, PH_DURATION_NS, PH_SCRAMBLE, PH_START_PAGE, PH_WRITE_FRACTION,
   PH_LENGTH_PAGES, G_N_PHASES, OP_ACCESS, OP_GUEST, OP_DMA, OP_READ, OP_WRITE, OP_SLEEP, OP_PAGE_IDLE, OP_MIGRATE, PAT_SEQUENTIAL, PAT_UNIFORM, PAT_ZIPF,
   TASK_FIXED_FIELDS, LOOKAHEAD } from './generated/abi';
 import { pmdEntryAddr, entryAddr, entryPfn, pgtableFrees, _PAGE_PSE } from './pgtable';
 import { vmaStart, vmaEnd } from './mm';
 import { fileNrPages } from './filemap';
-import { nextF64, nextBelow, scrambleRank, zipfBuild, zipfDraw, zipfCells, zipfTableBytes, ZIPF_SPAN } from './random';
+import { nextF64, nextBelow, randomSave, randomRestore, scrambleRank, zipfBuild, zipfDraw, zipfCells, zipfTableBytes, ZIPF_SPAN } from './random';
 
 // Task table: i64 fields.
 export const T_CLOCK = 0; export const T_STATE = 1; export const T_PHASE = 2; export const T_PHASE_END = 3; export const T_DONE = 4;
@@ -50,6 +50,7 @@ export const TS_EXITING = 5;
 
 export let tasks: usize = 0;
 let laScratch: usize = 0;   // the PMD entries of a lookahead batch
+let laRandom: usize = 0;    // per task: its random stream's state before its lookahead batch was drawn
 let laZero: usize = 0;      // a word that stays 0: what the walk-ahead reads for a missing table
 @inline export function tf(t: i32, f: i32): i64 { return load<i64>(tasks + (<usize>(t * T_STRIDE + f) << 3)); }
 @inline export function setTf(t: i32, f: i32, v: i64): void { store<i64>(tasks + (<usize>(t * T_STRIDE + f) << 3), v); }
@@ -89,7 +90,8 @@ export function workloadInit(n: i32): bool {
   zipfTables = regionAlloc(<u64>(nPhases + 1) * 8);
   laScratch = regionAlloc(<u64>LOOKAHEAD * 8);
   laZero = regionAlloc(8);
-  if (tasks == 0 || zipfTables == 0 || laScratch == 0 || laZero == 0) return false;
+  laRandom = regionAlloc(<u64>(n + 1) * 32);
+  if (tasks == 0 || zipfTables == 0 || laScratch == 0 || laZero == 0 || laRandom == 0) return false;
   store<u64>(laZero, 0);
   let scratchCells: u64 = 0;
   for (let g = 0; g < nPhases; g++) {
@@ -125,6 +127,7 @@ export function phaseIndex(t: i32): i32 { return <i32>procCfg(t, PROC_FIRST_PHAS
 
 /** Move task `t` to its next phase (or the end of its workload). */
 export function enterNextPhase(t: i32, clock: i64): bool {
+  unwindLookahead(t);
   let ph = <i32>tf(t, T_PHASE) + 1;
   const n = <i32>procCfg(t, PROC_N_PHASES);
   if (ph >= n) {
@@ -191,15 +194,40 @@ export function enterNextPhase(t: i32, clock: i64): bool {
  * which random numbers are drawn (always the same for a given task).
  */
 let prefetchSink: u64 = 0;
+/** One access of a phase: its page in [0, n), with LA_WRITE for a store; -1 when a single pass is over. */
+@inline function drawAccess(t: i32, g: i32, pattern: i32, n: i64, wf: f64): i64 {
+  const pos = nextPosition(t, g, pattern, n, 1);
+  if (pos < 0) return -1;
+  const write = wf > 0 && (wf >= 1 || nextF64(t) < wf);
+  return pos | (write ? LA_WRITE : 0);
+}
+
+/**
+ * A phase that ends with accesses drawn ahead and not taken (its duration ran out) must leave
+ * the task's random stream where the accesses it took left it, as without the walk-ahead: put
+ * back the state from before the batch and draw again only those that were taken.
+ */
+function unwindLookahead(t: i32): void {
+  const taken = <i32>tf(t, T_LA_NEXT);
+  if (taken >= <i32>tf(t, T_LA_N)) return;
+  const g = phaseIndex(t);
+  const pattern = <i32>phaseCfg(g, PH_PATTERN);
+  const n = tf(t, T_N);
+  const wf = phaseCfg(g, PH_WRITE_FRACTION);
+  randomRestore(t, laRandom + (<usize>t << 5));
+  for (let i = 0; i < taken; i++) drawAccess(t, g, pattern, n, wf);
+  setTf(t, T_LA_N, 0); setTf(t, T_LA_NEXT, 0);
+}
+
 function lookahead(t: i32, g: i32, pattern: i32, n: i64, base: i64, wf: f64, left: i64, pgd: u32): void {
   let k = LOOKAHEAD;
   if (left > 0 && left < <i64>k) k = <i32>left;
   let got = 0;
+  randomSave(t, laRandom + (<usize>t << 5));
   for (; got < k; got++) {
-    const pos = nextPosition(t, g, pattern, n, 1);
-    if (pos < 0) { setTf(t, T_LA_END, 1); break; }
-    const write = wf > 0 && (wf >= 1 || nextF64(t) < wf);
-    setTf(t, T_LA + got, (base + pos) | (write ? LA_WRITE : 0));
+    const a = drawAccess(t, g, pattern, n, wf);
+    if (a < 0) { setTf(t, T_LA_END, 1); break; }
+    setTf(t, T_LA + got, base + a);
   }
   setTf(t, T_LA_N, got); setTf(t, T_LA_NEXT, 0);
   // Level by level: all PMD entries first, then all PTEs, so that the misses of one level

@@ -61,3 +61,24 @@ processes:
   assert.ok(c['oom_kill']! >= 1, 'someone must be OOM-killed');
   assert.equal(on, off);
 });
+
+test('walk-ahead changes nothing: a phase ended by its duration, then another random phase', () => {
+  // the first phase ends with accesses drawn ahead and never taken: the second must draw from
+  // the random stream where the taken ones left it
+  const [on, off, c] = bothWays(`
+duration: 4s
+machine: { memory: 256MiB }
+devices:
+  ssd: { readBandwidth: 2GB/s, writeBandwidth: 1GB/s, readLatency: 50us, writeLatency: 100us, queueDepth: 32 }
+swap: { size: 2GiB, device: ssd }
+processes:
+  app:
+    vmas:
+      heap: { type: anon, size: 16GiB }
+    workload:
+      - { op: access, target: heap, pattern: uniform, writeFraction: 0.5, duration: 1s }
+      - { op: access, target: heap, pattern: zipf, theta: 0.9, writeFraction: 0.5, accesses: 100000 }
+`);
+  assert.ok(c['pswpout']! > 0, 'the run must reclaim');
+  assert.equal(on, off);
+});

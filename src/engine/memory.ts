@@ -14,7 +14,8 @@ import { PAGE_SIZE } from './encode.js';
 export const INSTANCE_LIMIT = REGION_LIMIT;
 const RING_BYTES = 2 * 2 ** RING_BITS * RING_ENTRY_BYTES;   // per device: read and write completion rings
 const SLACK = 1 << 20;                           // small tables (events, inodes, static data)
-const TASK_BYTES = (TASK_FIXED_FIELDS + 2 * LOOKAHEAD) * 8;
+/** A task's fields, its walk-ahead's accesses and their PTEs, and its random stream's state before them. */
+const TASK_BYTES = (TASK_FIXED_FIELDS + 2 * LOOKAHEAD) * 8 + 32;
 /**
  * Records whose size is a struct's in the core (scan_control, the allocation context, the rmap
  * walk, the MMU notifier range, wait and lock state): budgets per reclaimer, per entity and per
