@@ -80,15 +80,27 @@ let fIndex: usize = 0;
 
 export const FRAME_BYTES: u64 = 32;
 
+/**
+ * One field's array, its start skewed by `i` eighths of 4 KiB: page-aligned arrays would put
+ * every field of a frame at the same offset within 4 KiB, so all eight would share one L1 set
+ * (of 64, 8-way) and the host's store-to-load checks would see false dependencies between them
+ * (4K aliasing); skewed, each field of a frame falls in a set of its own.
+ */
+function frameArray(bytes: u64, i: u32): usize {
+  const skew = <u64>i * 512;
+  const a = regionAlloc(bytes + skew, 4096);
+  return a == 0 ? 0 : a + <usize>skew;
+}
+
 /** Lay out the frame table for `pages` frames plus `sentinels` list heads. Returns false on no memory. */
 export function pagesInit(pages: u32, sentinels: u32): bool {
   nrPages = pages;
   nrSlots = pages + sentinels;
   const bytes = <u64>nrSlots * 4;
-  fFlags = regionAlloc(bytes, 4096); fRef = regionAlloc(bytes, 4096);
-  fMapcount = regionAlloc(bytes, 4096); fPrivate = regionAlloc(bytes, 4096);
-  fPrev = regionAlloc(bytes, 4096); fNext = regionAlloc(bytes, 4096);
-  fMapping = regionAlloc(bytes, 4096); fIndex = regionAlloc(bytes, 4096);
+  fFlags = frameArray(bytes, 0); fRef = frameArray(bytes, 1);
+  fMapcount = frameArray(bytes, 2); fPrivate = frameArray(bytes, 3);
+  fPrev = frameArray(bytes, 4); fNext = frameArray(bytes, 5);
+  fMapping = frameArray(bytes, 6); fIndex = frameArray(bytes, 7);
   return fFlags != 0 && fRef != 0 && fMapcount != 0 && fPrivate != 0 && fPrev != 0 && fNext != 0 && fMapping != 0 && fIndex != 0;
 }
 

@@ -119,7 +119,8 @@ export function memoryNeed(s: Scenario): MemoryNeed {
   const pauseBuckets = Math.max(1, Math.floor(s.machine.hz / 5)) + 1;   // MAX_PAUSE in jiffies, and one
   const terms = [
     // the sentinels: LRU and scratch lists, two lists per reclaimer, buddy free lists
-    { name: 'frame table', bytes: FRAME_BYTES * (frames + sentinels), how: `${FRAME_BYTES} B × ${frames} frames` },
+    // each field's array starts skewed by an eighth of 4 KiB more than the one before (page.ts frameArray)
+    { name: 'frame table', bytes: FRAME_BYTES * (frames + sentinels) + 8 * 4096, how: `${FRAME_BYTES} B × ${frames} frames` },
     { name: 'page tables', bytes: tables * (4096 + 16), how: `≤ ${tables} tables × 4 KiB (each VMA fully mapped)` },
     { name: 'page cache slots', bytes: filePages * 4 + holeBytes, how: `4 B × ${filePages} file pages, and a bit a page of the files truncated or punched` },
     { name: 'swap map and swap cache', bytes: swapPages * 5, how: `5 B × ${swapPages} swap slots` },
