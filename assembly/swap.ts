@@ -45,6 +45,8 @@ export function swapHasCache(slot: u32): bool { return (mapAt(slot) & SWAP_HAS_C
 @inline function mapAt(slot: u32): u8 { return load<u8>(swapMap + <usize>slot); }
 @inline function setMapAt(slot: u32, v: u8): void { store<u8>(swapMap + <usize>slot, v); }
 @inline export function swapCacheEntry(slot: u32): u32 { return load<u32>(swapCache + (<usize>slot << 2)); }
+/** Load `slot`'s swap cache entry and swap count, for a walk ahead of do_swap_page (loads only). */
+@inline export function swapSlotTouch(slot: u32): u32 { return swapCacheEntry(slot) + <u32>mapAt(slot); }
 @inline function setSwapCacheEntry(slot: u32, v: u32): void { store<u32>(swapCache + (<usize>slot << 2), v); }
 
 /** vm_swap_full: more than half of swap is in use. */

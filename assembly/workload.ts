@@ -8,7 +8,8 @@ import { PROC_FIRST_PHASE, PROC_N_PHASES, PROC_LOOP_PHASES, PH_OP, PH_TARGET, PH
   PH_HOT_FRACTION, PH_HOT_PROBABILITY, PH_ACCESSES, PH_DURATION_NS, PH_SCRAMBLE, PH_START_PAGE, PH_WRITE_FRACTION,
   PH_LENGTH_PAGES, G_N_PHASES, OP_ACCESS, OP_GUEST, OP_DMA, OP_READ, OP_WRITE, OP_SLEEP, OP_PAGE_IDLE, OP_MIGRATE, PAT_SEQUENTIAL, PAT_UNIFORM, PAT_ZIPF,
   TASK_FIXED_FIELDS, LOOKAHEAD } from './generated/abi';
-import { pmdEntryAddr, entryAddr, entryPfn, pgtableFrees, _PAGE_PSE } from './pgtable';
+import { pmdEntryAddr, entryAddr, entryPfn, pgtableFrees, isSwapPte, _PAGE_PSE } from './pgtable';
+import { swapSlotTouch } from './swap';
 import { vmaStart, vmaEnd } from './mm';
 import { fileNrPages } from './filemap';
 import { nextF64, nextBelow, randomSave, randomRestore, scrambleRank, zipfBuild, zipfDraw, zipfCells, zipfTableBytes, ZIPF_SPAN } from './random';
@@ -258,10 +259,15 @@ function lookahead(t: i32, g: i32, pattern: i32, n: i64, base: i64, wf: f64, lef
     }
     store<i64>(ptes + (<usize>i << 3), <i64>pte);
   }
-  let sink: u64 = 0;
   for (let i = 0; i < got; i++) {
     const pte = <usize>load<i64>(ptes + (<usize>i << 3));
-    sink += load<u64>(select<usize>(pte, zero, pte != 0));
+    store<u64>(scratch + (<usize>i << 3), load<u64>(select<usize>(pte, zero, pte != 0)));
+  }
+  // a swapped-out page's fault reads its swap cache entry and swap count first (do_swap_page)
+  let sink: u64 = 0;
+  for (let i = 0; i < got; i++) {
+    const e = load<u64>(scratch + (<usize>i << 3));
+    if (isSwapPte(e)) sink += <u64>swapSlotTouch(entryPfn(e));
   }
   setTf(t, T_LA_GEN, pgtableFrees);
   prefetchSink += sink;
