@@ -21,9 +21,9 @@ function bothWays(yaml: string): [string, string, Record<string, number>] {
   return [bytes(on), bytes(off), on.counters];
 }
 
-test('walk-ahead changes nothing: a 16 GiB VMA swapping on a 256 MiB machine', () => {
-  const [on, off, c] = bothWays(`
-duration: 20s
+/** A 16 GiB VMA on a 256 MiB machine with 2 GiB of swap, running `phases` (YAML list items). */
+const swapping16GiB = (duration: string, phases: string): string => `
+duration: ${duration}
 machine: { memory: 256MiB }
 devices:
   ssd: { readBandwidth: 2GB/s, writeBandwidth: 1GB/s, readLatency: 50us, writeLatency: 100us, queueDepth: 32 }
@@ -32,11 +32,14 @@ processes:
   app:
     vmas:
       heap: { type: anon, size: 16GiB }
-    workload:
+    workload:${phases}
+`;
+
+test('walk-ahead changes nothing: a 16 GiB VMA swapping on a 256 MiB machine', () => {
+  const [on, off, c] = bothWays(swapping16GiB('20s', `
       - { op: access, target: heap, pattern: zipf, theta: 0.99, writeFraction: 0.5, accesses: 200000 }
       - { op: access, target: heap, pattern: uniform, writeFraction: 0.25, accesses: 100000 }
-      - { op: access, target: heap, pattern: sequential, length: 64MiB, writeFraction: 1 }
-`);
+      - { op: access, target: heap, pattern: sequential, length: 64MiB, writeFraction: 1 }`));
   assert.ok(c['pswpout']! > 0 && c['pswpin']! > 0, 'the run must swap both ways');
   assert.equal(c['mmsim_accesses'], 300000 + 16384);
   assert.equal(on, off);
@@ -65,20 +68,9 @@ processes:
 test('walk-ahead changes nothing: a phase ended by its duration, then another random phase', () => {
   // the first phase ends with accesses drawn ahead and never taken: the second must draw from
   // the random stream where the taken ones left it
-  const [on, off, c] = bothWays(`
-duration: 4s
-machine: { memory: 256MiB }
-devices:
-  ssd: { readBandwidth: 2GB/s, writeBandwidth: 1GB/s, readLatency: 50us, writeLatency: 100us, queueDepth: 32 }
-swap: { size: 2GiB, device: ssd }
-processes:
-  app:
-    vmas:
-      heap: { type: anon, size: 16GiB }
-    workload:
+  const [on, off, c] = bothWays(swapping16GiB('4s', `
       - { op: access, target: heap, pattern: uniform, writeFraction: 0.5, duration: 1s }
-      - { op: access, target: heap, pattern: zipf, theta: 0.9, writeFraction: 0.5, accesses: 100000 }
-`);
+      - { op: access, target: heap, pattern: zipf, theta: 0.9, writeFraction: 0.5, accesses: 100000 }`));
   assert.ok(c['pswpout']! > 0, 'the run must reclaim');
   assert.equal(on, off);
 });
