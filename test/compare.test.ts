@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { runCompare } from '../src/parallel/compare.js';
 import { DETECTOR_COUNTERS } from '../src/parallel/compare-report.js';
 import { packageRoot } from '../src/util/package.js';
-import { cli, type Captured } from './cli-helpers.js';
+import { cli, compareTable, reader, type Captured } from './cli-helpers.js';
 import { rangeCheckYaml } from './helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'mmsim-compare-'));
@@ -299,5 +299,16 @@ describe('mmsim compare --figure: counters of the user\'s choice as rows', () =>
     assert.equal(bad.code, 2);
     assert.equal(bad.stdout, '');
     assert.match(bad.stderr, /--figure kvm_fault_retries: "kvm_fault_retries" is not a counter .*; e\.g\. --figure mmsim_kvm_fault_retries/);
+  });
+});
+
+describe('mmsim compare --figure pgscan_direct: a counter of its own, not the summed pgscan row', () => {
+  it('shows kswapd\'s and direct reclaim\'s scans apart, and they add up to pgscan', async () => {
+    const v = reader(await compareTable('bench-pressure', 'vm.swappiness', ['60'], '--set', 'machine.memory=256MiB',
+      '--set', 'processes.bench.vmas.heap.size=4GiB', '--set', 'swap.size=4GiB', '--set', 'processes.bench.workload.0.accesses=1000000',
+      '--figure', 'pgscan_kswapd,pgscan_direct'));
+    const kswapd = v('pgscan_kswapd', '60'); const direct = v('pgscan_direct', '60');
+    assert.ok(kswapd > 0 && direct > 0, `kswapd ${kswapd}, direct ${direct}`);
+    assert.equal(kswapd + direct, v('pgscan', '60'));
   });
 });

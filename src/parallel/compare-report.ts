@@ -194,9 +194,12 @@ function cellStats(values: (number | null)[]): CellStats {
   };
 }
 
-/** The rows of a comparison: the counters asked for with --figure first (those not rows already), then FIGURES. */
+/**
+ * The rows of a comparison: the counters asked for with --figure first (those not rows already),
+ * then FIGURES. `pgscan_direct` is a row of its own: the `pgscan` figure sums kswapd and direct.
+ */
 export function figuresWith(asked: readonly string[]): FigureDef[] {
-  const extra = asked.filter((name, i) => asked.indexOf(name) === i && !FIGURES.some((f) => f.id === name || f.id === name.replace(/^(pgscan|pgsteal)_.*$/, '$1')))
+  const extra = asked.filter((name, i) => asked.indexOf(name) === i && !FIGURES.some((f) => f.id === name))
     .map((name): FigureDef => ({
       id: name, title: short(name), section: 'asked', unit: name.endsWith('_ns') ? 'ns' : 'count',
       scale: name.endsWith('_ns') ? 1e-6 : 1, suffix: name.endsWith('_ns') ? 'ms' : '', value: counter(name),
