@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runScenario } from '../src/engine/engine.js';
 import { scenarioFromYaml } from './helpers.js';
+import { compareTable, reader } from './cli-helpers.js';
 
 const HZ_10_NS = 100_000_000;   // HZ/10: reclaim_throttle(VMSCAN_THROTTLE_WRITEBACK)'s timeout
 
@@ -222,4 +223,23 @@ series: { interval: 100ms }
   assert.equal(at(0.4), 1);
   assert.equal(r.counters.pgmajfault, 1);
   assert.equal(r.counters.pgfault, 2);
+});
+
+test('a machine filled by fresh stores: kswapd fails while SCAN_FRACT keeps the empty file list\'s share, and the first direct reclaim sweeps the young list all the same', async () => {
+  // bench-pressure on 256 K frames: every folio on the inactive list was faulted in once and is
+  // young, so its first look keeps it (folio_check_references: FOLIOREF_KEEP). At swappiness 60
+  // calculate_pressure_balance gives anon 60 against the empty file list's 140 (90 against 420
+  // once rotations charge anon_cost), so a whole balance_pgdat run scans about a sixth of the
+  // list, finds nothing to reclaim and fails. At 200 the file share is 0: kswapd's run goes on
+  // until the list has come round once, and does not fail. The direct reclaimer's priority-0
+  // sweep (SCAN_EQUAL) meets the same young folios either way.
+  const v = reader(await compareTable('bench-pressure', 'vm.swappiness', ['60', '200'],
+    '--set', 'machine.memory=1GiB', '--set', 'processes.bench.vmas.heap.size=16GiB', '--set', 'swap.size=16GiB',
+    '--set', 'processes.bench.workload.0.accesses=1500000', '--figure', 'mmsim_kswapd_failures,pgscan_direct,pgsteal_direct'));
+  assert.equal(v('mmsim_kswapd_failures', '60'), 2);
+  assert.equal(v('mmsim_kswapd_failures', '200'), 0);
+  for (const col of ['60', '200']) {
+    const scanned = v('pgscan_direct', col); const stolen = v('pgsteal_direct', col);
+    assert.ok(scanned > 100_000 && scanned > 50 * stolen, `swappiness ${col}: direct reclaim scanned ${scanned}, reclaimed ${stolen}`);
+  }
 });
