@@ -55,6 +55,7 @@ export let tasks: usize = 0;
 let laScratch: usize = 0;   // the PMD entries of a lookahead batch
 let laRandom: usize = 0;    // per task: its random stream's state before its lookahead batch was drawn
 let laZero: usize = 0;      // a word that stays 0: what the walk-ahead reads for a missing table
+let prefetchSink: u64 = 0;  // what the walk-ahead's loads add up to, so that they are kept
 @inline export function tf(t: i32, f: i32): i64 { return load<i64>(tasks + (<usize>(t * T_STRIDE + f) << 3)); }
 @inline export function setTf(t: i32, f: i32, v: i64): void { store<i64>(tasks + (<usize>(t * T_STRIDE + f) << 3), v); }
 
@@ -189,14 +190,6 @@ export function enterNextPhase(t: i32, clock: i64): bool {
   return pos;
 }
 
-/**
- * Generate the next LOOKAHEAD accesses of an access phase and touch their page-table entries
- * before any of them is performed, so that the host's cache misses for several walks overlap
- * instead of queueing one behind the other. Only loads happen here: each access is then
- * performed in order as usual, so results do not depend on this except through the order in
- * which random numbers are drawn (always the same for a given task).
- */
-let prefetchSink: u64 = 0;
 /** One access of a phase: its page in [0, n), with LA_WRITE for a store; -1 when a single pass is over. */
 @inline function drawAccess(t: i32, g: i32, pattern: i32, n: i64, wf: f64): i64 {
   const pos = nextPosition(t, g, pattern, n, 1);
@@ -222,6 +215,13 @@ function unwindLookahead(t: i32): void {
   setTf(t, T_LA_N, 0); setTf(t, T_LA_NEXT, 0);
 }
 
+/**
+ * Generate the next LOOKAHEAD accesses of an access phase and touch their page-table entries
+ * (and the swap slots of swap entries) before any of them is performed, so that the host's
+ * cache misses for several walks overlap instead of queueing one behind the other. Only loads
+ * happen here: each access is then performed in order as usual, and the random draws are those
+ * a run without the walk-ahead makes (a phase that ends early unwinds them: unwindLookahead).
+ */
 function lookahead(t: i32, g: i32, pattern: i32, n: i64, base: i64, wf: f64, left: i64, pgd: u32): void {
   let k = LOOKAHEAD;
   if (left > 0 && left < <i64>k) k = <i32>left;
