@@ -55,11 +55,18 @@ function grid(cells: readonly ScaleRow[]): Record<string, string>[] {
 
 export function benchPressure(mode: BenchMode) {
   const accesses = mode.quick ? QUICK_ACCESSES : FULL_ACCESSES;
-  const n = mode.quick ? 1 : 2;
+  const n = mode.quick ? 1 : 3;
   const warmup: ReferenceRun[] = [];
   for (let i = 0; i < (mode.quick ? 1 : WARMUP_RUNS); i++) warmup.push(runChild(accesses, 'auto', 'bench-pressure'));
+  // each measured run followed by one of bench-reference at the same access count: the ratio of
+  // their user times, pair by pair, holds still while the machine's speed drifts
   const runs: ReferenceRun[] = [];
-  for (let i = 0; i < n; i++) runs.push(runChild(accesses, 'auto', 'bench-pressure'));
+  const references: ReferenceRun[] = [];
+  for (let i = 0; i < n; i++) {
+    runs.push(runChild(accesses, 'auto', 'bench-pressure'));
+    references.push(runChild(accesses, 'auto', 'bench-reference'));
+  }
+  const userRatios = runs.map((x, i) => x.userSeconds / references[i]!.userSeconds);
   // the grid: per frame count a warm-up run (the built-in's came first), then n runs of the first
   // column and one of each longer one (up to half a minute each); the built-in's own cell is the
   // runs above
@@ -73,14 +80,16 @@ export function benchPressure(mode: BenchMode) {
   });
   const r = runs[0]!;
   const figures = {
-    accesses, runs, warmupRuns: warmup,
+    accesses, runs, warmupRuns: warmup, referenceRuns: references,
     medianUserAccessesPerSecond: userRate(runs), medianAccessesPerSecond: wallRate(runs),
+    userOverReference: median(userRatios), userOverReferenceEach: userRatios,
     pgscan: r.pgscan, pgscanKswapd: r.pgscanKswapd, pgscanDirect: r.pgscanDirect, pgsteal: r.pgsteal, pswpout: r.pswpout, pswpin: r.pswpin,
     scaling,
   };
   const rows: Row[] = [
     { figure: 'bench-pressure, per user-mode second', value: fmtRate(userRate(runs)), note: `median of ${runs.length} fresh processes after ${warmup.length} warm-up runs: accesses / user CPU seconds; pgscan ${r.pgscan} (kswapd ${r.pgscanKswapd}, direct ${r.pgscanDirect}), pgsteal ${r.pgsteal}, pswpout ${r.pswpout}, pswpin ${r.pswpin}` },
     { figure: 'bench-pressure, wall', value: fmtRate(wallRate(runs)), note: `each run: ${runs.map(describeRun).join(', ')}; warm-up: ${warmup.map(describeRun).join(', ')}` },
+    { figure: 'bench-pressure / bench-reference, user', value: `${median(userRatios).toFixed(2)}×`, note: `median of ${n} pairs, each bench-pressure run followed by bench-reference's (${references.map((x) => fmtSeconds(x.userSeconds)).join(', ')} user): ${userRatios.map((x) => x.toFixed(2)).join(', ')}` },
     ...scaling.map((sc): Row => ({
       figure: `bench-pressure, ${sc.frames >> 20}M frames, ${sc.accesses / 1e6}M accesses`, value: `${sc.userNsPerAccess.toFixed(0)} ns/access`,
       note: `${sc.runs === 1 ? 'one run' : `median of ${sc.runs}`}, user ${fmtSeconds(sc.userSeconds)}, kernel ${fmtSeconds(sc.kernelSeconds)}; ` +
