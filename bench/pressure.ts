@@ -89,7 +89,7 @@ export function benchPressure(mode: BenchMode) {
   const rows: Row[] = [
     { figure: 'bench-pressure, per user-mode second', value: fmtRate(userRate(runs)), note: `median of ${runs.length} fresh processes after ${warmup.length} warm-up runs: accesses / user CPU seconds; pgscan ${r.pgscan} (kswapd ${r.pgscanKswapd}, direct ${r.pgscanDirect}), pgsteal ${r.pgsteal}, pswpout ${r.pswpout}, pswpin ${r.pswpin}` },
     { figure: 'bench-pressure, wall', value: fmtRate(wallRate(runs)), note: `each run: ${runs.map(describeRun).join(', ')}; warm-up: ${warmup.map(describeRun).join(', ')}` },
-    { figure: 'bench-pressure / bench-reference, user', value: `${median(userRatios).toFixed(2)}×`, note: `median of ${n} pairs, each bench-pressure run followed by bench-reference's (${references.map((x) => fmtSeconds(x.userSeconds)).join(', ')} user): ${userRatios.map((x) => x.toFixed(2)).join(', ')}` },
+    { figure: 'bench-pressure / bench-reference, user', value: `${median(userRatios).toFixed(2)}×`, note: `${n === 1 ? 'one pair' : `median of ${n} pairs`}, each bench-pressure run followed by bench-reference's (${references.map((x) => fmtSeconds(x.userSeconds)).join(', ')} user): ${userRatios.map((x) => x.toFixed(2)).join(', ')}` },
     ...scaling.map((sc): Row => ({
       figure: `bench-pressure, ${sc.frames >> 20}M frames, ${sc.accesses / 1e6}M accesses`, value: `${sc.userNsPerAccess.toFixed(0)} ns/access`,
       note: `${sc.runs === 1 ? 'one run' : `median of ${sc.runs}`}, user ${fmtSeconds(sc.userSeconds)}, kernel ${fmtSeconds(sc.kernelSeconds)}; ` +
