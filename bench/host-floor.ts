@@ -7,6 +7,8 @@
  * (drawn 32 at a time so the loads overlap, as the core's walk-ahead does). No Zipf, no PMD
  * level, no fault handling: the real run can only be slower. It runs in a child process, so that
  * its memory is a fresh process's (as the real run's is) and does not weigh on the RSS figures.
+ * Then, apart from the floor, a chase over the same memory: random loads each of whose address
+ * depends on the load before, what a walk along a list (isolate_lru_folios' up the LRU) pays.
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +22,8 @@ export interface HostFloor {
   touchPerPage: number;
   loadSeconds: number;
   loadNsPerAccess: number;
+  /** ns per load of the chase (each address depends on the load before); not in `seconds`. */
+  chaseNsPerLoad: number;
   seconds: number;
   accessesPerSecond: number;
 }
@@ -42,12 +46,20 @@ function measure(pageTableBytes: number, accesses: number, hugePages: HostHugePa
     for (let i = 0; i < batch.length; i++) sink += words[batch[i]!]!;
   }
   const t2 = process.hrtime.bigint();
+  // the chase: the loaded word (0 or 1) goes into the next address, so no load can start before
+  // the one before it has returned
+  const chaseLoads = Math.min(accesses, 2_000_000);
+  let at = 0;
+  for (let i = 0; i < chaseLoads; i++) { x ^= x << 13; x ^= x >>> 17; x ^= x << 5; at = (x ^ words[at]!) & mask; }
+  const t3 = process.hrtime.bigint();
+  sink += at;
   if (sink < 0) throw new Error('unreachable');
   const touchSeconds = Number(t1 - t0) / 1e9;
   const loadSeconds = Number(t2 - t1) / 1e9;
   return {
     bytes: pages * 65536, hostPages, touchSeconds, touchPerPage: touchSeconds / (pages * 16),
     loadSeconds, loadNsPerAccess: (loadSeconds * 1e9) / accesses,
+    chaseNsPerLoad: Number(t3 - t2) / chaseLoads,
     seconds: touchSeconds + loadSeconds, accessesPerSecond: accesses / (touchSeconds + loadSeconds),
   };
 }
