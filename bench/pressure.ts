@@ -16,6 +16,15 @@ const QUICK_ACCESSES = 5_000_000;
 const GRID_FRAMES = [1 << 20, 1 << 22, 1 << 24] as const;
 const GRID_ACCESSES = [10_000_000, 50_000_000, 100_000_000] as const;
 
+const millions = (xs: readonly number[], unit: number): string =>
+  xs.map((x) => `${x / unit}M`).join(', ').replace(/, ([^,]*)$/, ' and $1');
+
+/** What the grid runs, for the bench's progress line. */
+export function gridDescription(mode: BenchMode): string {
+  const frames = `${millions(GRID_FRAMES, 1 << 20)} frames`;
+  return mode.quick ? `${frames} at ${millions([GRID_ACCESSES[0]], 1e6)} accesses` : `${frames} by ${millions(GRID_ACCESSES, 1e6)} accesses`;
+}
+
 /** A machine of `frames` frames with a VMA 16× as large (and swap to hold what it touches); none for the built-in's own 16M. */
 function scaled(frames: number): string[] {
   if (frames === 1 << 24) return [];

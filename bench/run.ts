@@ -13,7 +13,7 @@ import { cpus, platform, release } from 'node:os';
 import { benchDefault } from './default-scenario.js';
 import { benchMode, benchPath, secondsSince, type Row } from './measure.js';
 import { benchReference } from './reference.js';
-import { benchPressure } from './pressure.js';
+import { benchPressure, gridDescription } from './pressure.js';
 import { benchRmapPrefetch } from './rmap-prefetch.js';
 import { benchResident } from './resident.js';
 import { benchSweep } from './sweep.js';
@@ -53,7 +53,7 @@ async function main(): Promise<void> {
   const numa = await benchNuma(mode);
   log(`bench-reference${mode.quick ? ' at 5M accesses' : ''}: fresh processes, a block on host huge pages then one on 4 KiB pages, each after its floor and warm-up runs, then one cold run`);
   const reference = benchReference(mode);
-  log(`bench-pressure${mode.quick ? ' at 5M accesses' : ''}, each run followed by one of bench-reference, then its scaling grid (${mode.quick ? '1M, 4M and 16M frames at 10M accesses' : '1M, 4M and 16M frames by 10M, 50M and 100M accesses'}): fresh processes, warm-up runs first`);
+  log(`bench-pressure${mode.quick ? ' at 5M accesses' : ''}, each run followed by one of bench-reference, then its scaling grid (${gridDescription(mode)}): fresh processes, warm-up runs first`);
   const pressure = benchPressure(mode);
 
   const rows: Row[] = [...resident.rows, ...dflt.rows, ...prefetch.rows, ...notifiers.rows, ...pins.rows, ...writeback.rows, ...sweep.rows, ...numa.rows, ...reference.rows, ...pressure.rows];
