@@ -7,12 +7,48 @@
  * (drawn 32 at a time so the loads overlap, as the core's walk-ahead does). No Zipf, no PMD
  * level, no fault handling: the real run can only be slower. It runs in a child process, so that
  * its memory is a fresh process's (as the real run's is) and does not weigh on the RSS figures.
- * Then, apart from the floor, a chase over the same memory: random loads each of whose address
- * depends on the load before, what a walk along a list (isolate_lru_folios' up the LRU) pays.
+ * Then, apart from the floor, two loops over the same memory in the bounds of what the core can
+ * do: the same independent loads in WebAssembly, GATHER_BATCH at a time in a loop of nothing but
+ * loads, as the core's walk-ahead and batch prefetch gather theirs (the JS loop above pays its
+ * own overhead too); and a chase, random loads each of whose address depends on the load before,
+ * what a walk along a list (isolate_lru_folios' up the LRU) pays.
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import asc from 'assemblyscript/asc';
 import { prepareHostPages, type HostHugePagesMode } from '../src/engine/host-pages.js';
+
+/** Loads a batch in the gathered loop: the walk-ahead's LOOKAHEAD. */
+const GATHER_BATCH = 128;
+
+/**
+ * The gathered loop, compiled as the core is (asc -O3, stub runtime): a batch of random word
+ * addresses, then a loop that only loads them (each value stored back in place of its address),
+ * then a loop that uses the values, so that no load can be left out.
+ */
+const GATHER_SOURCE = `
+export function gather(words: u32, steps: i32, batch: i32, scratch: usize): u64 {
+  let s: u64 = 0x9E3779B97F4A7C15;
+  let acc: u64 = 0;
+  for (let done = 0; done < steps; done += batch) {
+    for (let i = 0; i < batch; i++) {
+      s ^= s << 13; s ^= s >> 7; s ^= s << 17;
+      store<u64>(scratch + (<usize>i << 3), <u64>((<usize>(<u32>s & (words - 1))) << 3));
+    }
+    for (let i = 0; i < batch; i++) { const a = scratch + (<usize>i << 3); store<u64>(a, load<u64>(<usize>load<u64>(a))); }
+    for (let i = 0; i < batch; i++) acc += load<u64>(scratch + (<usize>i << 3));
+  }
+  return acc;
+}`;
+
+interface GatherExports { gather(words: number, steps: number, batch: number, scratch: number): bigint }
+
+async function gatherModule(mem: WebAssembly.Memory): Promise<GatherExports> {
+  const out = await asc.compileString(GATHER_SOURCE, { optimizeLevel: 3, shrinkLevel: 0, runtime: 'stub', importMemory: true, noAssert: true });
+  if (out.error || !out.binary) throw new Error(`the gathered loop did not compile: ${out.stderr.toString()}`);
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array(out.binary)), { env: { memory: mem, abort: () => {} } });
+  return instance.exports as unknown as GatherExports;
+}
 export interface HostFloor {
   bytes: number;
   /** How the host paged the memory (as for the core's memory: see src/engine/host-pages.ts). */
@@ -22,13 +58,15 @@ export interface HostFloor {
   touchPerPage: number;
   loadSeconds: number;
   loadNsPerAccess: number;
+  /** ns per load of the gathered WebAssembly loop (GATHER_BATCH independent loads a batch); not in `seconds`. */
+  gatheredNsPerLoad: number;
   /** ns per load of the chase (each address depends on the load before); not in `seconds`. */
   chaseNsPerLoad: number;
   seconds: number;
   accessesPerSecond: number;
 }
 
-function measure(pageTableBytes: number, accesses: number, hugePages: HostHugePagesMode): HostFloor {
+async function measure(pageTableBytes: number, accesses: number, hugePages: HostHugePagesMode): Promise<HostFloor> {
   const pages = Math.ceil(pageTableBytes / 65536);
   const mem = new WebAssembly.Memory({ initial: 1, maximum: pages });
   const hostPages = prepareHostPages(mem, pages * 65536, hugePages).how;
@@ -53,12 +91,21 @@ function measure(pageTableBytes: number, accesses: number, hugePages: HostHugePa
   for (let i = 0; i < chaseLoads; i++) { x ^= x << 13; x ^= x >>> 17; x ^= x << 5; at = (x ^ words[at]!) & mask; }
   const t3 = process.hrtime.bigint();
   sink += at;
+  // the gathered loop, over as many words as the JS loop (its batch is kept in the first words)
+  const gathered = await gatherModule(mem);
+  const gatherWords = mask + 1;
+  const gatherLoads = Math.min(accesses, 20_000_000);
+  gathered.gather(gatherWords, GATHER_BATCH * 1024, GATHER_BATCH, 0); // tier-up, out of the timing
+  const t4 = process.hrtime.bigint();
+  sink += Number(gathered.gather(gatherWords, gatherLoads, GATHER_BATCH, 0) & 1n);
+  const t5 = process.hrtime.bigint();
   if (sink < 0) throw new Error('unreachable');
   const touchSeconds = Number(t1 - t0) / 1e9;
   const loadSeconds = Number(t2 - t1) / 1e9;
   return {
     bytes: pages * 65536, hostPages, touchSeconds, touchPerPage: touchSeconds / (pages * 16),
     loadSeconds, loadNsPerAccess: (loadSeconds * 1e9) / accesses,
+    gatheredNsPerLoad: Number(t5 - t4) / gatherLoads,
     chaseNsPerLoad: Number(t3 - t2) / chaseLoads,
     seconds: touchSeconds + loadSeconds, accessesPerSecond: accesses / (touchSeconds + loadSeconds),
   };
@@ -71,5 +118,5 @@ export function hostFloor(pageTableBytes: number, accesses: number, hugePages: H
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  process.stdout.write(JSON.stringify(measure(Number(process.argv[2]), Number(process.argv[3]), process.argv[4] as HostHugePagesMode)));
+  process.stdout.write(JSON.stringify(await measure(Number(process.argv[2]), Number(process.argv[3]), process.argv[4] as HostHugePagesMode)));
 }
