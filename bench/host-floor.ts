@@ -16,13 +16,14 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import asc from 'assemblyscript/asc';
+import { LOOKAHEAD } from '../src/abi/config.js';
 import { prepareHostPages, type HostHugePagesMode } from '../src/engine/host-pages.js';
 
-/** Loads a batch in the gathered loop: the walk-ahead's LOOKAHEAD. */
-const GATHER_BATCH = 128;
+/** Loads a batch in the gathered loop: as many as the walk-ahead draws. */
+export const GATHER_BATCH = LOOKAHEAD;
 
 /**
- * The gathered loop, compiled as the core is (asc -O3, stub runtime): a batch of random word
+ * The gathered loop, compiled as the core is (asc -O3, AssemblyScript's minimal `stub` runtime): a batch of random word
  * addresses, then a loop that only loads them (each value stored back in place of its address),
  * then a loop that uses the values, so that no load can be left out.
  */

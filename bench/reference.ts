@@ -23,7 +23,7 @@ import { createCore } from '../src/engine/engine.js';
 import { HOST_HUGE_PAGES_ENV, type HostHugePagesMode } from '../src/engine/host-pages.js';
 import { memoryNeed } from '../src/engine/memory.js';
 import { loadScenario } from '../src/scenario/load.js';
-import { hostFloor, type HostFloor } from './host-floor.js';
+import { GATHER_BATCH, hostFloor, type HostFloor } from './host-floor.js';
 import { fmtBytes, fmtRate, fmtSeconds, median, secondsSince, type BenchMode, type Row } from './measure.js';
 
 const QUICK_ACCESSES = 5_000_000;
@@ -111,7 +111,7 @@ export const describeRun = (r: ReferenceRun): string =>
   `${fmtRate(r.accessesPerSecond)} (${fmtSeconds(r.userSeconds)} user, ${fmtSeconds(r.kernelSeconds)} kernel)`;
 
 const describeFloor = (f: HostFloor): string =>
-  `${fmtRate(f.accessesPerSecond)}: touch ${fmtBytes(f.bytes)} in ${fmtSeconds(f.touchSeconds)}, loads ${f.loadNsPerAccess.toFixed(1)} ns (${f.gatheredNsPerLoad.toFixed(1)} ns gathered 128 at a time in WASM, ${f.chaseNsPerLoad.toFixed(0)} ns each when each waits for the one before)`;
+  `${fmtRate(f.accessesPerSecond)}: touch ${fmtBytes(f.bytes)} in ${fmtSeconds(f.touchSeconds)}, loads ${f.loadNsPerAccess.toFixed(1)} ns (${f.gatheredNsPerLoad.toFixed(1)} ns gathered ${GATHER_BATCH} at a time in WASM, ${f.chaseNsPerLoad.toFixed(0)} ns each when each waits for the one before)`;
 
 /**
  * Idle time before the cold run. Memory freed 5 s earlier was already back with the hypervisor
