@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
 import { HostMemoryError } from '../util/errors.js';
 import { packageRoot } from '../util/package.js';
 
@@ -60,9 +61,19 @@ export function wasmPath(): string {
   return join(packageRoot(), 'build', 'mmsim.wasm');
 }
 
+/**
+ * V8 inlines wasm functions into their wasm callers only when asked (Node 20's V8 11.3 has it
+ * off by default; later V8s turn it on). The flag is process-wide and read when a function is
+ * optimized, so setting it before the core is compiled covers the worker threads too.
+ */
+function enableWasmInlining(): void {
+  setFlagsFromString('--wasm-inlining');
+}
+
 /** The compiled core module (compiled on first use). */
 export function coreModule(): WebAssembly.Module {
   if (compiled === undefined) {
+    enableWasmInlining();
     let bytes: Buffer;
     try {
       bytes = readFileSync(wasmPath());
