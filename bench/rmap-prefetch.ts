@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createCore, runScenario } from '../src/engine/engine.js';
+import { enableWasmInlining } from '../src/engine/wasm.js';
 import { STATUS } from '../src/abi/config.js';
 import { loadScenario } from '../src/scenario/load.js';
 import { packageRoot } from '../src/util/package.js';
@@ -38,6 +39,7 @@ export function benchRmapPrefetch(mode: BenchMode) {
   const accesses = mode.quick ? 4_000_000 : 10_000_000;
   const scenario = loadScenario('bench-pressure', ['machine.memory=4GiB', 'processes.bench.vmas.heap.size=64GiB', 'swap.size=64GiB',
     `processes.bench.workload.0.accesses=${accesses}`]);
+  enableWasmInlining(); // as the CLI's core is compiled
   const module = new WebAssembly.Module(readFileSync(join(packageRoot(), 'build', 'mmsim-test.wasm')));
   const run = (on: number) => {
     const u0 = process.cpuUsage().user;

@@ -66,7 +66,7 @@ export function wasmPath(): string {
  * off by default; later V8s turn it on). The flag is process-wide and read when a function is
  * optimized, so setting it before the core is compiled covers the worker threads too.
  */
-function enableWasmInlining(): void {
+export function enableWasmInlining(): void {
   setFlagsFromString('--wasm-inlining');
 }
 
